@@ -1,0 +1,44 @@
+/**
+ * The main job (`deno task reproduce`): executes every notebook under `notebooks/` at quick scale
+ * on the best available backend (or `KD_BACKEND`), writes executed notebooks and HTML under
+ * `runs/notebooks/`, and prints each notebook's scorecard. `--scale full` runs the full scale.
+ *
+ * @module
+ */
+import { parseArgs } from "./args.ts";
+import { basename } from "node:path";
+import { scorecardText } from "../lib/notebook/scorecard.ts";
+import { listNotebooks, runNotebook } from "./runner.ts";
+import { ensureSetup } from "./setup.ts";
+
+if (import.meta.main) {
+  let args: { scale: string; only?: string };
+  try {
+    const { options } = parseArgs(Deno.args, ["scale", "only"]);
+    args = { scale: "quick", ...options } as { scale: string; only?: string };
+    if (args.scale !== "quick" && args.scale !== "full") {
+      throw new Error(`--scale must be quick or full, got ${args.scale}`);
+    }
+  } catch (error) {
+    console.error(`reproduce: ${(error as Error).message}`);
+    Deno.exit(2);
+  }
+  await ensureSetup("run");
+  const notebooks = (await listNotebooks()).filter((n) => !args.only || n.includes(args.only));
+  const summary: string[] = [];
+  let failures = 0;
+  for (const notebook of notebooks) {
+    console.log(`\n=== ${basename(notebook)} (scale ${args.scale})`);
+    const result = await runNotebook(notebook, { params: { scale: args.scale } });
+    for (const card of result.scorecards) console.log(scorecardText(card));
+    summary.push(
+      `${result.ok ? "ok    " : "FAILED"} ${basename(notebook)}  ${
+        result.seconds.toFixed(1)
+      } s  ${result.html}`,
+    );
+    if (!result.ok) failures++;
+  }
+  console.log(`\n${summary.join("\n")}`);
+  console.log(`${notebooks.length - failures} notebooks ok, ${failures} failed`);
+  Deno.exit(failures === 0 ? 0 : 1);
+}
