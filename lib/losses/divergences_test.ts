@@ -4,10 +4,17 @@ import {
   maskedMean64,
   numericGradient,
   randomRows,
-  type Rows64,
   rowDivergence64,
+  type Rows64,
 } from "../../tests/reference/losses64.ts";
-import { forwardKL, generalizedJSD, reverseKL, skewKL, skewReverseKL, totalVariation } from "./mod.ts";
+import {
+  forwardKL,
+  generalizedJSD,
+  reverseKL,
+  skewKL,
+  skewReverseKL,
+  totalVariation,
+} from "./mod.ts";
 import { forwardKLKernel } from "./forward_kl.ts";
 import { pointwiseLossNaive } from "./pointwise.ts";
 import { generalizedJSDKernel } from "./generalized_jsd.ts";
@@ -112,13 +119,22 @@ for (const c of cases) {
     const T = 2;
     const f = (s: Rows64) => reference(c, teacher, s, T, mask, student);
     const numeric = numericGradient(f, student).flat();
-    const opts = (chunkElements?: number) => ({ temperature: T, mask: tf.tensor1d(mask), chunkElements });
+    const opts = (chunkElements?: number) => ({
+      temperature: T,
+      mask: tf.tensor1d(mask),
+      chunkElements,
+    });
     const t = tf.tensor2d(teacher);
     for (const chunkElements of [undefined, 2 * V, V]) {
-      const g = tf.tidy(() => tf.grad((s: tf.Tensor) => c.loss(t, s, opts(chunkElements)))(tf.tensor2d(student)).dataSync());
+      const g = tf.tidy(() =>
+        tf.grad((s: tf.Tensor) => c.loss(t, s, opts(chunkElements)))(tf.tensor2d(student))
+          .dataSync()
+      );
       numeric.forEach((n, i) => close(g[i], n, 1e-4, `chunked(${chunkElements}) grad[${i}]`));
     }
-    const naive = tf.tidy(() => tf.grad((s: tf.Tensor) => c.naive(t, s, opts()))(tf.tensor2d(student)).dataSync());
+    const naive = tf.tidy(() =>
+      tf.grad((s: tf.Tensor) => c.naive(t, s, opts()))(tf.tensor2d(student)).dataSync()
+    );
     numeric.forEach((n, i) => close(naive[i], n, 1e-4, `naive grad[${i}]`));
     t.dispose();
   });
@@ -132,7 +148,12 @@ for (const c of cases) {
       const none = c.loss(t3, s3, { mask: m2, reduction: "none" });
       assert.deepEqual(none.shape, [2, 3]);
       Array.from(none.dataSync()).forEach((v, i) => close(v, perRow[i], 2e-5, `none[${i}]`));
-      close(value(c.loss(t3, s3, { mask: m2, reduction: "sum" })), perRow.reduce((a, b) => a + b), 2e-5, "sum");
+      close(
+        value(c.loss(t3, s3, { mask: m2, reduction: "sum" })),
+        perRow.reduce((a, b) => a + b),
+        2e-5,
+        "sum",
+      );
     });
   });
 
@@ -169,7 +190,9 @@ Deno.test("TAID golden values from the reference note (t = 0.4)", () => {
     close(value(taidLoss(t, s, 0.4)), 0.129716, 1e-5, "KL");
     close(value(taidLoss(t, s, 0.4, { crossEntropy: true })), 1.396341, 1e-5, "CE");
     const g = tf.grad((x: tf.Tensor) => taidLoss(t, x, 0.4))(s).dataSync();
-    [0.162350, -0.206268, -0.012702, 0.056620].forEach((e, i) => close(g[i], e, 1e-5, `grad[${i}]`));
+    [0.162350, -0.206268, -0.012702, 0.056620].forEach((e, i) =>
+      close(g[i], e, 1e-5, `grad[${i}]`)
+    );
   });
 });
 
@@ -181,14 +204,23 @@ Deno.test("bad input is named: shapes, vocab, NaN/Inf, T, β/α, t, mask", () =>
     assert.throws(() => forwardKL(tf.zeros([V]), tf.zeros([V])), /teacherLogits must be \[N, V\]/);
     assert.throws(() => forwardKL(tf.zeros([0, V]), tf.zeros([0, V])), /empty batch/);
     assert.throws(() => reverseKL(t, tf.fill([N, V], NaN)), /studentLogits contain NaN or Inf/);
-    assert.throws(() => reverseKL(tf.fill([N, V], Infinity), s), /teacherLogits contain NaN or Inf/);
-    assert.throws(() => forwardKL(t, s, { temperature: 0 }), /temperature must be a finite number > 0/);
+    assert.throws(
+      () => reverseKL(tf.fill([N, V], Infinity), s),
+      /teacherLogits contain NaN or Inf/,
+    );
+    assert.throws(
+      () => forwardKL(t, s, { temperature: 0 }),
+      /temperature must be a finite number > 0/,
+    );
     assert.throws(() => forwardKL(t, s, { temperature: -1 }), /temperature/);
     assert.throws(() => generalizedJSD(t, s, { beta: 1.5 }), /beta must be a number in \[0, 1\]/);
     assert.throws(() => skewKL(t, s, { alpha: -0.1 }), /skewKL: alpha/);
     assert.throws(() => skewReverseKL(t, s, { alpha: NaN }), /skewReverseKL: alpha/);
     assert.throws(() => taidLoss(t, s, 1.2), /t must be a number in \[0, 1\]/);
-    assert.throws(() => forwardKL(t, s, { mask: tf.ones([N + 1]) }), /mask must have the leading shape \[6\]/);
+    assert.throws(
+      () => forwardKL(t, s, { mask: tf.ones([N + 1]) }),
+      /mask must have the leading shape \[6\]/,
+    );
     assert.throws(() => forwardKL(t, s, { mask: tf.zeros([N]) }), /every position is masked/);
     assert.throws(() => forwardKL(t, s, { mask: tf.fill([N], 0.5) }), /only 0 and 1/);
   });
@@ -199,7 +231,9 @@ Deno.test("no tensor leaks over 100 forward+backward calls", () => {
   const m = tf.tensor1d(mask);
   const optimizer = tf.train.sgd(0.1);
   const step = () =>
-    optimizer.minimize(() => tf.add(taidLoss(t, s, 0.5, { mask: m, chunkElements: 2 * V }), generalizedJSD(t, s)));
+    optimizer.minimize(() =>
+      tf.add(taidLoss(t, s, 0.5, { mask: m, chunkElements: 2 * V }), generalizedJSD(t, s))
+    );
   step();
   const before = tf.memory().numTensors;
   for (let i = 0; i < 100; i++) step();

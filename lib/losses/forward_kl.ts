@@ -29,5 +29,11 @@ export function forwardKL(
   studentLogits: tf.Tensor,
   options: PointwiseOptions = {},
 ): tf.Scalar {
-  return pointwiseLoss("forwardKL", forwardKLKernel, teacherLogits, studentLogits, options) as tf.Scalar;
+  return pointwiseLoss(
+    "forwardKL",
+    forwardKLKernel,
+    teacherLogits,
+    studentLogits,
+    options,
+  ) as tf.Scalar;
 }

@@ -85,7 +85,9 @@ function chunkedRows(
   ): T =>
     spans.length === 1 ? tf.tidy(() => body(rows.teacher, s, 0)) : tf.concat(
       spans.map(([r0, m]) =>
-        tf.tidy(() => body(tf.slice(rows.teacher, [r0, 0], [m, v]), tf.slice(s, [r0, 0], [m, v]), r0))
+        tf.tidy(() =>
+          body(tf.slice(rows.teacher, [r0, 0], [m, v]), tf.slice(s, [r0, 0], [m, v]), r0)
+        )
       ),
     ) as T;
 

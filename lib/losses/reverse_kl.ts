@@ -19,5 +19,11 @@ export function reverseKL(
   studentLogits: tf.Tensor,
   options: PointwiseOptions = {},
 ): tf.Scalar {
-  return pointwiseLoss("reverseKL", reverseKLKernel, teacherLogits, studentLogits, options) as tf.Scalar;
+  return pointwiseLoss(
+    "reverseKL",
+    reverseKLKernel,
+    teacherLogits,
+    studentLogits,
+    options,
+  ) as tf.Scalar;
 }

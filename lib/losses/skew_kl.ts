@@ -20,7 +20,8 @@ export interface SkewKLOptions extends PointwiseOptions {
 /** SKL_α per row; with m = αp + (1−α)q, ∂/∂ℓq = −(1−α)·p·q/m. */
 export function skewKLKernel(alpha: number): PointwiseKernel {
   return {
-    value: (lp, lq) => tf.sum(tf.mul(tf.exp(lp), tf.sub(lp, logMix(lp, lq, alpha))), 1) as tf.Tensor1D,
+    value: (lp, lq) =>
+      tf.sum(tf.mul(tf.exp(lp), tf.sub(lp, logMix(lp, lq, alpha))), 1) as tf.Tensor1D,
     gradLogQ: (lp, lq) =>
       tf.mul(-(1 - alpha), tf.exp(tf.sub(tf.add(lp, lq), logMix(lp, lq, alpha)))) as tf.Tensor2D,
   };
@@ -50,7 +51,13 @@ export function skewKL(
 ): tf.Scalar {
   const alpha = options.alpha ?? 0.1;
   checkRange("skewKL", "alpha", alpha, 0, 1);
-  return pointwiseLoss("skewKL", skewKLKernel(alpha), teacherLogits, studentLogits, options) as tf.Scalar;
+  return pointwiseLoss(
+    "skewKL",
+    skewKLKernel(alpha),
+    teacherLogits,
+    studentLogits,
+    options,
+  ) as tf.Scalar;
 }
 
 /** Skew reverse KL, KL(q_S ‖ (1−α)·p_T + α·q_S). α = 0 gives reverse KL. */

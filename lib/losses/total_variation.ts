@@ -22,5 +22,11 @@ export function totalVariation(
   studentLogits: tf.Tensor,
   options: PointwiseOptions = {},
 ): tf.Scalar {
-  return pointwiseLoss("totalVariation", totalVariationKernel, teacherLogits, studentLogits, options) as tf.Scalar;
+  return pointwiseLoss(
+    "totalVariation",
+    totalVariationKernel,
+    teacherLogits,
+    studentLogits,
+    options,
+  ) as tf.Scalar;
 }

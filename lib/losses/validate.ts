@@ -70,7 +70,9 @@ export function toRows(
   checkLogitShape(fn, "teacherLogits", teacher);
   checkLogitShape(fn, "studentLogits", student);
   if (teacher.shape.join() !== student.shape.join()) {
-    const what = teacher.shape.at(-1) !== student.shape.at(-1) ? "vocab sizes differ" : "shapes differ";
+    const what = teacher.shape.at(-1) !== student.shape.at(-1)
+      ? "vocab sizes differ"
+      : "shapes differ";
     throw new Error(
       `${fn}: teacherLogits [${teacher.shape}] and studentLogits [${student.shape}]: ${what}; ` +
         `they must have the same shape`,
@@ -121,7 +123,11 @@ export function checkValues(fn: string, teacher: tf.Tensor, student: tf.Tensor, 
  * Reduces per-row values [N] with the mask: mean over unmasked rows (default), sum, or none
  * (reshaped to the leading shape, masked positions 0).
  */
-export function reduceRows(perRow: tf.Tensor1D, rows: Rows, reduction: Reduction = "mean"): tf.Tensor {
+export function reduceRows(
+  perRow: tf.Tensor1D,
+  rows: Rows,
+  reduction: Reduction = "mean",
+): tf.Tensor {
   return tf.tidy(() => {
     const masked = rows.mask ? tf.mul(perRow, rows.mask) : perRow;
     if (reduction === "none") return masked.reshape(rows.leading);

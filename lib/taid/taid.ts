@@ -66,10 +66,16 @@ export class TAID {
       throw new Error(`TAID: tStart must be in [0, 1), got ${this.tStart}`);
     }
     if (!(this.tEnd > 0 && this.tEnd <= 1 && this.tEnd >= this.tStart)) {
-      throw new Error(`TAID: tEnd must be in (0, 1] and ≥ tStart (${this.tStart}), got ${this.tEnd}`);
+      throw new Error(
+        `TAID: tEnd must be in (0, 1] and ≥ tStart (${this.tStart}), got ${this.tEnd}`,
+      );
     }
-    if (!(this.alpha >= 0 && this.alpha <= 1)) throw new Error(`TAID: alpha must be in [0, 1], got ${this.alpha}`);
-    if (!(this.beta >= 0 && this.beta < 1)) throw new Error(`TAID: beta must be in [0, 1), got ${this.beta}`);
+    if (!(this.alpha >= 0 && this.alpha <= 1)) {
+      throw new Error(`TAID: alpha must be in [0, 1], got ${this.alpha}`);
+    }
+    if (!(this.beta >= 0 && this.beta < 1)) {
+      throw new Error(`TAID: beta must be in [0, 1), got ${this.beta}`);
+    }
     this.#t = this.tStart;
   }
 

@@ -55,7 +55,14 @@ export function taidLoss(
 ): tf.Scalar {
   checkT("taidLoss", t);
   const kernel = options.crossEntropy ? crossEntropyKernel : forwardKLKernel;
-  return pointwiseLoss("taidLoss", kernel, teacherLogits, studentLogits, options, interpolate(t)) as tf.Scalar;
+  return pointwiseLoss(
+    "taidLoss",
+    kernel,
+    teacherLogits,
+    studentLogits,
+    options,
+    interpolate(t),
+  ) as tf.Scalar;
 }
 
 /** {@linkcode taidLoss} under plain tfjs autodiff (baseline for tests and benchmarks). */
@@ -67,5 +74,12 @@ export function taidLossNaive(
 ): tf.Scalar {
   checkT("taidLoss", t);
   const kernel = options.crossEntropy ? crossEntropyKernel : forwardKLKernel;
-  return pointwiseLossNaive("taidLoss", kernel, teacherLogits, studentLogits, options, interpolate(t)) as tf.Scalar;
+  return pointwiseLossNaive(
+    "taidLoss",
+    kernel,
+    teacherLogits,
+    studentLogits,
+    options,
+    interpolate(t),
+  ) as tf.Scalar;
 }

@@ -100,5 +100,156 @@ export function randomRows(rows: number, cols: number, seed: number, scale = 2):
     state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
     return state / 2 ** 32;
   };
-  return Array.from({ length: rows }, () => Array.from({ length: cols }, () => (next() * 2 - 1) * scale));
+  return Array.from(
+    { length: rows },
+    () => Array.from({ length: cols }, () => (next() * 2 - 1) * scale),
+  );
+}
+
+// ---- classification-side objectives (per row; labels y) ----
+
+function softmax64(z: number[], T = 1): number[] {
+  return logSoftmax64(z, T).map(Math.exp);
+}
+
+function lse64(x: number[]): number {
+  const m = Math.max(...x);
+  return m + Math.log(x.reduce((a, v) => a + Math.exp(v - m), 0));
+}
+
+/** −log softmax(z)_y. */
+export function ce64(z: number[], y: number): number {
+  return -logSoftmax64(z)[y];
+}
+
+/** Hinton KD per row: w_ce·CE + w_kd·T²·KL(p_T‖q_T). */
+export function hinton64(
+  t: number[],
+  s: number[],
+  y: number,
+  T: number,
+  wce: number,
+  wkd: number,
+): number {
+  return wce * ce64(s, y) + wkd * T * T * rowDivergence64.fkl(t, s, T);
+}
+
+/** TCKD and NCKD per row, from probabilities (independent of the log-space tfjs code). */
+export function dkdParts64(t: number[], s: number[], y: number, T: number) {
+  const p = softmax64(t, T), q = softmax64(s, T);
+  const bT = [p[y], 1 - p[y]], bS = [q[y], 1 - q[y]];
+  const tckd = bT[0] * Math.log(bT[0] / bS[0]) + bT[1] * Math.log(bT[1] / bS[1]);
+  let nckd = 0;
+  for (let i = 0; i < t.length; i++) {
+    if (i === y) continue;
+    const ph = p[i] / (1 - p[y]), qh = q[i] / (1 - q[y]);
+    if (ph > 0) nckd += ph * Math.log(ph / qh);
+  }
+  return { tckd, nckd };
+}
+
+export function dkd64(
+  t: number[],
+  s: number[],
+  y: number,
+  T: number,
+  a: number,
+  b: number,
+  wce: number,
+  w: number,
+) {
+  const { tckd, nckd } = dkdParts64(t, s, y, T);
+  return wce * ce64(s, y) + w * T * T * (a * tckd + b * nckd);
+}
+
+export function nkd64(t: number[], s: number[], y: number, T: number, gamma: number, wce: number) {
+  const target = -softmax64(t)[y] * logSoftmax64(s)[y];
+  const rest = (z: number[]) => logSoftmax64(z.filter((_, i) => i !== y), T);
+  const lt = rest(t), ls = rest(s);
+  const nonTarget = -lt.reduce((acc, l, i) => acc + Math.exp(l) * ls[i], 0);
+  return wce * ce64(s, y) + target + gamma * T * T * nonTarget;
+}
+
+export function pld64(t: number[], s: number[], y: number, tau: number) {
+  const order = [
+    y,
+    ...t.map((_, i) => i).filter((i) => i !== y).sort((a, b) => t[b] - t[a] || a - b),
+  ];
+  const p = softmax64(t, tau);
+  let loss = 0;
+  for (let k = 0; k < order.length; k++) {
+    const suffix = order.slice(k).map((i) => s[i]);
+    loss += p[order[k]] * (lse64(suffix) - s[order[k]]);
+  }
+  return loss;
+}
+
+/** Batch Sinkhorn in probability space (plain row/column normalisation of K = exp(−C/ε)). */
+export function sinkhorn64(
+  teacher: Rows64,
+  student: Rows64,
+  T: number,
+  eps: number,
+  iters: number,
+) {
+  const ps = student.map((r) => softmax64(r, T)), pt = teacher.map((r) => softmax64(r, T));
+  const b = ps.length;
+  const C = ps.map((a) => pt.map((c) => a.reduce((acc, v, k) => acc + Math.abs(v - c[k]), 0)));
+  let K = C.map((row) => row.map((c) => Math.exp(-c / eps)));
+  for (let it = 0; it < iters; it++) {
+    K = K.map((row) => {
+      const sum = row.reduce((a, v) => a + v, 0);
+      return row.map((v) => v / sum);
+    });
+    const colSums = K[0].map((_, j) => K.reduce((a, row) => a + row[j], 0));
+    K = K.map((row) => row.map((v, j) => v / colSums[j]));
+  }
+  let total = 0;
+  for (let i = 0; i < b; i++) for (let j = 0; j < b; j++) total += K[i][j] * C[i][j];
+  return total / b;
+}
+
+/** BinaryKL-Norm per row with T²: Σ_c KL(Bern(½) ‖ Bern(σ((z_aux − z_T)/T))). */
+export function binaryKLNorm64(t: number[], aux: number[], T: number) {
+  let sum = 0;
+  for (let c = 0; c < t.length; c++) {
+    const sig = 1 / (1 + Math.exp(-(aux[c] - t[c]) / T));
+    sum += 0.5 * Math.log(0.5 / sig) + 0.5 * Math.log(0.5 / (1 - sig));
+  }
+  return T * T * sum;
+}
+
+/** Adaptive KL per row (head: tokens whose mass of no-larger tokens is ≥ μ). */
+export function akl64(t: number[], s: number[], T: number, mu: number) {
+  const p = softmax64(t, T), q = softmax64(s, T);
+  let gh = 0, gt = 0;
+  for (let i = 0; i < p.length; i++) {
+    const below = p.reduce((acc, v) => acc + (v <= p[i] ? v : 0), 0);
+    const gap = Math.abs(p[i] - q[i]);
+    if (below >= mu - 1e-7) gh += gap;
+    else gt += gap;
+  }
+  return (gh * rowDivergence64.fkl(t, s, T) + gt * rowDivergence64.rkl(t, s, T)) /
+    (gh + gt + 1e-12);
+}
+
+/** Delta-KD per row: KL(π* ‖ q_S) with log π* ∝ ℓ_baseS + κ(ℓ_SFT − ℓ_baseT). */
+export function deltaKD64(
+  sft: number[],
+  baseT: number[],
+  baseS: number[],
+  s: number[],
+  kappa: number,
+  T: number,
+) {
+  const l = (z: number[]) => logSoftmax64(z, T);
+  const a = l(baseS), b = l(sft), c = l(baseT);
+  const target = a.map((v, i) => v + kappa * (b[i] - c[i]));
+  return kl64(logSoftmax64(target), logSoftmax64(s, T));
+}
+
+/** Squared-Hellinger f-divergence Σ q·(√(p/q) − 1)². */
+export function hellinger64(t: number[], s: number[], T: number) {
+  const p = softmax64(t, T), q = softmax64(s, T);
+  return q.reduce((acc, qi, i) => acc + qi * (Math.sqrt(p[i] / qi) - 1) ** 2, 0);
 }

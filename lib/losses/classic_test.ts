@@ -1,0 +1,347 @@
+import * as tf from "@tensorflow/tfjs";
+import assert from "node:assert/strict";
+import {
+  akl64,
+  binaryKLNorm64,
+  ce64,
+  deltaKD64,
+  dkd64,
+  dkdParts64,
+  hellinger64,
+  hinton64,
+  nkd64,
+  numericGradient,
+  pld64,
+  randomRows,
+  rowDivergence64,
+  type Rows64,
+  sinkhorn64,
+} from "../../tests/reference/losses64.ts";
+import {
+  adaptiveKL,
+  ctkd,
+  ctkdLambda,
+  CTKDTemperature,
+  deltaKD,
+  dkd,
+  dkdParts,
+  dualHeadKD,
+  F_GENERATORS,
+  fDivergence,
+  getLoss,
+  hintonKD,
+  lossNames,
+  miniLMAttention,
+  nkd,
+  pld,
+  psKDTargets,
+  sinkhornKD,
+  softTargetCrossEntropy,
+} from "./mod.ts";
+
+await tf.setBackend("cpu");
+
+const N = 5, C = 6;
+const teacher = randomRows(N, C, 21, 4);
+const student = randomRows(N, C, 22, 3);
+const aux = randomRows(N, C, 23, 3);
+const labels = [0, 3, 5, 2, 3];
+
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const close = (a: number, e: number, tol: number, what: string) =>
+  assert.ok(Math.abs(a - e) <= tol * Math.max(1, Math.abs(e)), `${what}: ${a} vs ${e}`);
+
+interface Case {
+  name: string;
+  /** tfjs loss of the student logits (teacher, labels fixed). */
+  loss: (s: tf.Tensor2D) => tf.Scalar;
+  /** float64 reference of the same loss. */
+  ref: (s: Rows64) => number;
+}
+
+const perRow = (f: (t: number[], s: number[], y: number, i: number) => number) => (s: Rows64) =>
+  mean(s.map((row, i) => f(teacher[i], row, labels[i], i)));
+
+const t2 = () => tf.tensor2d(teacher);
+const cases: Case[] = [
+  {
+    name: "hintonKD (T=4, CE 0.1, KD 0.9)",
+    loss: (s) => hintonKD(t2(), s, { labels, ceWeight: 0.1, kdWeight: 0.9 }),
+    ref: perRow((t, s, y) => hinton64(t, s, y, 4, 0.1, 0.9)),
+  },
+  {
+    name: "dkd (α=1, β=8, T=4, warm-up 5/20)",
+    loss: (s) => dkd(t2(), s, { labels, epoch: 5 }),
+    ref: perRow((t, s, y) => dkd64(t, s, y, 4, 1, 8, 1, 5 / 20)),
+  },
+  {
+    name: "dkd (α=0.5, β=2, T=1)",
+    loss: (s) => dkd(t2(), s, { labels, alpha: 0.5, beta: 2, temperature: 1 }),
+    ref: perRow((t, s, y) => dkd64(t, s, y, 1, 0.5, 2, 1, 1)),
+  },
+  {
+    name: "nkd (T=1, γ=1.5)",
+    loss: (s) => nkd(t2(), s, { labels }),
+    ref: perRow((t, s, y) => nkd64(t, s, y, 1, 1.5, 1)),
+  },
+  {
+    name: "nkd (T=3, γ=3.5)",
+    loss: (s) => nkd(t2(), s, { labels, temperature: 3, gamma: 3.5 }),
+    ref: perRow((t, s, y) => nkd64(t, s, y, 3, 3.5, 1)),
+  },
+  {
+    name: "pld (τ=1)",
+    loss: (s) => pld(t2(), s, { labels }),
+    ref: perRow((t, s, y) => pld64(t, s, y, 1)),
+  },
+  {
+    name: "pld (τ=4)",
+    loss: (s) => pld(t2(), s, { labels, temperature: 4 }),
+    ref: perRow((t, s, y) => pld64(t, s, y, 4)),
+  },
+  {
+    name: "sinkhornKD (T=2, ε=0.1, 20 its)",
+    loss: (s) => sinkhornKD(t2(), s),
+    ref: (s) => sinkhorn64(teacher, s, 2, 0.1, 20),
+  },
+  {
+    name: "sinkhornKD (T=1, ε=0.5, 5 its)",
+    loss: (s) => sinkhornKD(t2(), s, { temperature: 1, epsilon: 0.5, iterations: 5 }),
+    ref: (s) => sinkhorn64(teacher, s, 1, 0.5, 5),
+  },
+  {
+    name: "dualHeadKD (aux head gradient)",
+    loss: (a) => dualHeadKD(t2(), tf.tensor2d(student), { auxLogits: a, labels, alpha: 0.5 }),
+    ref: (a) =>
+      mean(
+        a.map((row, i) => ce64(student[i], labels[i]) + 0.5 * binaryKLNorm64(teacher[i], row, 2)),
+      ),
+  },
+  {
+    name: "adaptiveKL (μ=0.5)",
+    loss: (s) => adaptiveKL(t2(), s),
+    ref: perRow((t, s) => akl64(t, s, 1, 0.5)),
+  },
+  {
+    name: "adaptiveKL (μ=0.3, T=2)",
+    loss: (s) => adaptiveKL(t2(), s, { mu: 0.3, temperature: 2 }),
+    ref: perRow((t, s) => akl64(t, s, 2, 0.3)),
+  },
+  {
+    name: "deltaKD (κ=1, T=1)",
+    loss: (s) =>
+      deltaKD(t2(), s, {
+        teacherBaseLogits: tf.tensor2d(aux),
+        studentBaseLogits: tf.tensor2d(student),
+      }),
+    ref: (s) => mean(s.map((row, i) => deltaKD64(teacher[i], aux[i], student[i], row, 1, 1))),
+  },
+  {
+    name: "deltaKD (κ=0.5, T=2)",
+    loss: (s) =>
+      deltaKD(t2(), s, {
+        teacherBaseLogits: tf.tensor2d(aux),
+        studentBaseLogits: tf.tensor2d(student),
+        kappa: 0.5,
+        temperature: 2,
+      }),
+    ref: (s) => mean(s.map((row, i) => deltaKD64(teacher[i], aux[i], student[i], row, 0.5, 2))),
+  },
+  {
+    name: "ctkd at a fixed T=3",
+    loss: (s) => ctkd(t2(), s, { temperature: 3, labels }),
+    ref: perRow((t, s, y) => 0.1 * ce64(s, y) + 0.9 * 9 * rowDivergence64.fkl(t, s, 3)),
+  },
+  {
+    name: "fDivergence(hellinger)",
+    loss: (s) => fDivergence(F_GENERATORS.hellinger)(t2(), s, { temperature: 2 }),
+    ref: perRow((t, s) => hellinger64(t, s, 2)),
+  },
+  {
+    name: "fDivergence(kl) = forward KL",
+    loss: (s) => fDivergence(F_GENERATORS.kl)(t2(), s),
+    ref: perRow((t, s) => rowDivergence64.fkl(t, s, 1)),
+  },
+];
+
+for (const c of cases) {
+  Deno.test(`${c.name}: known answer and finite-difference gradient against float64`, () => {
+    const input = c.name.startsWith("dualHeadKD") ? aux : student;
+    tf.tidy(() => close(c.loss(tf.tensor2d(input)).dataSync()[0], c.ref(input), 2e-5, "value"));
+    const numeric = numericGradient(c.ref, input).flat();
+    const grad = tf.tidy(() =>
+      tf.grad((s: tf.Tensor) => c.loss(s as tf.Tensor2D))(tf.tensor2d(input)).dataSync()
+    );
+    numeric.forEach((n, i) => close(grad[i], n, 2e-4, `grad[${i}]`));
+  });
+}
+
+Deno.test("DKD parts: KD = TCKD + (1 − p_y)·NCKD, and they match float64", () => {
+  tf.tidy(() => {
+    const { tckd, nckd } = dkdParts(
+      tf.tensor2d(teacher),
+      tf.tensor2d(student),
+      tf.tensor1d(labels, "int32"),
+      2,
+    );
+    const [tc, nc] = [tckd.dataSync(), nckd.dataSync()];
+    teacher.forEach((t, i) => {
+      const ref = dkdParts64(t, student[i], labels[i], 2);
+      close(tc[i], ref.tckd, 1e-5, "tckd");
+      close(nc[i], ref.nckd, 1e-5, "nckd");
+      const py = Math.exp(-ce64(t.map((v) => v / 2), labels[i]));
+      close(
+        ref.tckd + (1 - py) * ref.nckd,
+        rowDivergence64.fkl(t, student[i], 2),
+        1e-10,
+        "identity",
+      );
+    });
+  });
+});
+
+Deno.test("DKD with a confident teacher (logit gap 60) stays finite", () => {
+  tf.tidy(() => {
+    const t = tf.tensor2d([[60, 0, 0, 0], [0, 0, -60, 0]]);
+    const s = tf.tensor2d([[1, 2, 3, 4], [4, 3, 2, 1]]);
+    const g = tf.grad((x: tf.Tensor) => dkd(t, x, { labels: [0, 2], temperature: 1 }))(s)
+      .dataSync();
+    assert.ok(Array.from(g).every(Number.isFinite));
+  });
+});
+
+Deno.test("PS-KD targets and soft-target cross-entropy", () => {
+  tf.tidy(() => {
+    const prev = tf.softmax(tf.tensor2d(teacher));
+    const targets = psKDTargets(labels, prev as tf.Tensor2D, 1, 4); // α = 0.8·2/4 = 0.4
+    const p = prev.arraySync() as number[][];
+    const want = p.map((row, i) => row.map((v, c) => 0.6 * (c === labels[i] ? 1 : 0) + 0.4 * v));
+    targets.arraySync().flat().forEach((v, i) => close(v, want.flat()[i], 1e-6, "target"));
+    const ce = softTargetCrossEntropy(targets, tf.tensor2d(student)).dataSync()[0];
+    const ref = mean(student.map((row, i) => {
+      const l = row.map((v) => v - Math.log(row.reduce((a, x) => a + Math.exp(x), 0)));
+      return -want[i].reduce((a, w, c) => a + w * l[c], 0);
+    }));
+    close(ce, ref, 1e-5, "soft CE");
+    assert.throws(
+      () => psKDTargets(labels, prev as tf.Tensor2D, 4, 4),
+      /epoch must be an integer in \[0, 4\)/,
+    );
+  });
+});
+
+Deno.test("CTKD: λ schedule, gradient reversal flips θ's gradient", () => {
+  close(ctkdLambda(0), 0, 1e-12, "λ(0)");
+  close(ctkdLambda(5), -0.5, 1e-12, "λ(5)");
+  assert.equal(ctkdLambda(12), -1);
+  const temp = new CTKDTemperature();
+  close(temp.value(), 1 + 20 / (1 + Math.exp(-1)), 1e-6, "initial T ≈ 15.6");
+  const t = tf.tensor2d(teacher), s = tf.tensor2d(student);
+  const gradAt = (lambda: number) =>
+    tf.tidy(() =>
+      tf.variableGrads(() => ctkd(t, s, { temperature: temp.temperature(lambda), labels }))
+        .grads[temp.theta.name]
+        .dataSync()[0]
+    );
+  const plain = gradAt(1), reversed = gradAt(-1);
+  assert.ok(Math.abs(plain) > 0);
+  close(reversed, -plain, 1e-6, "reversed gradient");
+  tf.dispose([t, s]);
+  temp.dispose();
+});
+
+Deno.test("MiniLM: zero for identical maps, positive otherwise, shapes checked", () => {
+  tf.tidy(() => {
+    const attn = (seed: number) => tf.softmax(tf.randomNormal([2, 2, 4, 4], 0, 1, "float32", seed));
+    const a = attn(1), b = attn(2);
+    const vT = tf.randomNormal([2, 2, 4, 8], 0, 1, "float32", 3),
+      vS = tf.randomNormal([2, 2, 4, 3], 0, 1, "float32", 4);
+    close(miniLMAttention(a, a, vT, vT).dataSync()[0], 0, 1e-6, "same");
+    assert.ok(miniLMAttention(a, b, vT, vS).dataSync()[0] > 0);
+    assert.ok(Number.isFinite(miniLMAttention(a, b, vT, vS, { causal: true }).dataSync()[0]));
+    assert.throws(
+      () => miniLMAttention(a, tf.softmax(tf.ones([2, 3, 4, 4])), vT, vS),
+      /head counts/,
+    );
+  });
+});
+
+Deno.test("registry: every name builds and computes a finite loss; unknown names/keys are errors", () => {
+  const names = Object.keys(lossNames());
+  for (
+    const name of [
+      "sft",
+      "fkl",
+      "rkl",
+      "tvd",
+      "gjsd",
+      "skl",
+      "srkl",
+      "akl",
+      "kd",
+      "dkd",
+      "nkd",
+      "pld",
+      "sinkhorn",
+      "dual_head",
+      "ctkd",
+      "delta_kd",
+      "taid",
+    ]
+  ) {
+    assert.ok(names.includes(name), name);
+  }
+  for (const name of names) {
+    const objective = getLoss(name, name === "taid" ? { totalSteps: 10 } : {});
+    const value = tf.tidy(() =>
+      objective.loss({
+        teacherLogits: tf.tensor2d(teacher),
+        studentLogits: tf.tensor2d(student),
+        labels: tf.tensor1d(labels, "int32"),
+        auxLogits: tf.tensor2d(aux),
+        teacherBaseLogits: tf.tensor2d(aux),
+        studentBaseLogits: tf.tensor2d(student),
+      }).dataSync()[0]
+    );
+    assert.ok(Number.isFinite(value), `${name}: ${value}`);
+    objective.variables?.().forEach((v) => v.dispose());
+  }
+  assert.throws(() => getLoss("kl2"), /unknown objective "kl2"; registered: sft, fkl/);
+  assert.throws(
+    () => getLoss("fkl", { beta: 1 }),
+    /"fkl" takes temperature, chunkElements; got "beta"/,
+  );
+  assert.throws(() => getLoss("taid", {}), /totalSteps must be a positive integer/);
+});
+
+Deno.test("registry: TAID's objective updates t through observe and checkpoints it", () => {
+  const taid = getLoss("taid", { totalSteps: 10 });
+  for (let k = 0; k < 3; k++) taid.observe!(2 - k * 0.1, k);
+  const state = taid.state!() as { t: number };
+  close(state.t, 0.52, 1e-12, "linear floor at k=2");
+  const other = getLoss("taid", { totalSteps: 10 });
+  other.load!(state);
+  assert.deepEqual(other.state!(), state);
+});
+
+Deno.test("classification bad input: labels missing, out of range, wrong length", () => {
+  tf.tidy(() => {
+    const t = tf.tensor2d(teacher), s = tf.tensor2d(student);
+    assert.throws(() => dkd(t, s), /dkd: options.labels is required/);
+    assert.throws(
+      () => nkd(t, s, { labels: [0, 1, 2, 3, 6] }),
+      /labels\[4\] = 6 is not a class id in \[0, 6\)/,
+    );
+    assert.throws(() => pld(t, s, { labels: [0, 1] }), /labels must be \[5\]/);
+    assert.throws(() => dualHeadKD(t, s, { labels }), /auxLogits/);
+    assert.throws(
+      () => sinkhornKD(tf.tensor2d([teacher[0]]), tf.tensor2d([student[0]])),
+      /at least 2 rows/,
+    );
+    assert.throws(() => adaptiveKL(t, s, { mu: 1 }), /mu must be a number/);
+    assert.throws(
+      () => deltaKD(t, s, {}),
+      /teacherBaseLogits and options.studentBaseLogits are required/,
+    );
+  });
+});

@@ -1,0 +1,49 @@
+/**
+ * Class labels for classification objectives: validation and one-hot encoding, plus the
+ * cross-entropy that several methods add to their distillation term.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+
+/** Validates labels (integers in [0, classes), one per row) and returns them as int32 [N]. */
+export function checkLabels(
+  fn: string,
+  labels: tf.Tensor | number[] | undefined,
+  rows: number,
+  classes: number,
+): tf.Tensor1D {
+  if (labels === undefined) {
+    throw new Error(`${fn}: options.labels is required (int class ids [N])`);
+  }
+  const values = Array.isArray(labels) ? labels : Array.from(labels.dataSync());
+  if (values.length !== rows || (!Array.isArray(labels) && labels.rank !== 1)) {
+    throw new Error(
+      `${fn}: labels must be [${rows}] (one per row), got ${
+        Array.isArray(labels) ? `${values.length} values` : `[${labels.shape}]`
+      }`,
+    );
+  }
+  values.forEach((v, i) => {
+    if (!Number.isInteger(v) || v < 0 || v >= classes) {
+      throw new Error(`${fn}: labels[${i}] = ${v} is not a class id in [0, ${classes})`);
+    }
+  });
+  return tf.tensor1d(values, "int32");
+}
+
+/** Per-row cross-entropy −log softmax(z)_y, [N]. */
+export function crossEntropyRows(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Tensor1D {
+  return tf.tidy(() => {
+    const onehot = tf.oneHot(labels, logits.shape[1]);
+    return tf.neg(tf.sum(tf.mul(onehot, tf.logSoftmax(logits)), 1)) as tf.Tensor1D;
+  });
+}
+
+/** Mean cross-entropy of `logits` [N, C] against integer `labels`. */
+export function crossEntropy(logits: tf.Tensor2D, labels: tf.Tensor | number[]): tf.Scalar {
+  return tf.tidy(() => {
+    const y = checkLabels("crossEntropy", labels, logits.shape[0], logits.shape[1]);
+    return tf.mean(crossEntropyRows(logits, y)) as tf.Scalar;
+  });
+}

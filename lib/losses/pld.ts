@@ -1,0 +1,53 @@
+/**
+ * Plackett–Luce Distillation (Bassam, Zhu, Bian, NeurIPS 2025, arXiv 2506.12542, §4):
+ * the teacher-optimal permutation π* puts the true label first and the other classes by
+ * descending teacher logit; with weights α_k = softmax(z_T/τ)[π*_k],
+ * L = Σ_k α_k·(logsumexp_{l≥k} z_S[π*_l] − z_S[π*_k]) on unsoftened student logits. Convex,
+ * translation-invariant, replaces CE (no separate CE term), no T². Default τ = 1.
+ * The suffix log-sum-exp is a reversed cumulative sum of exp(z − max), exact unless a logit lies
+ * more than ~87 below its row's maximum (float32 underflow).
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { checkLabels } from "./labels.ts";
+import { checkTemperature, type LossOptions, reduceRows, toRows } from "./validate.ts";
+
+/** Options of {@linkcode pld}. */
+export interface PLDOptions extends LossOptions {
+  labels?: tf.Tensor | number[];
+}
+
+/** The teacher-optimal permutation π* of each row (label first, then by teacher logit). */
+export function teacherOptimalPermutation(teacher: number[][], labels: number[]): number[][] {
+  return teacher.map((row, i) => {
+    const rest = row.map((_, c) => c).filter((c) => c !== labels[i]);
+    rest.sort((a, b) => row[b] - row[a] || a - b);
+    return [labels[i], ...rest];
+  });
+}
+
+/** PLD loss; see the module doc (τ is `options.temperature`). */
+export function pld(
+  teacherLogits: tf.Tensor,
+  studentLogits: tf.Tensor,
+  options: PLDOptions = {},
+): tf.Scalar {
+  const tau = checkTemperature("pld", options.temperature);
+  return tf.tidy(() => {
+    const rows = toRows("pld", teacherLogits, studentLogits, options);
+    const y = checkLabels("pld", options.labels, rows.student.shape[0], rows.vocab);
+    const order = tf.tensor2d(
+      teacherOptimalPermutation(rows.teacher.arraySync(), Array.from(y.dataSync())),
+      undefined,
+      "int32",
+    );
+    const alpha = tf.gather(tf.softmax(tf.div(rows.teacher, tau)), order, 1, 1);
+    const z = tf.gather(rows.student, order, 1, 1);
+    const m = tf.max(z, 1, true);
+    const suffix = tf.reverse(tf.cumsum(tf.reverse(tf.exp(tf.sub(z, m)), 1), 1), 1);
+    const suffixLse = tf.add(tf.log(suffix), m);
+    const perRow = tf.sum(tf.mul(alpha, tf.sub(suffixLse, z)), 1);
+    return reduceRows(perRow as tf.Tensor1D, rows, options.reduction) as tf.Scalar;
+  });
+}

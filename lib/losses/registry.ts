@@ -1,0 +1,298 @@
+/**
+ * The objective registry: notebooks, sweeps and the trainer choose objectives by name
+ * (`getLoss("taid", { totalSteps: 2000 })`), in the spirit of torchdistill's registries but with
+ * one function per objective. Every entry documents its config keys; unknown keys are errors.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { TAID, type TAIDConfig } from "../taid/mod.ts";
+import { adaptiveKL } from "./adaptive_kl.ts";
+import { ctkd, ctkdLambda, CTKDTemperature } from "./ctkd.ts";
+import { deltaKD } from "./delta_kd.ts";
+import { dkd } from "./dkd.ts";
+import { dualHeadKD } from "./dual_head_kd.ts";
+import { forwardKL } from "./forward_kl.ts";
+import { generalizedJSD } from "./generalized_jsd.ts";
+import { hintonKD } from "./hinton_kd.ts";
+import { checkLabels, crossEntropyRows } from "./labels.ts";
+import { nkd } from "./nkd.ts";
+import { pld } from "./pld.ts";
+import { reverseKL } from "./reverse_kl.ts";
+import { sinkhornKD } from "./sinkhorn_kd.ts";
+import { skewKL, skewReverseKL } from "./skew_kl.ts";
+import { totalVariation } from "./total_variation.ts";
+import { reduceRows, toRows } from "./validate.ts";
+
+/** What an objective may need for one batch. */
+export interface ObjectiveInputs {
+  teacherLogits?: tf.Tensor;
+  studentLogits: tf.Tensor;
+  /** Class ids [N] or next-token ids [B, T] (SFT, DKD, NKD, PLD, dual-head, CTKD, Hinton's CE). */
+  labels?: tf.Tensor;
+  /** 0/1 over positions. */
+  mask?: tf.Tensor;
+  /** Dual-head KD's auxiliary head. */
+  auxLogits?: tf.Tensor;
+  /** Delta-KD's frozen base models. */
+  teacherBaseLogits?: tf.Tensor;
+  studentBaseLogits?: tf.Tensor;
+}
+
+/** A distillation objective chosen by name. */
+export interface Objective {
+  readonly name: string;
+  /** False for objectives that use no teacher (SFT). */
+  readonly needsTeacher: boolean;
+  /** The loss of one batch (a scalar to minimise). */
+  loss(inputs: ObjectiveInputs): tf.Scalar;
+  /** Called after each optimiser step with that step's loss value and the steps done before it. */
+  observe?(lossValue: number, step: number): void;
+  /** Extra trainable variables (CTKD's temperature). */
+  variables?(): tf.Variable[];
+  /** Objective state for checkpoints (TAID's t). */
+  state?(): unknown;
+  load?(state: unknown): void;
+}
+
+type Config = Record<string, unknown>;
+
+interface Entry {
+  description: string;
+  keys: string[];
+  make(config: Config): Objective;
+}
+
+const require = (name: string, inputs: ObjectiveInputs): tf.Tensor => {
+  if (!inputs.teacherLogits) throw new Error(`${name}: inputs.teacherLogits is required`);
+  return inputs.teacherLogits;
+};
+
+function divergence(
+  name: string,
+  description: string,
+  keys: string[],
+  fn: (
+    t: tf.Tensor,
+    s: tf.Tensor,
+    o: Config & { mask?: tf.Tensor; labels?: tf.Tensor },
+  ) => tf.Scalar,
+): Entry {
+  return {
+    description,
+    keys,
+    make: (config) => ({
+      name,
+      needsTeacher: true,
+      loss: (x) =>
+        fn(require(name, x), x.studentLogits, { ...config, mask: x.mask, labels: x.labels }),
+    }),
+  };
+}
+
+const T = "temperature";
+const REGISTRY: Record<string, Entry> = {
+  sft: {
+    description: "cross-entropy against the true labels / next tokens (no teacher)",
+    keys: [],
+    make: () => ({
+      name: "sft",
+      needsTeacher: false,
+      loss: (x) =>
+        tf.tidy(() => {
+          const rows = toRows("sft", x.studentLogits, x.studentLogits, {
+            mask: x.mask,
+            validate: false,
+          });
+          if (!x.labels) throw new Error("sft: inputs.labels is required");
+          const y = checkLabels("sft", x.labels.reshape([-1]), rows.student.shape[0], rows.vocab);
+          return reduceRows(crossEntropyRows(rows.student, y), rows) as tf.Scalar;
+        }),
+    }),
+  },
+  fkl: divergence("fkl", "forward KL(p_T‖q_S)", [T, "chunkElements"], forwardKL),
+  rkl: divergence("rkl", "reverse KL(q_S‖p_T)", [T, "chunkElements"], reverseKL),
+  tvd: divergence("tvd", "total variation ½Σ|p−q|", [T, "chunkElements"], totalVariation),
+  gjsd: divergence(
+    "gjsd",
+    "generalized JSD (β weights the teacher)",
+    [T, "beta", "chunkElements"],
+    generalizedJSD,
+  ),
+  skl: divergence("skl", "skew KL(p ‖ αp + (1−α)q)", [T, "alpha", "chunkElements"], skewKL),
+  srkl: divergence(
+    "srkl",
+    "skew reverse KL(q ‖ (1−α)p + αq)",
+    [T, "alpha", "chunkElements"],
+    skewReverseKL,
+  ),
+  akl: divergence("akl", "adaptive KL (head/tail-weighted FKL + RKL)", [T, "mu"], adaptiveKL),
+  kd: divergence("kd", "Hinton KD: T²·KL (+ ceWeight·CE)", [T, "ceWeight", "kdWeight"], hintonKD),
+  nkd: divergence("nkd", "normalized KD (labels)", [T, "gamma", "ceWeight"], nkd),
+  pld: divergence("pld", "Plackett–Luce distillation (labels)", [T], pld),
+  sinkhorn: divergence(
+    "sinkhorn",
+    "batch-wise Sinkhorn distance",
+    [T, "epsilon", "iterations"],
+    (t, s, o) => {
+      const { mask: _m, labels: _l, ...rest } = o;
+      return sinkhornKD(t, s, rest);
+    },
+  ),
+  dkd: {
+    description: "decoupled KD (labels); config stepsPerEpoch drives the warm-up",
+    keys: [T, "alpha", "beta", "ceWeight", "warmup", "stepsPerEpoch"],
+    make: (config) => {
+      const { stepsPerEpoch = 1, ...options } = config as Config & { stepsPerEpoch?: number };
+      let epoch = 1;
+      return {
+        name: "dkd",
+        needsTeacher: true,
+        loss: (x) =>
+          dkd(require("dkd", x), x.studentLogits, {
+            ...options,
+            epoch,
+            mask: x.mask,
+            labels: x.labels,
+          }),
+        observe: (_loss, step) => {
+          epoch = Math.floor((step + 1) / stepsPerEpoch) + 1;
+        },
+      };
+    },
+  },
+  dual_head: {
+    description: "dual-head KD: CE on the main head + BinaryKL-Norm on inputs.auxLogits",
+    keys: [T, "gamma", "alpha"],
+    make: (config) => ({
+      name: "dual_head",
+      needsTeacher: true,
+      loss: (x) =>
+        dualHeadKD(require("dual_head", x), x.studentLogits, {
+          ...config,
+          auxLogits: x.auxLogits,
+          labels: x.labels,
+          mask: x.mask,
+        }),
+    }),
+  },
+  ctkd: {
+    description: "curriculum temperature KD (learnable T via gradient reversal)",
+    keys: ["tStart", "tEnd", "decayEpochs", "stepsPerEpoch", "ceWeight", "kdWeight"],
+    make: (config) => {
+      const c = config as {
+        tStart?: number;
+        tEnd?: number;
+        decayEpochs?: number;
+        stepsPerEpoch?: number;
+        ceWeight?: number;
+        kdWeight?: number;
+      };
+      const temperature = new CTKDTemperature(c.tStart, c.tEnd);
+      let step = 0;
+      return {
+        name: "ctkd",
+        needsTeacher: true,
+        loss: (x) => {
+          const lambda = ctkdLambda(step / (c.stepsPerEpoch ?? 1), c.decayEpochs ?? 10);
+          return ctkd(require("ctkd", x), x.studentLogits, {
+            temperature: temperature.temperature(lambda),
+            labels: x.labels,
+            mask: x.mask,
+            ceWeight: c.ceWeight,
+            kdWeight: c.kdWeight,
+          });
+        },
+        observe: (_loss, s) => {
+          step = s + 1;
+        },
+        variables: () => [temperature.theta],
+        state: () => ({ step, theta: temperature.theta.dataSync()[0] }),
+        load: (state) => {
+          const s = state as { step: number; theta: number };
+          step = s.step;
+          temperature.theta.assign(tf.scalar(s.theta));
+        },
+      };
+    },
+  },
+  delta_kd: {
+    description:
+      "Delta-KD: the teacher's SFT shift applied to the student's base model (assumed operator)",
+    keys: [T, "kappa", "chunkElements"],
+    make: (config) => ({
+      name: "delta_kd",
+      needsTeacher: true,
+      loss: (x) =>
+        deltaKD(require("delta_kd", x), x.studentLogits, {
+          ...config,
+          mask: x.mask,
+          teacherBaseLogits: x.teacherBaseLogits,
+          studentBaseLogits: x.studentBaseLogits,
+        }),
+    }),
+  },
+  taid: {
+    description:
+      "TAID with adaptive t (config: totalSteps required; tStart, tEnd, alpha, beta, adaptive)",
+    keys: ["totalSteps", "tStart", "tEnd", "alpha", "beta", "adaptive", T, "chunkElements"],
+    make: (config) => {
+      const { temperature, chunkElements, ...taidConfig } = config as Config & {
+        temperature?: number;
+        chunkElements?: number;
+      };
+      const taid = new TAID(taidConfig as unknown as TAIDConfig);
+      return {
+        name: "taid",
+        needsTeacher: true,
+        loss: (x) =>
+          taid.loss(require("taid", x), x.studentLogits, {
+            mask: x.mask,
+            temperature,
+            chunkElements,
+          }),
+        observe: (loss, step) => void taid.update(loss, step),
+        state: () => taid.state(),
+        load: (state) => taid.load(state as ReturnType<TAID["state"]>),
+        get t() {
+          return taid.t;
+        },
+      } as Objective;
+    },
+  },
+};
+
+/** Names of the registered objectives, with a one-line description each. */
+export function lossNames(): Record<string, string> {
+  return Object.fromEntries(Object.entries(REGISTRY).map(([name, e]) => [name, e.description]));
+}
+
+/**
+ * The objective registered as `name`, configured by `config` (keys listed by the entry).
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { getLoss } from "./registry.ts";
+ * const fkl = getLoss("fkl", { temperature: 2 });
+ * const loss = fkl.loss({ teacherLogits: tf.tensor2d([[0, 1]]), studentLogits: tf.tensor2d([[1, 0]]) });
+ * ```
+ */
+export function getLoss(name: string, config: Config = {}): Objective {
+  const entry = REGISTRY[name];
+  if (!entry) {
+    throw new Error(
+      `getLoss: unknown objective "${name}"; registered: ${Object.keys(REGISTRY).join(", ")}`,
+    );
+  }
+  for (const key of Object.keys(config)) {
+    if (!entry.keys.includes(key)) {
+      throw new Error(
+        `getLoss: "${name}" takes ${
+          entry.keys.length ? entry.keys.join(", ") : "no config"
+        }; got "${key}"`,
+      );
+    }
+  }
+  return entry.make(config);
+}
