@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { renderedDom } from "./chromium.ts";
-import { ROOT, runNotebook } from "../tools/runner.ts";
+import { listNotebooks, ROOT, runNotebook } from "../tools/runner.ts";
 
 const workspace = join(ROOT, "notebooks", "00_workspace.ipynb");
 
@@ -87,4 +87,15 @@ Deno.test("deno task nb: malformed or mistyped params exit non-zero with a clear
   const mistyped = await nb('{"size": "big"}');
   assert.notEqual(mistyped.code, 0);
   assert.match(new TextDecoder().decode(mistyped.stderr), /"size" must be a number/);
+});
+
+Deno.test("every notebook executes at quick scale with no error cell and a scorecard", async () => {
+  const outDir = await tempDir();
+  for (const notebook of await listNotebooks()) {
+    if (notebook.endsWith("00_workspace.ipynb")) continue; // covered above, with a smaller size
+    const result = await runNotebook(notebook, { params: { scale: "quick" }, outDir, echo: false });
+    assert.ok(result.ok, `${notebook}:\n${result.stderr}`);
+    assert.ok(result.scorecards.length >= 1, `${notebook} displays a scorecard`);
+  }
+  await Deno.remove(outDir, { recursive: true });
 });

@@ -5,9 +5,10 @@
  * log-probabilities), and {@linkcode pointwiseLoss} turns it into a loss that
  *
  * - validates inputs, divides both logit rows by T (no T² factor), treats the target as constant;
- * - processes rows in chunks of at most `chunkElements` logits inside one `tf.customGrad`, so the
- *   forward keeps no [N, V] temporaries and the backward emits the analytic gradient chunk by
- *   chunk (peak ≈ inputs + the gradient itself, instead of tfjs's several [N, V] temporaries);
+ * - processes rows in chunks of at most `chunkElements` logits inside one `tf.customGrad`; under a
+ *   gradient tape each chunk's analytic gradient is computed in the same pass as its value (as in
+ *   Liger's fused losses), so no [N, V] temporary outlives its chunk and the backward only scales
+ *   the saved gradient (peak ≈ inputs + the gradient, instead of tfjs's several [N, V] temporaries);
  * - masks and reduces (mean over unmasked positions, sum, or none).
  *
  * {@linkcode pointwiseLossNaive} is the same kernel under plain tfjs autodiff (the composite
@@ -78,33 +79,86 @@ function chunkedRows(
     const lq = tf.logSoftmax(tf.div(s, temperature)) as tf.Tensor2D;
     return [lp, lq] as const;
   };
-  // Runs `body` on each chunk of rows (teacher chunk, student chunk, first row) and concatenates.
-  const forEachChunk = <T extends tf.Tensor>(
-    s: tf.Tensor2D,
-    body: (t: tf.Tensor2D, s: tf.Tensor2D, r0: number) => T,
-  ): T =>
-    spans.length === 1 ? tf.tidy(() => body(rows.teacher, s, 0)) : tf.concat(
-      spans.map(([r0, m]) =>
-        tf.tidy(() =>
-          body(tf.slice(rows.teacher, [r0, 0], [m, v]), tf.slice(s, [r0, 0], [m, v]), r0)
-        )
-      ),
-    ) as T;
-
+  // Under a gradient tape (tf.grad, optimizer.minimize) each chunk's analytic gradient is computed
+  // in the same pass as its value and saved; backward only scales it by dy. Outside a tape (evaluation)
+  // only values are computed.
   return tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [student, save] = args as [tf.Tensor2D, tf.GradSaveFunc];
-    save([student]);
-    const value = forEachChunk(student, (t, s) => kernel.value(...logProbs(t, s)));
-    const gradFunc = (dy: tf.Tensor1D, saved: tf.Tensor[]) =>
-      forEachChunk(saved[0] as tf.Tensor2D, (t, s, r0) => {
+    const recording = gradientRecording();
+    const whole = spans.length === 1;
+    const teacherRows = whole ? undefined : rowChunker(rows.teacher);
+    const studentRows = whole ? undefined : rowChunker(student);
+    const values: tf.Tensor[] = [];
+    const grads: tf.Tensor[] = [];
+    for (const [r0, m] of spans) {
+      const [value, grad] = tf.tidy(() => {
+        const t = teacherRows ? teacherRows(r0, m) : rows.teacher;
+        const s = studentRows ? studentRows(r0, m) : student;
         const [lp, lq] = logProbs(t, s);
+        const value = kernel.value(lp, lq);
+        if (!recording) return [value];
         const g = kernel.gradLogQ(lp, lq);
         const q = tf.exp(lq);
-        const dz = tf.div(tf.sub(g, tf.mul(q, tf.sum(g, 1, true))), temperature);
-        return tf.mul(dz, tf.slice(dy, [r0], [s.shape[0]]).expandDims(1));
+        return [value, tf.div(tf.sub(g, tf.mul(q, tf.sum(g, 1, true))), temperature)];
       });
+      values.push(value);
+      if (grad) grads.push(grad);
+    }
+    const value = concatAndDispose(values) as tf.Tensor1D;
+    const grad = recording ? concatAndDispose(grads) : undefined;
+    save(grad ? [grad] : []);
+    grad?.dispose(); // save() kept its own reference
+    const gradFunc = (dy: tf.Tensor1D, saved: tf.Tensor[]) => {
+      if (saved.length === 0) {
+        throw new Error("pointwiseLoss: gradient requested outside a gradient tape");
+      }
+      return tf.mul(saved[0], dy.expandDims(1));
+    };
     return { value, gradFunc };
   }) as unknown as (student: tf.Tensor2D) => tf.Tensor1D;
+}
+
+/**
+ * Cuts x into row chunks, lazily. On wasm, tfjs 4.22's Slice copies the whole source per call
+ * (≈95 ms for 128 MiB) and Gather moves ~23 M elements/s (both measured), so the data is read
+ * once and each chunk is uploaded from a subarray; on other backends Slice is cheap (a GPU kernel
+ * on webgpu, a view on cpu).
+ */
+function rowChunker(x: tf.Tensor2D): (r0: number, m: number) => tf.Tensor2D {
+  const v = x.shape[1];
+  if (tf.getBackend() === "wasm") {
+    const data = x.dataSync() as Float32Array;
+    return (r0, m) => tf.tensor2d(data.subarray(r0 * v, (r0 + m) * v), [m, v]);
+  }
+  return (r0, m) => tf.slice(x, [r0, 0], [m, v]);
+}
+
+/** Concatenates row chunks (disposing them); on wasm assembled on the host, as in rowChunker. */
+function concatAndDispose(parts: tf.Tensor[]): tf.Tensor {
+  if (parts.length === 1) return parts[0];
+  let whole: tf.Tensor;
+  if (tf.getBackend() === "wasm") {
+    const rows = parts.reduce((a, p) => a + p.shape[0], 0);
+    const inner = parts[0].shape.slice(1);
+    const width = inner.reduce((a, b) => a * b, 1);
+    const data = new Float32Array(rows * width);
+    let offset = 0;
+    for (const part of parts) {
+      data.set(part.dataSync() as Float32Array, offset);
+      offset += part.size;
+    }
+    whole = tf.tensor(data, [rows, ...inner]);
+  } else {
+    whole = tf.concat(parts);
+  }
+  tf.dispose(parts);
+  return whole;
+}
+
+/** True while tfjs records a gradient tape (inside tf.grad, tf.variableGrads, minimize). */
+function gradientRecording(): boolean {
+  const state = (tf.engine() as unknown as { state: { gradientDepth: number } }).state;
+  return state.gradientDepth > 0;
 }
 
 /** The same divergence under tfjs autodiff (the naive composite path). */

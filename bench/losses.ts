@@ -1,0 +1,176 @@
+/**
+ * Benchmark of the token-level objectives: forward+backward time and peak tensor bytes of FKL,
+ * GJSD and TAID, chunked custom-gradient path vs tfjs's naive composite (autodiff), at
+ * [4096, 8192] and [4096, 32000] on wasm (and webgpu when a real GPU adapter is present).
+ * Writes `bench/results/losses.json`.
+ *
+ * Usage: `deno task bench losses [--shapes 4096x8192,4096x32000] [--backends wasm,webgpu] [--repeats 3]`
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { initBackend } from "../lib/backend.ts";
+import {
+  forwardKL,
+  forwardKLKernel,
+  generalizedJSD,
+  generalizedJSDKernel,
+} from "../lib/losses/mod.ts";
+import { pointwiseLossNaive } from "../lib/losses/pointwise.ts";
+import { taidLoss, taidLossNaive } from "../lib/taid/mod.ts";
+import { parseArgs } from "../tools/args.ts";
+
+type Loss = (t: tf.Tensor, s: tf.Tensor) => tf.Scalar;
+const objectives: Record<string, { chunked: Loss; naive: Loss }> = {
+  fkl: {
+    chunked: (t, s) => forwardKL(t, s, { validate: false }),
+    naive: (t, s) =>
+      pointwiseLossNaive("fkl", forwardKLKernel, t, s, { validate: false }) as tf.Scalar,
+  },
+  gjsd: {
+    chunked: (t, s) => generalizedJSD(t, s, { validate: false }),
+    naive: (t, s) =>
+      pointwiseLossNaive("gjsd", generalizedJSDKernel(0.5), t, s, { validate: false }) as tf.Scalar,
+  },
+  taid: {
+    chunked: (t, s) => taidLoss(t, s, 0.5, { validate: false }),
+    naive: (t, s) => taidLossNaive(t, s, 0.5, { validate: false }),
+  },
+};
+
+interface Row {
+  backend: string;
+  adapter: string;
+  objective: string;
+  path: "chunked" | "naive";
+  n: number;
+  v: number;
+  ms_median?: number;
+  ms_all?: number[];
+  peak_bytes?: number;
+  input_bytes: number;
+  error?: string;
+}
+
+async function step(loss: Loss, t: tf.Tensor, s: tf.Tensor): Promise<void> {
+  const g = tf.grad((x: tf.Tensor) => loss(t, x))(s);
+  await g.data();
+  g.dispose();
+}
+
+async function measure(loss: Loss, n: number, v: number, repeats: number) {
+  const t = tf.randomNormal([n, v], 0, 2, "float32", 1);
+  const s = tf.randomNormal([n, v], 0, 2, "float32", 2);
+  try {
+    const profile = await tf.profile(() => step(loss, t, s));
+    const times: number[] = [];
+    for (let r = 0; r < repeats; r++) {
+      const t0 = performance.now();
+      await step(loss, t, s);
+      times.push(performance.now() - t0);
+    }
+    const sorted = [...times].sort((a, b) => a - b);
+    return {
+      ms_median: sorted[Math.floor(sorted.length / 2)],
+      ms_all: times,
+      peak_bytes: profile.peakBytes,
+    };
+  } finally {
+    tf.dispose([t, s]);
+  }
+}
+
+if (import.meta.main) {
+  const { options } = parseArgs(Deno.args, ["shapes", "backends", "repeats", "objectives"]);
+  const shapes = String(options.shapes ?? "4096x8192,4096x32000").split(",").map((x) =>
+    x.split("x").map(Number)
+  );
+  const repeats = Number(options.repeats ?? 3);
+  const names = String(options.objectives ?? "fkl,gjsd,taid").split(",");
+  let backends = String(options.backends ?? "wasm,webgpu").split(",");
+  const rows: Row[] = [];
+  for (const backend of backends) {
+    let info;
+    try {
+      info = await initBackend(backend);
+      if (backend === "webgpu" && info.fallbackAdapter && !options.backends) {
+        console.log("webgpu: software adapter only; skipped (ask with --backends webgpu)");
+        continue;
+      }
+    } catch (error) {
+      console.log(`${backend}: unavailable (${(error as Error).message.split("\n")[0]})`);
+      continue;
+    }
+    for (const [n, v] of shapes) {
+      for (const name of names) {
+        for (const path of ["chunked", "naive"] as const) {
+          const row: Row = {
+            backend,
+            adapter: info.adapter,
+            objective: name,
+            path,
+            n,
+            v,
+            input_bytes: 2 * n * v * 4,
+          };
+          try {
+            Object.assign(row, await measure(objectives[name][path], n, v, repeats));
+          } catch (error) {
+            row.error = (error as Error).message.slice(0, 200);
+          }
+          rows.push(row);
+          console.log(
+            `${backend} ${name} ${path} [${n}, ${v}]: ` +
+              (row.error
+                ? `failed: ${row.error}`
+                : `${row.ms_median!.toFixed(0)} ms, peak ${
+                  (row.peak_bytes! / 2 ** 20).toFixed(0)
+                } MiB`),
+          );
+        }
+      }
+    }
+  }
+  backends = [...new Set(rows.map((r) => r.backend))];
+  const summary = rows.filter((r) => r.path === "chunked").map((c) => {
+    const naive = rows.find((r) =>
+      r.path === "naive" && r.backend === c.backend && r.objective === c.objective && r.n === c.n &&
+      r.v === c.v
+    )!;
+    return {
+      backend: c.backend,
+      objective: c.objective,
+      shape: `${c.n}x${c.v}`,
+      time_ratio_chunked_over_naive: c.ms_median && naive.ms_median
+        ? c.ms_median / naive.ms_median
+        : null,
+      peak_ratio_chunked_over_naive: c.peak_bytes && naive.peak_bytes
+        ? c.peak_bytes / naive.peak_bytes
+        : null,
+      naive_error: naive.error ?? null,
+    };
+  });
+  const out = join(dirname(fileURLToPath(import.meta.url)), "results", "losses.json");
+  await Deno.mkdir(dirname(out), { recursive: true });
+  await Deno.writeTextFile(
+    out,
+    JSON.stringify(
+      {
+        benchmark: "losses",
+        date: new Date().toISOString(),
+        deno: Deno.version.deno,
+        tfjs: tf.version.tfjs,
+        cpus: navigator.hardwareConcurrency,
+        repeats,
+        backends,
+        summary,
+        rows,
+      },
+      null,
+      2,
+    ) + "\n",
+  );
+  console.log(`wrote ${out}`);
+}
