@@ -82,44 +82,96 @@ async function measure(loss: Loss, n: number, v: number, repeats: number) {
   }
 }
 
+/** Runs one case in this process and prints its row as JSON (the parent collects it). */
+async function runCase(spec: string, repeats: number): Promise<void> {
+  const [backend, objective, path, n, v] = spec.split(":");
+  const info = await initBackend(backend, { log: false });
+  const row: Row = {
+    backend,
+    adapter: info.adapter,
+    objective,
+    path: path as Row["path"],
+    n: Number(n),
+    v: Number(v),
+    input_bytes: 2 * Number(n) * Number(v) * 4,
+  };
+  Object.assign(
+    row,
+    await measure(objectives[objective][path as Row["path"]], row.n, row.v, repeats),
+  );
+  console.log(`ROW ${JSON.stringify(row)}`);
+}
+
+/**
+ * Runs every case in its own process: an out-of-memory abort kills the wasm instance, and every
+ * later case in the same process would fail with it.
+ */
+async function runIsolated(
+  spec: string,
+  repeats: number,
+  base: Omit<Row, "input_bytes">,
+): Promise<Row> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      fileURLToPath(import.meta.url),
+      "--case",
+      spec,
+      "--repeats",
+      String(repeats),
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout);
+  const line = text.split("\n").find((l) => l.startsWith("ROW "));
+  if (line) return JSON.parse(line.slice(4));
+  const err = new TextDecoder().decode(out.stderr).split("\n").filter((l) =>
+    /error|Abort|memory/i.test(l)
+  );
+  return {
+    ...base,
+    input_bytes: 2 * base.n * base.v * 4,
+    error: (err[0] ?? `exit ${out.code}`).slice(0, 200),
+  };
+}
+
 if (import.meta.main) {
-  const { options } = parseArgs(Deno.args, ["shapes", "backends", "repeats", "objectives"]);
+  const { options } = parseArgs(Deno.args, ["shapes", "backends", "repeats", "objectives", "case"]);
+  const repeats = Number(options.repeats ?? 3);
+  if (typeof options.case === "string") {
+    await runCase(options.case, repeats);
+    Deno.exit(0);
+  }
   const shapes = String(options.shapes ?? "4096x8192,4096x32000").split(",").map((x) =>
     x.split("x").map(Number)
   );
-  const repeats = Number(options.repeats ?? 3);
   const names = String(options.objectives ?? "fkl,gjsd,taid").split(",");
-  let backends = String(options.backends ?? "wasm,webgpu").split(",");
   const rows: Row[] = [];
-  for (const backend of backends) {
+  for (const backend of String(options.backends ?? "wasm,webgpu").split(",")) {
     let info;
     try {
       info = await initBackend(backend);
-      if (backend === "webgpu" && info.fallbackAdapter && !options.backends) {
-        console.log("webgpu: software adapter only; skipped (ask with --backends webgpu)");
-        continue;
-      }
     } catch (error) {
       console.log(`${backend}: unavailable (${(error as Error).message.split("\n")[0]})`);
+      continue;
+    }
+    if (backend === "webgpu" && info.fallbackAdapter && !options.backends) {
+      console.log("webgpu: software adapter only; skipped (ask with --backends webgpu)");
       continue;
     }
     for (const [n, v] of shapes) {
       for (const name of names) {
         for (const path of ["chunked", "naive"] as const) {
-          const row: Row = {
+          const row = await runIsolated(`${backend}:${name}:${path}:${n}:${v}`, repeats, {
             backend,
             adapter: info.adapter,
             objective: name,
             path,
             n,
             v,
-            input_bytes: 2 * n * v * 4,
-          };
-          try {
-            Object.assign(row, await measure(objectives[name][path], n, v, repeats));
-          } catch (error) {
-            row.error = (error as Error).message.slice(0, 200);
-          }
+          });
           rows.push(row);
           console.log(
             `${backend} ${name} ${path} [${n}, ${v}]: ` +
@@ -133,7 +185,7 @@ if (import.meta.main) {
       }
     }
   }
-  backends = [...new Set(rows.map((r) => r.backend))];
+  const backends = [...new Set(rows.map((r) => r.backend))];
   const summary = rows.filter((r) => r.path === "chunked").map((c) => {
     const naive = rows.find((r) =>
       r.path === "naive" && r.backend === c.backend && r.objective === c.objective && r.n === c.n &&

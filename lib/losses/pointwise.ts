@@ -89,7 +89,7 @@ function chunkedRows(
     const teacherRows = whole ? undefined : rowChunker(rows.teacher);
     const studentRows = whole ? undefined : rowChunker(student);
     const values: tf.Tensor[] = [];
-    const grads: tf.Tensor[] = [];
+    const grads = recording ? rowAssembler(n, v) : undefined;
     for (const [r0, m] of spans) {
       const [value, grad] = tf.tidy(() => {
         const t = teacherRows ? teacherRows(r0, m) : rows.teacher;
@@ -102,10 +102,10 @@ function chunkedRows(
         return [value, tf.div(tf.sub(g, tf.mul(q, tf.sum(g, 1, true))), temperature)];
       });
       values.push(value);
-      if (grad) grads.push(grad);
+      if (grad) grads!.add(r0, grad);
     }
-    const value = concatAndDispose(values) as tf.Tensor1D;
-    const grad = recording ? concatAndDispose(grads) : undefined;
+    const value = whole ? values[0] as tf.Tensor1D : concat1d(values);
+    const grad = grads?.finish();
     save(grad ? [grad] : []);
     grad?.dispose(); // save() kept its own reference
     const gradFunc = (dy: tf.Tensor1D, saved: tf.Tensor[]) => {
@@ -133,26 +133,35 @@ function rowChunker(x: tf.Tensor2D): (r0: number, m: number) => tf.Tensor2D {
   return (r0, m) => tf.slice(x, [r0, 0], [m, v]);
 }
 
-/** Concatenates row chunks (disposing them); on wasm assembled on the host, as in rowChunker. */
-function concatAndDispose(parts: tf.Tensor[]): tf.Tensor {
-  if (parts.length === 1) return parts[0];
-  let whole: tf.Tensor;
-  if (tf.getBackend() === "wasm") {
-    const rows = parts.reduce((a, p) => a + p.shape[0], 0);
-    const inner = parts[0].shape.slice(1);
-    const width = inner.reduce((a, b) => a * b, 1);
-    const data = new Float32Array(rows * width);
-    let offset = 0;
-    for (const part of parts) {
-      data.set(part.dataSync() as Float32Array, offset);
-      offset += part.size;
-    }
-    whole = tf.tensor(data, [rows, ...inner]);
-  } else {
-    whole = tf.concat(parts);
-  }
+/** Concatenates per-chunk row values [m] into [n], disposing the parts. */
+function concat1d(parts: tf.Tensor[]): tf.Tensor1D {
+  const whole = tf.concat(parts) as tf.Tensor1D;
   tf.dispose(parts);
   return whole;
+}
+
+/**
+ * Collects [m, v] row chunks of an [n, v] result. On wasm each chunk is copied to host memory and
+ * freed at once, so the wasm heap (2–4 GiB at most) never holds the chunks and the result together;
+ * elsewhere the chunks are concatenated on the device.
+ */
+function rowAssembler(n: number, v: number) {
+  const host = tf.getBackend() === "wasm" ? new Float32Array(n * v) : undefined;
+  const parts: tf.Tensor[] = [];
+  return {
+    add(r0: number, chunk: tf.Tensor) {
+      if (!host) return void parts.push(chunk);
+      host.set(chunk.dataSync() as Float32Array, r0 * v);
+      chunk.dispose();
+    },
+    finish(): tf.Tensor2D {
+      if (host) return tf.tensor2d(host, [n, v]);
+      if (parts.length === 1) return parts[0] as tf.Tensor2D;
+      const whole = tf.concat(parts) as tf.Tensor2D;
+      tf.dispose(parts);
+      return whole;
+    },
+  };
 }
 
 /** True while tfjs records a gradient tape (inside tf.grad, tf.variableGrads, minimize). */

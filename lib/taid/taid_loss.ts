@@ -36,6 +36,14 @@ const crossEntropyKernel = {
   gradLogQ: forwardKLKernel.gradLogQ,
 };
 
+function taidParts(t: number, options: TAIDLossOptions) {
+  checkT("taidLoss", t);
+  return {
+    kernel: options.crossEntropy ? crossEntropyKernel : forwardKLKernel,
+    target: interpolate(t),
+  };
+}
+
 /**
  * TAID loss KL(p_t ‖ q_S) for the interpolation parameter t ∈ [0, 1].
  *
@@ -53,15 +61,14 @@ export function taidLoss(
   t: number,
   options: TAIDLossOptions = {},
 ): tf.Scalar {
-  checkT("taidLoss", t);
-  const kernel = options.crossEntropy ? crossEntropyKernel : forwardKLKernel;
+  const { kernel, target } = taidParts(t, options);
   return pointwiseLoss(
     "taidLoss",
     kernel,
     teacherLogits,
     studentLogits,
     options,
-    interpolate(t),
+    target,
   ) as tf.Scalar;
 }
 
@@ -72,14 +79,13 @@ export function taidLossNaive(
   t: number,
   options: TAIDLossOptions = {},
 ): tf.Scalar {
-  checkT("taidLoss", t);
-  const kernel = options.crossEntropy ? crossEntropyKernel : forwardKLKernel;
+  const { kernel, target } = taidParts(t, options);
   return pointwiseLossNaive(
     "taidLoss",
     kernel,
     teacherLogits,
     studentLogits,
     options,
-    interpolate(t),
+    target,
   ) as tf.Scalar;
 }
