@@ -6,7 +6,7 @@
  */
 import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { PARAMS_ENV } from "../lib/notebook/params.ts";
+import { PARAMS_ENV, parseJsonObject } from "../lib/notebook/params.ts";
 import { type Scorecard, SCORECARD_MIME } from "../lib/notebook/scorecard.ts";
 import { SYSTEM_PYTHON } from "./setup.ts";
 
@@ -38,23 +38,10 @@ export interface RunNotebookResult {
   scorecards: Scorecard[];
 }
 
-/** Parses parameter overrides, throwing an error that quotes the bad JSON. */
+/** Parses parameter overrides (an object, or its JSON text from `--params`). */
 export function parseParams(params: RunNotebookOptions["params"]): Record<string, unknown> {
   if (params === undefined) return {};
-  if (typeof params !== "string") return params;
-  let value: unknown;
-  try {
-    value = JSON.parse(params);
-  } catch (error) {
-    throw new Error(
-      `--params is not valid JSON (${(error as Error).message}): ${params}\n` +
-        `expected an object such as '{"scale": "full"}'`,
-    );
-  }
-  if (value === null || typeof value !== "object" || Array.isArray(value)) {
-    throw new Error(`--params must be a JSON object such as '{"scale": "full"}', got ${params}`);
-  }
-  return value as Record<string, unknown>;
+  return typeof params === "string" ? parseJsonObject(params, "--params") : params;
 }
 
 /** Executes `notebook` headless; see {@linkcode RunNotebookOptions}. */

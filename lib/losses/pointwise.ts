@@ -44,6 +44,23 @@ export const DEFAULT_CHUNK_ELEMENTS = 1 << 22;
 
 const identityTarget: TargetFn = (teacher) => teacher;
 
+/**
+ * Target and student log-probabilities at temperature T. The target is built from `student`
+ * (the student logits as the target sees them: detached by the caller where needed), the loss
+ * side from `studentLoss`.
+ */
+function logProbs(
+  teacher: tf.Tensor2D,
+  student: tf.Tensor2D,
+  studentLoss: tf.Tensor2D,
+  target: TargetFn,
+  temperature: number,
+): [tf.Tensor2D, tf.Tensor2D] {
+  const lp = tf.logSoftmax(tf.div(target(teacher, student), temperature)) as tf.Tensor2D;
+  const lq = tf.logSoftmax(tf.div(studentLoss, temperature)) as tf.Tensor2D;
+  return [lp, lq];
+}
+
 /** The chunked, custom-gradient loss; see the module doc. */
 export function pointwiseLoss(
   fn: string,
@@ -74,11 +91,6 @@ function chunkedRows(
   const step = Math.max(1, Math.floor(chunkElements / v));
   const spans: [number, number][] = [];
   for (let r = 0; r < n; r += step) spans.push([r, Math.min(step, n - r)]);
-  const logProbs = (t: tf.Tensor2D, s: tf.Tensor2D) => {
-    const lp = tf.logSoftmax(tf.div(target(t, s), temperature)) as tf.Tensor2D;
-    const lq = tf.logSoftmax(tf.div(s, temperature)) as tf.Tensor2D;
-    return [lp, lq] as const;
-  };
   // Under a gradient tape (tf.grad, optimizer.minimize) each chunk's analytic gradient is computed
   // in the same pass as its value and saved; backward only scales it by dy. Outside a tape (evaluation)
   // only values are computed.
@@ -94,7 +106,7 @@ function chunkedRows(
       const [value, grad] = tf.tidy(() => {
         const t = teacherRows ? teacherRows(r0, m) : rows.teacher;
         const s = studentRows ? studentRows(r0, m) : student;
-        const [lp, lq] = logProbs(t, s);
+        const [lp, lq] = logProbs(t, s, s, target, temperature);
         const value = kernel.value(lp, lq);
         if (!recording) return [value];
         const g = kernel.gradLogQ(lp, lq);
@@ -104,7 +116,7 @@ function chunkedRows(
       values.push(value);
       if (grad) grads!.add(r0, grad);
     }
-    const value = whole ? values[0] as tf.Tensor1D : concat1d(values);
+    const value = concatAndDispose(values) as tf.Tensor1D;
     const grad = grads?.finish();
     save(grad ? [grad] : []);
     grad?.dispose(); // save() kept its own reference
@@ -133,9 +145,10 @@ function rowChunker(x: tf.Tensor2D): (r0: number, m: number) => tf.Tensor2D {
   return (r0, m) => tf.slice(x, [r0, 0], [m, v]);
 }
 
-/** Concatenates per-chunk row values [m] into [n], disposing the parts. */
-function concat1d(parts: tf.Tensor[]): tf.Tensor1D {
-  const whole = tf.concat(parts) as tf.Tensor1D;
+/** Concatenates row chunks along axis 0, disposing the parts (a single part is returned as is). */
+function concatAndDispose(parts: tf.Tensor[]): tf.Tensor {
+  if (parts.length === 1) return parts[0];
+  const whole = tf.concat(parts);
   tf.dispose(parts);
   return whole;
 }
@@ -155,11 +168,7 @@ function rowAssembler(n: number, v: number) {
       chunk.dispose();
     },
     finish(): tf.Tensor2D {
-      if (host) return tf.tensor2d(host, [n, v]);
-      if (parts.length === 1) return parts[0] as tf.Tensor2D;
-      const whole = tf.concat(parts) as tf.Tensor2D;
-      tf.dispose(parts);
-      return whole;
+      return host ? tf.tensor2d(host, [n, v]) : concatAndDispose(parts) as tf.Tensor2D;
     },
   };
 }
@@ -182,9 +191,9 @@ export function pointwiseLossNaive(
   const temperature = checkTemperature(fn, options.temperature);
   return tf.tidy(() => {
     const rows = toRows(fn, teacher, student, options);
-    const t = stopGradient(target(rows.teacher, stopGradient(rows.student) as tf.Tensor2D));
-    const lp = tf.logSoftmax(tf.div(t, temperature)) as tf.Tensor2D;
-    const lq = tf.logSoftmax(tf.div(rows.student, temperature)) as tf.Tensor2D;
+    const detachedTarget: TargetFn = (t, s) => stopGradient(target(t, s)) as tf.Tensor2D;
+    const detached = stopGradient(rows.student) as tf.Tensor2D;
+    const [lp, lq] = logProbs(rows.teacher, detached, rows.student, detachedTarget, temperature);
     return reduceRows(kernel.value(lp, lq), rows, options.reduction);
   });
 }

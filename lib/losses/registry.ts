@@ -63,7 +63,8 @@ interface Entry {
   make(config: Config): Objective;
 }
 
-const require = (name: string, inputs: ObjectiveInputs): tf.Tensor => {
+/** The batch's teacher logits, or an error naming the objective that needs them. */
+const teacherOf = (name: string, inputs: ObjectiveInputs): tf.Tensor => {
   if (!inputs.teacherLogits) throw new Error(`${name}: inputs.teacherLogits is required`);
   return inputs.teacherLogits;
 };
@@ -85,7 +86,7 @@ function divergence(
       name,
       needsTeacher: true,
       loss: (x) =>
-        fn(require(name, x), x.studentLogits, { ...config, mask: x.mask, labels: x.labels }),
+        fn(teacherOf(name, x), x.studentLogits, { ...config, mask: x.mask, labels: x.labels }),
     }),
   };
 }
@@ -149,7 +150,7 @@ const REGISTRY: Record<string, Entry> = {
         name: "dkd",
         needsTeacher: true,
         loss: (x) =>
-          dkd(require("dkd", x), x.studentLogits, {
+          dkd(teacherOf("dkd", x), x.studentLogits, {
             ...options,
             epoch,
             mask: x.mask,
@@ -168,7 +169,7 @@ const REGISTRY: Record<string, Entry> = {
       name: "dual_head",
       needsTeacher: true,
       loss: (x) =>
-        dualHeadKD(require("dual_head", x), x.studentLogits, {
+        dualHeadKD(teacherOf("dual_head", x), x.studentLogits, {
           ...config,
           auxLogits: x.auxLogits,
           labels: x.labels,
@@ -195,7 +196,7 @@ const REGISTRY: Record<string, Entry> = {
         needsTeacher: true,
         loss: (x) => {
           const lambda = ctkdLambda(step / (c.stepsPerEpoch ?? 1), c.decayEpochs ?? 10);
-          return ctkd(require("ctkd", x), x.studentLogits, {
+          return ctkd(teacherOf("ctkd", x), x.studentLogits, {
             temperature: temperature.temperature(lambda),
             labels: x.labels,
             mask: x.mask,
@@ -224,7 +225,7 @@ const REGISTRY: Record<string, Entry> = {
       name: "delta_kd",
       needsTeacher: true,
       loss: (x) =>
-        deltaKD(require("delta_kd", x), x.studentLogits, {
+        deltaKD(teacherOf("delta_kd", x), x.studentLogits, {
           ...config,
           mask: x.mask,
           teacherBaseLogits: x.teacherBaseLogits,
@@ -246,7 +247,7 @@ const REGISTRY: Record<string, Entry> = {
         name: "taid",
         needsTeacher: true,
         loss: (x) =>
-          taid.loss(require("taid", x), x.studentLogits, {
+          taid.loss(teacherOf("taid", x), x.studentLogits, {
             mask: x.mask,
             temperature,
             chunkElements,

@@ -27,19 +27,11 @@ export const PARAMS_ENV = "KDLAB_PARAMS";
 export function params<T extends { scale: Scale }>(defaults: T, source?: string): T {
   const text = source ?? Deno.env.get(PARAMS_ENV) ?? "";
   const origin = source === undefined ? PARAMS_ENV : "params source";
-  let overrides: unknown = {};
-  if (text.trim() !== "") {
-    try {
-      overrides = JSON.parse(text);
-    } catch (error) {
-      throw new Error(
-        `params: ${origin} is not valid JSON (${(error as Error).message}); expected an object ` +
-          `such as {"scale": "full"}`,
-      );
-    }
-  }
-  if (overrides === null || typeof overrides !== "object" || Array.isArray(overrides)) {
-    throw new Error(`params: ${origin} must be a JSON object, got ${JSON.stringify(overrides)}`);
+  let overrides: Record<string, unknown>;
+  try {
+    overrides = parseJsonObject(text, origin);
+  } catch (error) {
+    throw new Error(`params: ${(error as Error).message}`);
   }
   const merged: Record<string, unknown> = { ...defaults };
   for (const [key, value] of Object.entries(overrides)) {
@@ -66,6 +58,27 @@ export function params<T extends { scale: Scale }>(defaults: T, source?: string)
     );
   }
   return merged as T;
+}
+
+/**
+ * Parses parameter overrides: empty text is `{}`; anything but a JSON object is an error that
+ * names `origin` (e.g. `KDLAB_PARAMS`, `--params`) and quotes an example.
+ */
+export function parseJsonObject(text: string, origin: string): Record<string, unknown> {
+  if (text.trim() === "") return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new Error(
+      `${origin} is not valid JSON (${(error as Error).message}); expected an object such as ` +
+        `{"scale": "full"}, got ${text}`,
+    );
+  }
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw new Error(`${origin} must be a JSON object such as {"scale": "full"}, got ${text}`);
+  }
+  return value as Record<string, unknown>;
 }
 
 function kindOf(value: unknown): string {
