@@ -1,0 +1,199 @@
+/**
+ * A GPT: a decoder-only, pre-LayerNorm causal transformer with learned positions (Radford et al.,
+ * "Language Models are Unsupervised Multitask Learners", 2019), written in the manner of nanoGPT:
+ * one function for the forward pass over named variables.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { hashSeed } from "../data/rng.ts";
+import { embedding, gelu, layerNorm, linear, matMul } from "./ops.ts";
+import { ParamBuilder, parameterCount, type Params } from "./params.ts";
+
+/** The size and shape of a GPT. */
+export interface GPTConfig {
+  vocabSize: number;
+  contextLength: number;
+  nLayer: number;
+  nHead: number;
+  dModel: number;
+  /** Seed of the initial weights. */
+  seed: number;
+  /** Dropout on attention weights and residual branches during training (default 0). */
+  dropout?: number;
+  /** Share the token embedding with the output projection (default true, as GPT-2). */
+  tieWeights?: boolean;
+}
+
+/** Options of one forward pass. */
+export interface GPTForwardOptions {
+  /** Also return the residual stream after the embedding and after each block. */
+  hiddenStates?: boolean;
+  /** Also return each layer's attention probabilities `[B, H, T, T]`. */
+  attentions?: boolean;
+  /** Apply dropout with masks drawn from this seed (training only; none when absent). */
+  dropoutSeed?: number;
+  /** Check token ids on the host (default true; one small readback). */
+  checkIds?: boolean;
+}
+
+/** What a forward pass returns. */
+export interface GPTOutput {
+  /** `[B, T, vocabSize]`. */
+  logits: tf.Tensor3D;
+  hiddenStates?: tf.Tensor3D[];
+  attentions?: tf.Tensor4D[];
+}
+
+/** A GPT and its variables. */
+export interface GPT {
+  readonly kind: "gpt";
+  readonly config: Required<GPTConfig>;
+  readonly params: Params;
+  /** Number of parameters (tied embeddings counted once). */
+  readonly parameterCount: number;
+  /** Next-token logits `[B, T, V]` of int32 tokens `[B, T]`. */
+  logits(tokens: tf.Tensor): tf.Tensor3D;
+  forward(tokens: tf.Tensor, options?: GPTForwardOptions): GPTOutput;
+}
+
+function checkConfig(config: GPTConfig): Required<GPTConfig> {
+  const full = { dropout: 0, tieWeights: true, ...config };
+  for (const key of ["vocabSize", "contextLength", "nLayer", "nHead", "dModel"] as const) {
+    if (!(Number.isInteger(full[key]) && full[key] >= 1)) {
+      throw new Error(`createGPT: ${key} must be a positive integer, got ${full[key]}`);
+    }
+  }
+  if (full.dModel % full.nHead !== 0) {
+    throw new Error(
+      `createGPT: dModel (${full.dModel}) must be divisible by nHead (${full.nHead})`,
+    );
+  }
+  if (!(full.dropout >= 0 && full.dropout < 1)) {
+    throw new Error(`createGPT: dropout must be in [0, 1), got ${full.dropout}`);
+  }
+  if (!Number.isFinite(full.seed)) throw new Error(`createGPT: seed must be a number`);
+  return full;
+}
+
+/** Additive causal masks `[T, T]` (0 on and below the diagonal, -1e9 above), one per length. */
+const causalMasks = new Map<string, tf.Tensor2D>();
+function causalMask(T: number): tf.Tensor2D {
+  const key = `${tf.getBackend()}:${T}`;
+  let mask = causalMasks.get(key);
+  if (!mask || mask.isDisposed) {
+    const values = new Float32Array(T * T);
+    for (let i = 0; i < T; i++) for (let j = i + 1; j < T; j++) values[i * T + j] = -1e9;
+    mask = tf.keep(tf.tensor2d(values, [T, T]));
+    causalMasks.set(key, mask);
+  }
+  return mask;
+}
+
+/**
+ * A GPT with GPT-2's initialisation: N(0, 0.02²) weights, residual output projections scaled by
+ * 1/√(2·nLayer), zero biases, unit LayerNorm gains.
+ */
+export function createGPT(config: GPTConfig): GPT {
+  const cfg = checkConfig(config);
+  const { vocabSize: V, contextLength, nLayer, nHead, dModel: D, dropout } = cfg;
+  const init = new ParamBuilder(cfg.seed);
+  const residualStd = 0.02 / Math.sqrt(2 * nLayer);
+  init.normal("wte", [V, D], 0.02);
+  init.normal("wpe", [contextLength, D], 0.01);
+  for (let l = 0; l < nLayer; l++) {
+    init.fill(`h${l}.ln1.g`, [D], 1);
+    init.fill(`h${l}.ln1.b`, [D], 0);
+    init.normal(`h${l}.attn.wqkv`, [D, 3 * D], 0.02);
+    init.fill(`h${l}.attn.bqkv`, [3 * D], 0);
+    init.normal(`h${l}.attn.wo`, [D, D], residualStd);
+    init.fill(`h${l}.attn.bo`, [D], 0);
+    init.fill(`h${l}.ln2.g`, [D], 1);
+    init.fill(`h${l}.ln2.b`, [D], 0);
+    init.normal(`h${l}.mlp.w1`, [D, 4 * D], 0.02);
+    init.fill(`h${l}.mlp.b1`, [4 * D], 0);
+    init.normal(`h${l}.mlp.w2`, [4 * D, D], residualStd);
+    init.fill(`h${l}.mlp.b2`, [D], 0);
+  }
+  init.fill("lnf.g", [D], 1);
+  init.fill("lnf.b", [D], 0);
+  if (!cfg.tieWeights) init.normal("lm_head", [D, V], 0.02);
+  const p = init.params;
+  const w2 = (name: string) => p[name] as tf.Variable<tf.Rank.R2>;
+  const w1 = (name: string) => p[name] as tf.Variable<tf.Rank.R1>;
+  const hd = D / nHead;
+
+  const drop = (x: tf.Tensor, seed: number | undefined, site: string) =>
+    seed === undefined || dropout === 0
+      ? x
+      : tf.dropout(x, dropout, undefined, hashSeed(seed, site));
+
+  function forward(tokens: tf.Tensor, options: GPTForwardOptions = {}): GPTOutput {
+    if (tokens.dtype !== "int32" || tokens.rank !== 2) {
+      throw new Error(
+        `GPT: tokens must be int32 [batch, time], got ${tokens.dtype} [${tokens.shape}]`,
+      );
+    }
+    const [B, T] = tokens.shape;
+    if (B === 0 || T === 0) throw new Error(`GPT: tokens must not be empty, got [${tokens.shape}]`);
+    if (T > contextLength) {
+      throw new Error(`GPT: sequence length ${T} exceeds contextLength ${contextLength}`);
+    }
+    if (options.checkIds !== false) {
+      const [lo, hi] = tf.tidy(() => [tokens.min().dataSync()[0], tokens.max().dataSync()[0]]);
+      if (lo < 0 || hi >= V) {
+        throw new Error(`GPT: token ids must be in [0, ${V}), got values in [${lo}, ${hi}]`);
+      }
+    }
+    const seed = options.dropoutSeed;
+    const hidden: tf.Tensor3D[] = [];
+    const attentions: tf.Tensor4D[] = [];
+    const positions = tf.slice(p.wpe, [0, 0], [T, D]);
+    let x = embedding(p.wte as tf.Tensor2D, tokens).add(positions) as tf.Tensor3D;
+    x = drop(x, seed, "embed") as tf.Tensor3D;
+    if (options.hiddenStates) hidden.push(x);
+    const mask = causalMask(T);
+    for (let l = 0; l < nLayer; l++) {
+      const h = layerNorm(x, w1(`h${l}.ln1.g`), w1(`h${l}.ln1.b`));
+      const qkv = linear(h, w2(`h${l}.attn.wqkv`), w1(`h${l}.attn.bqkv`));
+      const heads = (i: number) =>
+        tf.slice(qkv, [0, 0, i * D], [B, T, D]).reshape([B, T, nHead, hd]).transpose([0, 2, 1, 3])
+          .reshape([B * nHead, T, hd]) as tf.Tensor3D;
+      const [q, k, v] = [heads(0), heads(1), heads(2)];
+      const scores = matMul(q, k, false, true).mul(1 / Math.sqrt(hd)).add(mask);
+      const att = tf.softmax(scores);
+      if (options.attentions) attentions.push(att.reshape([B, nHead, T, T]));
+      const y = matMul(drop(att, seed, `att${l}`) as tf.Tensor3D, v)
+        .reshape([B, nHead, T, hd]).transpose([0, 2, 1, 3]).reshape([B, T, D]);
+      const attnOut = linear(y, w2(`h${l}.attn.wo`), w1(`h${l}.attn.bo`));
+      x = x.add(drop(attnOut, seed, `attn_out${l}`));
+      const m = layerNorm(x, w1(`h${l}.ln2.g`), w1(`h${l}.ln2.b`));
+      const mlp = linear(
+        gelu(linear(m, w2(`h${l}.mlp.w1`), w1(`h${l}.mlp.b1`))),
+        w2(`h${l}.mlp.w2`),
+        w1(`h${l}.mlp.b2`),
+      );
+      x = x.add(drop(mlp, seed, `mlp_out${l}`));
+      if (options.hiddenStates) hidden.push(x);
+    }
+    const final = layerNorm(x, w1("lnf.g"), w1("lnf.b"));
+    const logits = cfg.tieWeights
+      ? matMul(final.reshape([B * T, D]) as tf.Tensor2D, p.wte as tf.Tensor2D, false, true)
+        .reshape([B, T, V])
+      : linear(final, w2("lm_head"));
+    return {
+      logits: logits as tf.Tensor3D,
+      ...(options.hiddenStates ? { hiddenStates: hidden } : {}),
+      ...(options.attentions ? { attentions } : {}),
+    };
+  }
+
+  return {
+    kind: "gpt",
+    config: cfg,
+    params: p,
+    parameterCount: parameterCount(p),
+    logits: (tokens) => forward(tokens).logits,
+    forward,
+  };
+}

@@ -1,0 +1,216 @@
+import * as tf from "@tensorflow/tfjs";
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { initBackend } from "../backend.ts";
+import { conv2dSame64, gpt64, matmul64 } from "../../tests/reference/models64.ts";
+import {
+  conv2dSame,
+  createCNN,
+  createGPT,
+  createMLP,
+  decodeSafetensors,
+  embedding,
+  encodeSafetensors,
+  loadModel,
+  matMul,
+  readParams,
+  saveModel,
+} from "./mod.ts";
+
+const BACKENDS = ["cpu", "wasm"] as const;
+const maxAbs = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+  assert.equal(a.length, b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+};
+const tiny = { vocabSize: 23, contextLength: 8, nLayer: 2, nHead: 2, dModel: 8, seed: 3 };
+
+for (const backend of BACKENDS) {
+  Deno.test(`GPT logits match the float64 reference (${backend}, tied and untied)`, async () => {
+    await initBackend(backend, { log: false });
+    for (const tieWeights of [true, false]) {
+      const model = createGPT({ ...tiny, tieWeights });
+      const weights = readParams(model.params);
+      const w64 = Object.fromEntries(
+        Object.entries(weights).map(([k, v]) => [k, { shape: v.shape, data: Array.from(v.data) }]),
+      );
+      const seqs = [[1, 5, 22, 0, 7, 7, 3], [4, 4, 4, 9, 10, 11, 12]];
+      const logits = tf.tidy(() => model.logits(tf.tensor2d(seqs, [2, 7], "int32")).arraySync());
+      for (let b = 0; b < 2; b++) {
+        const ref = gpt64(w64, { ...model.config, tieWeights }, seqs[b]);
+        assert.ok(maxAbs(logits[b].flat(), ref) < 1e-5, `batch ${b} tie=${tieWeights}`);
+      }
+      Object.values(model.params).forEach((v) => v.dispose());
+    }
+  });
+
+  Deno.test(`GPT is causal: changing a future token leaves earlier logits unchanged (${backend})`, async () => {
+    await initBackend(backend, { log: false });
+    const model = createGPT(tiny);
+    const a = [3, 1, 4, 1, 5, 9, 2, 6];
+    const b = [...a];
+    b[5] = 20;
+    const [la, lb] = tf.tidy(() =>
+      [a, b].map((s) => model.logits(tf.tensor2d([s], [1, 8], "int32")).arraySync()[0])
+    );
+    for (let t = 0; t < 5; t++) assert.deepEqual(la[t], lb[t], `position ${t}`);
+    assert.ok(maxAbs(la[5], lb[5]) > 1e-4, "the changed position itself must change");
+  });
+
+  Deno.test(`custom embedding, matMul and conv2d gradients equal tfjs's autodiff on cpu (${backend})`, async () => {
+    await initBackend("cpu", { log: false });
+    const table = tf.randomNormal([6, 3], 0, 1, "float32", 1) as tf.Tensor2D;
+    const ids = tf.tensor2d([[0, 5, 5], [2, 0, 1]], [2, 3], "int32");
+    const r = tf.randomNormal([2, 3, 3], 0, 1, "float32", 2);
+    const x = tf.randomNormal([2, 5, 4, 3], 0, 1, "float32", 3) as tf.Tensor4D;
+    const f = tf.randomNormal([3, 3, 3, 2], 0, 1, "float32", 4) as tf.Tensor4D;
+    const rc = tf.randomNormal([2, 5, 4, 2], 0, 1, "float32", 5);
+    const a = tf.randomNormal([4, 7], 0, 1, "float32", 6) as tf.Tensor2D;
+    const c = tf.randomNormal([5, 7], 0, 1, "float32", 7) as tf.Tensor2D;
+    const ref = {
+      emb: tf.grad((t) => tf.gather(t, ids.reshape([-1])).reshape([2, 3, 3]).mul(r).sum())(table),
+      conv: tf.grads((xs, fs) =>
+        tf.conv2d(xs as tf.Tensor4D, fs as tf.Tensor4D, 1, "same").mul(rc).sum()
+      )([x, f]),
+      mm: tf.grads((as, cs) => tf.matMul(as, cs, false, true).square().sum())([a, c]),
+    };
+    await initBackend(backend, { log: false });
+    const got = {
+      emb: tf.grad((t) => embedding(t as tf.Tensor2D, ids).mul(r).sum())(table),
+      conv: tf.grads((xs, fs) => conv2dSame(xs as tf.Tensor4D, fs as tf.Tensor4D).mul(rc).sum())([
+        x,
+        f,
+      ]),
+      mm: tf.grads((as, cs) => matMul(as, cs, false, true).square().sum())([a, c]),
+    };
+    assert.ok(maxAbs(got.emb.dataSync(), ref.emb.dataSync()) < 1e-5);
+    for (let i = 0; i < 2; i++) {
+      assert.ok(maxAbs(got.conv[i].dataSync(), ref.conv[i].dataSync()) < 1e-4, `conv grad ${i}`);
+      assert.ok(maxAbs(got.mm[i].dataSync(), ref.mm[i].dataSync()) < 1e-4, `matMul grad ${i}`);
+    }
+    // Forward values against the float64 references too.
+    const conv64 = conv2dSame64(
+      { shape: x.shape, data: Array.from(x.dataSync()) },
+      { shape: f.shape, data: Array.from(f.dataSync()) },
+    );
+    assert.ok(maxAbs(conv2dSame(x, f).dataSync(), conv64.data) < 1e-4);
+    const mm64 = matmul64(Array.from(a.dataSync()), Array.from(c.transpose().dataSync()), 4, 7, 5);
+    assert.ok(maxAbs(matMul(a, c, false, true).dataSync(), mm64) < 1e-4);
+  });
+}
+
+Deno.test("GPT rejects bad input with clear errors", async () => {
+  await initBackend("cpu", { log: false });
+  const model = createGPT(tiny);
+  assert.throws(
+    () => model.logits(tf.tensor2d([[1, 23]], [1, 2], "int32")),
+    /token ids must be in \[0, 23\)/,
+  );
+  assert.throws(() => model.logits(tf.tensor2d([[-1, 2]], [1, 2], "int32")), /token ids/);
+  assert.throws(
+    () => model.logits(tf.zeros([1, 9], "int32")),
+    /sequence length 9 exceeds contextLength 8/,
+  );
+  assert.throws(() => model.logits(tf.zeros([1, 3])), /int32/);
+  assert.throws(() => model.logits(tf.zeros([0, 3], "int32")), /empty/);
+  assert.throws(() => createGPT({ ...tiny, dModel: 9 }), /divisible by nHead/);
+  assert.throws(() => createGPT({ ...tiny, nLayer: 0 }), /nLayer must be a positive integer/);
+});
+
+Deno.test("GPT returns hidden states and attention maps; parameters are counted", async () => {
+  await initBackend("cpu", { log: false });
+  const model = createGPT(tiny);
+  const D = 8, V = 23, T = 8;
+  const expected = V * D + T * D +
+    2 * (4 * D + 3 * D * D + 3 * D + D * D + D + 8 * D * D + 4 * D + D) + 2 * D;
+  assert.equal(model.parameterCount, expected);
+  const untied = createGPT({ ...tiny, tieWeights: false });
+  assert.equal(untied.parameterCount, expected + D * V);
+  tf.tidy(() => {
+    const out = model.forward(tf.tensor2d([[1, 2, 3]], [1, 3], "int32"), {
+      hiddenStates: true,
+      attentions: true,
+    });
+    assert.equal(out.hiddenStates!.length, 3);
+    assert.deepEqual(out.hiddenStates![2].shape, [1, 3, 8]);
+    assert.equal(out.attentions!.length, 2);
+    assert.deepEqual(out.attentions![0].shape, [1, 2, 3, 3]);
+    const att = out.attentions![1].arraySync()[0][1];
+    assert.ok(Math.abs(att[0].reduce((a, b) => a + b, 0) - 1) < 1e-5, "rows sum to 1");
+    assert.ok(att[0][1] < 1e-12 && att[0][2] < 1e-12, "no weight on future positions");
+  });
+  // The same seed gives the same weights; another seed does not.
+  const again = readParams(createGPT(tiny).params);
+  assert.deepEqual(readParams(model.params).wte.data, again.wte.data);
+  assert.notDeepEqual(readParams(createGPT({ ...tiny, seed: 4 }).params).wte.data, again.wte.data);
+});
+
+Deno.test("GPT dropout: deterministic per seed, identity without a seed", async () => {
+  await initBackend("cpu", { log: false });
+  const model = createGPT({ ...tiny, dropout: 0.2 });
+  const x = tf.tensor2d([[1, 2, 3, 4]], [1, 4], "int32");
+  const a = model.forward(x, { dropoutSeed: 7 }).logits.dataSync();
+  const b = model.forward(x, { dropoutSeed: 7 }).logits.dataSync();
+  const c = model.forward(x, { dropoutSeed: 8 }).logits.dataSync();
+  const plain = model.forward(x).logits.dataSync();
+  assert.deepEqual(a, b);
+  assert.ok(maxAbs(a, c) > 1e-4);
+  assert.ok(maxAbs(a, plain) > 1e-4);
+});
+
+Deno.test("MLP and CNN: shapes, features, auxiliary head, bad input", async () => {
+  await initBackend("cpu", { log: false });
+  const mlp = createMLP({ hidden: [32, 16], seed: 1, auxHead: true });
+  const cnn = createCNN({ channels: [4, 8], featureDim: 12, seed: 1 });
+  assert.equal(mlp.parameterCount, 784 * 32 + 32 + 32 * 16 + 16 + 2 * (16 * 10 + 10));
+  assert.equal(cnn.parameterCount, 9 * 4 + 4 + 9 * 4 * 8 + 8 + 7 * 7 * 8 * 12 + 12 + 12 * 10 + 10);
+  tf.tidy(() => {
+    const x = tf.randomUniform([3, 28, 28, 1]);
+    const m = mlp.forward(x, { features: true });
+    assert.deepEqual(m.logits.shape, [3, 10]);
+    assert.deepEqual(m.features!.shape, [3, 16]);
+    assert.deepEqual(m.auxLogits!.shape, [3, 10]);
+    const c = cnn.forward(x.reshape([3, 784]), { features: true });
+    assert.deepEqual(c.features!.shape, [3, 12]);
+    assert.equal(c.auxLogits, undefined);
+  });
+  assert.throws(() => mlp.logits(tf.zeros([2, 27, 28, 1])), /\[B, 28, 28, 1\] or \[B, 784\]/);
+  assert.throws(() => cnn.logits(tf.zeros([0, 784])), /empty batch/);
+  assert.throws(() => createMLP({ hidden: [], seed: 1 }), /hidden must be a non-empty list/);
+});
+
+Deno.test("safetensors round trip and model save/load", async () => {
+  await initBackend("cpu", { log: false });
+  const bytes = encodeSafetensors(
+    {
+      b: { shape: [2], data: Float32Array.of(1, -2) },
+      a: { shape: [1, 3], data: Float32Array.of(0.5, 1e-8, 3) },
+    },
+    { note: "x" },
+  );
+  const header = Number(new DataView(bytes.buffer).getBigUint64(0, true));
+  assert.equal(header % 8, 0, "header padded to 8 bytes as the format requires");
+  const back = decodeSafetensors(bytes);
+  assert.deepEqual(Array.from(back.tensors.a.data), Array.from(Float32Array.of(0.5, 1e-8, 3)));
+  assert.deepEqual(back.tensors.b.shape, [2]);
+  assert.equal(back.metadata.note, "x");
+  assert.throws(() => decodeSafetensors(bytes.subarray(0, 20)), /truncated/);
+
+  const dir = await Deno.makeTempDir();
+  for (
+    const model of [
+      createGPT(tiny),
+      createCNN({ channels: [2], featureDim: 4, seed: 5, auxHead: true }),
+    ]
+  ) {
+    const sub = join(dir, model.kind);
+    await saveModel(sub, model);
+    const loaded = await loadModel(sub);
+    assert.equal(loaded.kind, model.kind);
+    const a = readParams(model.params);
+    const b = readParams(loaded.params);
+    for (const name of Object.keys(a)) assert.deepEqual(b[name].data, a[name].data, name);
+  }
+  await Deno.remove(dir, { recursive: true });
+});

@@ -1,0 +1,169 @@
+/**
+ * Image classifiers for 28×28 single-channel images: an MLP and a small CNN (LeCun et al., 1998
+ * in spirit: conv-ReLU-maxpool blocks, then a dense feature layer). Both can return the features
+ * before the classifier (feature-level KD, PHI-S) and carry a second head on the same features
+ * (dual-head KD, Yang et al., 2024).
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { conv2dSame, linear } from "./ops.ts";
+import { ParamBuilder, parameterCount, type Params } from "./params.ts";
+
+/** An MLP over flattened pixels. */
+export interface MLPConfig {
+  /** Widths of the ReLU hidden layers; the last one is the feature layer (default [256, 128]). */
+  hidden?: number[];
+  classes?: number;
+  /** Add a second linear head on the features (default false). */
+  auxHead?: boolean;
+  seed: number;
+}
+
+/** A CNN of conv3×3-ReLU-maxpool2 blocks and a dense feature layer. */
+export interface CNNConfig {
+  /** Channels of each conv block (default [32, 64]). */
+  channels?: number[];
+  /** Width of the dense feature layer (default 128). */
+  featureDim?: number;
+  classes?: number;
+  auxHead?: boolean;
+  seed: number;
+}
+
+/** What a classifier returns. */
+export interface ClassifierOutput {
+  /** `[B, classes]`. */
+  logits: tf.Tensor2D;
+  /** `[B, featureDim]`, when asked for. */
+  features?: tf.Tensor2D;
+  /** The second head's logits, when the model has one. */
+  auxLogits?: tf.Tensor2D;
+}
+
+/** An image classifier and its variables. */
+export interface ImageClassifier {
+  readonly kind: "mlp" | "cnn";
+  readonly config: Required<MLPConfig> | Required<CNNConfig>;
+  readonly params: Params;
+  readonly parameterCount: number;
+  /** Width of the feature layer. */
+  readonly featureDim: number;
+  /** Logits of images `[B, 28, 28, 1]` (or `[B, 784]`). */
+  logits(x: tf.Tensor): tf.Tensor2D;
+  forward(x: tf.Tensor, options?: { features?: boolean }): ClassifierOutput;
+}
+
+function checkImages(x: tf.Tensor, who: string): void {
+  const ok = (x.rank === 4 && x.shape[1] === 28 && x.shape[2] === 28 && x.shape[3] === 1) ||
+    (x.rank === 2 && x.shape[1] === 784);
+  if (!ok) throw new Error(`${who}: x must be [B, 28, 28, 1] or [B, 784], got [${x.shape}]`);
+  if (x.shape[0] === 0) throw new Error(`${who}: empty batch`);
+}
+
+function checkWidths(widths: number[], name: string, who: string): void {
+  if (widths.length === 0 || !widths.every((w) => Number.isInteger(w) && w >= 1)) {
+    throw new Error(
+      `${who}: ${name} must be a non-empty list of positive integers, got [${widths}]`,
+    );
+  }
+}
+
+function heads(
+  init: ParamBuilder,
+  featureDim: number,
+  classes: number,
+  aux: boolean,
+): (features: tf.Tensor2D, p: Params) => Pick<ClassifierOutput, "logits" | "auxLogits"> {
+  init.normal("head.w", [featureDim, classes], 1 / Math.sqrt(featureDim));
+  init.fill("head.b", [classes], 0);
+  if (aux) {
+    init.normal("aux.w", [featureDim, classes], 1 / Math.sqrt(featureDim));
+    init.fill("aux.b", [classes], 0);
+  }
+  return (f, p) => ({
+    logits: linear(f, p["head.w"] as tf.Tensor2D, p["head.b"] as tf.Tensor1D) as tf.Tensor2D,
+    ...(aux
+      ? {
+        auxLogits: linear(f, p["aux.w"] as tf.Tensor2D, p["aux.b"] as tf.Tensor1D) as tf.Tensor2D,
+      }
+      : {}),
+  });
+}
+
+/** An MLP classifier with He-initialised ReLU layers. */
+export function createMLP(config: MLPConfig): ImageClassifier {
+  const cfg = { hidden: [256, 128], classes: 10, auxHead: false, ...config };
+  checkWidths(cfg.hidden, "hidden", "createMLP");
+  const init = new ParamBuilder(cfg.seed);
+  let width = 784;
+  cfg.hidden.forEach((h, i) => {
+    init.he(`fc${i}.w`, [width, h], width);
+    init.fill(`fc${i}.b`, [h], 0);
+    width = h;
+  });
+  const head = heads(init, width, cfg.classes, cfg.auxHead);
+  const p = init.params;
+  const forward = (x: tf.Tensor, options: { features?: boolean } = {}): ClassifierOutput => {
+    checkImages(x, "MLP");
+    let h = x.reshape([x.shape[0], 784]) as tf.Tensor2D;
+    cfg.hidden.forEach((_, i) => {
+      h = tf.relu(
+        linear(h, p[`fc${i}.w`] as tf.Tensor2D, p[`fc${i}.b`] as tf.Tensor1D),
+      ) as tf.Tensor2D;
+    });
+    return { ...head(h, p), ...(options.features ? { features: h } : {}) };
+  };
+  return {
+    kind: "mlp",
+    config: cfg,
+    params: p,
+    parameterCount: parameterCount(p),
+    featureDim: width,
+    logits: (x) => forward(x).logits,
+    forward,
+  };
+}
+
+/** A CNN classifier: conv3×3(same)-ReLU-maxpool2 blocks, a dense ReLU feature layer, a head. */
+export function createCNN(config: CNNConfig): ImageClassifier {
+  const cfg = { channels: [32, 64], featureDim: 128, classes: 10, auxHead: false, ...config };
+  checkWidths(cfg.channels, "channels", "createCNN");
+  checkWidths([cfg.featureDim], "featureDim", "createCNN");
+  if (cfg.channels.length > 4) throw new Error("createCNN: at most 4 blocks fit 28×28 images");
+  const init = new ParamBuilder(cfg.seed);
+  let inChannels = 1;
+  let side = 28;
+  cfg.channels.forEach((c, i) => {
+    init.he(`conv${i}.w`, [3, 3, inChannels, c], 9 * inChannels);
+    init.fill(`conv${i}.b`, [c], 0);
+    inChannels = c;
+    side = Math.floor(side / 2);
+  });
+  const flat = side * side * inChannels;
+  init.he("fc.w", [flat, cfg.featureDim], flat);
+  init.fill("fc.b", [cfg.featureDim], 0);
+  const head = heads(init, cfg.featureDim, cfg.classes, cfg.auxHead);
+  const p = init.params;
+  const forward = (x: tf.Tensor, options: { features?: boolean } = {}): ClassifierOutput => {
+    checkImages(x, "CNN");
+    let h = x.reshape([x.shape[0], 28, 28, 1]) as tf.Tensor4D;
+    cfg.channels.forEach((_, i) => {
+      const conv = conv2dSame(h, p[`conv${i}.w`] as tf.Tensor4D).add(p[`conv${i}.b`]);
+      h = tf.maxPool(tf.relu(conv) as tf.Tensor4D, 2, 2, "valid");
+    });
+    const features = tf.relu(
+      linear(h.reshape([h.shape[0], flat]), p["fc.w"] as tf.Tensor2D, p["fc.b"] as tf.Tensor1D),
+    ) as tf.Tensor2D;
+    return { ...head(features, p), ...(options.features ? { features } : {}) };
+  };
+  return {
+    kind: "cnn",
+    config: cfg,
+    params: p,
+    parameterCount: parameterCount(p),
+    featureDim: cfg.featureDim,
+    logits: (x) => forward(x).logits,
+    forward,
+  };
+}

@@ -1,0 +1,62 @@
+/**
+ * Checkpoints: everything a resumed run needs to continue exactly as if never stopped. Batches
+ * and dropout masks are pure functions of (seed, step), so the state is the parameters, the
+ * optimiser's moments and step, the objective's state (TAID's t) and the step count.
+ *
+ * A checkpoint folder is written beside the old one and swapped in by rename, so a kill at any
+ * moment leaves either the old or the new checkpoint, never half of one.
+ *
+ * @module
+ */
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { decodeSafetensors, encodeSafetensors, type HostTensors } from "../models/io.ts";
+
+/** What a checkpoint holds besides tensors. */
+export interface CheckpointState {
+  /** Optimiser steps completed. */
+  step: number;
+  /** The AdamW step counter (differs from `step` only if a run changed optimisers). */
+  optimizerStep: number;
+  objective?: unknown;
+  /** Anything else the caller wants back (e.g. a config fingerprint). */
+  extra?: Record<string, unknown>;
+}
+
+/** A loaded checkpoint. */
+export interface Checkpoint {
+  state: CheckpointState;
+  params: HostTensors;
+  moments: HostTensors;
+}
+
+/** Writes a checkpoint into `dir/checkpoint`, replacing the previous one atomically. */
+export async function saveCheckpoint(dir: string, checkpoint: Checkpoint): Promise<void> {
+  await Deno.mkdir(dir, { recursive: true });
+  const tmp = join(dir, "checkpoint.tmp");
+  const final = join(dir, "checkpoint");
+  const old = join(dir, "checkpoint.old");
+  await Deno.remove(tmp, { recursive: true }).catch(() => {});
+  await Deno.mkdir(tmp);
+  await Deno.writeFile(join(tmp, "params.safetensors"), encodeSafetensors(checkpoint.params));
+  await Deno.writeFile(join(tmp, "optimizer.safetensors"), encodeSafetensors(checkpoint.moments));
+  await Deno.writeTextFile(join(tmp, "state.json"), JSON.stringify(checkpoint.state, null, 2));
+  await Deno.remove(old, { recursive: true }).catch(() => {});
+  if (existsSync(final)) await Deno.rename(final, old);
+  await Deno.rename(tmp, final);
+  await Deno.remove(old, { recursive: true }).catch(() => {});
+}
+
+/** The checkpoint in `dir`, or undefined when there is none (also recovers a swap cut short). */
+export async function loadCheckpoint(dir: string): Promise<Checkpoint | undefined> {
+  let path = join(dir, "checkpoint");
+  if (!existsSync(join(path, "state.json"))) {
+    path = join(dir, "checkpoint.old");
+    if (!existsSync(join(path, "state.json"))) return undefined;
+  }
+  const state = JSON.parse(await Deno.readTextFile(join(path, "state.json"))) as CheckpointState;
+  const params = decodeSafetensors(await Deno.readFile(join(path, "params.safetensors"))).tensors;
+  const moments = decodeSafetensors(await Deno.readFile(join(path, "optimizer.safetensors")))
+    .tensors;
+  return { state, params, moments };
+}

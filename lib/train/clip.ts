@@ -1,0 +1,38 @@
+/**
+ * Gradient clipping by global norm (Pascanu, Mikolov & Bengio, ICML 2013): all gradients are
+ * scaled by `min(1, maxNorm / ‖g‖₂)` where ‖g‖₂ is the norm of their concatenation.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+
+/** The global L2 norm of a set of gradients, as a scalar tensor. */
+export function globalNorm(grads: Record<string, tf.Tensor>): tf.Scalar {
+  return tf.tidy(() => {
+    const squares = Object.values(grads).map((g) => g.square().sum());
+    return tf.sqrt(tf.addN(squares)) as tf.Scalar;
+  });
+}
+
+/**
+ * Clipped gradients and the norm before clipping. The inputs are not disposed. With `maxNorm`
+ * undefined the gradients are returned as clones (and the norm still measured).
+ */
+export function clipByGlobalNorm(
+  grads: Record<string, tf.Tensor>,
+  maxNorm?: number,
+): { grads: Record<string, tf.Tensor>; norm: tf.Scalar } {
+  if (maxNorm !== undefined && !(maxNorm > 0)) {
+    throw new Error(`clipByGlobalNorm: maxNorm must be > 0, got ${maxNorm}`);
+  }
+  const norm = globalNorm(grads);
+  const clipped = tf.tidy(() => {
+    const scale = maxNorm === undefined
+      ? tf.scalar(1)
+      : tf.minimum(1, tf.div(maxNorm, norm.add(1e-6)));
+    const out: Record<string, tf.Tensor> = {};
+    for (const [name, g] of Object.entries(grads)) out[name] = g.mul(scale);
+    return out;
+  });
+  return { grads: clipped, norm };
+}

@@ -1,0 +1,285 @@
+import * as tf from "@tensorflow/tfjs";
+import pl from "nodejs-polars";
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { adamw64 } from "../../tests/reference/models64.ts";
+import { initBackend } from "../backend.ts";
+import { ImageBatcher, TokenBatcher } from "../data/mod.ts";
+import { getLoss, type Objective } from "../losses/mod.ts";
+import { createGPT, createMLP } from "../models/mod.ts";
+import {
+  AdamW,
+  classifierTask,
+  clipByGlobalNorm,
+  constantLr,
+  evaluateClassifier,
+  evaluateLanguageModel,
+  expectedCalibrationError,
+  languageModelTask,
+  MemorySink,
+  train,
+  warmupCosine,
+} from "./mod.ts";
+
+const tiny = { vocabSize: 17, contextLength: 8, nLayer: 1, nHead: 2, dModel: 16 };
+
+Deno.test("AdamW matches a float64 reference for 3 steps (decayed matrix, undecayed bias)", async () => {
+  await initBackend("cpu", { log: false });
+  const w0 = [[0.5, -1.2], [2.0, 0.1]];
+  const b0 = [0.3, -0.7];
+  const w = tf.variable(tf.tensor2d(w0), true, "adamw_test_w");
+  const b = tf.variable(tf.tensor1d(b0), true, "adamw_test_b");
+  const opt = new AdamW({ w, b }, { beta1: 0.8, beta2: 0.9, epsilon: 1e-6, weightDecay: 0.1 });
+  const gw = [[0.1, -0.2, 0.3, 0.05], [-0.4, 0.1, 0.0, 2.0], [0.2, 0.2, -0.1, -0.3]];
+  const gb = [[1, -1], [0.5, 0.25], [-2, 0.1]];
+  const lrs = [0.1, 0.05, 0.2];
+  for (let s = 0; s < 3; s++) {
+    tf.tidy(() => opt.apply({ w: tf.tensor2d(gw[s], [2, 2]), b: tf.tensor1d(gb[s]) }, lrs[s]));
+  }
+  const o = { lr: lrs, beta1: 0.8, beta2: 0.9, eps: 1e-6 };
+  const refW = adamw64(w0.flat(), gw, { ...o, weightDecay: 0.1 });
+  const refB = adamw64(b0, gb, { ...o, weightDecay: 0 });
+  Array.from(w.dataSync()).forEach((v, i) => assert.ok(Math.abs(v - refW[i]) < 1e-6, `w[${i}]`));
+  Array.from(b.dataSync()).forEach((v, i) => assert.ok(Math.abs(v - refB[i]) < 1e-6, `b[${i}]`));
+  assert.equal(opt.step, 3);
+  assert.throws(() => new AdamW({ w }, { beta1: 1 }), /beta1 and beta2 must be in \[0, 1\)/);
+  assert.throws(() => opt.apply({}, NaN), /lr must be/);
+  opt.dispose();
+});
+
+Deno.test("schedules and global-norm clipping give known values", () => {
+  const lr = warmupCosine({ peakLr: 1, totalSteps: 10, warmupSteps: 2, minLrRatio: 0.1 });
+  assert.equal(lr(0), 0.5);
+  assert.equal(lr(1), 1);
+  assert.equal(lr(2), 1);
+  assert.ok(Math.abs(lr(6) - (0.1 + 0.45 * (1 + Math.cos(Math.PI / 2)))) < 1e-12);
+  assert.ok(Math.abs(lr(10) - 0.1) < 1e-12);
+  assert.throws(() => warmupCosine({ peakLr: 1, totalSteps: 5, warmupSteps: 6 }), /warmupSteps/);
+  assert.throws(() => constantLr(0), /lr must be > 0/);
+  tf.tidy(() => {
+    const grads = { a: tf.tensor1d([3, 0]), b: tf.tensor1d([4]) };
+    const { grads: clipped, norm } = clipByGlobalNorm(grads, 1);
+    assert.ok(Math.abs(norm.dataSync()[0] - 5) < 1e-6);
+    assert.ok(Math.abs(clipped.a.dataSync()[0] - 0.6) < 1e-6);
+    assert.ok(Math.abs(clipped.b.dataSync()[0] - 0.8) < 1e-6);
+    const loose = clipByGlobalNorm(grads, 10);
+    assert.ok(Math.abs(loose.grads.b.dataSync()[0] - 4) < 1e-6, "no scaling under the limit");
+  });
+});
+
+Deno.test("ECE has a known answer", () => {
+  // Two examples at confidence 0.9 (one right), two at 0.6 (both right), 10 bins.
+  const probs = Float32Array.of(0.9, 0.1, 0.9, 0.1, 0.6, 0.4, 0.4, 0.6);
+  const labels = Int32Array.of(0, 1, 0, 1);
+  const ece = expectedCalibrationError(probs, labels, 2, 10);
+  assert.ok(Math.abs(ece - (2 / 4 * Math.abs(0.5 - 0.9) + 2 / 4 * Math.abs(1 - 0.6))) < 1e-6);
+});
+
+Deno.test("a GPT overfits one tiny batch (loss < 0.05)", async () => {
+  await initBackend("wasm", { log: false });
+  const tokens = Int32Array.from({ length: 9 }, (_, i) => (i * 5) % 17);
+  const student = createGPT({ ...tiny, seed: 1 });
+  const sink = new MemorySink();
+  const result = await train({
+    task: languageModelTask({
+      student,
+      objective: getLoss("sft"),
+      batcher: new TokenBatcher(tokens, { batchSize: 2, contextLength: 8, seed: 0 }),
+    }),
+    steps: 150,
+    schedule: constantLr(1e-2),
+    optimizer: { weightDecay: 0 },
+    sink,
+  });
+  assert.ok(result.finalLoss < 0.05, `final loss ${result.finalLoss}`);
+  assert.equal(sink.rows.length, 150);
+  assert.ok((sink.rows[0].loss as number) > 2, "starts near log(17)");
+  const evalTokens = new Int32Array(17).map((_, i) => (i * 5) % 17);
+  const ev = evaluateLanguageModel(student, evalTokens, { contextLength: 8, teacher: student });
+  assert.equal(ev.tokens, 16);
+  assert.ok(Math.abs(ev.teacherKL!) < 1e-6, "KL to itself is 0");
+});
+
+Deno.test("tensor count is flat over 200 distillation steps (TAID, accumulation, clipping, eval)", async () => {
+  await initBackend("wasm", { log: false });
+  const tokens = Int32Array.from({ length: 300 }, (_, i) => (i * 3 + (i >> 2)) % 17);
+  const teacher = createGPT({ ...tiny, seed: 1 });
+  const student = createGPT({ ...tiny, seed: 2, dropout: 0.1 });
+  const counts: number[] = [];
+  await train({
+    task: languageModelTask({
+      student,
+      teacher,
+      objective: getLoss("taid", { totalSteps: 200 }),
+      batcher: new TokenBatcher(tokens, { batchSize: 2, contextLength: 8, seed: 1 }),
+    }),
+    steps: 200,
+    schedule: warmupCosine({ peakLr: 1e-3, totalSteps: 200, warmupSteps: 10 }),
+    clipNorm: 1,
+    accumulation: 2,
+    evaluate: {
+      every: 50,
+      run: () => ({ ce: evaluateLanguageModel(student, tokens, { maxWindows: 4 }).crossEntropy }),
+    },
+    onRow: (row) => row.kind === "train" && counts.push(tf.memory().numTensors),
+  });
+  assert.equal(counts.length, 200);
+  assert.equal(counts[199], counts[0], `tensors went from ${counts[0]} to ${counts[199]}`);
+});
+
+Deno.test("a non-finite loss stops training with a clear error before the update", async () => {
+  await initBackend("cpu", { log: false });
+  const student = createGPT({ ...tiny, seed: 1 });
+  const before = student.params.wte.dataSync().slice();
+  const nan: Objective = {
+    name: "nan",
+    needsTeacher: false,
+    loss: ({ studentLogits }) => studentLogits.sum().mul(NaN) as tf.Scalar,
+  };
+  const tokens = Int32Array.from({ length: 50 }, (_, i) => i % 17);
+  await assert.rejects(
+    train({
+      task: languageModelTask({
+        student,
+        objective: nan,
+        batcher: new TokenBatcher(tokens, { batchSize: 1, contextLength: 8, seed: 0 }),
+      }),
+      steps: 3,
+      schedule: constantLr(1e-3),
+    }),
+    /loss is NaN at step 0 .*objective "nan"/,
+  );
+  assert.deepEqual(student.params.wte.dataSync(), before);
+});
+
+Deno.test("tasks reject mismatched inputs: vocabulary, ids, context, missing teacher", async () => {
+  await initBackend("cpu", { log: false });
+  const student = createGPT({ ...tiny, seed: 1 });
+  const tokens = Int32Array.from({ length: 50 }, (_, i) => i % 17);
+  const batcher = new TokenBatcher(tokens, { batchSize: 1, contextLength: 8, seed: 0 });
+  assert.throws(
+    () => languageModelTask({ student, objective: getLoss("fkl"), batcher }),
+    /needs a teacher/,
+  );
+  const other = createGPT({ ...tiny, vocabSize: 20, seed: 1 });
+  assert.throws(
+    () => languageModelTask({ student, teacher: other, objective: getLoss("fkl"), batcher }),
+    /vocabulary sizes differ/,
+  );
+  const bad = new TokenBatcher(Int32Array.from({ length: 50 }, (_, i) => i), {
+    batchSize: 1,
+    contextLength: 8,
+    seed: 0,
+  });
+  assert.throws(
+    () => languageModelTask({ student, objective: getLoss("sft"), batcher: bad }),
+    /token ids must be in \[0, 17\), the data has \[0, 49\]/,
+  );
+  const long = new TokenBatcher(tokens, { batchSize: 1, contextLength: 9, seed: 0 });
+  assert.throws(
+    () => languageModelTask({ student, objective: getLoss("sft"), batcher: long }),
+    /contextLength 9 exceeds/,
+  );
+});
+
+Deno.test("an MLP student distils from a teacher on images and is evaluated", async () => {
+  await initBackend("wasm", { log: false });
+  const n = 64;
+  const images = new Float32Array(n * 784);
+  const labels = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    labels[i] = i % 4;
+    for (let p = 0; p < 784; p++) {
+      images[i * 784 + p] = p % 4 === labels[i] ? 0.9 : 0.1 * ((i * p) % 3);
+    }
+  }
+  const split = { images, labels, count: n };
+  const teacher = createMLP({ hidden: [16], classes: 4, seed: 1 });
+  await train({
+    task: classifierTask({
+      student: teacher,
+      objective: getLoss("sft"),
+      batcher: new ImageBatcher(split, { batchSize: 16, seed: 1 }),
+    }),
+    steps: 30,
+    schedule: constantLr(1e-2),
+  });
+  const student = createMLP({ hidden: [8], classes: 4, seed: 2, auxHead: true });
+  const sink = new MemorySink();
+  await train({
+    task: classifierTask({
+      student,
+      teacher,
+      objective: getLoss("dual_head", { temperature: 2 }),
+      batcher: new ImageBatcher(split, { batchSize: 16, seed: 2 }),
+    }),
+    steps: 40,
+    schedule: constantLr(1e-2),
+    sink,
+  });
+  assert.ok((sink.rows.at(-1)!.loss as number) < (sink.rows[0].loss as number));
+  const ev = evaluateClassifier(student, split, { teacher });
+  assert.equal(ev.accuracy, 1);
+  assert.equal(ev.agreement, 1);
+  assert.ok(ev.ece >= 0 && ev.ece < 0.5);
+});
+
+/** Runs the resumable fixture; kills it (SIGKILL) once it prints `step <killAt>`. */
+async function runFixture(backend: string, root: string, killAt?: number): Promise<boolean> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      join(import.meta.dirname!, "../../tests/fixtures/resumable_run.ts"),
+      backend,
+      root,
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  let killed = false;
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    text += value;
+    if (killAt !== undefined && !killed && text.includes(`step ${killAt}\n`)) {
+      child.kill("SIGKILL");
+      killed = true;
+    }
+  }
+  const status = await child.status;
+  const stderr = await new Response(child.stderr).text();
+  if (!killed && !status.success) throw new Error(`fixture failed: ${stderr}`);
+  return killed;
+}
+
+for (const backend of ["cpu", "wasm"]) {
+  Deno.test(`a run killed mid-way and resumed equals an uninterrupted run bit for bit (${backend})`, async () => {
+    const clean = await Deno.makeTempDir();
+    const killed = await Deno.makeTempDir();
+    await runFixture(backend, clean);
+    assert.ok(await runFixture(backend, killed, 12), "the run was killed");
+    await runFixture(backend, killed);
+    const dirOf = (root: string) => join(root, [...Deno.readDirSync(root)][0].name);
+    const [a, b] = [dirOf(clean), dirOf(killed)];
+    const summary = JSON.parse(await Deno.readTextFile(join(b, "summary.json")));
+    const from = summary.resumedFrom;
+    assert.ok(from >= 10 && from < 20 && from % 5 === 0, `resumed from a checkpoint (${from})`);
+    assert.deepEqual(
+      await Deno.readFile(join(b, "final.safetensors")),
+      await Deno.readFile(join(a, "final.safetensors")),
+    );
+    const rows = (dir: string) => pl.readParquet(join(dir, "metrics.parquet")).toRecords();
+    const ra = rows(a);
+    assert.equal(ra.length, 20 + 5, "20 train rows and 5 eval rows");
+    assert.deepEqual(rows(b), ra);
+    assert.ok(
+      ra.some((r) => typeof r.taid_t === "number" && (r.taid_t as number) > 0.4),
+      "TAID's t is logged",
+    );
+    await Deno.remove(clean, { recursive: true });
+    await Deno.remove(killed, { recursive: true });
+  });
+}

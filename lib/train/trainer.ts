@@ -1,0 +1,203 @@
+/**
+ * The training loop shared by supervised training and distillation: AdamW on a schedule,
+ * global-norm clipping, gradient accumulation, periodic evaluation, metrics to a sink, atomic
+ * checkpoints and exact resume, and a clear stop on a non-finite loss.
+ *
+ * What is trained and on what is a {@link TrainTask} (see `tasks.ts`): the loop knows nothing of
+ * models or data beyond "a batch for micro-step i" and "its loss".
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import type { Objective } from "../losses/registry.ts";
+import { assignParams, readParams } from "../models/io.ts";
+import type { Params } from "../models/params.ts";
+import { AdamW, type AdamWConfig } from "./adamw.ts";
+import { loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
+import { clipByGlobalNorm } from "./clip.ts";
+import type { MetricRow, MetricsSink } from "./sink.ts";
+import type { Schedule } from "./schedule.ts";
+
+/** Tensors of one micro-batch (all disposed by the trainer after use). */
+export type Batch = Record<string, tf.Tensor | undefined>;
+
+/** What to train and on what. */
+export interface TrainTask<B extends Batch = Batch> {
+  /** Trainable variables by name (the student's, plus the objective's own). */
+  params: Params;
+  /** Micro-batch `index` (a global counter: step × accumulation + micro), computed off the
+   * gradient tape: data, and the frozen teacher's logits. */
+  batch(index: number): B;
+  /** The loss of a micro-batch, on the gradient tape. */
+  loss(batch: B, index: number): tf.Scalar;
+  /** The objective, for its state (TAID's t) and its per-step update. */
+  objective?: Objective;
+}
+
+/** Options of {@link train}. */
+export interface TrainOptions<B extends Batch = Batch> {
+  task: TrainTask<B>;
+  /** Total optimiser steps. */
+  steps: number;
+  schedule: Schedule;
+  optimizer?: AdamWConfig;
+  /** Clip gradients to this global L2 norm (default: no clipping, norm still logged). */
+  clipNorm?: number;
+  /** Micro-batches per optimiser step (default 1); gradients are averaged. */
+  accumulation?: number;
+  /** Evaluate every `every` steps and after the last; the numbers become an "eval" row. */
+  evaluate?: { every: number; run: (step: number) => Record<string, number> };
+  sink?: MetricsSink;
+  /** Save a checkpoint every `every` steps and after the last, and resume from `dir`. */
+  checkpoint?: { dir: string; every: number };
+  /** Called with every row written (progress bars); may throw to stop the run. */
+  onRow?: (row: MetricRow) => void;
+}
+
+/** What {@link train} did. */
+export interface TrainResult {
+  /** Steps completed (equals `steps` unless a run was already past it). */
+  steps: number;
+  /** Steps found done in the checkpoint (0 for a fresh run). */
+  resumedFrom: number;
+  /** The last step's training loss (NaN when no step ran). */
+  finalLoss: number;
+  seconds: number;
+}
+
+/** Numeric fields of an objective's state, for the metrics row (e.g. TAID's `t`). */
+function objectiveFields(objective: Objective | undefined): Record<string, number> {
+  const state = objective?.state?.();
+  const out: Record<string, number> = {};
+  if (state && typeof state === "object") {
+    for (const [key, value] of Object.entries(state)) {
+      if (typeof value === "number" && key !== "step") out[`${objective!.name}_${key}`] = value;
+    }
+  }
+  return out;
+}
+
+/** Runs (or resumes) training; see the module doc. */
+export async function train<B extends Batch>(options: TrainOptions<B>): Promise<TrainResult> {
+  const { task, steps, schedule, clipNorm, sink, checkpoint, evaluate, onRow } = options;
+  const accumulation = options.accumulation ?? 1;
+  if (!(Number.isInteger(steps) && steps >= 0)) {
+    throw new Error(`train: steps must be a non-negative integer, got ${steps}`);
+  }
+  if (!(Number.isInteger(accumulation) && accumulation >= 1)) {
+    throw new Error(`train: accumulation must be a positive integer, got ${accumulation}`);
+  }
+  if (checkpoint && !(checkpoint.every >= 1)) {
+    throw new Error("train: checkpoint.every must be ≥ 1");
+  }
+  if (evaluate && !(evaluate.every >= 1)) throw new Error("train: evaluate.every must be ≥ 1");
+  const names = Object.keys(task.params);
+  if (names.length === 0) throw new Error("train: the task has no trainable parameters");
+  const byVariable = new Map(names.map((n) => [task.params[n].name, n]));
+  const variables = names.map((n) => task.params[n]);
+  const optimizer = new AdamW(task.params, options.optimizer);
+  const started = performance.now();
+  const emit = (row: MetricRow) => {
+    sink?.write(row);
+    onRow?.(row);
+  };
+
+  let start = 0;
+  if (checkpoint) {
+    const saved = await loadCheckpoint(checkpoint.dir);
+    if (saved) {
+      assignParams(task.params, saved.params, `checkpoint in ${checkpoint.dir}`);
+      optimizer.load(saved.moments, saved.state.optimizerStep);
+      if (saved.state.objective !== undefined) task.objective?.load?.(saved.state.objective);
+      start = Math.min(saved.state.step, steps);
+    }
+    await sink?.resume?.(start);
+  }
+
+  let finalLoss = NaN;
+  try {
+    for (let step = start; step < steps; step++) {
+      const lr = schedule(step);
+      let lossSum = 0;
+      let summed: Record<string, tf.Tensor> | undefined;
+      for (let micro = 0; micro < accumulation; micro++) {
+        const index = step * accumulation + micro;
+        const batch = task.batch(index);
+        const { value, grads } = tf.variableGrads(() => task.loss(batch, index), variables);
+        for (const t of Object.values(batch)) t?.dispose();
+        const lossValue = (await value.data())[0];
+        value.dispose();
+        if (!Number.isFinite(lossValue)) {
+          tf.dispose(Object.values(grads));
+          if (summed) tf.dispose(Object.values(summed));
+          throw new Error(
+            `train: the loss is ${lossValue} at step ${step} (micro-batch ${micro})` +
+              `${task.objective ? ` with objective "${task.objective.name}"` : ""}; ` +
+              `stopping before the update (last finite loss: ${finalLoss}). Lower the learning ` +
+              `rate or enable clipNorm.`,
+          );
+        }
+        lossSum += lossValue;
+        if (!summed) summed = grads;
+        else {
+          const previous = summed;
+          summed = tf.tidy(() => {
+            const out: Record<string, tf.Tensor> = {};
+            for (const key of Object.keys(previous)) out[key] = previous[key].add(grads[key]);
+            return out;
+          });
+          tf.dispose([...Object.values(previous), ...Object.values(grads)]);
+        }
+      }
+      const averaged = tf.tidy(() => {
+        const out: Record<string, tf.Tensor> = {};
+        for (const [key, g] of Object.entries(summed!)) {
+          out[byVariable.get(key) ?? key] = accumulation === 1 ? g.clone() : g.div(accumulation);
+        }
+        return out;
+      });
+      tf.dispose(Object.values(summed!));
+      const { grads, norm } = clipByGlobalNorm(averaged, clipNorm);
+      tf.dispose(Object.values(averaged));
+      const gradNorm = (await norm.data())[0];
+      norm.dispose();
+      optimizer.apply(grads, lr);
+      tf.dispose(Object.values(grads));
+      finalLoss = lossSum / accumulation;
+      task.objective?.observe?.(finalLoss, step);
+      emit({
+        step: step + 1,
+        kind: "train",
+        loss: finalLoss,
+        lr,
+        gradNorm,
+        ...objectiveFields(task.objective),
+      });
+      const done = step + 1;
+      if (evaluate && (done % evaluate.every === 0 || done === steps)) {
+        emit({ step: done, kind: "eval", ...evaluate.run(done) });
+      }
+      if (checkpoint && (done % checkpoint.every === 0 || done === steps)) {
+        await sink?.commit?.();
+        await saveCheckpoint(checkpoint.dir, {
+          state: {
+            step: done,
+            optimizerStep: optimizer.step,
+            objective: task.objective?.state?.(),
+          },
+          params: readParams(task.params),
+          moments: optimizer.moments(),
+        });
+      }
+    }
+    await sink?.commit?.();
+  } finally {
+    optimizer.dispose();
+  }
+  return {
+    steps: Math.max(start, steps),
+    resumedFrom: start,
+    finalLoss,
+    seconds: (performance.now() - started) / 1000,
+  };
+}
