@@ -12,6 +12,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 /** Benchmarks by name: each is a script that writes `bench/results/<name>.json`. */
 export const BENCHMARKS: Record<string, string> = {
   losses: "losses.ts",
+  train_step: "train_step.ts",
 };
 
 if (import.meta.main) {
