@@ -93,7 +93,13 @@ Deno.test("every notebook executes at quick scale with no error cell and a score
   const outDir = await tempDir();
   for (const notebook of await listNotebooks()) {
     if (notebook.endsWith("00_workspace.ipynb")) continue; // covered above, with a smaller size
-    const result = await runNotebook(notebook, { params: { scale: "quick" }, outDir, echo: false });
+    // A fresh runs folder: nothing is read back from earlier runs, everything trains.
+    const result = await runNotebook(notebook, {
+      params: { scale: "quick" },
+      outDir,
+      echo: false,
+      env: { KDLAB_RUNS: `${outDir}/runs` },
+    });
     assert.ok(result.ok, `${notebook}:\n${result.stderr}`);
     assert.ok(result.scorecards.length >= 1, `${notebook} displays a scorecard`);
   }

@@ -29,7 +29,11 @@ if (import.meta.main) {
   let failures = 0;
   for (const notebook of notebooks) {
     console.log(`\n=== ${basename(notebook)} (scale ${args.scale})`);
-    const result = await runNotebook(notebook, { params: { scale: args.scale } });
+    // Full-scale notebooks train for up to ~90 minutes in one cell (runs are resumable).
+    const result = await runNotebook(notebook, {
+      params: { scale: args.scale },
+      cellTimeoutS: args.scale === "full" ? 6 * 3600 : undefined,
+    });
     for (const card of result.scorecards) console.log(scorecardText(card));
     summary.push(
       `${result.ok ? "ok    " : "FAILED"} ${basename(notebook)}  ${

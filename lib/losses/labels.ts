@@ -6,7 +6,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 
-/** Validates labels (integers in [0, classes), one per row) and returns them as int32 [N]. */
+/** Validates labels (integers in [0, classes), one per row, any shape) and returns them as int32 [N]. */
 export function checkLabels(
   fn: string,
   labels: tf.Tensor | number[] | undefined,
@@ -17,7 +17,9 @@ export function checkLabels(
     throw new Error(`${fn}: options.labels is required (int class ids [N])`);
   }
   const values = Array.isArray(labels) ? labels : Array.from(labels.dataSync());
-  if (values.length !== rows || (!Array.isArray(labels) && labels.rank !== 1)) {
+  // Labels of any shape with one id per row ([B, T] next tokens for [B, T, V] logits) are
+  // taken in row-major order, as the logits are flattened.
+  if (values.length !== rows) {
     throw new Error(
       `${fn}: labels must be [${rows}] (one per row), got ${
         Array.isArray(labels) ? `${values.length} values` : `[${labels.shape}]`

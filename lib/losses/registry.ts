@@ -159,6 +159,10 @@ const REGISTRY: Record<string, Entry> = {
         observe: (_loss, step) => {
           epoch = Math.floor((step + 1) / stepsPerEpoch) + 1;
         },
+        state: () => ({ epoch }),
+        load: (state) => {
+          epoch = (state as { epoch: number }).epoch;
+        },
       };
     },
   },

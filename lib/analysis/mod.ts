@@ -1,0 +1,6 @@
+/**
+ * Analysis helpers for notebooks: grouped statistics of run summaries.
+ *
+ * @module
+ */
+export * from "./stats.ts";

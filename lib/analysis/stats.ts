@@ -1,0 +1,91 @@
+/**
+ * Small statistics for result tables: mean, sample standard deviation and a 95% confidence
+ * half-width (Student's t) per group.
+ *
+ * @module
+ */
+
+/** Two-sided 95% quantiles of Student's t for 1–30 degrees of freedom. */
+const T95 = [
+  12.706,
+  4.303,
+  3.182,
+  2.776,
+  2.571,
+  2.447,
+  2.365,
+  2.306,
+  2.262,
+  2.228,
+  2.201,
+  2.179,
+  2.16,
+  2.145,
+  2.131,
+  2.12,
+  2.11,
+  2.101,
+  2.093,
+  2.086,
+  2.08,
+  2.074,
+  2.069,
+  2.064,
+  2.06,
+  2.056,
+  2.052,
+  2.048,
+  2.045,
+  2.042,
+];
+
+/** Mean, sample std (n−1), n and the 95% CI half-width of finite values. */
+export function describe(values: number[]): { mean: number; std: number; n: number; ci95: number } {
+  const xs = values.filter(Number.isFinite);
+  const n = xs.length;
+  if (n === 0) return { mean: NaN, std: NaN, n: 0, ci95: NaN };
+  const mean = xs.reduce((a, b) => a + b, 0) / n;
+  const std = n > 1 ? Math.sqrt(xs.reduce((s, x) => s + (x - mean) ** 2, 0) / (n - 1)) : NaN;
+  const ci95 = n > 1 ? T95[Math.min(n - 2, T95.length - 1)] * std / Math.sqrt(n) : NaN;
+  return { mean, std, n, ci95 };
+}
+
+/**
+ * Rows grouped by `key` (in first-seen order) with `<metric>_mean`, `<metric>_std` and
+ * `<metric>_ci95` for each metric, plus `n`.
+ */
+export function groupStats<T extends Record<string, unknown>>(
+  rows: T[],
+  key: keyof T & string,
+  metrics: (keyof T & string)[],
+): Record<string, number | string>[] {
+  const groups = new Map<string, T[]>();
+  for (const row of rows) {
+    const k = String(row[key]);
+    if (!groups.has(k)) groups.set(k, []);
+    groups.get(k)!.push(row);
+  }
+  return [...groups.entries()].map(([k, members]) => {
+    const out: Record<string, number | string> = { [key]: k, n: members.length };
+    for (const m of metrics) {
+      const d = describe(members.map((r) => Number(r[m])));
+      out[`${m}_mean`] = d.mean;
+      out[`${m}_std`] = d.std;
+      out[`${m}_ci95`] = d.ci95;
+    }
+    return out;
+  });
+}
+
+/** `mean ± std` as text with `digits` decimals (just the mean when std is undefined). */
+export function formatMeanStd(mean: number, std: number, digits = 3): string {
+  return Number.isFinite(std)
+    ? `${mean.toFixed(digits)} ± ${std.toFixed(digits)}`
+    : mean.toFixed(digits);
+}
+
+/** Standard deviation of first differences of a series: step-to-step jitter of a loss curve. */
+export function stepJitter(series: number[]): number {
+  const diffs = series.slice(1).map((x, i) => x - series[i]);
+  return describe(diffs).std;
+}

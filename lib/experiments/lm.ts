@@ -1,0 +1,279 @@
+/**
+ * Language-model experiments on the Brown corpus as data: a run is a JSON spec (data, model,
+ * training, objective, seed, and the specs of the runs it depends on: teacher, initial weights,
+ * Delta-KD's base models). `runLanguageModel(spec)` trains it once, saves the model, evaluates it
+ * on the validation split and writes a summary; a finished spec is skipped, an interrupted one
+ * resumes from its checkpoint. Teachers are trained with the `sft` objective and no teacher.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { join } from "node:path";
+import { backendInfo } from "../backend.ts";
+import { brownTokens, evaluationBatches, TokenBatcher, windowsAt } from "../data/mod.ts";
+import { getLoss } from "../losses/mod.ts";
+import { createGPT, type GPT, loadModel, saveModel } from "../models/mod.ts";
+import { openRun, type Run, runPool, RUNS_ROOT } from "../runs/mod.ts";
+import { evaluateLanguageModel, languageModelTask, train, warmupCosine } from "../train/mod.ts";
+import { modeMass } from "./mode_mass.ts";
+
+/** A language-model run; see the module doc. */
+export interface LMSpec {
+  /** Folder prefix under `runs/` (letters, digits, `-_.`). */
+  name: string;
+  data: { vocabSize: number; categories?: string[] };
+  model: { nLayer: number; nHead: number; dModel: number; dropout?: number };
+  train: {
+    steps: number;
+    batchSize: number;
+    contextLength: number;
+    peakLr: number;
+    warmupSteps: number;
+    clipNorm: number;
+    weightDecay: number;
+  };
+  objective: { name: string; config?: Record<string, unknown> };
+  seed: number;
+  /** The frozen teacher (any objective but `sft`). */
+  teacher?: LMSpec;
+  /** Start from this run's final weights instead of a fresh init (fine-tuning). */
+  init?: LMSpec;
+  /** Delta-KD's frozen base models. */
+  teacherBase?: LMSpec;
+  studentBase?: LMSpec;
+  /** Validation windows for cross-entropy and KL, and how many of them for head/tail mass. */
+  eval: { windows: number; modeWindows: number };
+}
+
+/** What a finished run reports. */
+export interface LMSummary {
+  [key: string]: number | string;
+  name: string;
+  objective: string;
+  seed: number;
+  val_ce: number;
+  val_ppl: number;
+  kl_to_teacher: number;
+  head_mass: number;
+  tail_mass: number;
+  teacher_params: number;
+  student_params: number;
+  steps: number;
+  backend: string;
+  seconds: number;
+}
+
+/** The dependencies of a spec (teacher, init, bases), deepest first, without duplicates. */
+export function dependencies(spec: LMSpec): LMSpec[] {
+  const out: LMSpec[] = [];
+  const seen = new Set<string>();
+  const visit = (s: LMSpec | undefined) => {
+    if (!s) return;
+    for (const dep of [s.teacher, s.init, s.teacherBase, s.studentBase]) visit(dep);
+    const key = JSON.stringify(s);
+    if (s !== spec && !seen.has(key)) seen.add(key), out.push(s);
+  };
+  visit(spec);
+  return out;
+}
+
+/** The run folder of a spec. */
+export function lmRun(spec: LMSpec, root = RUNS_ROOT): Run {
+  const { name, ...config } = spec;
+  return openRun({ name, config: config as Record<string, unknown>, seed: spec.seed, root });
+}
+
+/** The trained model of a finished spec. */
+export async function loadLanguageModel(spec: LMSpec, root = RUNS_ROOT): Promise<GPT> {
+  const run = lmRun(spec, root);
+  if (!run.finished) throw new Error(`loadLanguageModel: run ${run.id} is not finished`);
+  return await loadModel(join(run.dir, "model")) as GPT;
+}
+
+const tokenCache = new Map<string, ReturnType<typeof brownTokens>>();
+/** Brown token streams for a data config (cached per process). */
+export function lmData(data: LMSpec["data"]): ReturnType<typeof brownTokens> {
+  const key = JSON.stringify(data);
+  let tokens = tokenCache.get(key);
+  if (!tokens) tokenCache.set(key, tokens = brownTokens(data));
+  return tokens;
+}
+
+/** Trains (or resumes, or skips) a spec, its dependencies first; returns its summary. */
+export async function runLanguageModel(
+  spec: LMSpec,
+  options: { root?: string; onStep?: (step: number, loss: number) => void } = {},
+): Promise<LMSummary> {
+  const root = options.root ?? RUNS_ROOT;
+  const run = lmRun(spec, root);
+  if (run.finished) return run.summary() as LMSummary;
+  for (const dep of dependencies(spec)) await runLanguageModel(dep, { root });
+  const started = performance.now();
+  const load = (s?: LMSpec) => s ? loadLanguageModel(s, root) : Promise.resolve(undefined);
+  const [teacher, initModel, teacherBase, studentBase] = await Promise.all([
+    load(spec.teacher),
+    load(spec.init),
+    load(spec.teacherBase),
+    load(spec.studentBase),
+  ]);
+  const data = lmData(spec.data);
+  const student = createGPT({
+    vocabSize: data.tokenizer.vocabSize,
+    contextLength: spec.train.contextLength,
+    ...spec.model,
+    seed: spec.seed,
+  });
+  if (initModel) {
+    for (const [name, v] of Object.entries(student.params)) v.assign(initModel.params[name]);
+  }
+  const objectiveConfig = { ...spec.objective.config };
+  if (spec.objective.name === "taid") objectiveConfig.totalSteps ??= spec.train.steps;
+  const objective = getLoss(spec.objective.name, objectiveConfig);
+  const t = spec.train;
+  const result = await train({
+    task: languageModelTask({
+      student,
+      teacher,
+      teacherBase,
+      studentBase,
+      objective,
+      batcher: new TokenBatcher(data.train, {
+        batchSize: t.batchSize,
+        contextLength: t.contextLength,
+        seed: spec.seed,
+      }),
+    }),
+    steps: t.steps,
+    schedule: warmupCosine({ peakLr: t.peakLr, totalSteps: t.steps, warmupSteps: t.warmupSteps }),
+    optimizer: { weightDecay: t.weightDecay, beta2: 0.95 },
+    clipNorm: t.clipNorm,
+    sink: run,
+    checkpoint: { dir: run.checkpointDir, every: Math.max(1, Math.ceil(t.steps / 10)) },
+    onRow: (row) => row.kind === "train" && options.onStep?.(row.step, row.loss as number),
+  });
+  await saveModel(join(run.dir, "model"), student);
+  const evaluation = evaluateLanguageModel(student, data.validation, {
+    contextLength: t.contextLength,
+    maxWindows: spec.eval.windows,
+    teacher,
+  });
+  const mass = studentModeMass(student, data.validation, t.contextLength, spec.eval.modeWindows);
+  const summary: LMSummary = {
+    name: spec.name,
+    objective: spec.objective.name,
+    seed: spec.seed,
+    val_ce: evaluation.crossEntropy,
+    val_ppl: evaluation.perplexity,
+    kl_to_teacher: evaluation.teacherKL ?? NaN,
+    head_mass: mass.head,
+    tail_mass: mass.tail,
+    teacher_params: teacher?.parameterCount ?? 0,
+    student_params: student.parameterCount,
+    steps: t.steps,
+    resumed_from: result.resumedFrom,
+    final_loss: result.finalLoss,
+    backend: backendInfo()?.name ?? tf.getBackend(),
+    seconds: (performance.now() - started) / 1000,
+  };
+  run.finish(summary);
+  for (const m of [student, teacher, initModel, teacherBase, studentBase]) {
+    if (m) Object.values(m.params).forEach((v) => v.dispose());
+  }
+  return summary;
+}
+
+/** Mean head/tail mass of a model's next-token distributions on held-out windows. */
+export function studentModeMass(
+  model: GPT,
+  tokens: Int32Array,
+  contextLength: number,
+  windows: number,
+) {
+  const batches = evaluationBatches(tokens, { contextLength, batchSize: 8, maxWindows: windows });
+  let head = 0;
+  let tail = 0;
+  let n = 0;
+  for (const starts of batches) {
+    const probs = tf.tidy(() => {
+      const { inputs } = windowsAt(tokens, starts, contextLength);
+      return tf.softmax(model.forward(inputs, { checkIds: false }).logits)
+        .dataSync() as Float32Array;
+    });
+    const rows = probs.length / model.config.vocabSize;
+    const m = modeMass(probs, model.config.vocabSize);
+    head += m.head * rows;
+    tail += m.tail * rows;
+    n += rows;
+  }
+  return { head: head / n, tail: tail / n };
+}
+
+/** Worker entry for `runPool`: runs one spec. */
+export function runJob(input: { spec: LMSpec; root: string }): Promise<LMSummary> {
+  return runLanguageModel(input.spec, { root: input.root });
+}
+
+/** Options of {@link runLanguageModels}. */
+export interface RunManyOptions {
+  root?: string;
+  /** Worker processes (0: run in this process, one after another). Default: CPU cores. */
+  workers?: number;
+  /** Called with each finished summary. */
+  onDone?: (summary: LMSummary, spec: LMSpec) => void;
+}
+
+/**
+ * Runs many specs: dependencies first, level by level, each level spread over worker
+ * processes; finished specs are read back, not re-run. Summaries come back in input order.
+ */
+export async function runLanguageModels(
+  specs: LMSpec[],
+  options: RunManyOptions = {},
+): Promise<LMSummary[]> {
+  const root = options.root ?? RUNS_ROOT;
+  const workers = options.workers ?? navigator.hardwareConcurrency ?? 1;
+  const all = new Map<string, LMSpec>();
+  const level = new Map<string, number>();
+  const depth = (s: LMSpec): number => {
+    const key = JSON.stringify(s);
+    if (!level.has(key)) {
+      const deps = [s.teacher, s.init, s.teacherBase, s.studentBase].filter((d) => d !== undefined);
+      level.set(key, deps.length ? 1 + Math.max(...deps.map(depth)) : 0);
+      all.set(key, s);
+    }
+    return level.get(key)!;
+  };
+  specs.forEach(depth);
+  const byKey = new Map<string, LMSummary>();
+  const maxLevel = Math.max(...level.values());
+  for (let l = 0; l <= maxLevel; l++) {
+    const todo = [...all.entries()].filter(([k]) => level.get(k) === l);
+    const pending = todo.filter(([, s]) => !lmRun(s, root).finished);
+    for (const [key, s] of todo.filter(([, s]) => lmRun(s, root).finished)) {
+      byKey.set(key, lmRun(s, root).summary() as LMSummary);
+      options.onDone?.(byKey.get(key)!, s);
+    }
+    if (workers === 0) {
+      for (const [key, s] of pending) {
+        byKey.set(key, await runLanguageModel(s, { root }));
+        options.onDone?.(byKey.get(key)!, s);
+      }
+    } else {
+      await runPool<LMSummary>(
+        pending.map(([, s]) => ({
+          label: s.name,
+          module: import.meta.url,
+          input: { spec: s, root },
+        })),
+        {
+          workers,
+          onDone: (_job, summary, i) => {
+            byKey.set(pending[i][0], summary);
+            options.onDone?.(summary, pending[i][1]);
+          },
+        },
+      );
+    }
+  }
+  return specs.map((s) => byKey.get(JSON.stringify(s))!);
+}

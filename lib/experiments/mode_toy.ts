@@ -1,0 +1,99 @@
+/**
+ * The mode-covering / mode-seeking toy (our own design; the TAID paper has none, see
+ * `shared/reference/taid.md` §3.3): a teacher with two equal modes over V tokens and a student
+ * that can only place one bump, a discretised Gaussian with logits `−(i − μ)² / (2σ²)` and
+ * learnable μ and log σ. Forward KL must cover both modes (wide σ between them), reverse KL
+ * settles on one; interpolating objectives land in between.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { getLoss } from "../losses/mod.ts";
+
+/** Options of {@link fitUnimodalStudent}. */
+export interface ModeToyOptions {
+  /** Tokens (default 64). */
+  vocab?: number;
+  steps?: number;
+  /** Adam learning rate (default 0.1). */
+  lr?: number;
+  /** Initial mean (default V/2 + 9, off-centre so that a collapse has a side to choose). */
+  mu0?: number;
+  /** Initial width (default 4). */
+  sigma0?: number;
+}
+
+/** A fitted student. */
+export interface ModeToyFit {
+  name: string;
+  mu: number;
+  sigma: number;
+  probs: number[];
+  /** Loss per step. */
+  trace: number[];
+  /** TAID's t per step (TAID only). */
+  t?: number[];
+  /** Probability mass within ±V/8 of each teacher mode. */
+  massNearModes: [number, number];
+}
+
+/** The two mode positions of the toy teacher for `V` tokens. */
+export const toyModes = (V: number): [number, number] => [V / 4, (3 * V) / 4 - 2];
+
+/** The teacher's logits `[1, V]`: two equal Gaussian bumps (width 3) at {@link toyModes}. */
+export function bimodalTeacher(V = 64): tf.Tensor2D {
+  return tf.tidy(() => {
+    const grid = tf.range(0, V, 1, "float32");
+    const bump = (c: number) => tf.exp(tf.div(tf.square(tf.sub(grid, c)), -2 * 3 * 3));
+    const [a, b] = toyModes(V);
+    return tf.log(tf.add(tf.add(bump(a), bump(b)), 1e-6)).reshape([1, V]) as tf.Tensor2D;
+  });
+}
+
+/** Fits the unimodal student to the bimodal teacher with a registered objective. */
+export function fitUnimodalStudent(
+  name: string,
+  config: Record<string, unknown> = {},
+  options: ModeToyOptions = {},
+): ModeToyFit {
+  const { vocab: V = 64, steps = 400, lr = 0.1, mu0 = V / 2 + 9, sigma0 = 4 } = options;
+  const grid = tf.range(0, V, 1, "float32");
+  const teacherLogits = bimodalTeacher(V);
+  const mu = tf.variable(tf.scalar(mu0));
+  const logSigma = tf.variable(tf.scalar(Math.log(sigma0)));
+  const student = () =>
+    tf.div(tf.square(tf.sub(grid, mu)), tf.mul(-2, tf.exp(tf.mul(2, logSigma)))).reshape([1, V]);
+  const objective = getLoss(name, name === "taid" ? { totalSteps: steps, ...config } : config);
+  const optimizer = tf.train.adam(lr);
+  const trace: number[] = [];
+  const t: number[] = [];
+  try {
+    for (let step = 0; step < steps; step++) {
+      if (name === "taid") t.push((objective.state!() as { t: number }).t);
+      const loss = optimizer.minimize(
+        () => objective.loss({ teacherLogits, studentLogits: student() }),
+        true,
+      )!;
+      const value = loss.dataSync()[0];
+      loss.dispose();
+      objective.observe?.(value, step);
+      trace.push(value);
+    }
+    const probs = tf.tidy(() => Array.from(tf.softmax(student()).dataSync()));
+    const near = (c: number) =>
+      probs.reduce((s, p, i) => s + (Math.abs(i - c) <= V / 8 ? p : 0), 0);
+    const [a, b] = toyModes(V);
+    return {
+      name,
+      mu: mu.dataSync()[0],
+      sigma: Math.exp(logSigma.dataSync()[0]),
+      probs,
+      trace,
+      ...(name === "taid" ? { t } : {}),
+      massNearModes: [near(a), near(b)],
+    };
+  } finally {
+    tf.dispose([grid, teacherLogits, mu, logSigma]);
+    optimizer.dispose();
+  }
+}

@@ -1,0 +1,183 @@
+/**
+ * The run plan of the TAID reproduction (Shing et al., "TAID: Temporally Adaptive Interpolated
+ * Distillation", ICLR 2025) on the Brown corpus: which teachers and students are trained, with
+ * which objectives and sizes, at the `quick` and `full` scales. The notebook runs these specs and
+ * analyses their summaries; nothing here trains by itself.
+ *
+ * @module
+ */
+import { TAID, type TAIDConfig } from "../taid/mod.ts";
+import type { LMSpec } from "./lm.ts";
+
+/** The scales of the study. */
+export type TAIDScale = "quick" | "full";
+
+/** A method of the main table: a name for tables and the registry objective it runs. */
+export interface TAIDMethod {
+  method: string;
+  objective: LMSpec["objective"];
+}
+
+/** Sizes and budgets of one scale. */
+export interface TAIDScaleConfig {
+  vocabSize: number;
+  contextLength: number;
+  batchSize: number;
+  teachers: Record<"small" | "main" | "large", { model: LMSpec["model"]; steps: number }>;
+  student: { model: LMSpec["model"]; steps: number };
+  /** Delta-KD: the genre, the teacher's fine-tuning steps, the genre students' steps. */
+  delta: { category: string; teacherSteps: number; studentSteps: number };
+  eval: LMSpec["eval"];
+}
+
+/** Sizes of the two scales (see the notebook for the time they take). */
+export const TAID_SCALES: Record<TAIDScale, TAIDScaleConfig> = {
+  quick: {
+    vocabSize: 1024,
+    contextLength: 32,
+    batchSize: 8,
+    teachers: {
+      small: { model: { nLayer: 1, nHead: 2, dModel: 48 }, steps: 30 },
+      main: { model: { nLayer: 2, nHead: 2, dModel: 64 }, steps: 60 },
+      large: { model: { nLayer: 2, nHead: 4, dModel: 96 }, steps: 40 },
+    },
+    student: { model: { nLayer: 1, nHead: 2, dModel: 32 }, steps: 20 },
+    delta: { category: "learned", teacherSteps: 10, studentSteps: 10 },
+    eval: { windows: 24, modeWindows: 4 },
+  },
+  full: {
+    vocabSize: 1024,
+    contextLength: 64,
+    batchSize: 16,
+    teachers: {
+      small: { model: { nLayer: 2, nHead: 2, dModel: 96 }, steps: 1000 },
+      main: { model: { nLayer: 3, nHead: 4, dModel: 128 }, steps: 1500 },
+      large: { model: { nLayer: 4, nHead: 4, dModel: 160 }, steps: 1200 },
+    },
+    student: { model: { nLayer: 2, nHead: 2, dModel: 64 }, steps: 250 },
+    delta: { category: "learned", teacherSteps: 200, studentSteps: 150 },
+    eval: { windows: 256, modeWindows: 32 },
+  },
+};
+
+/**
+ * TAID's α scaled to the run length, as `shared/reference/taid.md` §2 advises: the official 5e-4
+ * is tuned for ~15,000 steps; with fewer steps the adaptive branch never beats the linear floor.
+ */
+export const scaledTAIDAlpha = (steps: number) => Math.min(0.2, 5e-4 * 15000 / steps);
+
+/** The methods of the main table (the paper's Table 1 baselines; DKD stands for CTKD/DKD). */
+export function taidMethods(studentSteps: number): TAIDMethod[] {
+  const alpha = scaledTAIDAlpha(studentSteps);
+  return [
+    { method: "sft", objective: { name: "sft" } },
+    { method: "fkl", objective: { name: "fkl" } },
+    { method: "rkl", objective: { name: "rkl" } },
+    { method: "tvd", objective: { name: "tvd" } },
+    { method: "gjsd", objective: { name: "gjsd", config: { beta: 0.5 } } },
+    { method: "skl", objective: { name: "skl", config: { alpha: 0.1 } } },
+    { method: "srkl", objective: { name: "srkl", config: { alpha: 0.1 } } },
+    { method: "akl", objective: { name: "akl", config: { mu: 0.5 } } },
+    {
+      method: "dkd",
+      objective: { name: "dkd", config: { temperature: 1, alpha: 1, beta: 0.5, warmup: 1 } },
+    },
+    { method: "taid", objective: { name: "taid", config: { alpha } } },
+    { method: "taid_linear", objective: { name: "taid", config: { alpha, adaptive: false } } },
+  ];
+}
+
+/** Every spec of the study at one scale. */
+export function taidStudy(scale: TAIDScale, seeds: number) {
+  const c = TAID_SCALES[scale];
+  const trainCfg = (steps: number, peakLr: number): LMSpec["train"] => ({
+    steps,
+    batchSize: c.batchSize,
+    contextLength: c.contextLength,
+    peakLr,
+    warmupSteps: Math.max(1, Math.round(steps / 20)),
+    clipNorm: 1,
+    weightDecay: 0.1,
+  });
+  const data = { vocabSize: c.vocabSize };
+  const genre = { vocabSize: c.vocabSize, categories: [c.delta.category] };
+  const teacher = (size: "small" | "main" | "large"): LMSpec => ({
+    name: `taid-${scale}-teacher-${size}`,
+    data,
+    model: c.teachers[size].model,
+    train: trainCfg(c.teachers[size].steps, 2e-3),
+    objective: { name: "sft" },
+    seed: 1000,
+    eval: c.eval,
+  });
+  const teachers = { small: teacher("small"), main: teacher("main"), large: teacher("large") };
+  const student = (m: TAIDMethod, seed: number, t: LMSpec, tag = "main"): LMSpec => ({
+    name: `taid-${scale}-${tag}-${m.method}-s${seed}`,
+    data,
+    model: c.student.model,
+    train: trainCfg(c.student.steps, 3e-3),
+    objective: m.objective,
+    seed,
+    ...(m.objective.name === "sft" ? {} : { teacher: t }),
+    eval: c.eval,
+  });
+  const seedList = Array.from({ length: seeds }, (_, i) => i + 1);
+  const methods = taidMethods(c.student.steps);
+  const main = methods.flatMap((m) =>
+    seedList.map((seed) => ({ ...m, seed, spec: student(m, seed, teachers.main) }))
+  );
+  const byName = (name: string) => methods.find((m) => m.method === name)!;
+  const capacity = (["small", "main", "large"] as const).flatMap((size) =>
+    ["fkl", "taid"].map((method) => ({
+      size,
+      method,
+      teacher: teachers[size],
+      spec: size === "main"
+        ? student(byName(method), 1, teachers.main)
+        : student(byName(method), 1, teachers[size], `cap-${size}`),
+    }))
+  );
+  const teacherGenre: LMSpec = {
+    name: `taid-${scale}-teacher-genre`,
+    data: genre,
+    model: c.teachers.main.model,
+    train: trainCfg(c.delta.teacherSteps, 5e-4),
+    objective: { name: "sft" },
+    seed: 1001,
+    init: teachers.main,
+    eval: c.eval,
+  };
+  const delta = ["fkl", "delta_kd"].flatMap((method) =>
+    seedList.map((seed) => {
+      const base = student(byName("sft"), seed, teachers.main);
+      const spec: LMSpec = {
+        name: `taid-${scale}-delta-${method}-s${seed}`,
+        data: genre,
+        model: c.student.model,
+        train: trainCfg(c.delta.studentSteps, 1e-3),
+        objective: { name: method },
+        seed,
+        teacher: teacherGenre,
+        init: base,
+        ...(method === "delta_kd" ? { teacherBase: teachers.main, studentBase: base } : {}),
+        eval: c.eval,
+      };
+      return { method, seed, spec, base };
+    })
+  );
+  return { config: c, teachers, teacherGenre, main, capacity, delta };
+}
+
+/**
+ * TAID's t trajectory when its update rule is replayed on a recorded loss sequence with other
+ * settings (e.g. momentum β): what t would have done given the same losses. An approximation,
+ * since in a real run the losses depend on t.
+ */
+export function replayTAID(losses: number[], config: TAIDConfig): number[] {
+  const taid = new TAID(config);
+  return losses.map((loss, step) => {
+    const t = taid.t;
+    taid.update(loss, step);
+    return t;
+  });
+}
