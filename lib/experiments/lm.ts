@@ -13,7 +13,7 @@ import { backendInfo } from "../backend.ts";
 import { brownTokens, evaluationBatches, TokenBatcher, windowsAt } from "../data/mod.ts";
 import { getLoss } from "../losses/mod.ts";
 import { createGPT, type GPT, loadModel, saveModel } from "../models/mod.ts";
-import { openRun, type Run, runPool, RUNS_ROOT } from "../runs/mod.ts";
+import { openRun, type Run, runInLevels, RUNS_ROOT } from "../runs/mod.ts";
 import { evaluateLanguageModel, languageModelTask, train, warmupCosine } from "../train/mod.ts";
 import { modeMass } from "./mode_mass.ts";
 
@@ -208,6 +208,16 @@ export function studentModeMass(
   return { head: head / n, tail: tail / n };
 }
 
+/** A relative cost of a spec: tokens seen × (student + teacher) width², for scheduling. */
+export function estimatedCost(spec: LMSpec): number {
+  const size = (m: LMSpec["model"]) =>
+    m.nLayer * m.dModel * m.dModel + 8 * m.dModel * spec.data.vocabSize;
+  const frozen = [spec.teacher, spec.teacherBase, spec.studentBase].filter((s) => s !== undefined)
+    .reduce((sum, s) => sum + size(s!.model) / 3, 0);
+  return spec.train.steps * spec.train.batchSize * spec.train.contextLength *
+    (size(spec.model) + frozen);
+}
+
 /** Worker entry for `runPool`: runs one spec. */
 export function runJob(input: { spec: LMSpec; root: string }): Promise<LMSummary> {
   return runLanguageModel(input.spec, { root: input.root });
@@ -224,56 +234,23 @@ export interface RunManyOptions {
 
 /**
  * Runs many specs: dependencies first, level by level, each level spread over worker
- * processes; finished specs are read back, not re-run. Summaries come back in input order.
+ * processes, longest first; finished specs are read back, not re-run. Summaries come back in
+ * input order.
  */
-export async function runLanguageModels(
+export function runLanguageModels(
   specs: LMSpec[],
   options: RunManyOptions = {},
 ): Promise<LMSummary[]> {
   const root = options.root ?? RUNS_ROOT;
-  const workers = options.workers ?? navigator.hardwareConcurrency ?? 1;
-  const all = new Map<string, LMSpec>();
-  const level = new Map<string, number>();
-  const depth = (s: LMSpec): number => {
-    const key = JSON.stringify(s);
-    if (!level.has(key)) {
-      const deps = [s.teacher, s.init, s.teacherBase, s.studentBase].filter((d) => d !== undefined);
-      level.set(key, deps.length ? 1 + Math.max(...deps.map(depth)) : 0);
-      all.set(key, s);
-    }
-    return level.get(key)!;
-  };
-  specs.forEach(depth);
-  const byKey = new Map<string, LMSummary>();
-  const maxLevel = Math.max(...level.values());
-  for (let l = 0; l <= maxLevel; l++) {
-    const todo = [...all.entries()].filter(([k]) => level.get(k) === l);
-    const pending = todo.filter(([, s]) => !lmRun(s, root).finished);
-    for (const [key, s] of todo.filter(([, s]) => lmRun(s, root).finished)) {
-      byKey.set(key, lmRun(s, root).summary() as LMSummary);
-      options.onDone?.(byKey.get(key)!, s);
-    }
-    if (workers === 0) {
-      for (const [key, s] of pending) {
-        byKey.set(key, await runLanguageModel(s, { root }));
-        options.onDone?.(byKey.get(key)!, s);
-      }
-    } else {
-      await runPool<LMSummary>(
-        pending.map(([, s]) => ({
-          label: s.name,
-          module: import.meta.url,
-          input: { spec: s, root },
-        })),
-        {
-          workers,
-          onDone: (_job, summary, i) => {
-            byKey.set(pending[i][0], summary);
-            options.onDone?.(summary, pending[i][1]);
-          },
-        },
-      );
-    }
-  }
-  return specs.map((s) => byKey.get(JSON.stringify(s))!);
+  return runInLevels<LMSpec, LMSummary>(specs, {
+    dependencies: (s) =>
+      [s.teacher, s.init, s.teacherBase, s.studentBase].filter((d) => d !== undefined),
+    finished: (s) => {
+      const run = lmRun(s, root);
+      return run.finished ? run.summary() as LMSummary : undefined;
+    },
+    run: (s) => runLanguageModel(s, { root }),
+    job: (s) => ({ module: import.meta.url, input: { spec: s, root } }),
+    cost: estimatedCost,
+  }, { workers: options.workers, onDone: options.onDone });
 }

@@ -1,5 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
+import { initBackend } from "../backend.ts";
 import {
   akl64,
   binaryKLNorm64,
@@ -32,6 +33,7 @@ import {
   hintonKD,
   lossNames,
   miniLMAttention,
+  minimalConfig,
   nkd,
   pld,
   psKDTargets,
@@ -164,8 +166,21 @@ const cases: Case[] = [
   },
 ];
 
-for (const c of cases) {
-  Deno.test(`${c.name}: known answer and finite-difference gradient against float64`, () => {
+for (const backend of ["cpu", "wasm"]) {
+  for (const c of cases) {
+    Deno.test(`${c.name}: known answer and finite-difference gradient against float64 (${backend})`, async () => {
+      await initBackend(backend, { log: false });
+      try {
+        checkCase(c);
+      } finally {
+        await initBackend("cpu", { log: false });
+      }
+    });
+  }
+}
+
+function checkCase(c: Case): void {
+  {
     const input = c.name.startsWith("dualHeadKD") ? aux : student;
     tf.tidy(() => close(c.loss(tf.tensor2d(input)).dataSync()[0], c.ref(input), 2e-5, "value"));
     const numeric = numericGradient(c.ref, input).flat();
@@ -173,7 +188,7 @@ for (const c of cases) {
       tf.grad((s: tf.Tensor) => c.loss(s as tf.Tensor2D))(tf.tensor2d(input)).dataSync()
     );
     numeric.forEach((n, i) => close(grad[i], n, 2e-4, `grad[${i}]`));
-  });
+  }
 }
 
 Deno.test("DKD parts: KD = TCKD + (1 − p_y)·NCKD, and they match float64", () => {
@@ -287,12 +302,13 @@ Deno.test("registry: every name builds and computes a finite loss; unknown names
       "ctkd",
       "delta_kd",
       "taid",
+      "ps_kd",
     ]
   ) {
     assert.ok(names.includes(name), name);
   }
   for (const name of names) {
-    const objective = getLoss(name, name === "taid" ? { totalSteps: 10 } : {});
+    const objective = getLoss(name, minimalConfig(name));
     const value = tf.tidy(() =>
       objective.loss({
         teacherLogits: tf.tensor2d(teacher),

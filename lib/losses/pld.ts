@@ -42,12 +42,24 @@ export function pld(
       undefined,
       "int32",
     );
-    const alpha = tf.gather(tf.softmax(tf.div(rows.teacher, tau)), order, 1, 1);
-    const z = tf.gather(rows.student, order, 1, 1);
+    const alpha = permuteRows(tf.softmax(tf.div(rows.teacher, tau)) as tf.Tensor2D, order);
+    const z = permuteRows(rows.student, order);
     const m = tf.max(z, 1, true);
     const suffix = tf.reverse(tf.cumsum(tf.reverse(tf.exp(tf.sub(z, m)), 1), 1), 1);
     const suffixLse = tf.add(tf.log(suffix), m);
     const perRow = tf.sum(tf.mul(alpha, tf.sub(suffixLse, z)), 1);
     return reduceRows(perRow as tf.Tensor1D, rows, options.reduction) as tf.Scalar;
   });
+}
+
+/**
+ * `x[n, order[n, j]]` for every row n: a batched gather. tfjs-backend-wasm 4.22 reads out of
+ * bounds in Gather with batchDims = 1 and has no gather gradient, so there the permutation is a
+ * one-hot contraction `Σ_c onehot(order)[n, j, c]·x[n, c]` (C² work per row, fine for class
+ * counts); other backends gather.
+ */
+function permuteRows(x: tf.Tensor2D, order: tf.Tensor2D): tf.Tensor2D {
+  if (tf.getBackend() !== "wasm") return tf.gather(x, order, 1, 1) as tf.Tensor2D;
+  const classes = x.shape[1];
+  return tf.sum(tf.mul(tf.oneHot(order, classes), x.expandDims(1)), 2) as tf.Tensor2D;
 }

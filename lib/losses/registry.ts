@@ -18,6 +18,7 @@ import { hintonKD } from "./hinton_kd.ts";
 import { checkLabels, crossEntropyRows } from "./labels.ts";
 import { nkd } from "./nkd.ts";
 import { pld } from "./pld.ts";
+import { psKDTargets, softTargetCrossEntropy } from "./ps_kd.ts";
 import { reverseKL } from "./reverse_kl.ts";
 import { sinkhornKD } from "./sinkhorn_kd.ts";
 import { skewKL, skewReverseKL } from "./skew_kl.ts";
@@ -166,6 +167,57 @@ const REGISTRY: Record<string, Entry> = {
       };
     },
   },
+  ps_kd: {
+    description: "progressive self-KD: targets mix labels with the model's previous-epoch " +
+      "predictions (pass the previous-epoch snapshot as the teacher)",
+    keys: ["alphaT", "epochs", "stepsPerEpoch"],
+    make: (config) => {
+      const { alphaT = 0.8, epochs, stepsPerEpoch } = config as {
+        alphaT?: number;
+        epochs?: number;
+        stepsPerEpoch?: number;
+      };
+      if (!(Number.isInteger(epochs) && epochs! >= 1)) {
+        throw new Error("ps_kd: config.epochs (a positive integer) is required");
+      }
+      if (!(Number.isInteger(stepsPerEpoch) && stepsPerEpoch! >= 1)) {
+        throw new Error("ps_kd: config.stepsPerEpoch (a positive integer) is required");
+      }
+      let epoch = 0;
+      return {
+        name: "ps_kd",
+        needsTeacher: true,
+        loss: (x) =>
+          tf.tidy(() => {
+            const rows = toRows("ps_kd", teacherOf("ps_kd", x), x.studentLogits, {
+              validate: false,
+            });
+            // Epoch 0 has no previous predictions: plain cross-entropy on the labels.
+            const previous = epoch === 0
+              ? tf.oneHot(
+                checkLabels("ps_kd", x.labels?.reshape([-1]), rows.student.shape[0], rows.vocab),
+                rows.vocab,
+              ).toFloat() as tf.Tensor2D
+              : tf.softmax(rows.teacher) as tf.Tensor2D;
+            const targets = psKDTargets(
+              x.labels!.reshape([-1]),
+              previous,
+              Math.min(epoch, epochs! - 1),
+              epochs!,
+              alphaT,
+            );
+            return softTargetCrossEntropy(targets, rows.student);
+          }),
+        observe: (_loss, step) => {
+          epoch = Math.floor((step + 1) / stepsPerEpoch!);
+        },
+        state: () => ({ epoch }),
+        load: (state) => {
+          epoch = (state as { epoch: number }).epoch;
+        },
+      };
+    },
+  },
   dual_head: {
     description: "dual-head KD: CE on the main head + BinaryKL-Norm on inputs.auxLogits",
     keys: [T, "gamma", "alpha"],
@@ -266,6 +318,17 @@ const REGISTRY: Record<string, Entry> = {
     },
   },
 };
+
+/**
+ * A valid config with only the required keys filled (TAID's `totalSteps`, PS-KD's `epochs` and
+ * `stepsPerEpoch`), for tours and tests that build every objective: `getLoss(name,
+ * minimalConfig(name))`.
+ */
+export function minimalConfig(name: string): Config {
+  if (name === "taid") return { totalSteps: 100 };
+  if (name === "ps_kd") return { epochs: 10, stepsPerEpoch: 10 };
+  return {};
+}
 
 /** Names of the registered objectives, with a one-line description each. */
 export function lossNames(): Record<string, string> {

@@ -94,38 +94,6 @@ export function predictProbabilities(
   return out;
 }
 
-/** Expected calibration error of probabilities `[N × C]` against labels (equal-width bins). */
-export function expectedCalibrationError(
-  probs: Float32Array,
-  labels: Int32Array,
-  classes: number,
-  bins = 15,
-): number {
-  const n = labels.length;
-  if (probs.length !== n * classes) {
-    throw new Error(
-      `expectedCalibrationError: probs has ${probs.length} values, expected ${n * classes}`,
-    );
-  }
-  const conf = new Float64Array(bins);
-  const correct = new Float64Array(bins);
-  const size = new Float64Array(bins);
-  for (let i = 0; i < n; i++) {
-    let best = 0;
-    for (let c = 1; c < classes; c++) {
-      if (probs[i * classes + c] > probs[i * classes + best]) best = c;
-    }
-    const p = probs[i * classes + best];
-    const b = Math.min(bins - 1, Math.floor(p * bins));
-    conf[b] += p;
-    correct[b] += best === labels[i] ? 1 : 0;
-    size[b] += 1;
-  }
-  let ece = 0;
-  for (let b = 0; b < bins; b++) if (size[b] > 0) ece += Math.abs(correct[b] - conf[b]) / n;
-  return ece;
-}
-
 const argmaxRow = (probs: Float32Array, i: number, classes: number) => {
   let best = 0;
   for (let c = 1; c < classes; c++) {
@@ -134,17 +102,76 @@ const argmaxRow = (probs: Float32Array, i: number, classes: number) => {
   return best;
 };
 
-/** Accuracy, cross-entropy, ECE and (with a teacher) agreement on a split. */
+/** One bin of a reliability diagram. */
+export interface ReliabilityBin {
+  /** Lower edge of the confidence bin. */
+  lower: number;
+  count: number;
+  /** Mean top-class probability in the bin. */
+  confidence: number;
+  /** Fraction correct in the bin. */
+  accuracy: number;
+}
+
+/** Reliability diagram of probabilities `[N × C]` (equal-width bins of top-class confidence). */
+export function reliabilityBins(
+  probs: Float32Array,
+  labels: Int32Array,
+  classes: number,
+  bins = 15,
+): ReliabilityBin[] {
+  const n = labels.length;
+  if (probs.length !== n * classes) {
+    throw new Error(`reliabilityBins: probs has ${probs.length} values, expected ${n * classes}`);
+  }
+  const conf = new Float64Array(bins);
+  const correct = new Float64Array(bins);
+  const size = new Float64Array(bins);
+  for (let i = 0; i < n; i++) {
+    const best = argmaxRow(probs, i, classes);
+    const p = probs[i * classes + best];
+    const b = Math.min(bins - 1, Math.floor(p * bins));
+    conf[b] += p;
+    correct[b] += best === labels[i] ? 1 : 0;
+    size[b] += 1;
+  }
+  return Array.from({ length: bins }, (_, b) => ({
+    lower: b / bins,
+    count: size[b],
+    confidence: size[b] ? conf[b] / size[b] : NaN,
+    accuracy: size[b] ? correct[b] / size[b] : NaN,
+  }));
+}
+
+/** Expected calibration error: Σ_b (n_b / N)·|accuracy_b − confidence_b| over equal-width bins. */
+export function expectedCalibrationError(
+  probs: Float32Array,
+  labels: Int32Array,
+  classes: number,
+  bins = 15,
+): number {
+  return reliabilityBins(probs, labels, classes, bins).reduce(
+    (ece, b) => b.count ? ece + b.count / labels.length * Math.abs(b.accuracy - b.confidence) : ece,
+    0,
+  );
+}
+
+/** Accuracy, cross-entropy, ECE and (with a teacher, or its precomputed probabilities)
+ * agreement on a split. */
 export function evaluateClassifier(
   model: ImageClassifier,
   split: ImageSplit,
-  options: { teacher?: ImageClassifier; batchSize?: number } = {},
+  options: { teacher?: ImageClassifier; teacherProbs?: Float32Array; batchSize?: number } = {},
 ): ClassifierEval {
   const classes = model.config.classes;
   const probs = predictProbabilities(model, split, options.batchSize);
-  const teacherProbs = options.teacher
-    ? predictProbabilities(options.teacher, split, options.batchSize)
-    : undefined;
+  const teacherProbs = options.teacherProbs ??
+    (options.teacher ? predictProbabilities(options.teacher, split, options.batchSize) : undefined);
+  if (teacherProbs && teacherProbs.length !== probs.length) {
+    throw new Error(
+      `evaluateClassifier: teacherProbs has ${teacherProbs.length} values, expected ${probs.length}`,
+    );
+  }
   let hits = 0;
   let ce = 0;
   let agree = 0;

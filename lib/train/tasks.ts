@@ -13,6 +13,7 @@ import type { Objective } from "../losses/registry.ts";
 import type { GPT } from "../models/gpt.ts";
 import type { Params } from "../models/params.ts";
 import type { ImageClassifier } from "../models/vision.ts";
+import { createModel, type ModelSpec } from "../models/io.ts";
 import type { TrainTask } from "./trainer.ts";
 
 /** The student's parameters plus the objective's own trainable variables (CTKD's θ). */
@@ -113,26 +114,57 @@ export interface ClassifierTaskOptions {
   objective: Objective;
   batcher: ImageBatcher;
   teacher?: ImageClassifier;
+  /**
+   * Self-distillation (PS-KD): the teacher is a snapshot of the student taken at the start of
+   * every epoch of `stepsPerEpoch` micro-batches. Resuming is exact when checkpoints fall on
+   * epoch boundaries (`checkpoint.every = stepsPerEpoch`); a mid-epoch resume is refused.
+   */
+  selfTeacher?: { stepsPerEpoch: number };
+  /** Divide the student's (and teacher's) logits by this temperature in training (defensive
+   * distillation, Papernot et al. 2016); evaluation uses the raw logits. Default 1. */
+  temperature?: number;
 }
 
 /** Training of an image classifier, supervised or distilled (dual-head KD uses its aux head). */
 export function classifierTask(options: ClassifierTaskOptions): TrainTask {
-  const { student, objective, batcher, teacher } = options;
+  const { student, objective, batcher, selfTeacher, temperature = 1 } = options;
+  let teacher = options.teacher;
+  let snapshotIndex = -1;
+  if (selfTeacher) {
+    if (teacher) throw new Error("classifierTask: give a teacher or selfTeacher, not both");
+    teacher = createModel(
+      { kind: student.kind, config: student.config } as ModelSpec,
+    ) as ImageClassifier;
+  }
   requireTeacher(objective, teacher, "classifierTask");
+  if (!(temperature > 0)) {
+    throw new Error(`classifierTask: temperature must be > 0, got ${temperature}`);
+  }
   return {
     params: trainable(student, objective),
     objective,
     batch(index) {
+      if (selfTeacher && snapshotIndex !== Math.floor(index / selfTeacher.stepsPerEpoch)) {
+        if (index % selfTeacher.stepsPerEpoch !== 0) {
+          throw new Error(
+            "classifierTask: a self-distillation run can only resume at an epoch boundary " +
+              "(set checkpoint.every to selfTeacher.stepsPerEpoch)",
+          );
+        }
+        snapshotIndex = index / selfTeacher.stepsPerEpoch;
+        for (const [name, v] of Object.entries(teacher!.params)) v.assign(student.params[name]);
+      }
       const { x, y } = batcher.batch(index);
-      const teacherLogits = objective.needsTeacher && teacher
-        ? tf.tidy(() => teacher.logits(x))
+      const frozen = teacher;
+      const teacherLogits = objective.needsTeacher && frozen
+        ? tf.tidy(() => frozen.logits(x).div(temperature))
         : undefined;
       return { x, y, teacherLogits };
     },
     loss(batch) {
       const out = student.forward(batch.x!);
       return objective.loss({
-        studentLogits: out.logits,
+        studentLogits: temperature === 1 ? out.logits : out.logits.div(temperature),
         auxLogits: out.auxLogits,
         teacherLogits: batch.teacherLogits,
         labels: batch.y,

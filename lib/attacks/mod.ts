@@ -1,0 +1,6 @@
+/**
+ * Adversarial attacks for robustness experiments (defensive distillation).
+ *
+ * @module
+ */
+export * from "./fgsm.ts";

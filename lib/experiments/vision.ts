@@ -1,0 +1,229 @@
+/**
+ * Image-classification distillation experiments as data (MNIST / Fashion-MNIST): a run is a JSON
+ * spec (data set, optional few-shot fraction, model, training, objective, seed, teacher spec,
+ * training temperature); `runVision(spec)` trains it once, saves the model, and evaluates test
+ * accuracy, ECE, agreement with the teacher and, when asked, accuracy under FGSM.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { join } from "node:path";
+import { fgsmCurve } from "../attacks/mod.ts";
+import { backendInfo } from "../backend.ts";
+import {
+  fewShot,
+  ImageBatcher,
+  type ImageDatasetName,
+  type ImageSplit,
+  loadImages,
+  selectImages,
+} from "../data/mod.ts";
+import { getLoss } from "../losses/mod.ts";
+import {
+  type CNNConfig,
+  createModel,
+  type ImageClassifier,
+  loadModel,
+  type MLPConfig,
+  saveModel,
+} from "../models/mod.ts";
+import { openRun, type Run, runInLevels, RUNS_ROOT } from "../runs/mod.ts";
+import {
+  classifierTask,
+  evaluateClassifier,
+  predictProbabilities,
+  train,
+  warmupCosine,
+} from "../train/mod.ts";
+
+/** An image-classification run; see the module doc. */
+export interface VisionSpec {
+  name: string;
+  dataset: ImageDatasetName;
+  /** Train on this fraction of each class (seeded by the run's seed); default all. */
+  fewShot?: number;
+  model:
+    | { kind: "mlp"; config: Omit<MLPConfig, "seed"> }
+    | { kind: "cnn"; config: Omit<CNNConfig, "seed"> };
+  train: {
+    steps: number;
+    batchSize: number;
+    peakLr: number;
+    warmupSteps: number;
+    weightDecay: number;
+  };
+  objective: { name: string; config?: Record<string, unknown> };
+  seed: number;
+  teacher?: VisionSpec;
+  /** PS-KD: the teacher is the student's previous-epoch snapshot. */
+  selfDistill?: boolean;
+  /** Training temperature (defensive distillation); evaluation is at T = 1. */
+  temperature?: number;
+  /** Evaluate on this many evenly spaced test images (default: the whole test split). */
+  testExamples?: number;
+  /** FGSM: accuracy under attack for each ε and attack temperature, on `examples` test images. */
+  attack?: { epsilons: number[]; examples: number; temperatures: number[] };
+}
+
+/** What a finished vision run reports. */
+export interface VisionSummary {
+  [key: string]: number | string;
+  name: string;
+  objective: string;
+  seed: number;
+  dataset: string;
+  test_acc: number;
+  ece: number;
+  agreement: number;
+  teacher_acc: number;
+  student_params: number;
+  teacher_params: number;
+  steps: number;
+  backend: string;
+  seconds: number;
+  /** JSON of `{temperature, epsilon, accuracy, zeroGradient}[]` when attacked. */
+  fgsm: string;
+}
+
+/** The run folder of a spec. */
+export function visionRun(spec: VisionSpec, root = RUNS_ROOT): Run {
+  const { name, ...config } = spec;
+  return openRun({ name, config: config as Record<string, unknown>, seed: spec.seed, root });
+}
+
+/** The trained model of a finished spec. */
+export async function loadVisionModel(spec: VisionSpec, root: string): Promise<ImageClassifier> {
+  const run = visionRun(spec, root);
+  if (!run.finished) throw new Error(`loadVisionModel: run ${run.id} is not finished`);
+  return await loadModel(join(run.dir, "model")) as ImageClassifier;
+}
+
+/** `count` indices spread evenly over [0, n). */
+const evenlySpaced = (n: number, count: number) =>
+  Array.from({ length: Math.min(count, n) }, (_, i) => Math.floor(i * n / Math.min(count, n)));
+
+const teacherProbCache = new Map<string, Float32Array>();
+/** A teacher's test probabilities, computed once per process and test subset. */
+function teacherTestProbs(
+  spec: VisionSpec,
+  teacher: ImageClassifier,
+  split: ImageSplit,
+): Float32Array {
+  const key = `${JSON.stringify(spec)}:${split.count}`;
+  let probs = teacherProbCache.get(key);
+  if (!probs) teacherProbCache.set(key, probs = predictProbabilities(teacher, split));
+  return probs;
+}
+
+/** Trains (or resumes, or skips) a spec, its teacher first; returns its summary. */
+export async function runVision(
+  spec: VisionSpec,
+  options: { root?: string } = {},
+): Promise<VisionSummary> {
+  const root = options.root ?? RUNS_ROOT;
+  const run = visionRun(spec, root);
+  if (run.finished) return run.summary() as VisionSummary;
+  if (spec.teacher) await runVision(spec.teacher, { root });
+  const started = performance.now();
+  const teacher = spec.teacher ? await loadVisionModel(spec.teacher, root) : undefined;
+  const data = loadImages(spec.dataset);
+  const trainSplit = spec.fewShot ? fewShot(data.train, spec.fewShot, spec.seed) : data.train;
+  const student = createModel(
+    {
+      kind: spec.model.kind,
+      config: { ...spec.model.config, seed: spec.seed },
+    } as Parameters<typeof createModel>[0],
+  ) as ImageClassifier;
+  const t = spec.train;
+  const stepsPerEpoch = Math.max(1, Math.floor(trainSplit.count / t.batchSize));
+  const objectiveConfig = { ...spec.objective.config };
+  if (spec.objective.name === "ps_kd") {
+    objectiveConfig.epochs = Math.max(1, Math.ceil(t.steps / stepsPerEpoch));
+    objectiveConfig.stepsPerEpoch = stepsPerEpoch;
+  }
+  if (spec.objective.name === "dkd" || spec.objective.name === "ctkd") {
+    objectiveConfig.stepsPerEpoch ??= stepsPerEpoch;
+  }
+  const objective = getLoss(spec.objective.name, objectiveConfig);
+  const result = await train({
+    task: classifierTask({
+      student,
+      teacher,
+      objective,
+      batcher: new ImageBatcher(trainSplit, { batchSize: t.batchSize, seed: spec.seed }),
+      selfTeacher: spec.selfDistill ? { stepsPerEpoch } : undefined,
+      temperature: spec.temperature,
+    }),
+    steps: t.steps,
+    schedule: warmupCosine({ peakLr: t.peakLr, totalSteps: t.steps, warmupSteps: t.warmupSteps }),
+    optimizer: { weightDecay: t.weightDecay },
+    sink: run,
+    checkpoint: {
+      dir: run.checkpointDir,
+      every: spec.selfDistill ? stepsPerEpoch : Math.max(1, Math.ceil(t.steps / 5)),
+    },
+  });
+  await saveModel(join(run.dir, "model"), student);
+  const testSplit = spec.testExamples
+    ? selectImages(data.test, evenlySpaced(data.test.count, spec.testExamples))
+    : data.test;
+  const teacherProbs = teacher ? teacherTestProbs(spec.teacher!, teacher, testSplit) : undefined;
+  const evaluation = evaluateClassifier(student, testSplit, { teacherProbs });
+  const attacked = spec.attack
+    ? spec.attack.temperatures.flatMap((temperature) =>
+      fgsmCurve(
+        student,
+        selectImages(data.test, evenlySpaced(data.test.count, spec.attack!.examples)),
+        spec.attack!.epsilons,
+        { temperature },
+      ).map((r) => ({ temperature, ...r }))
+    )
+    : [];
+  const summary: VisionSummary = {
+    name: spec.name,
+    objective: spec.objective.name,
+    seed: spec.seed,
+    dataset: spec.dataset,
+    test_acc: evaluation.accuracy,
+    ece: evaluation.ece,
+    agreement: evaluation.agreement ?? NaN,
+    teacher_acc: spec.teacher ? (visionRun(spec.teacher, root).summary().test_acc as number) : NaN,
+    student_params: student.parameterCount,
+    teacher_params: teacher?.parameterCount ?? 0,
+    steps: t.steps,
+    train_examples: trainSplit.count,
+    final_loss: result.finalLoss,
+    backend: backendInfo()?.name ?? tf.getBackend(),
+    seconds: (performance.now() - started) / 1000,
+    fgsm: JSON.stringify(attacked),
+  };
+  run.finish(summary);
+  for (const m of [student, teacher]) if (m) Object.values(m.params).forEach((v) => v.dispose());
+  return summary;
+}
+
+/** Worker entry for `runPool`. */
+export function runJob(input: { spec: VisionSpec; root: string }): Promise<VisionSummary> {
+  return runVision(input.spec, { root: input.root });
+}
+
+/**
+ * Runs many specs, teachers first (level by level), over worker processes (0: in this process),
+ * longest first; finished specs are read back. Summaries in input order.
+ */
+export function runVisions(
+  specs: VisionSpec[],
+  options: { root?: string; workers?: number; onDone?: (s: VisionSummary) => void } = {},
+): Promise<VisionSummary[]> {
+  const root = options.root ?? RUNS_ROOT;
+  return runInLevels<VisionSpec, VisionSummary>(specs, {
+    dependencies: (s) => s.teacher ? [s.teacher] : [],
+    finished: (s) => {
+      const run = visionRun(s, root);
+      return run.finished ? run.summary() as VisionSummary : undefined;
+    },
+    run: (s) => runVision(s, { root }),
+    job: (s) => ({ module: import.meta.url, input: { spec: s, root } }),
+    cost: (s) => s.train.steps * s.train.batchSize * (s.model.kind === "cnn" ? 4 : 1),
+  }, { workers: options.workers, onDone: options.onDone });
+}
