@@ -41,7 +41,7 @@ export const TAID_SCALES: Record<TAIDScale, TAIDScaleConfig> = {
       main: { model: { nLayer: 2, nHead: 2, dModel: 64 }, steps: 60 },
       large: { model: { nLayer: 2, nHead: 4, dModel: 96 }, steps: 40 },
     },
-    student: { model: { nLayer: 1, nHead: 2, dModel: 32 }, steps: 20 },
+    student: { model: { nLayer: 1, nHead: 2, dModel: 24 }, steps: 20 },
     delta: { category: "learned", teacherSteps: 10, studentSteps: 10 },
     eval: { windows: 24, modeWindows: 4 },
   },

@@ -1,0 +1,72 @@
+import * as tf from "@tensorflow/tfjs";
+import assert from "node:assert/strict";
+import { initBackend } from "../backend.ts";
+import { createMLP } from "../models/mod.ts";
+import { fgsm, fgsmCurve, inputGradient } from "./mod.ts";
+
+/** ∇ₓ CE for a one-hidden-layer ReLU MLP, in float64 (backprop by hand). */
+function inputGradient64(
+  w0: number[][],
+  b0: number[],
+  w1: number[][],
+  b1: number[],
+  x: number[],
+  y: number,
+  T: number,
+): number[] {
+  const h = b0.map((b, j) => Math.max(0, b + x.reduce((s, xi, i) => s + xi * w0[i][j], 0)));
+  const z = b1.map((b, k) => (b + h.reduce((s, hj, j) => s + hj * w1[j][k], 0)) / T);
+  const m = Math.max(...z);
+  const e = z.map((v) => Math.exp(v - m));
+  const sum = e.reduce((a, b) => a + b, 0);
+  const dz = e.map((v, k) => (v / sum - (k === y ? 1 : 0)) / T);
+  const dh = h.map((hj, j) => hj > 0 ? dz.reduce((s, d, k) => s + d * w1[j][k], 0) : 0);
+  return x.map((_, i) => dh.reduce((s, d, j) => s + d * w0[i][j], 0));
+}
+
+for (const backend of ["cpu", "wasm"]) {
+  Deno.test(`FGSM: input gradient matches float64 backprop; ε steps by its sign and clips (${backend})`, async () => {
+    await initBackend(backend, { log: false });
+    const model = createMLP({ hidden: [5], classes: 3, seed: 4 });
+    const p = Object.fromEntries(Object.entries(model.params).map(([k, v]) => [k, v.arraySync()]));
+    const xs = Array.from({ length: 784 }, (_, i) => ((i * 37) % 101) / 100);
+    for (const T of [1, 7]) {
+      const grad = tf.tidy(() =>
+        inputGradient(model, tf.tensor4d(xs, [1, 28, 28, 1]), tf.tensor1d([2], "int32"), T)
+          .dataSync()
+      );
+      const ref = inputGradient64(
+        p["fc0.w"] as number[][],
+        p["fc0.b"] as number[],
+        p["head.w"] as number[][],
+        p["head.b"] as number[],
+        xs,
+        2,
+        T,
+      );
+      ref.forEach((r, i) =>
+        assert.ok(Math.abs(grad[i] - r) < 1e-5, `T=${T} grad[${i}] ${grad[i]} vs ${r}`)
+      );
+      const adv = tf.tidy(() =>
+        fgsm(model, tf.tensor4d(xs, [1, 28, 28, 1]), tf.tensor1d([2], "int32"), 0.1, T).dataSync()
+      );
+      adv.forEach((a, i) => {
+        const expected = Math.min(1, Math.max(0, xs[i] + 0.1 * Math.sign(ref[i])));
+        assert.ok(Math.abs(a - expected) < 1e-6, `adv[${i}]`);
+      });
+    }
+    const split = {
+      images: Float32Array.from({ length: 2 * 784 }, (_, i) => xs[i % 784]),
+      labels: Int32Array.of(0, 2),
+      count: 2,
+    };
+    const curve = fgsmCurve(model, split, [0, 0.2]);
+    assert.equal(curve.length, 2);
+    assert.equal(curve[0].zeroGradient, 0);
+    assert.throws(
+      () => fgsm(model, tf.zeros([1, 28, 28, 1]) as tf.Tensor4D, tf.tensor1d([0], "int32"), -1),
+      /epsilon must be ≥ 0/,
+    );
+    await initBackend("cpu", { log: false });
+  });
+}

@@ -1,0 +1,122 @@
+import * as tf from "@tensorflow/tfjs";
+import assert from "node:assert/strict";
+import { initBackend } from "../backend.ts";
+import { ImageBatcher } from "../data/mod.ts";
+import { getLoss } from "../losses/mod.ts";
+import { createGPT, createMLP } from "../models/mod.ts";
+import { classifierTask, constantLr, train } from "../train/mod.ts";
+import {
+  dependencies,
+  estimatedCost,
+  fitUnimodalStudent,
+  modeMass,
+  replayTAID,
+  rowModeMass,
+  scaledTAIDAlpha,
+  taidStudy,
+  toyModes,
+  VISION_METHODS,
+  visionStudy,
+} from "./mod.ts";
+
+await initBackend("cpu", { log: false });
+
+Deno.test("head/tail mass: known answers", () => {
+  // 20 tokens: probabilities 20k/Σ for k = 20..1, descending.
+  const raw = Array.from({ length: 20 }, (_, i) => 20 - i);
+  const total = raw.reduce((a, b) => a + b, 0);
+  const probs = raw.map((r) => r / total);
+  const m = rowModeMass([...probs].reverse(), 10, 0.8);
+  assert.ok(Math.abs(m.head - (20 + 19 + 18 + 17 + 16 + 15 + 14 + 13 + 12 + 11) / total) < 1e-12);
+  assert.ok(Math.abs(m.tail - (4 + 3 + 2 + 1) / total) < 1e-12, "the least probable 20%");
+  const two = modeMass(Float32Array.from([...probs, ...probs]), 20);
+  assert.ok(Math.abs(two.head - m.head) < 1e-6);
+  assert.throws(() => modeMass(new Float32Array(7), 3), /not rows of 3/);
+});
+
+Deno.test("replaying TAID's update reproduces the reference golden sequence", () => {
+  // shared/reference/taid.md §2: losses 2.0, 1.8, 1.9, 1.5, 1.5 at N = 100000.
+  const t = replayTAID([2.0, 1.8, 1.9, 1.5, 1.5, 1.5], { totalSteps: 100000 });
+  [0.4, 0.4, 0.40015007, 0.40030007, 0.40045019, 0.40060026].forEach((g, i) =>
+    assert.ok(Math.abs(t[i] - g) < 1e-8, `t[${i}] = ${t[i]} vs ${g}`)
+  );
+  const linear = replayTAID([2, 1.8, 1.9, 1.5, 1.5], { totalSteps: 10 });
+  [0.4, 0.4, 0.46, 0.52, 0.58].forEach((g, i) => assert.ok(Math.abs(linear[i] - g) < 1e-12));
+  assert.ok(Math.abs(scaledTAIDAlpha(15000) - 5e-4) < 1e-15);
+});
+
+Deno.test("the TAID study plan: every method × seed, a ≥4× smaller student, dependencies", () => {
+  for (const scale of ["quick", "full"] as const) {
+    const study = taidStudy(scale, 3);
+    assert.equal(study.main.length, 11 * 3);
+    assert.equal(new Set(study.main.map((r) => r.spec.name)).size, 33);
+    const vocabSize = study.config.vocabSize;
+    const count = (m: { nLayer: number; nHead: number; dModel: number }, ctx: number) =>
+      createGPT({ ...m, vocabSize, contextLength: ctx, seed: 1 }).parameterCount;
+    const ctx = study.config.contextLength;
+    const teacher = count(study.teachers.main.model, ctx);
+    const student = count(study.config.student.model, ctx);
+    assert.ok(teacher >= 4 * student, `${scale}: teacher ${teacher} vs student ${student}`);
+    const sizes = (["small", "main", "large"] as const).map((s) =>
+      count(study.teachers[s].model, ctx)
+    );
+    assert.ok(sizes[0] < sizes[1] && sizes[1] < sizes[2], "teachers grow");
+    const sft = study.main.find((r) => r.method === "sft")!.spec;
+    assert.equal(sft.teacher, undefined);
+    const delta = study.delta.find((r) => r.method === "delta_kd")!.spec;
+    assert.deepEqual(dependencies(delta).map((s) => s.name).sort(), [
+      `taid-${scale}-main-sft-s1`,
+      `taid-${scale}-teacher-genre`,
+      `taid-${scale}-teacher-main`,
+    ]);
+    assert.ok(estimatedCost(study.teachers.large) > estimatedCost(study.teachers.small));
+  }
+});
+
+Deno.test("the vision study plan: methods × seeds × settings, defense at four temperatures", () => {
+  const study = visionStudy("full", 3);
+  assert.equal(study.main.length, VISION_METHODS.length * 3 * 3);
+  assert.deepEqual(study.defense.map((d) => d.T), [1, 20, 50, 100]);
+  const psKD = study.main.find((r) => r.method === "ps_kd")!.spec;
+  assert.ok(psKD.selfDistill && !psKD.teacher);
+  assert.ok(study.main.find((r) => r.method === "dual_head")!.spec.model.config.auxHead);
+  assert.equal(study.main.find((r) => r.setting === "fewshot")!.spec.fewShot, 0.05);
+});
+
+Deno.test("toy: FKL spreads over both modes, RKL sits on one", () => {
+  const [a, b] = toyModes(64);
+  const fkl = fitUnimodalStudent("fkl", {}, { steps: 300 });
+  const rkl = fitUnimodalStudent("rkl", {}, { steps: 300 });
+  assert.ok(fkl.sigma > 8 && fkl.mu > a + 5 && fkl.mu < b - 5, `fkl μ=${fkl.mu} σ=${fkl.sigma}`);
+  assert.ok(rkl.sigma < 6 && Math.min(Math.abs(rkl.mu - a), Math.abs(rkl.mu - b)) < 2);
+  assert.ok(Math.max(...rkl.massNearModes) > 0.9);
+  const taid = fitUnimodalStudent("taid", { alpha: 0.05 }, { steps: 50 });
+  assert.equal(taid.t!.length, 50);
+  assert.ok(taid.t!.every((t, i) => i === 0 || t >= taid.t![i - 1]), "t never decreases");
+});
+
+Deno.test("PS-KD self-teacher: snapshots at epoch starts; a mid-epoch resume is refused", async () => {
+  await initBackend("cpu", { log: false });
+  const split = {
+    images: Float32Array.from({ length: 8 * 784 }, (_, i) => (i % 13) / 13),
+    labels: Int32Array.from({ length: 8 }, (_, i) => i % 2),
+    count: 8,
+  };
+  const student = createMLP({ hidden: [4], classes: 2, seed: 1 });
+  const task = classifierTask({
+    student,
+    objective: getLoss("ps_kd", { epochs: 3, stepsPerEpoch: 2 }),
+    batcher: new ImageBatcher(split, { batchSize: 4, seed: 1 }),
+    selfTeacher: { stepsPerEpoch: 2 },
+  });
+  await train({ task, steps: 6, schedule: constantLr(0.05) });
+  const fresh = classifierTask({
+    student,
+    objective: getLoss("ps_kd", { epochs: 3, stepsPerEpoch: 2 }),
+    batcher: new ImageBatcher(split, { batchSize: 4, seed: 1 }),
+    selfTeacher: { stepsPerEpoch: 2 },
+  });
+  assert.throws(() => fresh.batch(3), /only resume at an epoch boundary/);
+  const b = fresh.batch(4);
+  tf.dispose(Object.values(b));
+});
