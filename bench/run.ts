@@ -13,6 +13,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 export const BENCHMARKS: Record<string, string> = {
   losses: "losses.ts",
   train_step: "train_step.ts",
+  scaling_fit: "scaling_fit.ts",
 };
 
 if (import.meta.main) {

@@ -1,0 +1,8 @@
+/**
+ * Scaling-law fitting (float64, no tensors): L-BFGS, and the Chinchilla law fitted as Epoch AI's
+ * replication does, with compute-optimal allocation.
+ *
+ * @module
+ */
+export * from "./lbfgs.ts";
+export * from "./chinchilla.ts";
