@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { minimizeLBFGS } from "./lbfgs.ts";
+import { minimizeLBFGS, type Objective } from "./lbfgs.ts";
 
 /** One training run: parameters N, tokens D, final loss L. */
 export interface ScalingPoint {
@@ -140,16 +140,17 @@ export function chinchillaLoss(p: ChinchillaParams, N: number, D: number): numbe
   return p.E + p.A / N ** p.alpha + p.B / D ** p.beta;
 }
 
-/** The best of an L-BFGS run from every start; see the module doc. */
-export function fitChinchilla(
-  points: ScalingPoint[],
-  options: ChinchillaFitOptions = {},
-): ChinchillaFit {
-  checkScalingPoints(points);
-  const { delta = 1e-3, reduction = "sum", maxIterations = 1000 } = options;
-  const starts = options.starts ?? hoffmannGrid();
-  if (starts.length === 0) throw new Error("fitChinchilla: no starting points");
-  const objective = chinchillaObjective(points, delta, reduction);
+/**
+ * L-BFGS from every start; the lowest objective among converged runs, or an error when none
+ * converged (never a silent non-answer).
+ */
+export function multistart(
+  objective: Objective,
+  starts: number[][],
+  maxIterations = 1000,
+  who = "multistart",
+): { best: { x: Float64Array; f: number }; converged: number } {
+  if (starts.length === 0) throw new Error(`${who}: no starting points`);
   let best: { x: Float64Array; f: number } | undefined;
   let converged = 0;
   for (const start of starts) {
@@ -158,9 +159,20 @@ export function fitChinchilla(
     converged++;
     if (!best || result.f < best.f) best = { x: result.x, f: result.f };
   }
-  if (!best) {
-    throw new Error(`fitChinchilla: none of ${starts.length} starts converged; check the data`);
-  }
+  if (!best) throw new Error(`${who}: none of ${starts.length} starts converged; check the data`);
+  return { best, converged };
+}
+
+/** The best of an L-BFGS run from every start; see the module doc. */
+export function fitChinchilla(
+  points: ScalingPoint[],
+  options: ChinchillaFitOptions = {},
+): ChinchillaFit {
+  checkScalingPoints(points);
+  const { delta = 1e-3, reduction = "sum", maxIterations = 1000 } = options;
+  const starts = options.starts ?? hoffmannGrid();
+  const objective = chinchillaObjective(points, delta, reduction);
+  const { best, converged } = multistart(objective, starts, maxIterations, "fitChinchilla");
   const lows = [0, 0, -1, 0, 0];
   const highs = [25, 25, 1, 2, 2];
   const onGridEdge = options.starts === undefined &&

@@ -6,3 +6,6 @@
  */
 export * from "./lbfgs.ts";
 export * from "./chinchilla.ts";
+export * from "./bootstrap.ts";
+export * from "./supervised.ts";
+export * from "./distillation.ts";
