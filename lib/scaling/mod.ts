@@ -9,3 +9,5 @@ export * from "./chinchilla.ts";
 export * from "./bootstrap.ts";
 export * from "./supervised.ts";
 export * from "./distillation.ts";
+export * from "./compute.ts";
+export * from "./allocation.ts";
