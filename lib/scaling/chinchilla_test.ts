@@ -8,6 +8,7 @@ import {
   fitChinchilla,
   parseChinchillaCSV,
 } from "./chinchilla.ts";
+import { minimizeLBFGS } from "./lbfgs.ts";
 
 const csv = Deno.readTextFileSync(new URL("../../data/chinchilla_epoch.csv", import.meta.url));
 
@@ -95,4 +96,26 @@ Deno.test("compute-optimal allocation agrees with a brute-force search; bad inpu
   );
   assert.throws(() => fitChinchilla(bad), /points\[3\]\.L must be finite and > 0/);
   assert.throws(() => chinchillaOptimal(p, -1), /C must be finite/);
+});
+
+Deno.test("SciPy-style stopping freezes the mean-reduced fit near Hoffmann's start; scale-free stopping does not", () => {
+  const points = dropHighestLosses(parseChinchillaCSV(csv));
+  const start = chinchillaToVector({
+    A: Math.exp(6.0073404),
+    B: Math.exp(6.0179186),
+    E: Math.exp(0.5267228),
+    alpha: 0.33917084,
+    beta: 0.2849083,
+  });
+  const mean = chinchillaObjective(points, 1e-3, "mean");
+  const scipyLike = minimizeLBFGS(mean, start, { relTolerance: 2.2e-9, floor: 1 });
+  assert.ok(scipyLike.iterations <= 5, `${scipyLike.iterations} iterations`);
+  const sum = chinchillaObjective(points, 1e-3, "sum");
+  const atStop = sum(scipyLike.x, new Float64Array(5));
+  assert.ok(atStop > 1.15e-3, `stopped at summed objective ${atStop}`);
+  const ours = minimizeLBFGS(mean, start);
+  assert.ok(
+    Math.abs(sum(ours.x, new Float64Array(5)) - 1.018274018e-3) < 1e-8,
+    "scale-free stopping reaches the optimum",
+  );
 });

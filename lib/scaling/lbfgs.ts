@@ -23,8 +23,13 @@ export interface LBFGSOptions {
   maxIterations?: number;
   /** Stop when ‖∇f‖∞ ≤ gradTolerance (default 1e-10). */
   gradTolerance?: number;
-  /** Stop when (f_k − f_{k+1}) ≤ relTolerance·max(|f_k|, |f_{k+1}|) (default 1e-13). */
+  /** Stop when (f_k − f_{k+1}) ≤ relTolerance·max(|f_k|, |f_{k+1}|, floor) (default 1e-13). */
   relTolerance?: number;
+  /**
+   * The `floor` above (default 0: scale-free). SciPy's L-BFGS-B uses 1 with relTolerance
+   * 2.2e-9 (factr 1e7); set both to reproduce how it stops early on objectives far below 1.
+   */
+  floor?: number;
 }
 
 /** The outcome of a minimisation. */
@@ -52,8 +57,13 @@ export function minimizeLBFGS(
   x0: ArrayLike<number>,
   options: LBFGSOptions = {},
 ): LBFGSResult {
-  const { memory = 10, maxIterations = 1000, gradTolerance = 1e-10, relTolerance = 1e-13 } =
-    options;
+  const {
+    memory = 10,
+    maxIterations = 1000,
+    gradTolerance = 1e-10,
+    relTolerance = 1e-13,
+    floor = 0,
+  } = options;
   const n = x0.length;
   let x: Float64Array = Float64Array.from(x0);
   let g: Float64Array = new Float64Array(n);
@@ -119,7 +129,7 @@ export function minimizeLBFGS(
       S.push(s), Y.push(y), rho.push(1 / sy);
       if (S.length > memory) S.shift(), Y.shift(), rho.shift();
     }
-    if (previous - fx <= relTolerance * Math.max(Math.abs(previous), Math.abs(fx))) {
+    if (previous - fx <= relTolerance * Math.max(Math.abs(previous), Math.abs(fx), floor)) {
       reason = "relative-decrease";
       break;
     }
