@@ -13,7 +13,7 @@ import { backendInfo } from "../backend.ts";
 import { brownTokens, evaluationBatches, TokenBatcher, windowsAt } from "../data/mod.ts";
 import { getLoss } from "../losses/mod.ts";
 import { createGPT, type GPT, loadModel, saveModel } from "../models/mod.ts";
-import { openRun, type Run, runInLevels, RUNS_ROOT } from "../runs/mod.ts";
+import { openRun, type Run, RUNS_ROOT, runWithDependencies } from "../runs/mod.ts";
 import { evaluateLanguageModel, languageModelTask, train, warmupCosine } from "../train/mod.ts";
 import { modeMass } from "./mode_mass.ts";
 
@@ -233,8 +233,8 @@ export interface RunManyOptions {
 }
 
 /**
- * Runs many specs: dependencies first, level by level, each level spread over worker
- * processes, longest first; finished specs are read back, not re-run. Summaries come back in
+ * Runs many specs over worker processes, each as soon as its dependencies have finished
+ * (longest first); finished specs are read back, not re-run. Summaries come back in
  * input order.
  */
 export function runLanguageModels(
@@ -242,7 +242,7 @@ export function runLanguageModels(
   options: RunManyOptions = {},
 ): Promise<LMSummary[]> {
   const root = options.root ?? RUNS_ROOT;
-  return runInLevels<LMSpec, LMSummary>(specs, {
+  return runWithDependencies<LMSpec, LMSummary>(specs, {
     dependencies: (s) =>
       [s.teacher, s.init, s.teacherBase, s.studentBase].filter((d) => d !== undefined),
     finished: (s) => {

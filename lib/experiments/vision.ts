@@ -27,7 +27,7 @@ import {
   type MLPConfig,
   saveModel,
 } from "../models/mod.ts";
-import { openRun, type Run, runInLevels, RUNS_ROOT } from "../runs/mod.ts";
+import { openRun, type Run, RUNS_ROOT, runWithDependencies } from "../runs/mod.ts";
 import {
   classifierTask,
   evaluateClassifier,
@@ -208,7 +208,7 @@ export function runJob(input: { spec: VisionSpec; root: string }): Promise<Visio
 }
 
 /**
- * Runs many specs, teachers first (level by level), over worker processes (0: in this process),
+ * Runs many specs, each once its teacher has finished, over worker processes (0: in this process),
  * longest first; finished specs are read back. Summaries in input order.
  */
 export function runVisions(
@@ -216,7 +216,7 @@ export function runVisions(
   options: { root?: string; workers?: number; onDone?: (s: VisionSummary) => void } = {},
 ): Promise<VisionSummary[]> {
   const root = options.root ?? RUNS_ROOT;
-  return runInLevels<VisionSpec, VisionSummary>(specs, {
+  return runWithDependencies<VisionSpec, VisionSummary>(specs, {
     dependencies: (s) => s.teacher ? [s.teacher] : [],
     finished: (s) => {
       const run = visionRun(s, root);
