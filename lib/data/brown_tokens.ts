@@ -34,12 +34,25 @@ export function brownTokenizer(vocabSize = 4096): BPETokenizer {
  * tokenizer is always the whole corpus's, so streams of different genres share one vocabulary).
  */
 export function brownTokens(
-  options: { vocabSize?: number; categories?: readonly string[]; tokenizer?: BPETokenizer } = {},
+  options: {
+    vocabSize?: number;
+    categories?: readonly string[];
+    tokenizer?: BPETokenizer;
+    /** Only every other training document (0: the 1st, 3rd, …; 1: the 2nd, 4th, …), so that two
+     * models (a teacher and a student) can train on disjoint halves. Validation and test whole. */
+    trainHalf?: 0 | 1;
+  } = {},
 ): BrownTokens {
   const tokenizer = options.tokenizer ?? brownTokenizer(options.vocabSize);
+  const { trainHalf } = options;
+  if (trainHalf !== undefined && trainHalf !== 0 && trainHalf !== 1) {
+    throw new Error(`brownTokens: trainHalf must be 0 or 1, got ${trainHalf}`);
+  }
   const encode = (split: BrownSplit) =>
     tokenizer.encodeDocuments(
-      loadBrown({ split, categories: options.categories }).map(documentText),
+      loadBrown({ split, categories: options.categories })
+        .filter((_, i) => split !== "train" || trainHalf === undefined || i % 2 === trainHalf)
+        .map(documentText),
     );
   return {
     tokenizer,

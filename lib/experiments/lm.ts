@@ -21,7 +21,7 @@ import { modeMass } from "./mode_mass.ts";
 export interface LMSpec {
   /** Folder prefix under `runs/` (letters, digits, `-_.`). */
   name: string;
-  data: { vocabSize: number; categories?: string[] };
+  data: { vocabSize: number; categories?: string[]; trainHalf?: 0 | 1 };
   model: { nLayer: number; nHead: number; dModel: number; dropout?: number };
   train: {
     steps: number;

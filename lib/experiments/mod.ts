@@ -30,3 +30,4 @@ export {
   type VisionSpec,
   type VisionSummary,
 } from "./vision.ts";
+export * from "./distill_sweep.ts";
