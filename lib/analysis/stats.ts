@@ -68,7 +68,8 @@ export function groupStats<T extends Record<string, unknown>>(
   return [...groups.entries()].map(([k, members]) => {
     const out: Record<string, number | string> = { [key]: k, n: members.length };
     for (const m of metrics) {
-      const d = describe(members.map((r) => Number(r[m])));
+      // null/undefined (a metric a run does not have, e.g. SFT's KL to a teacher) is missing, not 0.
+      const d = describe(members.map((r) => (r[m] == null ? NaN : Number(r[m]))));
       out[`${m}_mean`] = d.mean;
       out[`${m}_std`] = d.std;
       out[`${m}_ci95`] = d.ci95;
@@ -77,8 +78,10 @@ export function groupStats<T extends Record<string, unknown>>(
   });
 }
 
-/** `mean ± std` as text with `digits` decimals (just the mean when std is undefined). */
+/** `mean ± std` as text with `digits` decimals (just the mean when std is undefined; "—" when
+ * there is no mean). */
 export function formatMeanStd(mean: number, std: number, digits = 3): string {
+  if (!Number.isFinite(mean)) return "—";
   return Number.isFinite(std)
     ? `${mean.toFixed(digits)} ± ${std.toFixed(digits)}`
     : mean.toFixed(digits);

@@ -21,8 +21,11 @@ Deno.test("groupStats groups in first-seen order; helpers format and measure jit
   assert.deepEqual(g.map((r) => r.method), ["b", "a"]);
   assert.ok(Math.abs((g[0].acc_mean as number) - 0.6) < 1e-12);
   assert.equal(g[1].n, 1);
+  const missing = groupStats([{ m: "sft", kl: null }, { m: "sft", kl: undefined }], "m", ["kl"]);
+  assert.ok(Number.isNaN(missing[0].kl_mean), "missing values are not zeros");
   assert.equal(formatMeanStd(0.61234, 0.01, 3), "0.612 ± 0.010");
   assert.equal(formatMeanStd(0.5, NaN, 2), "0.50");
+  assert.equal(formatMeanStd(NaN, NaN), "—");
   assert.equal(stepJitter([1, 2, 3, 4]), 0);
   assert.ok(Math.abs(stepJitter([0, 1, 0, 1]) - Math.sqrt(4 / 3)) < 1e-12);
 });
