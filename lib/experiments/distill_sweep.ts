@@ -118,7 +118,11 @@ export function distillationSweep(scale: SweepScale, seed = 1) {
         size: s,
         steps,
         tokens: tokens(steps),
-        spec: { ...base, name: `sweep-${scale}-sup-${s.name}-${steps}`, objective: { name: "sft" } },
+        spec: {
+          ...base,
+          name: `sweep-${scale}-sup-${s.name}-${steps}`,
+          objective: { name: "sft" },
+        },
       };
       const distilled: SweepRun[] = teachers.map((t) => ({
         role: "distilled",

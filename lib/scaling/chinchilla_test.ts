@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { assertGradient } from "./gradcheck_test_helper.ts";
 import { Rng } from "../data/rng.ts";
 import {
   chinchillaObjective,
@@ -15,16 +16,7 @@ const csv = Deno.readTextFileSync(new URL("../../data/chinchilla_epoch.csv", imp
 Deno.test("Chinchilla objective: analytic gradient equals finite differences", () => {
   const points = dropHighestLosses(parseChinchillaCSV(csv)).slice(0, 40);
   const f = chinchillaObjective(points);
-  const x = Float64Array.from([6.1, 7.7, 0.6, 0.35, 0.37]);
-  const g = new Float64Array(5);
-  f(x, g);
-  for (let i = 0; i < 5; i++) {
-    const h = 1e-6;
-    const xp = Float64Array.from(x), xm = Float64Array.from(x);
-    xp[i] += h, xm[i] -= h;
-    const fd = (f(xp, new Float64Array(5)) - f(xm, new Float64Array(5))) / (2 * h);
-    assert.ok(Math.abs(fd - g[i]) < 1e-7 + 1e-5 * Math.abs(fd), `∂/∂x${i}: ${g[i]} vs ${fd}`);
-  }
+  assertGradient(f, [6.1, 7.7, 0.6, 0.35, 0.37], 1e-7, 1e-5);
 });
 
 Deno.test("Epoch's Chinchilla refit: 240 points, the full 4500-start grid reaches SciPy's optimum", () => {

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { assertGradient } from "./gradcheck_test_helper.ts";
 import {
   BUSBRIDGE_DISTILLATION as P,
   BUSBRIDGE_SUPERVISED as S,
@@ -34,16 +35,7 @@ Deno.test("Eq. 8 objective: analytic gradient equals finite differences", () => 
     }
   }
   const f = distillationObjective(points, S, 1e-2);
-  const x = Float64Array.from([7.5, 10, 0.3, 0.6, 0.7, 2.4, 5, 0.3, 0.25]);
-  const g = new Float64Array(9);
-  f(x, g);
-  for (let i = 0; i < 9; i++) {
-    const h = 1e-6;
-    const xp = Float64Array.from(x), xm = Float64Array.from(x);
-    xp[i] += h, xm[i] -= h;
-    const fd = (f(xp, new Float64Array(9)) - f(xm, new Float64Array(9))) / (2 * h);
-    assert.ok(Math.abs(fd - g[i]) < 1e-8 + 1e-4 * Math.abs(fd), `∂/∂x${i}: ${g[i]} vs ${fd}`);
-  }
+  assertGradient(f, [7.5, 10, 0.3, 0.6, 0.7, 2.4, 5, 0.3, 0.25], 1e-8, 1e-4);
 });
 
 Deno.test("fitDistillation fits data made by Eq. 8 and refuses bad teacher losses", () => {
