@@ -17,7 +17,21 @@ export const BENCHMARKS: Record<string, string> = {
 };
 
 if (import.meta.main) {
-  const names = Deno.args.length > 0 ? Deno.args : Object.keys(BENCHMARKS);
+  // Names select benchmarks; options (`--repeats 3`, `--backends wasm`) are passed to each one.
+  const names: string[] = [];
+  const passThrough: string[] = [];
+  for (let i = 0; i < Deno.args.length; i++) {
+    if (Deno.args[i].startsWith("--")) {
+      passThrough.push(Deno.args[i]);
+      if (
+        !Deno.args[i].includes("=") && i + 1 < Deno.args.length &&
+        !Deno.args[i + 1].startsWith("--")
+      ) {
+        passThrough.push(Deno.args[++i]);
+      }
+    } else names.push(Deno.args[i]);
+  }
+  if (names.length === 0) names.push(...Object.keys(BENCHMARKS));
   for (const name of names) {
     const script = BENCHMARKS[name];
     if (!script) {
@@ -28,7 +42,7 @@ if (import.meta.main) {
     }
     console.log(`=== bench ${name}`);
     const status = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", join(here, script)],
+      args: ["run", "-A", join(here, script), ...passThrough],
     }).spawn().status;
     if (!status.success) Deno.exit(status.code);
   }
