@@ -1,0 +1,124 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import {
+  configHash,
+  exportKubernetes,
+  exportSlurm,
+  openRun,
+  runPool,
+  runWithDependencies,
+  stableStringify,
+} from "./mod.ts";
+
+const fixture = join(import.meta.dirname!, "../../tests/fixtures/square_job.ts");
+
+Deno.test("config hashes ignore key order and see every value", () => {
+  assert.equal(stableStringify({ b: 1, a: [2, { d: 3, c: 4 }] }), '{"a":[2,{"c":4,"d":3}],"b":1}');
+  assert.equal(configHash({ a: 1, b: 2 }), configHash({ b: 2, a: 1 }));
+  assert.notEqual(configHash({ a: 1, b: 2 }), configHash({ a: 1, b: 3 }));
+  assert.match(configHash({}), /^[0-9a-f]{12}$/);
+});
+
+Deno.test("a run keeps committed rows, drops rows past a resume point, and is skipped once finished", async () => {
+  const root = await Deno.makeTempDir();
+  const run = openRun({ name: "t", config: { lr: 1 }, seed: 3, root });
+  run.write({ step: 1, kind: "train", loss: 2 });
+  run.write({ step: 2, kind: "train", loss: 1.5 });
+  run.write({ step: 2, kind: "eval", ce: 3 });
+  run.commit();
+  const again = openRun({ name: "t", config: { lr: 1 }, seed: 3, root });
+  assert.equal(again.dir, run.dir);
+  assert.equal(again.rows.length, 3);
+  again.resume(1);
+  assert.deepEqual(again.rows.map((r) => r.step), [1]);
+  assert.equal(again.finished, false);
+  again.finish({ acc: 0.5 });
+  assert.equal(openRun({ name: "t", config: { lr: 1 }, seed: 3, root }).summary().acc, 0.5);
+  const meta = JSON.parse(await Deno.readTextFile(join(run.dir, "meta.json")));
+  assert.equal(meta.seed, 3);
+  assert.ok(meta.versions.tfjs && meta.versions.deno);
+  assert.notEqual(openRun({ name: "t", config: { lr: 2 }, seed: 3, root }).dir, run.dir);
+  assert.throws(() => openRun({ name: "a/b", config: {}, seed: 1, root }), /name must be/);
+  await Deno.remove(root, { recursive: true });
+});
+
+Deno.test("the worker pool runs jobs in processes and reports a failing job", async () => {
+  const results = await runPool<{ y: number }>(
+    [1, 2, 3].map((x) => ({ label: `x=${x}`, module: fixture, input: { x } })),
+    { workers: 2 },
+  );
+  assert.deepEqual(results.map((r) => r.y), [1, 4, 9]);
+  await assert.rejects(
+    runPool([{ label: "bad", module: fixture, input: { x: -1 } }], { workers: 1 }),
+    /job "bad" failed.*\n(.|\n)*negative input -1/,
+  );
+});
+
+Deno.test("runWithDependencies runs dependencies first, longest first, and skips finished specs", async () => {
+  type Spec = { id: string; deps: Spec[]; cost: number };
+  const a: Spec = { id: "a", deps: [], cost: 1 };
+  const b: Spec = { id: "b", deps: [], cost: 5 };
+  const c: Spec = { id: "c", deps: [a, b], cost: 2 };
+  const d: Spec = { id: "d", deps: [c], cost: 1 };
+  const e: Spec = { id: "e", deps: [], cost: 3 };
+  const done = new Map<string, string>([["b", "b (cached)"]]);
+  const order: string[] = [];
+  const results = await runWithDependencies<Spec, string>([d, c, a, e], {
+    dependencies: (s) => s.deps,
+    finished: (s) => done.get(s.id),
+    run: (s) => {
+      for (const dep of s.deps) assert.ok(done.has(dep.id), `${dep.id} before ${s.id}`);
+      order.push(s.id);
+      done.set(s.id, `${s.id} (ran)`);
+      return Promise.resolve(done.get(s.id)!);
+    },
+    job: () => ({ module: fixture, input: {} }),
+    cost: (s) => s.cost,
+  }, { workers: 0 });
+  assert.deepEqual(order, ["e", "a", "c", "d"], "level 0 longest first (b was cached)");
+  assert.deepEqual(results, ["d (ran)", "c (ran)", "a (ran)", "e (ran)"]);
+});
+
+Deno.test("runWithDependencies over worker processes starts a spec once its own dependencies finish", async () => {
+  type Spec = { x: number; deps: Spec[] };
+  const one: Spec = { x: 1, deps: [] };
+  const two: Spec = { x: 2, deps: [] };
+  const nine: Spec = { x: 3, deps: [one] };
+  const finishedOrder: number[] = [];
+  const results = await runWithDependencies<Spec, { y: number }>([nine, two], {
+    dependencies: (s) => s.deps,
+    finished: () => undefined,
+    run: () => Promise.reject(new Error("not used with workers")),
+    job: (s) => ({ module: fixture, input: { x: s.x } }),
+  }, { workers: 2, onDone: (_r, s) => finishedOrder.push(s.x) });
+  assert.deepEqual(results.map((r) => r.y), [9, 4]);
+  assert.ok(finishedOrder.indexOf(1) < finishedOrder.indexOf(3), "the dependency finished first");
+  await assert.rejects(
+    runWithDependencies<Spec, { y: number }>([{ x: -1, deps: [] }], {
+      dependencies: () => [],
+      finished: () => undefined,
+      run: () => Promise.reject(new Error("unused")),
+      job: (s) => ({ module: fixture, input: { x: s.x } }),
+    }, { workers: 1 }),
+    /negative input/,
+  );
+});
+
+Deno.test("a sweep exports as a Slurm array and a Kubernetes Indexed Job whose tasks run by index", async () => {
+  const dir = await Deno.makeTempDir();
+  const jobs = [4, 6].map((x) => ({ label: `x${x}`, module: fixture, input: { x } }));
+  const sbatch = await Deno.readTextFile(await exportSlurm(jobs, { dir, name: "sweep" }));
+  assert.match(sbatch, /#SBATCH --array=0-1/);
+  assert.match(sbatch, /tools\/job\.ts --jobs ".*jobs\.jsonl" --index "\$\{SLURM_ARRAY_TASK_ID\}"/);
+  const yaml = await Deno.readTextFile(await exportKubernetes(jobs, { dir, name: "sweep", image: "node:22" }));
+  assert.match(yaml, /completionMode: Indexed\n\s+completions: 2/);
+  assert.match(yaml, /--index \$JOB_COMPLETION_INDEX/);
+  const lines = (await Deno.readTextFile(join(dir, "jobs.jsonl"))).trim().split("\n");
+  assert.equal(JSON.parse(lines[1]).module, "tests/fixtures/square_job.ts", "paths relative to the repository");
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", join(import.meta.dirname!, "../../tools/job.ts"), "--jobs", join(dir, "jobs.jsonl"), "--index", "1"],
+    stdout: "piped",
+  }).output();
+  assert.match(new TextDecoder().decode(out.stdout), /RESULT \{"y":36\}/);
+  await Deno.remove(dir, { recursive: true });
+});
