@@ -21,6 +21,8 @@ export interface RunNotebookOptions {
   outDir?: string;
   /** Seconds one cell may run (default 3600). */
   cellTimeoutS?: number;
+  /** Set on the one retry after a transport error (internal). */
+  retried?: boolean;
   /** Extra environment for the kernel (e.g. `KD_BACKEND`). */
   env?: Record<string, string>;
   /** Echo the runner's stderr (default true). */
@@ -78,6 +80,11 @@ export async function runNotebook(
   const stderr = await new Response(child.stderr).text();
   const status = await child.status;
   if (options.echo ?? true) await Deno.stderr.write(new TextEncoder().encode(stderr));
+  // jupyter_client occasionally rejects a kernel message's HMAC ("Invalid Signature") on a fresh
+  // machine, before any cell has failed; that is the transport, not the notebook: run it once more.
+  if (!status.success && /ValueError: Invalid Signature/.test(stderr) && !options.retried) {
+    return runNotebook(notebook, { ...options, retried: true });
+  }
   const scorecards = await readScorecards(ipynb).catch(() => []);
   return {
     ok: status.success,
