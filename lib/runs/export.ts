@@ -18,7 +18,11 @@ export async function writeJobList(jobs: PoolJob[], dir: string): Promise<string
   await Deno.mkdir(dir, { recursive: true });
   const lines = jobs.map((job) => {
     const path = job.module.startsWith("file:") ? fileURLToPath(job.module) : job.module;
-    return JSON.stringify({ label: job.label, module: relative(REPO_ROOT, path), input: job.input });
+    return JSON.stringify({
+      label: job.label,
+      module: relative(REPO_ROOT, path),
+      input: job.input,
+    });
   });
   const file = join(dir, "jobs.jsonl");
   await Deno.writeTextFile(file, lines.join("\n") + "\n");

@@ -157,7 +157,9 @@ export async function runWithDependencies<S, R>(
         );
       }
       if (inFlight.size === 0 && pending.size > 0) {
-        throw new Error(`runWithDependencies: ${pending.size} specs wait on dependencies that cannot run`);
+        throw new Error(
+          `runWithDependencies: ${pending.size} specs wait on dependencies that cannot run`,
+        );
       }
     }
     if (inFlight.size === 0) break;

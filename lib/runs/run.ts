@@ -143,7 +143,10 @@ export class Run implements MetricsSink {
   finish(summary: Record<string, number | string>): void {
     this.commit();
     const body = { id: this.id, seed: this.seed, ...summary, finishedAt: new Date().toISOString() };
-    Deno.writeTextFileSync(join(this.dir, "summary.json.tmp"), JSON.stringify(body, null, 2) + "\n");
+    Deno.writeTextFileSync(
+      join(this.dir, "summary.json.tmp"),
+      JSON.stringify(body, null, 2) + "\n",
+    );
     Deno.renameSync(join(this.dir, "summary.json.tmp"), join(this.dir, "summary.json"));
   }
 }
@@ -151,7 +154,9 @@ export class Run implements MetricsSink {
 /** Opens (creating or reopening) the run of a configuration; see the module doc. */
 export function openRun(options: OpenRunOptions): Run {
   const { name, config, seed, root = RUNS_ROOT } = options;
-  if (!/^[\w.-]+$/.test(name)) throw new Error(`openRun: name must be [A-Za-z0-9_.-]+, got "${name}"`);
+  if (!/^[\w.-]+$/.test(name)) {
+    throw new Error(`openRun: name must be [A-Za-z0-9_.-]+, got "${name}"`);
+  }
   if (!Number.isFinite(seed)) throw new Error(`openRun: seed must be a number, got ${seed}`);
   const id = `${name}-${configHash({ config, seed })}`;
   const dir = join(root, id);
@@ -185,5 +190,7 @@ export function finishedRuns(prefix = "", root = RUNS_ROOT): pl.DataFrame {
       rows.push(JSON.parse(Deno.readTextFileSync(path)));
     }
   }
-  return rows.length > 0 ? pl.readRecords(rows, { inferSchemaLength: rows.length }) : pl.DataFrame({});
+  return rows.length > 0
+    ? pl.readRecords(rows, { inferSchemaLength: rows.length })
+    : pl.DataFrame({});
 }

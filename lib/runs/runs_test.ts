@@ -110,13 +110,27 @@ Deno.test("a sweep exports as a Slurm array and a Kubernetes Indexed Job whose t
   const sbatch = await Deno.readTextFile(await exportSlurm(jobs, { dir, name: "sweep" }));
   assert.match(sbatch, /#SBATCH --array=0-1/);
   assert.match(sbatch, /tools\/job\.ts --jobs ".*jobs\.jsonl" --index "\$\{SLURM_ARRAY_TASK_ID\}"/);
-  const yaml = await Deno.readTextFile(await exportKubernetes(jobs, { dir, name: "sweep", image: "node:22" }));
+  const yaml = await Deno.readTextFile(
+    await exportKubernetes(jobs, { dir, name: "sweep", image: "node:22" }),
+  );
   assert.match(yaml, /completionMode: Indexed\n\s+completions: 2/);
   assert.match(yaml, /--index \$JOB_COMPLETION_INDEX/);
   const lines = (await Deno.readTextFile(join(dir, "jobs.jsonl"))).trim().split("\n");
-  assert.equal(JSON.parse(lines[1]).module, "tests/fixtures/square_job.ts", "paths relative to the repository");
+  assert.equal(
+    JSON.parse(lines[1]).module,
+    "tests/fixtures/square_job.ts",
+    "paths relative to the repository",
+  );
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", join(import.meta.dirname!, "../../tools/job.ts"), "--jobs", join(dir, "jobs.jsonl"), "--index", "1"],
+    args: [
+      "run",
+      "-A",
+      join(import.meta.dirname!, "../../tools/job.ts"),
+      "--jobs",
+      join(dir, "jobs.jsonl"),
+      "--index",
+      "1",
+    ],
     stdout: "piped",
   }).output();
   assert.match(new TextDecoder().decode(out.stdout), /RESULT \{"y":36\}/);
