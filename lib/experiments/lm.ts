@@ -63,13 +63,19 @@ export interface LMSummary {
   seconds: number;
 }
 
-/** The dependencies of a spec (teacher, init, bases), deepest first, without duplicates. */
+/** The runs a spec needs finished first: its teacher, initial weights and Delta-KD bases. */
+export function directDependencies(spec: LMSpec): LMSpec[] {
+  return [spec.teacher, spec.init, spec.teacherBase, spec.studentBase].filter((d) =>
+    d !== undefined
+  );
+}
+
+/** All dependencies of a spec, transitively, deepest first, without duplicates. */
 export function dependencies(spec: LMSpec): LMSpec[] {
   const out: LMSpec[] = [];
   const seen = new Set<string>();
-  const visit = (s: LMSpec | undefined) => {
-    if (!s) return;
-    for (const dep of [s.teacher, s.init, s.teacherBase, s.studentBase]) visit(dep);
+  const visit = (s: LMSpec) => {
+    directDependencies(s).forEach(visit);
     const key = JSON.stringify(s);
     if (s !== spec && !seen.has(key)) seen.add(key), out.push(s);
   };
@@ -107,7 +113,7 @@ export async function runLanguageModel(
   const root = options.root ?? RUNS_ROOT;
   const run = lmRun(spec, root);
   if (run.finished) return run.summary() as LMSummary;
-  for (const dep of dependencies(spec)) await runLanguageModel(dep, { root });
+  for (const dep of directDependencies(spec)) await runLanguageModel(dep, { root });
   const started = performance.now();
   const load = (s?: LMSpec) => s ? loadLanguageModel(s, root) : Promise.resolve(undefined);
   const [teacher, initModel, teacherBase, studentBase] = await Promise.all([
@@ -243,8 +249,7 @@ export function runLanguageModels(
 ): Promise<LMSummary[]> {
   const root = options.root ?? RUNS_ROOT;
   return runWithDependencies<LMSpec, LMSummary>(specs, {
-    dependencies: (s) =>
-      [s.teacher, s.init, s.teacherBase, s.studentBase].filter((d) => d !== undefined),
+    dependencies: directDependencies,
     finished: (s) => {
       const run = lmRun(s, root);
       return run.finished ? run.summary() as LMSummary : undefined;

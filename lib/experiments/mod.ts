@@ -10,6 +10,7 @@ export * from "./mode_toy.ts";
 export * from "./taid_study.ts";
 export {
   dependencies,
+  directDependencies,
   estimatedCost,
   lmData,
   lmRun,

@@ -84,15 +84,27 @@ export class Run implements MetricsSink {
   readonly dir: string;
   readonly config: Record<string, unknown>;
   readonly seed: number;
-  #rows: MetricRow[] = [];
+  /** Metric rows, read from `metrics.parquet` on first use (checking `finished` or reading a
+   * summary does not need them). */
+  #loaded?: MetricRow[];
 
   constructor(dir: string, id: string, config: Record<string, unknown>, seed: number) {
     this.dir = dir;
     this.id = id;
     this.config = config;
     this.seed = seed;
-    const metrics = join(dir, "metrics.parquet");
-    if (existsSync(metrics)) this.#rows = pl.readParquet(metrics).toRecords() as MetricRow[];
+  }
+
+  get #rows(): MetricRow[] {
+    if (!this.#loaded) {
+      const metrics = join(this.dir, "metrics.parquet");
+      this.#loaded = existsSync(metrics) ? pl.readParquet(metrics).toRecords() as MetricRow[] : [];
+    }
+    return this.#loaded;
+  }
+
+  set #rows(rows: MetricRow[]) {
+    this.#loaded = rows;
   }
 
   /** Where the trainer keeps this run's checkpoint. */
