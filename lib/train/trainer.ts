@@ -149,14 +149,13 @@ export async function train<B extends Batch>(options: TrainOptions<B>): Promise<
           tf.dispose([...Object.values(previous), ...Object.values(grads)]);
         }
       }
-      const averaged = tf.tidy(() => {
-        const out: Record<string, tf.Tensor> = {};
-        for (const [key, g] of Object.entries(summed!)) {
-          out[byVariable.get(key) ?? key] = accumulation === 1 ? g.clone() : g.div(accumulation);
-        }
-        return out;
-      });
-      tf.dispose(Object.values(summed!));
+      // Gradients by parameter name (variableGrads keys them by variable name), averaged over
+      // micro-batches; with one micro-batch the tensors are used as they are, without a copy.
+      const averaged: Record<string, tf.Tensor> = {};
+      for (const [key, g] of Object.entries(summed!)) {
+        averaged[byVariable.get(key) ?? key] = accumulation === 1 ? g : tf.div(g, accumulation);
+        if (accumulation !== 1) g.dispose();
+      }
       const { grads, norm } = clipByGlobalNorm(averaged, clipNorm);
       tf.dispose(Object.values(averaged));
       const gradNorm = (await norm.data())[0];
