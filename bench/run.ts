@@ -14,6 +14,7 @@ export const BENCHMARKS: Record<string, string> = {
   losses: "losses.ts",
   train_step: "train_step.ts",
   scaling_fit: "scaling_fit.ts",
+  tokenizer: "tokenizer.ts",
 };
 
 if (import.meta.main) {
