@@ -15,6 +15,7 @@ export const BENCHMARKS: Record<string, string> = {
   train_step: "train_step.ts",
   scaling_fit: "scaling_fit.ts",
   tokenizer: "tokenizer.ts",
+  phis: "phis.ts",
 };
 
 if (import.meta.main) {

@@ -4,3 +4,4 @@
  * @module
  */
 export * from "./stats.ts";
+export * from "./ranks.ts";

@@ -18,6 +18,8 @@ import {
   VISION_METHODS,
   visionStudy,
 } from "./mod.ts";
+import { distortionMap, PHIS_METHODS, phisImages, phisStudy, phisTeachers } from "./mod.ts";
+import { hadamardConstruction } from "../phis/mod.ts";
 
 await initBackend("cpu", { log: false });
 
@@ -119,4 +121,32 @@ Deno.test("PS-KD self-teacher: snapshots at epoch starts; a mid-epoch resume is 
   assert.throws(() => fresh.batch(3), /only resume at an epoch boundary/);
   const b = fresh.batch(4);
   tf.dispose(Object.values(b));
+});
+
+Deno.test("PHI-S plan: 12 methods × seeds, Hadamard widths, fixed distortions and image pools", () => {
+  const students = phisStudy("full", 3);
+  assert.equal(students.length, PHIS_METHODS.length * 3);
+  assert.equal(new Set(students.map((s) => s.name)).size, students.length);
+  for (const t of phisTeachers("full")) {
+    assert.ok(hadamardConstruction(t.distortion.width), `${t.name} width ${t.distortion.width}`);
+  }
+  // A same-width distortion is a rotation times per-direction scales; it is a pure function of its seed.
+  const d = { width: 6, gain: 1, logScaleStd: 0, shiftStd: 0, seed: 3 };
+  const { a } = distortionMap(6, d);
+  for (let i = 0; i < 6; i++) {
+    for (let j = 0; j < 6; j++) {
+      let dot = 0;
+      for (let k = 0; k < 6; k++) dot += a.data[i * 6 + k] * a.data[j * 6 + k];
+      assert.ok(Math.abs(dot - (i === j ? 1 : 0)) < 1e-12);
+    }
+  }
+  assert.deepEqual(
+    distortionMap(4, { ...d, width: 9, shiftStd: 2 }),
+    distortionMap(4, { ...d, width: 9, shiftStd: 2 }),
+  );
+  assert.throws(() => distortionMap(8, d), /width 6 must be ≥ the feature width 8/);
+  const images = phisImages({ trainPerDataset: 50, testPerDataset: 20 });
+  assert.equal(images.pool.count, 100);
+  assert.equal(images.test.count, 40);
+  assert.deepEqual(images.sets.map((s) => s.name), ["mnist", "fashion-mnist"]);
 });

@@ -32,3 +32,22 @@ export {
   type VisionSummary,
 } from "./vision.ts";
 export * from "./distill_sweep.ts";
+export * from "./phis_study.ts";
+export {
+  distortionMap,
+  type FeatureDistortion,
+  PHIS_METHODS,
+  phisImages,
+  type PhisJob,
+  type PhisMethod,
+  type PhisRow,
+  phisRun,
+  type PhisStudentSpec,
+  type PhisSummary,
+  type PhisTeacher,
+  poolMoments,
+  runPhisStudent,
+  runPhisStudents,
+  type TeacherFeatures,
+  teacherFeatures,
+} from "./phis.ts";

@@ -31,8 +31,11 @@ export interface TrainTask<B extends Batch = Batch> {
   /** The loss of a micro-batch, on the gradient tape. */
   loss(batch: B, index: number): tf.Scalar;
   /** The objective, for its state (TAID's t) and its per-step update. */
-  objective?: Objective;
+  objective?: StatefulObjective;
 }
+
+/** What the loop needs of an objective: a name, a per-step hook, state for checkpoints. */
+export type StatefulObjective = Pick<Objective, "name" | "observe" | "state" | "load">;
 
 /** Options of {@link train}. */
 export interface TrainOptions<B extends Batch = Batch> {
@@ -66,7 +69,7 @@ export interface TrainResult {
 }
 
 /** Numeric fields of an objective's state, for the metrics row (e.g. TAID's `t`). */
-function objectiveFields(objective: Objective | undefined): Record<string, number> {
+function objectiveFields(objective: StatefulObjective | undefined): Record<string, number> {
   const state = objective?.state?.();
   const out: Record<string, number> = {};
   if (state && typeof state === "object") {
