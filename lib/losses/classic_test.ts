@@ -10,6 +10,7 @@ import {
   dkdParts64,
   hellinger64,
   hinton64,
+  logSoftmax64,
   nkd64,
   numericGradient,
   pld64,
@@ -37,6 +38,7 @@ import {
   nkd,
   pld,
   psKDTargets,
+  sinKD,
   sinkhornKD,
   softTargetCrossEntropy,
 } from "./mod.ts";
@@ -110,6 +112,17 @@ const cases: Case[] = [
     name: "sinkhornKD (T=1, ε=0.5, 5 its)",
     loss: (s) => sinkhornKD(t2(), s, { temperature: 1, epsilon: 0.5, iterations: 5 }),
     ref: (s) => sinkhorn64(teacher, s, 1, 0.5, 5),
+  },
+  {
+    name: "sinKD (α=0.9, τ=3.5, β=0.1)",
+    loss: (s) => sinKD(t2(), s, { labels }),
+    ref: (s) =>
+      0.9 * perRow((t, row) => {
+          const p = logSoftmax64(t, 3.5).map(Math.exp);
+          const q = logSoftmax64(row, 3.5);
+          return -p.reduce((a, pi, j) => a + pi * q[j], 0);
+        })(s) +
+      0.1 * perRow((_t, row, y) => ce64(row, y))(s) + 0.1 * sinkhorn64(teacher, s, 2, 0.1, 20),
   },
   {
     name: "dualHeadKD (aux head gradient)",

@@ -20,7 +20,7 @@ import { nkd } from "./nkd.ts";
 import { pld } from "./pld.ts";
 import { psKDTargets, softTargetCrossEntropy } from "./ps_kd.ts";
 import { reverseKL } from "./reverse_kl.ts";
-import { sinkhornKD } from "./sinkhorn_kd.ts";
+import { sinKD, sinkhornKD } from "./sinkhorn_kd.ts";
 import { skewKL, skewReverseKL } from "./skew_kl.ts";
 import { totalVariation } from "./total_variation.ts";
 import { reduceRows, toRows } from "./validate.ts";
@@ -139,6 +139,15 @@ const REGISTRY: Record<string, Entry> = {
     (t, s, o) => {
       const { mask: _m, labels: _l, ...rest } = o;
       return sinkhornKD(t, s, rest);
+    },
+  ),
+  sinkd: divergence(
+    "sinkd",
+    "SinKD: α·soft CE + (1−α)·CE + β·Sinkhorn (labels)",
+    [T, "epsilon", "iterations", "alpha", "beta", "kdTemperature"],
+    (t, s, o) => {
+      const { mask: _m, ...rest } = o;
+      return sinKD(t, s, rest);
     },
   ),
   dkd: {
