@@ -245,6 +245,33 @@ export class Normalizer {
 
 type Source = FeatureRows | FeatureMoments | Iterable<FeatureRows>;
 
+/**
+ * The eigendecomposition of a covariance; should the QL iteration fail to converge, it is retried
+ * on Σ + j·s·I for j in 1e-8, 1e-6, 1e-4 (s = mean variance), with a warning (NVIDIA TAO's later
+ * PHI-S code does the same around `torch.linalg.eigh`).
+ */
+function eigenWithJitter(cov: Matrix, scale: number, note: (m: string) => void) {
+  try {
+    return symmetricEigen(cov);
+  } catch (error) {
+    const c = cov.rows;
+    for (const jitter of [1e-8, 1e-6, 1e-4]) {
+      const shifted = matrix(c, c, cov.data);
+      for (let i = 0; i < c; i++) shifted.data[i * c + i] += jitter * scale;
+      try {
+        const out = symmetricEigen(shifted);
+        note(
+          `eigendecomposition failed (${(error as Error).message}); retried with jitter ${jitter}`,
+        );
+        return out;
+      } catch {
+        // try a larger jitter
+      }
+    }
+    throw error;
+  }
+}
+
 function isRows(x: unknown): x is FeatureRows {
   if (typeof x !== "object" || x === null) return false;
   if ("data" in x && "rows" in x && "cols" in x) return true;
@@ -353,7 +380,7 @@ export function fitNormalizer(
       inverse: Array.from(inverse.data),
     });
   }
-  const { values, vectors: u } = symmetricEigen(cov);
+  const { values, vectors: u } = eigenWithJitter(cov, meanVariance, note);
   const lambda = values.map((v) => Math.max(v, 0));
   const meanLambda = lambda.reduce((s, v) => s + v, 0) / c;
   const ut = transpose(u);
