@@ -5,7 +5,9 @@
  * installed in the project's `node_modules`) → `webgpu` (only on a real GPU adapter) → `wasm`
  * (SIMD where the runtime supports it) → `cpu`. A name given explicitly, or in `KD_BACKEND`, is
  * honoured or fails with an error that says why; the software WebGPU adapter (Mesa llvmpipe,
- * SwiftShader) is used only when `webgpu` is asked for by name.
+ * SwiftShader) is used only when `webgpu` is asked for by name. Starting webgpu also registers
+ * device-side gradients of Sum and Mean (`lib/gpu/device_gradients.ts`) and patches tfjs-webgpu's
+ * AddN, which is silently wrong with more than 7 inputs (`lib/gpu/kernel_patches.ts`).
  *
  * Facts measured on the CI machine (2 cores): wasm SIMD ≈ 16 GFLOP/s on a 1024³ matmul, one thread:
  * the threaded wasm build cannot start its emscripten workers under Deno's `worker_threads`
@@ -18,6 +20,8 @@ import "@tensorflow/tfjs-backend-wasm";
 import "@tensorflow/tfjs-backend-webgpu";
 import { getThreadsCount } from "@tensorflow/tfjs-backend-wasm";
 import { createRequire } from "node:module";
+import { registerDeviceGradients } from "./gpu/device_gradients.ts";
+import { patchWebGPUKernels } from "./gpu/kernel_patches.ts";
 
 /** Backends kdlab knows how to start, fastest first. */
 export const BACKEND_NAMES = ["tensorflow", "webgpu", "wasm", "cpu"] as const;
@@ -138,12 +142,14 @@ async function startNamed(name: BackendName): Promise<BackendInfo> {
     }
     fallbackAdapter = isFallback(gpu);
     adapter = gpu.info?.description || `vendor ${gpu.info?.vendor ?? "?"}`;
+    registerDeviceGradients();
   }
   const ok = await tf.setBackend(name);
   await tf.ready();
   if (!ok || tf.getBackend() !== name) {
     throw new Error(`initBackend: backend "${name}" failed to initialise (see the tfjs log above)`);
   }
+  if (name === "webgpu") patchWebGPUKernels();
   const simd = name === "wasm" && Boolean(await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT"));
   if (name === "wasm") adapter = simd ? "wasm simd" : "wasm";
   if (name === "cpu") adapter = "js";

@@ -158,7 +158,7 @@ export async function runLanguageModel(
     onRow: (row) => row.kind === "train" && options.onStep?.(row.step, row.loss as number),
   });
   await saveModel(join(run.dir, "model"), student);
-  const evaluation = evaluateLanguageModel(student, data.validation, {
+  const evaluation = await evaluateLanguageModel(student, data.validation, {
     contextLength: t.contextLength,
     maxWindows: spec.eval.windows,
     teacher,

@@ -104,14 +104,14 @@ const evenlySpaced = (n: number, count: number) =>
 
 const teacherProbCache = new Map<string, Float32Array>();
 /** A teacher's test probabilities, computed once per process and test subset. */
-function teacherTestProbs(
+async function teacherTestProbs(
   spec: VisionSpec,
   teacher: ImageClassifier,
   split: ImageSplit,
-): Float32Array {
+): Promise<Float32Array> {
   const key = `${JSON.stringify(spec)}:${split.count}`;
   let probs = teacherProbCache.get(key);
-  if (!probs) teacherProbCache.set(key, probs = predictProbabilities(teacher, split));
+  if (!probs) teacherProbCache.set(key, probs = await predictProbabilities(teacher, split));
   return probs;
 }
 
@@ -167,8 +167,10 @@ export async function runVision(
   const testSplit = spec.testExamples
     ? selectImages(data.test, evenlySpaced(data.test.count, spec.testExamples))
     : data.test;
-  const teacherProbs = teacher ? teacherTestProbs(spec.teacher!, teacher, testSplit) : undefined;
-  const evaluation = evaluateClassifier(student, testSplit, { teacherProbs });
+  const teacherProbs = teacher
+    ? await teacherTestProbs(spec.teacher!, teacher, testSplit)
+    : undefined;
+  const evaluation = await evaluateClassifier(student, testSplit, { teacherProbs });
   const attacked = spec.attack
     ? spec.attack.temperatures.flatMap((temperature) =>
       fgsmCurve(

@@ -12,6 +12,7 @@ import { type PointwiseKernel, pointwiseLoss, type PointwiseOptions } from "./po
 export const forwardKLKernel: PointwiseKernel = {
   value: (lp, lq) => tf.sum(tf.mul(tf.exp(lp), tf.sub(lp, lq)), 1) as tf.Tensor1D,
   gradLogQ: (lp) => tf.neg(tf.exp(lp)) as tf.Tensor2D,
+  fused: { kind: "fkl" },
 };
 
 /**

@@ -32,6 +32,7 @@ export function generalizedJSDKernel(beta: number): PointwiseKernel {
     },
     gradLogQ: (lp, lq) =>
       tf.mul(1 - beta, tf.mul(tf.exp(lq), tf.sub(lq, logMix(lp, lq, beta)))) as tf.Tensor2D,
+    fused: { kind: "gjsd", beta },
   };
 }
 

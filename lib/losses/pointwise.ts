@@ -14,11 +14,16 @@
  * {@linkcode pointwiseLossNaive} is the same kernel under plain tfjs autodiff (the composite
  * path), used to cross-check gradients and as the baseline in `bench/losses.ts`.
  *
+ * On the webgpu backend, a kernel that names a fused version (`fused`, with a target that is the
+ * teacher or TAID's interpolation) runs as two WGSL kernels instead (`lib/gpu/fused_divergence.ts`:
+ * one pass per row forward, one elementwise pass backward, no chunking needed).
+ *
  * Gradient mapping: with ℓ = z/T − LSE(z/T) and g = ∂D/∂ℓ, ∂D/∂z = (g − q·Σg)/T.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { type FusedDivergence, fusedDivergenceAvailable, fusedDivergenceRows } from "../gpu/mod.ts";
 import { stopGradient } from "./log_mix.ts";
 import { checkTemperature, type LossOptions, reduceRows, type Rows, toRows } from "./validate.ts";
 
@@ -28,10 +33,18 @@ export interface PointwiseKernel {
   value(lp: tf.Tensor2D, lq: tf.Tensor2D): tf.Tensor1D;
   /** ∂value/∂lq, [n, V] (student log-probabilities as free coordinates). */
   gradLogQ(lp: tf.Tensor2D, lq: tf.Tensor2D): tf.Tensor2D;
+  /** The same divergence as a fused WebGPU kernel, when one exists. */
+  fused?: FusedDivergence;
 }
 
-/** Builds the target logits of a chunk from the teacher chunk and the (detached) student chunk. */
-export type TargetFn = (teacher: tf.Tensor2D, student: tf.Tensor2D) => tf.Tensor2D;
+/**
+ * Builds the target logits of a chunk from the teacher chunk and the (detached) student chunk.
+ * `interpolation` = λ declares that the target is λ·teacher + (1−λ)·student (TAID), which the
+ * fused WebGPU kernels compute themselves; without it the fused path is not used.
+ */
+export type TargetFn = ((teacher: tf.Tensor2D, student: tf.Tensor2D) => tf.Tensor2D) & {
+  interpolation?: number;
+};
 
 /** Options of the pointwise losses. */
 export interface PointwiseOptions extends LossOptions {
@@ -42,7 +55,9 @@ export interface PointwiseOptions extends LossOptions {
 /** Default chunk budget: 4M logits (16 MiB in float32) per temporary. */
 export const DEFAULT_CHUNK_ELEMENTS = 1 << 22;
 
-const identityTarget: TargetFn = (teacher) => teacher;
+const identityTarget: TargetFn = Object.assign((teacher: tf.Tensor2D) => teacher, {
+  interpolation: 1,
+});
 
 /**
  * Target and student log-probabilities at temperature T. The target is built from `student`
@@ -75,8 +90,14 @@ export function pointwiseLoss(
   if (!(chunk >= 1)) throw new Error(`${fn}: chunkElements must be ≥ 1, got ${chunk}`);
   return tf.tidy(() => {
     const rows = toRows(fn, teacher, student, options);
-    const perRow = chunkedRows(kernel, rows, temperature, chunk, target);
-    return reduceRows(perRow(rows.student), rows, options.reduction);
+    const fused = kernel.fused && target.interpolation !== undefined && fusedDivergenceAvailable();
+    const perRow = fused
+      ? fusedDivergenceRows(kernel.fused!, rows.teacher, rows.student, {
+        temperature,
+        interpolation: target.interpolation,
+      })
+      : chunkedRows(kernel, rows, temperature, chunk, target)(rows.student);
+    return reduceRows(perRow, rows, options.reduction);
   });
 }
 

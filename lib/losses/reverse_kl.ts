@@ -11,6 +11,7 @@ import { type PointwiseKernel, pointwiseLoss, type PointwiseOptions } from "./po
 export const reverseKLKernel: PointwiseKernel = {
   value: (lp, lq) => tf.sum(tf.mul(tf.exp(lq), tf.sub(lq, lp)), 1) as tf.Tensor1D,
   gradLogQ: (lp, lq) => tf.mul(tf.exp(lq), tf.add(tf.sub(lq, lp), 1)) as tf.Tensor2D,
+  fused: { kind: "rkl" },
 };
 
 /** Reverse KL between softmax(student/T) and softmax(teacher/T), mean over unmasked positions. */

@@ -5,6 +5,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { checkValues as checkLater } from "../deferred_checks.ts";
 
 /** How losses reduce per-position values: mean over unmasked positions, their sum, or none. */
 export type Reduction = "mean" | "sum" | "none";
@@ -101,9 +102,12 @@ export function toRows(
   }));
 }
 
-/** Rejects non-finite logits, masks that are not 0/1, and an all-masked batch. */
+/**
+ * Rejects non-finite logits, masks that are not 0/1, and an all-masked batch: at once, or on
+ * webgpu at the next `flushDeferredChecks()` (see `lib/deferred_checks.ts`).
+ */
 export function checkValues(fn: string, teacher: tf.Tensor, student: tf.Tensor, mask?: tf.Tensor) {
-  const [t, s, bad, count] = tf.tidy(() => {
+  const flags = tf.tidy(() => {
     const finite = (x: tf.Tensor) => tf.sum(tf.abs(x.toFloat()));
     const m = mask?.toFloat();
     return tf.stack([
@@ -111,12 +115,14 @@ export function checkValues(fn: string, teacher: tf.Tensor, student: tf.Tensor, 
       finite(student),
       m ? tf.sum(tf.mul(m, tf.sub(1, m)).abs()) : tf.scalar(0),
       m ? tf.sum(m) : tf.scalar(1),
-    ]).dataSync();
+    ]);
   });
-  if (!Number.isFinite(t)) throw new Error(`${fn}: teacherLogits contain NaN or Inf`);
-  if (!Number.isFinite(s)) throw new Error(`${fn}: studentLogits contain NaN or Inf`);
-  if (bad !== 0 || !Number.isFinite(count)) throw new Error(`${fn}: mask must hold only 0 and 1`);
-  if (count === 0) throw new Error(`${fn}: every position is masked; nothing to average`);
+  checkLater(flags, ([t, s, bad, count]) => {
+    if (!Number.isFinite(t)) return `${fn}: teacherLogits contain NaN or Inf`;
+    if (!Number.isFinite(s)) return `${fn}: studentLogits contain NaN or Inf`;
+    if (bad !== 0 || !Number.isFinite(count)) return `${fn}: mask must hold only 0 and 1`;
+    if (count === 0) return `${fn}: every position is masked; nothing to average`;
+  });
 }
 
 /**

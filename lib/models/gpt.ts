@@ -7,6 +7,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { hashSeed } from "../data/rng.ts";
+import { checkValues } from "../deferred_checks.ts";
 import { embedding, gelu, layerNorm, linear, matMul } from "./ops.ts";
 import { ParamBuilder, parameterCount, type Params } from "./params.ts";
 
@@ -140,10 +141,11 @@ export function createGPT(config: GPTConfig): GPT {
       throw new Error(`GPT: sequence length ${T} exceeds contextLength ${contextLength}`);
     }
     if (options.checkIds !== false) {
-      const [lo, hi] = tf.tidy(() => [tokens.min().dataSync()[0], tokens.max().dataSync()[0]]);
-      if (lo < 0 || hi >= V) {
-        throw new Error(`GPT: token ids must be in [0, ${V}), got values in [${lo}, ${hi}]`);
-      }
+      checkValues(tf.tidy(() => tf.stack([tokens.min(), tokens.max()])), ([lo, hi]) => {
+        if (lo < 0 || hi >= V) {
+          return `GPT: token ids must be in [0, ${V}), got values in [${lo}, ${hi}]`;
+        }
+      });
     }
     const seed = options.dropoutSeed;
     const hidden: tf.Tensor3D[] = [];

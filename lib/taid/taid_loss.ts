@@ -12,7 +12,13 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { forwardKLKernel } from "../losses/forward_kl.ts";
-import { pointwiseLoss, pointwiseLossNaive, type PointwiseOptions } from "../losses/pointwise.ts";
+import {
+  type PointwiseKernel,
+  pointwiseLoss,
+  pointwiseLossNaive,
+  type PointwiseOptions,
+  type TargetFn,
+} from "../losses/pointwise.ts";
 
 /** Options of {@linkcode taidLoss}. */
 export interface TAIDLossOptions extends PointwiseOptions {
@@ -27,13 +33,18 @@ export function checkT(fn: string, t: number): void {
   }
 }
 
-const interpolate = (t: number) => (teacher: tf.Tensor2D, student: tf.Tensor2D) =>
-  tf.add(tf.mul(1 - t, student), tf.mul(t, teacher)) as tf.Tensor2D;
+const interpolate = (t: number): TargetFn =>
+  Object.assign(
+    (teacher: tf.Tensor2D, student: tf.Tensor2D) =>
+      tf.add(tf.mul(1 - t, student), tf.mul(t, teacher)) as tf.Tensor2D,
+    { interpolation: t },
+  );
 
-const crossEntropyKernel = {
+const crossEntropyKernel: PointwiseKernel = {
   value: (lp: tf.Tensor2D, lq: tf.Tensor2D) =>
     tf.neg(tf.sum(tf.mul(tf.exp(lp), lq), 1)) as tf.Tensor1D,
   gradLogQ: forwardKLKernel.gradLogQ,
+  fused: { kind: "ce" },
 };
 
 function taidParts(t: number, options: TAIDLossOptions) {

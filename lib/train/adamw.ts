@@ -78,18 +78,16 @@ export class AdamW {
     });
   }
 
-  /** Moments (`m.<name>`, `v.<name>`) on the host, for checkpoints. */
-  moments(): HostTensors {
+  /**
+   * Moments (`m.<name>`, `v.<name>`) on the host, for checkpoints. Read asynchronously, so it works
+   * on backends without synchronous reads (webgpu).
+   */
+  async moments(): Promise<HostTensors> {
     const out: HostTensors = {};
     for (const name of Object.keys(this.#params)) {
-      out[`m.${name}`] = {
-        shape: this.#m[name].shape,
-        data: this.#m[name].dataSync() as Float32Array,
-      };
-      out[`v.${name}`] = {
-        shape: this.#v[name].shape,
-        data: this.#v[name].dataSync() as Float32Array,
-      };
+      for (const [key, store] of [[`m.${name}`, this.#m], [`v.${name}`, this.#v]] as const) {
+        out[key] = { shape: store[name].shape, data: await store[name].data() as Float32Array };
+      }
     }
     return out;
   }

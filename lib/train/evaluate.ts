@@ -22,11 +22,11 @@ export interface LanguageModelEval {
 }
 
 /** Cross-entropy against the true next token over non-overlapping windows of `tokens`. */
-export function evaluateLanguageModel(
+export async function evaluateLanguageModel(
   model: GPT,
   tokens: Int32Array,
   options: { contextLength?: number; batchSize?: number; maxWindows?: number; teacher?: GPT } = {},
-): LanguageModelEval {
+): Promise<LanguageModelEval> {
   const contextLength = options.contextLength ?? model.config.contextLength;
   const batches = evaluationBatches(tokens, {
     contextLength,
@@ -37,7 +37,7 @@ export function evaluateLanguageModel(
   let kl = 0;
   let count = 0;
   for (const starts of batches) {
-    const [ceSum, klSum] = tf.tidy(() => {
+    const sums = tf.tidy(() => {
       const { inputs, targets } = windowsAt(tokens, starts, contextLength);
       const logp = tf.logSoftmax(model.forward(inputs).logits);
       const V = logp.shape[2];
@@ -47,8 +47,10 @@ export function evaluateLanguageModel(
         const logt = tf.logSoftmax(options.teacher.forward(inputs).logits);
         out.push(tf.exp(logt).mul(logt.sub(logp)).sum());
       }
-      return out.map((t) => t.dataSync()[0]);
+      return tf.stack(out);
     });
+    const [ceSum, klSum] = await sums.data();
+    sums.dispose();
     ce += ceSum;
     kl += klSum ?? 0;
     count += starts.length * contextLength;
@@ -74,19 +76,18 @@ export interface ClassifierEval {
 }
 
 /** Probabilities of a classifier on a split, `[N × classes]` row-major, in batches. */
-export function predictProbabilities(
+export async function predictProbabilities(
   model: ImageClassifier,
   split: ImageSplit,
   batchSize = 500,
-): Float32Array {
+): Promise<Float32Array> {
   if (split.count === 0) throw new Error("predictProbabilities: the split is empty");
   const parts: Float32Array[] = [];
   for (let i = 0; i < split.count; i += batchSize) {
     const indices = Array.from({ length: Math.min(batchSize, split.count - i) }, (_, j) => i + j);
-    parts.push(tf.tidy(() => {
-      const { x } = imageTensors(split, indices);
-      return tf.softmax(model.logits(x)).dataSync() as Float32Array;
-    }));
+    const probs = tf.tidy(() => tf.softmax(model.logits(imageTensors(split, indices).x)));
+    parts.push(await probs.data() as Float32Array);
+    probs.dispose();
   }
   const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
   let offset = 0;
@@ -158,15 +159,17 @@ export function expectedCalibrationError(
 
 /** Accuracy, cross-entropy, ECE and (with a teacher, or its precomputed probabilities)
  * agreement on a split. */
-export function evaluateClassifier(
+export async function evaluateClassifier(
   model: ImageClassifier,
   split: ImageSplit,
   options: { teacher?: ImageClassifier; teacherProbs?: Float32Array; batchSize?: number } = {},
-): ClassifierEval {
+): Promise<ClassifierEval> {
   const classes = model.config.classes;
-  const probs = predictProbabilities(model, split, options.batchSize);
+  const probs = await predictProbabilities(model, split, options.batchSize);
   const teacherProbs = options.teacherProbs ??
-    (options.teacher ? predictProbabilities(options.teacher, split, options.batchSize) : undefined);
+    (options.teacher
+      ? await predictProbabilities(options.teacher, split, options.batchSize)
+      : undefined);
   if (teacherProbs && teacherProbs.length !== probs.length) {
     throw new Error(
       `evaluateClassifier: teacherProbs has ${teacherProbs.length} values, expected ${probs.length}`,

@@ -95,7 +95,10 @@ Deno.test("a GPT overfits one tiny batch (loss < 0.05)", async () => {
   assert.equal(sink.rows.length, 150);
   assert.ok((sink.rows[0].loss as number) > 2, "starts near log(17)");
   const evalTokens = new Int32Array(17).map((_, i) => (i * 5) % 17);
-  const ev = evaluateLanguageModel(student, evalTokens, { contextLength: 8, teacher: student });
+  const ev = await evaluateLanguageModel(student, evalTokens, {
+    contextLength: 8,
+    teacher: student,
+  });
   assert.equal(ev.tokens, 16);
   assert.ok(Math.abs(ev.teacherKL!) < 1e-6, "KL to itself is 0");
 });
@@ -119,7 +122,9 @@ Deno.test("tensor count is flat over 200 distillation steps (TAID, accumulation,
     accumulation: 2,
     evaluate: {
       every: 50,
-      run: () => ({ ce: evaluateLanguageModel(student, tokens, { maxWindows: 4 }).crossEntropy }),
+      run: async () => ({
+        ce: (await evaluateLanguageModel(student, tokens, { maxWindows: 4 })).crossEntropy,
+      }),
     },
     onRow: (row) => row.kind === "train" && counts.push(tf.memory().numTensors),
   });
@@ -218,7 +223,7 @@ Deno.test("an MLP student distils from a teacher on images and is evaluated", as
     sink,
   });
   assert.ok((sink.rows.at(-1)!.loss as number) < (sink.rows[0].loss as number));
-  const ev = evaluateClassifier(student, split, { teacher });
+  const ev = await evaluateClassifier(student, split, { teacher });
   assert.equal(ev.accuracy, 1);
   assert.equal(ev.agreement, 1);
   assert.ok(ev.ece >= 0 && ev.ece < 0.5);

@@ -10,7 +10,8 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Objective } from "../losses/registry.ts";
-import { assignParams, readParams } from "../models/io.ts";
+import { flushDeferredChecks } from "../deferred_checks.ts";
+import { assignParams, readParamsAsync } from "../models/io.ts";
 import type { Params } from "../models/params.ts";
 import { AdamW, type AdamWConfig } from "./adamw.ts";
 import { loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
@@ -49,7 +50,10 @@ export interface TrainOptions<B extends Batch = Batch> {
   /** Micro-batches per optimiser step (default 1); gradients are averaged. */
   accumulation?: number;
   /** Evaluate every `every` steps and after the last; the numbers become an "eval" row. */
-  evaluate?: { every: number; run: (step: number) => Record<string, number> };
+  evaluate?: {
+    every: number;
+    run: (step: number) => Record<string, number> | Promise<Record<string, number>>;
+  };
   sink?: MetricsSink;
   /** Save a checkpoint every `every` steps and after the last, and resume from `dir`. */
   checkpoint?: { dir: string; every: number };
@@ -130,9 +134,11 @@ export async function train<B extends Batch>(options: TrainOptions<B>): Promise<
         for (const t of Object.values(batch)) t?.dispose();
         const lossValue = (await value.data())[0];
         value.dispose();
-        if (!Number.isFinite(lossValue)) {
+        const failedCheck = await flushDeferredChecks().then(() => undefined, (e: Error) => e);
+        if (failedCheck || !Number.isFinite(lossValue)) {
           tf.dispose(Object.values(grads));
           if (summed) tf.dispose(Object.values(summed));
+          if (failedCheck) throw failedCheck;
           throw new Error(
             `train: the loss is ${lossValue} at step ${step} (micro-batch ${micro})` +
               `${task.objective ? ` with objective "${task.objective.name}"` : ""}; ` +
@@ -177,7 +183,7 @@ export async function train<B extends Batch>(options: TrainOptions<B>): Promise<
       });
       const done = step + 1;
       if (evaluate && (done % evaluate.every === 0 || done === steps)) {
-        emit({ step: done, kind: "eval", ...evaluate.run(done) });
+        emit({ step: done, kind: "eval", ...await evaluate.run(done) });
       }
       if (checkpoint && (done % checkpoint.every === 0 || done === steps)) {
         await sink?.commit?.();
@@ -187,8 +193,8 @@ export async function train<B extends Batch>(options: TrainOptions<B>): Promise<
             optimizerStep: optimizer.step,
             objective: task.objective?.state?.(),
           },
-          params: readParams(task.params),
-          moments: optimizer.moments(),
+          params: await readParamsAsync(task.params),
+          moments: await optimizer.moments(),
         });
       }
     }

@@ -1,0 +1,154 @@
+/**
+ * The GPU benchmark of issue #10: a distillation step of a student's linear head (B·T = 4096
+ * tokens, H = 512, V ∈ {8192, 32000}; FKL and TAID at t = 0.5; forward, backward, AdamW), the
+ * KL forward alone, an fp32 matmul sweep, and the diagnostics of the gradient cliff (a host
+ * `ones` upload against a device fill, and `tf.grad` of a sum). Each step case runs with the fused
+ * WGSL divergence kernels and with the composite tfjs path. `bench/reference/torch_kd_step.py`
+ * runs the same cases in PyTorch; `bench/gpu/kd_step_device.sh` runs both on the lent GPU and
+ * merges them into `bench/results/gpu_kd_step.json` with `ratio_vs_torch`.
+ *
+ * Bundleable for the GPU machine (no polars, no native addons).
+ *
+ * Usage: `deno run -A bench/gpu_kd_step.ts [--backend webgpu] [--quick] [--repeats 10] [--out f.json]`
+ * (`--quick`: small shapes, to check the script on the software adapter or wasm).
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { initBackend } from "../lib/backend.ts";
+import { flushDeferredChecks } from "../lib/deferred_checks.ts";
+import { setFusedKernels } from "../lib/gpu/mod.ts";
+import { forwardKL } from "../lib/losses/forward_kl.ts";
+import { taidLoss } from "../lib/taid/taid_loss.ts";
+import { AdamW } from "../lib/train/adamw.ts";
+import { parseArgs } from "../tools/args.ts";
+
+/** One measured case: median milliseconds over `repeats` after one warm-up. */
+export interface CaseResult {
+  name: string;
+  ms: number;
+  /** All timings, ms. */
+  samples: number[];
+  /** TFLOP/s for matmuls. */
+  tflops?: number;
+}
+
+const { options } = parseArgs(Deno.args, ["backend", "repeats", "out"], ["quick"]);
+const quick = Boolean(options.quick);
+const repeats = Number(options.repeats ?? (quick ? 3 : 10));
+const backend = String(options.backend ?? "webgpu");
+const tokens = quick ? 256 : 4096;
+const hidden = quick ? 64 : 512;
+const vocabs = quick ? [1024, 4000] : [8192, 32000];
+const matmuls = quick ? [128, 256] : [1024, 2048, 4096, 8192];
+
+/** Median of `repeats` timed runs of `run` (which must wait for its own results). */
+async function time(name: string, run: () => Promise<void>, extra = {}): Promise<CaseResult> {
+  await run(); // warm-up: pipeline compilation, buffer pools
+  const samples: number[] = [];
+  for (let i = 0; i < repeats; i++) {
+    const t0 = performance.now();
+    await run();
+    samples.push(performance.now() - t0);
+  }
+  const sorted = samples.slice().sort((a, b) => a - b);
+  const ms = sorted[Math.floor(sorted.length / 2)];
+  console.error(`${name}: ${ms.toFixed(2)} ms`);
+  return { name, ms, samples, ...extra };
+}
+
+/** Reads one value of `t` (waits for the queue) and disposes it. */
+async function sync(t: tf.Tensor): Promise<void> {
+  await tf.slice(t.reshape([-1]), [0], [1]).data();
+  t.dispose();
+}
+
+async function matmulCase(n: number): Promise<CaseResult> {
+  const a = tf.randomNormal([n, n], 0, 1, "float32", 1);
+  const b = tf.randomNormal([n, n], 0, 1, "float32", 2);
+  const result = await time(`matmul_${n}`, () => sync(tf.matMul(a, b)));
+  result.tflops = 2 * n ** 3 / (result.ms * 1e-3) / 1e12;
+  tf.dispose([a, b]);
+  return result;
+}
+
+async function klForwardCase(v: number, fused: boolean): Promise<CaseResult> {
+  const teacher = tf.randomNormal([tokens, v], 0, 2, "float32", 3);
+  const student = tf.randomNormal([tokens, v], 0, 2, "float32", 4);
+  setFusedKernels(fused);
+  const name = `kl_forward_V${v}${fused ? "" : "_composite"}`;
+  const result = await time(name, () => sync(forwardKL(teacher, student, { validate: false })));
+  tf.dispose([teacher, student]);
+  return result;
+}
+
+async function stepCase(objective: "fkl" | "taid", v: number, fused: boolean): Promise<CaseResult> {
+  const h = tf.randomNormal([tokens, hidden], 0, 1, "float32", 5);
+  const teacher = tf.randomNormal([tokens, v], 0, 2, "float32", 6);
+  const w = tf.variable(tf.randomNormal([hidden, v], 0, 0.02, "float32", 7), true, `head_${v}`);
+  const optimizer = new AdamW({ w }, { weightDecay: 0.01 });
+  setFusedKernels(fused);
+  const loss = () => {
+    const logits = tf.matMul(h, w);
+    return objective === "fkl" ? forwardKL(teacher, logits) : taidLoss(teacher, logits, 0.5);
+  };
+  const name = `kd_step_${objective}_V${v}${fused ? "" : "_composite"}`;
+  const result = await time(name, async () => {
+    const { value, grads } = tf.variableGrads(loss, [w]);
+    optimizer.apply({ w: grads[w.name] }, 1e-3);
+    tf.dispose(Object.values(grads));
+    await sync(value);
+    await flushDeferredChecks();
+  });
+  optimizer.dispose();
+  tf.dispose([h, teacher, w]);
+  return result;
+}
+
+/** The cliff's suspects (shared/gpu/NOTES.md): host-array upload, and the gradient of a sum. */
+async function diagnostics(v: number): Promise<CaseResult[]> {
+  const x = tf.randomNormal([tokens, v], 0, 1, "float32", 8);
+  const out = [
+    await time(`host_ones_add_${tokens}x${v}`, () => sync(tf.add(x, tf.ones(x.shape)))),
+    await time(`device_ones_add_${tokens}x${v}`, () => sync(tf.add(x, tf.onesLike(x)))),
+    await time(`grad_sum_${tokens}x${v}`, () => sync(tf.grad((y) => tf.sum(y))(x))),
+    await time(
+      `grad_mean_square_${tokens}x${v}`,
+      () => sync(tf.grad((y) => tf.mean(tf.square(y)))(x)),
+    ),
+  ];
+  x.dispose();
+  return out;
+}
+
+const info = await initBackend(backend);
+const cases: CaseResult[] = [];
+for (const n of matmuls) cases.push(await matmulCase(n));
+cases.push(...await diagnostics(vocabs[0]));
+for (const v of vocabs) {
+  for (const fused of [true, false]) {
+    if (fused && backend !== "webgpu") continue; // the fused kernels exist on webgpu only
+    cases.push(await klForwardCase(v, fused));
+    for (const objective of ["fkl", "taid"] as const) {
+      cases.push(await stepCase(objective, v, fused));
+    }
+  }
+}
+setFusedKernels(true);
+
+const report = {
+  bench: "gpu_kd_step",
+  side: "tfjs",
+  backend: info.name,
+  adapter: info.adapter,
+  fallbackAdapter: info.fallbackAdapter,
+  quick,
+  shapes: { tokens, hidden, vocabs, matmuls },
+  repeats,
+  versions: { deno: Deno.version.deno, tfjs: tf.version.tfjs },
+  date: new Date().toISOString(),
+  cases,
+};
+const json = JSON.stringify(report, null, 2) + "\n";
+if (options.out) await Deno.writeTextFile(String(options.out), json);
+else console.log(json);

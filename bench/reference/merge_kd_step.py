@@ -1,0 +1,35 @@
+"""Merges the tfjs and PyTorch sides of gpu_kd_step into one JSON with ratio_vs_torch per case.
+
+Usage: python3 bench/reference/merge_kd_step.py ours.json torch.json [nvidia-smi.txt] > merged.json
+A tfjs case `X_composite` (the composite tfjs path) is compared with torch's `X`.
+"""
+import json
+import sys
+
+ours = json.load(open(sys.argv[1]))
+torch = json.load(open(sys.argv[2]))
+smi = open(sys.argv[3]).read().strip() if len(sys.argv) > 3 else None
+reference = {c["name"]: c for c in torch["cases"]}
+cases = []
+for c in ours["cases"]:
+    base = c["name"].removesuffix("_composite")
+    ref = reference.get(base)
+    row = {"name": c["name"], "ours_ms": c["ms"], "torch_ms": ref and ref["ms"]}
+    if ref:
+        row["ratio_vs_torch"] = c["ms"] / ref["ms"]
+    if "tflops" in c:
+        row["ours_tflops"] = c["tflops"]
+        row["torch_tflops"] = ref and ref.get("tflops")
+    cases.append(row)
+print(json.dumps({
+    "bench": "gpu_kd_step",
+    "device": torch.get("device"),
+    "driver": smi or torch.get("driver"),
+    "adapter": ours.get("adapter"),
+    "versions": {**ours["versions"], **torch["versions"]},
+    "shapes": ours["shapes"],
+    "repeats": {"tfjs": ours["repeats"], "torch": torch["repeats"]},
+    "date": ours.get("date"),
+    "cases": cases,
+    "raw": {"tfjs": ours, "torch": torch},
+}, indent=2))

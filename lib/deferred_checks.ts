@@ -1,0 +1,79 @@
+/**
+ * Input checks that read tensor values, on backends that cannot read synchronously.
+ *
+ * tfjs-backend-webgpu reads a tensor synchronously (`dataSync`) by drawing it into an
+ * OffscreenCanvas's 2d context, which Deno does not provide, so on webgpu every synchronous read
+ * throws. The checks
+ * that guard the losses and models (finite logits, 0/1 masks, token ids in range) therefore run at
+ * once where they can (cpu, wasm, tensorflow), and on webgpu are queued: {@linkcode
+ * flushDeferredChecks} reads them asynchronously and throws the first failure. The trainer flushes
+ * after every micro-batch's forward and backward, before the update, so bad input still stops a
+ * run before it changes a weight.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+
+/** A check over the values of a small tensor: returns an error message, or undefined when fine. */
+export type ValueCheck = (values: Float32Array | Int32Array | Uint8Array) => string | undefined;
+
+interface Pending {
+  values: tf.Tensor;
+  check: ValueCheck;
+}
+
+/** Most checks kept waiting; older ones are dropped (and counted) past this. */
+export const MAX_PENDING_CHECKS = 256;
+
+const pending: Pending[] = [];
+let dropped = 0;
+
+/** False on backends whose synchronous reads fail under Deno (webgpu). */
+export function syncReadsAvailable(): boolean {
+  return tf.getBackend() !== "webgpu"; // Deno's OffscreenCanvas has no 2d context to read through
+}
+
+/**
+ * Runs `check` on the values of `values` now when the backend reads synchronously (throwing its
+ * message as an Error), else keeps `values` and queues the check for
+ * {@linkcode flushDeferredChecks}. Takes ownership of `values` (disposed after the check).
+ */
+export function checkValues(values: tf.Tensor, check: ValueCheck): void {
+  if (syncReadsAvailable()) {
+    const data = values.dataSync();
+    values.dispose();
+    const message = check(data);
+    if (message) throw new Error(message);
+    return;
+  }
+  pending.push({ values: tf.keep(values), check });
+  while (pending.length > MAX_PENDING_CHECKS) {
+    pending.shift()!.values.dispose();
+    dropped++;
+  }
+}
+
+/** Number of checks waiting for {@linkcode flushDeferredChecks}. */
+export function pendingChecks(): number {
+  return pending.length;
+}
+
+/**
+ * Reads every queued check asynchronously; throws the first failure (after disposing all). Checks
+ * dropped because more than {@linkcode MAX_PENDING_CHECKS} waited are reported on stderr.
+ */
+export async function flushDeferredChecks(): Promise<void> {
+  if (dropped > 0) {
+    console.error(
+      `[kdlab] ${dropped} input checks were dropped unread (flushDeferredChecks not called often enough)`,
+    );
+    dropped = 0;
+  }
+  const batch = pending.splice(0);
+  let failure: string | undefined;
+  for (const { values, check } of batch) {
+    if (!failure) failure = check(await values.data());
+    values.dispose();
+  }
+  if (failure) throw new Error(failure);
+}

@@ -1,0 +1,274 @@
+/**
+ * The fused WebGPU divergences on the software adapter (llvmpipe) against a float64 reference
+ * (values, and gradients from the generic mapping ∂D/∂z = (g − q·Σg)/T, itself checked by finite
+ * differences) and against the composite tfjs path of the public losses.
+ */
+import * as tf from "@tensorflow/tfjs";
+import nodeAssert from "node:assert/strict";
+import { initBackend } from "../backend.ts";
+import { forwardKL } from "../losses/forward_kl.ts";
+import { generalizedJSD } from "../losses/generalized_jsd.ts";
+import { reverseKL } from "../losses/reverse_kl.ts";
+import { taidLoss } from "../taid/taid_loss.ts";
+import {
+  type FusedDivergence,
+  fusedDivergenceAvailable,
+  fusedDivergenceRows,
+  setFusedKernels,
+} from "./fused_divergence.ts";
+
+const assert = (ok: boolean, message?: string) => nodeAssert.ok(ok, message);
+const assertEquals = (a: unknown, b: unknown) => nodeAssert.deepEqual(a, b);
+const assertThrows = (fn: () => unknown, _type: ErrorConstructor, includes: string) =>
+  nodeAssert.throws(fn, (e: Error) => e.message.includes(includes));
+
+const gpuTest = (name: string, fn: () => Promise<void> | void) =>
+  Deno.test({ name, sanitizeOps: false, sanitizeResources: false, fn });
+
+let started: Promise<unknown> | undefined;
+const webgpu = () => started ??= initBackend("webgpu", { log: false });
+
+/** Deterministic pseudo-random logits with a given spread. */
+function logits(n: number, v: number, seed: number, scale: number): Float64Array {
+  const out = new Float64Array(n * v);
+  let s = seed >>> 0;
+  for (let i = 0; i < out.length; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    const u = s / 2 ** 32;
+    out[i] = scale * (2 * u - 1) * (i % 7 === 0 ? 3 : 1);
+  }
+  return Float64Array.from(Float32Array.from(out)); // exactly representable in float32
+}
+
+interface Case {
+  divergence: FusedDivergence;
+  temperature: number;
+  interpolation: number;
+}
+
+/** float64 log-softmax of one row. */
+function logSoftmax(x: Float64Array): Float64Array {
+  let m = -Infinity;
+  for (const v of x) m = Math.max(m, v);
+  let s = 0;
+  for (const v of x) s += Math.exp(v - m);
+  const lse = m + Math.log(s);
+  return x.map((v) => v - lse);
+}
+
+/** float64 divergence of one row and ∂D/∂z_S (generic mapping from ∂D/∂ℓq). */
+function referenceRow(
+  c: Case,
+  t: Float64Array,
+  s: Float64Array,
+): { value: number; grad: Float64Array } {
+  const T = c.temperature, lam = c.interpolation, beta = c.divergence.beta ?? 0.5;
+  const lp = logSoftmax(t.map((z, i) => (lam * z + (1 - lam) * s[i]) / T));
+  const lq = logSoftmax(s.map((z) => z / T));
+  const v = lp.length;
+  const g = new Float64Array(v);
+  let value = 0;
+  for (let i = 0; i < v; i++) {
+    const p = Math.exp(lp[i]), q = Math.exp(lq[i]);
+    switch (c.divergence.kind) {
+      case "fkl":
+        value += p * (lp[i] - lq[i]);
+        g[i] = -p;
+        break;
+      case "ce":
+        value -= p * lq[i];
+        g[i] = -p;
+        break;
+      case "rkl":
+        value += q * (lq[i] - lp[i]);
+        g[i] = q * (lq[i] - lp[i] + 1);
+        break;
+      case "gjsd": {
+        const lm = Math.log(beta * p + (1 - beta) * q);
+        value += beta * p * (lp[i] - lm) + (1 - beta) * q * (lq[i] - lm);
+        g[i] = (1 - beta) * q * (lq[i] - lm);
+        break;
+      }
+    }
+  }
+  const sumG = g.reduce((a, b) => a + b, 0);
+  const grad = g.map((gi, i) => (gi - Math.exp(lq[i]) * sumG) / T);
+  return { value, grad };
+}
+
+function reference(c: Case, t: Float64Array, s: Float64Array, n: number, v: number) {
+  const values = new Float64Array(n), grads = new Float64Array(n * v);
+  for (let r = 0; r < n; r++) {
+    const row = referenceRow(c, t.subarray(r * v, (r + 1) * v), s.subarray(r * v, (r + 1) * v));
+    values[r] = row.value;
+    grads.set(row.grad, r * v);
+  }
+  return { values, grads };
+}
+
+function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  assertEquals(a.length, b.length);
+  let d = 0;
+  for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i] - b[i]));
+  return d;
+}
+
+const CASES: Case[] = [
+  { divergence: { kind: "fkl" }, temperature: 1, interpolation: 1 },
+  { divergence: { kind: "fkl" }, temperature: 2.5, interpolation: 1 },
+  { divergence: { kind: "ce" }, temperature: 1, interpolation: 0.4 },
+  { divergence: { kind: "fkl" }, temperature: 1.5, interpolation: 0.7 },
+  { divergence: { kind: "rkl" }, temperature: 1, interpolation: 1 },
+  { divergence: { kind: "rkl" }, temperature: 2, interpolation: 1 },
+  { divergence: { kind: "gjsd", beta: 0.5 }, temperature: 1, interpolation: 1 },
+  { divergence: { kind: "gjsd", beta: 0.1 }, temperature: 3, interpolation: 1 },
+];
+
+Deno.test("the float64 reference gradient matches central finite differences", () => {
+  const v = 9;
+  const t = logits(1, v, 3, 2), s = logits(1, v, 4, 2);
+  for (const c of CASES) {
+    const { grad } = referenceRow(c, t, s);
+    for (let i = 0; i < v; i++) {
+      const h = 1e-6;
+      const up = s.slice(), down = s.slice();
+      up[i] += h;
+      down[i] -= h;
+      // The target is constant: hold it at the unperturbed student logits.
+      const frozen = (x: Float64Array) => {
+        const lam = c.interpolation;
+        const target = t.map((z, j) => (lam * z + (1 - lam) * s[j] - (1 - lam) * x[j]) / lam);
+        return referenceRow(c, lam === 0 ? t : target, x).value;
+      };
+      const fd = (frozen(up) - frozen(down)) / (2 * h);
+      assert(Math.abs(fd - grad[i]) < 1e-7, `${c.divergence.kind} i=${i}: ${fd} vs ${grad[i]}`);
+    }
+  }
+});
+
+gpuTest("fused divergences match the float64 reference (values and gradients)", async () => {
+  await webgpu();
+  for (const [n, v] of [[3, 5], [7, 3001]]) {
+    const t64 = logits(n, v, 11, 4), s64 = logits(n, v, 12, 3);
+    const t = tf.tensor2d(Float32Array.from(t64), [n, v]);
+    const s = tf.tensor2d(Float32Array.from(s64), [n, v]);
+    for (const c of CASES) {
+      const ref = reference(c, t64, s64, n, v);
+      const opts = { temperature: c.temperature, interpolation: c.interpolation };
+      const values = await fusedDivergenceRows(c.divergence, t, s, opts).data();
+      const grads = await tf.grad((x: tf.Tensor) =>
+        tf.sum(tf.mul(fusedDivergenceRows(c.divergence, t, x as tf.Tensor2D, opts), 1))
+      )(s).data();
+      const label =
+        `${c.divergence.kind} β=${c.divergence.beta} T=${c.temperature} λ=${c.interpolation} [${n},${v}]`;
+      const scale = Math.max(1, ...Array.from(ref.values, Math.abs));
+      assert(maxAbsDiff(values, ref.values) < 2e-5 * scale, `${label}: values`);
+      assert(maxAbsDiff(grads, ref.grads) < 2e-6, `${label}: gradients`);
+    }
+    tf.dispose([t, s]);
+  }
+});
+
+gpuTest("fused divergences stay finite and exact on extreme logits", async () => {
+  await webgpu();
+  const n = 2, v = 600;
+  const t64 = logits(n, v, 5, 60), s64 = logits(n, v, 6, 80); // softmaxes are one-hot in float32
+  const t = tf.tensor2d(Float32Array.from(t64), [n, v]);
+  const s = tf.tensor2d(Float32Array.from(s64), [n, v]);
+  for (const c of CASES) {
+    const ref = reference(c, t64, s64, n, v);
+    const opts = { temperature: c.temperature, interpolation: c.interpolation };
+    const values = await fusedDivergenceRows(c.divergence, t, s, opts).data();
+    const grads = await tf.grad((x: tf.Tensor) =>
+      tf.sum(fusedDivergenceRows(c.divergence, t, x as tf.Tensor2D, opts))
+    )(s).data();
+    assert(values.every(Number.isFinite) && grads.every(Number.isFinite), c.divergence.kind);
+    // Vulkan allows exp() an error of 3 + 2·|x| ULP: with |ℓ| in the hundreds, float32 results
+    // carry relative errors of a few 1e-6 of the divergence's size (the composite path too).
+    const scale = Math.max(1, ...Array.from(ref.values, Math.abs));
+    assert(maxAbsDiff(values, ref.values) < 2e-5 * scale, `${c.divergence.kind}: values`);
+    assert(maxAbsDiff(grads, ref.grads) < 1e-5 * scale, `${c.divergence.kind}: gradients`);
+  }
+  tf.dispose([t, s]);
+});
+
+gpuTest(
+  "the public losses take the fused path on webgpu and agree with the composite path",
+  async () => {
+    await webgpu();
+    assert(fusedDivergenceAvailable());
+    const [b, len, v] = [2, 5, 777];
+    const teacher = tf.tensor3d(Float32Array.from(logits(b * len, v, 21, 3)), [b, len, v]);
+    const student = tf.tensor3d(Float32Array.from(logits(b * len, v, 22, 3)), [b, len, v]);
+    const mask = tf.tensor2d([[1, 1, 1, 0, 0], [1, 0, 1, 1, 1]]);
+    const losses: [string, (s: tf.Tensor) => tf.Scalar][] = [
+      ["forwardKL", (s) => forwardKL(teacher, s, { temperature: 2, mask })],
+      ["reverseKL", (s) => reverseKL(teacher, s, { mask, reduction: "sum" })],
+      ["generalizedJSD", (s) => generalizedJSD(teacher, s, { beta: 0.3, mask })],
+      ["taidLoss", (s) => taidLoss(teacher, s, 0.35, { mask })],
+      ["taidLoss ce", (s) => taidLoss(teacher, s, 0.8, { crossEntropy: true, temperature: 1.5 })],
+    ];
+    for (const [name, loss] of losses) {
+      const run = async (fused: boolean) => {
+        setFusedKernels(fused);
+        const { value, grad } = tf.valueAndGrad(loss)(student);
+        const out = [await value.data(), await grad.data()];
+        tf.dispose([value, grad]);
+        return out;
+      };
+      const [fv, fg] = await run(true);
+      const [cv, cg] = await run(false);
+      setFusedKernels(true);
+      assert(
+        Math.abs(fv[0] - cv[0]) < 1e-5 * Math.max(1, Math.abs(cv[0])),
+        `${name}: ${fv} vs ${cv}`,
+      );
+      assert(maxAbsDiff(fg, cg) < 1e-6, `${name}: gradients`);
+    }
+    tf.dispose([teacher, student, mask]);
+  },
+);
+
+gpuTest("fused kernels leak no tensors and fold dispatches past 65535 rows", async () => {
+  await webgpu();
+  const t = tf.randomNormal([70_000, 3], 0, 1, "float32", 1) as tf.Tensor2D;
+  const s = tf.randomNormal([70_000, 3], 0, 1, "float32", 2) as tf.Tensor2D;
+  const loss = (x: tf.Tensor) => forwardKL(t, x, { validate: false });
+  const step = async () => {
+    const { value, grad } = tf.valueAndGrad(loss)(s);
+    const out = [await value.data(), await grad.data()] as const;
+    tf.dispose([value, grad]);
+    return out;
+  };
+  const [v0, g0] = await step();
+  const before = tf.memory().numTensors;
+  for (let i = 0; i < 3; i++) await step();
+  assertEquals(tf.memory().numTensors, before);
+  // The last row (in the folded part of the dispatch) against the composite path.
+  setFusedKernels(false);
+  const [v1, g1] = await step();
+  setFusedKernels(true);
+  assert(Math.abs(v0[0] - v1[0]) < 1e-6, `${v0[0]} vs ${v1[0]}`);
+  assert(maxAbsDiff(g0.slice(-300), g1.slice(-300)) < 1e-9 + 1e-6);
+  tf.dispose([t, s]);
+});
+
+gpuTest("bad parameters of the fused kernels are clear errors", async () => {
+  await webgpu();
+  const t = tf.zeros([2, 4]) as tf.Tensor2D, s = tf.zeros([2, 4]) as tf.Tensor2D;
+  const call = (d: FusedDivergence, temperature = 1, interpolation = 1, x = s) => () =>
+    fusedDivergenceRows(d, t, x, { temperature, interpolation });
+  assertThrows(call({ kind: "tvd" as "fkl" }), Error, 'unknown kind "tvd"');
+  assertThrows(call({ kind: "gjsd", beta: 0 }), Error, "beta in (0, 1)");
+  assertThrows(call({ kind: "fkl" }, 0), Error, "temperature must be");
+  assertThrows(call({ kind: "fkl" }, 1, 1.5), Error, "interpolation must be in [0, 1]");
+  assertThrows(
+    call({ kind: "fkl" }, 1, 1, tf.zeros([2, 5]) as tf.Tensor2D),
+    Error,
+    "[2,4] and [2,5]",
+  );
+  await initBackend("cpu", { log: false });
+  assert(!fusedDivergenceAvailable());
+  assertThrows(call({ kind: "fkl" }), Error, "needs the webgpu backend");
+  started = undefined;
+});

@@ -1,0 +1,9 @@
+/**
+ * WebGPU-specific code: fused WGSL kernels registered with tfjs, and what keeps the webgpu
+ * backend's hot paths on the device.
+ *
+ * @module
+ */
+export * from "./fused_divergence.ts";
+export * from "./device_gradients.ts";
+export * from "./kernel_patches.ts";
