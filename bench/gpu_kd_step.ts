@@ -17,7 +17,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/backend.ts";
 import { flushDeferredChecks } from "../lib/deferred_checks.ts";
-import { setFusedKernels } from "../lib/gpu/mod.ts";
+import { type MatMulTiling, setFusedKernels, setTiledMatMul } from "../lib/gpu/mod.ts";
 import { forwardKL } from "../lib/losses/forward_kl.ts";
 import { taidLoss } from "../lib/taid/taid_loss.ts";
 import { AdamW } from "../lib/train/adamw.ts";
@@ -33,7 +33,7 @@ export interface CaseResult {
   tflops?: number;
 }
 
-const { options } = parseArgs(Deno.args, ["backend", "repeats", "out"], ["quick"]);
+const { options } = parseArgs(Deno.args, ["backend", "repeats", "out", "tilings"], ["quick"]);
 const quick = Boolean(options.quick);
 const repeats = Number(options.repeats ?? (quick ? 3 : 10));
 const backend = String(options.backend ?? "webgpu");
@@ -41,6 +41,13 @@ const tokens = quick ? 256 : 4096;
 const hidden = quick ? 64 : 512;
 const vocabs = quick ? [1024, 4000] : [8192, 32000];
 const matmuls = quick ? [128, 256] : [1024, 2048, 4096, 8192];
+/** Tile shapes of the tiled matmul to try, "TMxTNxBK" (the first one is used everywhere else). */
+const tilings: MatMulTiling[] = String(options.tilings ?? "4x4x16,8x8x8,4x8x16,8x4x16")
+  .split(",")
+  .map((t) => {
+    const [tm, tn, bk] = t.split("x").map(Number);
+    return { tm, tn, bk };
+  });
 
 /** Median of `repeats` timed runs of `run` (which must wait for its own results). */
 async function time(name: string, run: () => Promise<void>, extra = {}): Promise<CaseResult> {
@@ -63,13 +70,30 @@ async function sync(t: tf.Tensor): Promise<void> {
   t.dispose();
 }
 
-async function matmulCase(n: number): Promise<CaseResult> {
+/** n³ products: tfjs's own kernel (`_tfjs`) and the tiled kernel at every tiling (`_tTMxTNxBK`). */
+async function matmulCases(n: number): Promise<CaseResult[]> {
   const a = tf.randomNormal([n, n], 0, 1, "float32", 1);
   const b = tf.randomNormal([n, n], 0, 1, "float32", 2);
-  const result = await time(`matmul_${n}`, () => sync(tf.matMul(a, b)));
-  result.tflops = 2 * n ** 3 / (result.ms * 1e-3) / 1e12;
+  const out: CaseResult[] = [];
+  const variants: [string, MatMulTiling | undefined][] = [
+    [`matmul_${n}_tfjs`, undefined],
+    ...tilings.map((t, i) =>
+      [i === 0 ? `matmul_${n}` : `matmul_${n}_t${t.tm}x${t.tn}x${t.bk}`, t] as [
+        string,
+        MatMulTiling,
+      ]
+    ),
+  ];
+  for (const [name, tiling] of variants) {
+    if (backend !== "webgpu" && tiling && name !== `matmul_${n}`) continue;
+    setTiledMatMul(tiling !== undefined, tiling);
+    const result = await time(name, () => sync(tf.matMul(a, b)));
+    result.tflops = 2 * n ** 3 / (result.ms * 1e-3) / 1e12;
+    out.push(result);
+  }
+  setTiledMatMul(true, tilings[0]);
   tf.dispose([a, b]);
-  return result;
+  return out;
 }
 
 async function klForwardCase(v: number, fused: boolean): Promise<CaseResult> {
@@ -123,7 +147,7 @@ async function diagnostics(v: number): Promise<CaseResult[]> {
 
 const info = await initBackend(backend);
 const cases: CaseResult[] = [];
-for (const n of matmuls) cases.push(await matmulCase(n));
+for (const n of matmuls) cases.push(...await matmulCases(n));
 cases.push(...await diagnostics(vocabs[0]));
 for (const v of vocabs) {
   for (const fused of [true, false]) {
@@ -144,6 +168,7 @@ const report = {
   fallbackAdapter: info.fallbackAdapter,
   quick,
   shapes: { tokens, hidden, vocabs, matmuls },
+  tilings,
   repeats,
   versions: { deno: Deno.version.deno, tfjs: tf.version.tfjs },
   date: new Date().toISOString(),

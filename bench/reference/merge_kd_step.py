@@ -1,9 +1,11 @@
 """Merges the tfjs and PyTorch sides of gpu_kd_step into one JSON with ratio_vs_torch per case.
 
 Usage: python3 bench/reference/merge_kd_step.py ours.json torch.json [nvidia-smi.txt] > merged.json
-A tfjs case `X_composite` (the composite tfjs path) is compared with torch's `X`.
+A tfjs case `X_composite` (composite tfjs path), `X_tfjs` (tfjs's own matmul) or `X_tMxNxK` (another
+tiling) is compared with torch's `X`.
 """
 import json
+import re
 import sys
 
 ours = json.load(open(sys.argv[1]))
@@ -12,7 +14,7 @@ smi = open(sys.argv[3]).read().strip() if len(sys.argv) > 3 else None
 reference = {c["name"]: c for c in torch["cases"]}
 cases = []
 for c in ours["cases"]:
-    base = c["name"].removesuffix("_composite")
+    base = re.sub(r"_(composite|tfjs|t\d+x\d+x\d+)$", "", c["name"])
     ref = reference.get(base)
     row = {"name": c["name"], "ours_ms": c["ms"], "torch_ms": ref and ref["ms"]}
     if ref:

@@ -7,3 +7,4 @@
 export * from "./fused_divergence.ts";
 export * from "./device_gradients.ts";
 export * from "./kernel_patches.ts";
+export * from "./tiled_matmul.ts";

@@ -1,0 +1,268 @@
+/**
+ * A register-tiled fp32 matrix multiply for the webgpu backend, registered over tfjs's
+ * `BatchMatMul` kernel.
+ *
+ * tfjs-backend-webgpu 4.22 multiplies in 32×32 output tiles, 4×4 per thread; on the H100 that
+ * reached 2.66 TFLOP/s at 4096³ against PyTorch's 51.4 (issue #10). This kernel is the classic
+ * SGEMM blocking (Volkov & Demmel 2008; the CUTLASS / "How to optimize a CUDA matmul" recipe):
+ * each workgroup of 16×16 threads computes a (16·TM)×(16·TN) tile of C, staging BK-deep slices of
+ * A (stored transposed) and B in workgroup memory; each thread accumulates TM×TN outputs in
+ * registers, strided by 16 so that its workgroup-memory reads are broadcasts (A) or consecutive
+ * (B) and its stores to C are coalesced. Transposed operands are read in place (no copy);
+ * batches broadcast when one side has a single matrix.
+ *
+ * The tile shape is a parameter ({@linkcode setTiledMatMul}); the default (TM = TN = 4, BK = 16:
+ * 64×64 tiles) is correct everywhere and meant to be tuned on the GPU with `bench/gpu_kd_step.ts`.
+ * Small products (fewer than {@linkcode MIN_WORKGROUPS} tiles), other dtypes and batch broadcasts
+ * beyond "one side has one matrix" go to tfjs's own kernel. `KD_MATMUL=tfjs` disables it.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import type { WebGPUBackend, WebGPUProgram } from "@tensorflow/tfjs-backend-webgpu";
+
+/** Tile parameters: per-thread outputs TM×TN, K-slice depth BK (workgroups are 16×16 threads). */
+export interface MatMulTiling {
+  tm: number;
+  tn: number;
+  bk: number;
+}
+
+/** Default: below this many output tiles, tfjs's kernel (which splits K for small outputs) is used. */
+export const MIN_WORKGROUPS = 16;
+
+let minWorkgroups = MIN_WORKGROUPS;
+let dispatched = 0;
+
+/** How many products the tiled kernel has computed in this process (for tests and benchmarks). */
+export function tiledMatMulCount(): number {
+  return dispatched;
+}
+
+let tiling: MatMulTiling = { tm: 4, tn: 4, bk: 16 };
+let enabled = envFlag("KD_MATMUL") !== "tfjs";
+let registered = false;
+
+/**
+ * Switches the tiled kernel on or off and optionally sets its tile shape; returns the previous
+ * state. Products with fewer than `minTiles` output tiles stay with tfjs. `tm`, `tn` ∈ {1, 2, 4, 8}, `bk` ∈ {4, 8, 16, 32}, and (16·tm)·bk and (16·tn)·bk must be
+ * multiples of 256 so every thread loads the same number of elements.
+ */
+export function setTiledMatMul(
+  on: boolean,
+  shape?: MatMulTiling,
+  minTiles = MIN_WORKGROUPS,
+): { on: boolean; tiling: MatMulTiling; minTiles: number } {
+  const before = { on: enabled, tiling, minTiles: minWorkgroups };
+  minWorkgroups = minTiles;
+  if (shape) {
+    const { tm, tn, bk } = shape;
+    const ok = [1, 2, 4, 8].includes(tm) && [1, 2, 4, 8].includes(tn) &&
+      [4, 8, 16, 32].includes(bk) && (16 * tm * bk) % 256 === 0 && (16 * tn * bk) % 256 === 0;
+    if (!ok) {
+      throw new Error(
+        `setTiledMatMul: tiling ${JSON.stringify(shape)} is not supported; tm, tn in {1,2,4,8}, ` +
+          "bk in {4,8,16,32}, and 16·tm·bk, 16·tn·bk multiples of 256",
+      );
+    }
+    tiling = { tm, tn, bk };
+  }
+  enabled = on;
+  return before;
+}
+
+interface BatchMatMulAttrs {
+  transposeA: boolean;
+  transposeB: boolean;
+}
+
+/** Registers the tiled kernel over tfjs's webgpu `BatchMatMul` (idempotent). */
+export function registerTiledMatMul(): void {
+  if (registered) return;
+  registered = true;
+  const original = tf.getKernel("BatchMatMul", "webgpu");
+  if (!original) throw new Error("registerTiledMatMul: tfjs-backend-webgpu has no BatchMatMul");
+  tf.unregisterKernel("BatchMatMul", "webgpu");
+  tf.registerKernel({
+    ...original,
+    kernelFunc: (args) => {
+      const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+      const { transposeA, transposeB } = args.attrs as unknown as BatchMatMulAttrs;
+      const plan = enabled ? planMatMul(a, b, transposeA, transposeB) : undefined;
+      if (!plan) return original.kernelFunc(args);
+      const program = new TiledMatMulProgram(plan, transposeA, transposeB, tiling);
+      dispatched++;
+      return (args.backend as unknown as WebGPUBackend).runWebGPUProgram(
+        program,
+        [a, b],
+        "float32",
+        [
+          { type: "int32", data: [plan.m, plan.n, plan.k] },
+          { type: "int32", data: [plan.strideA, plan.strideB] },
+        ],
+      );
+    },
+  });
+}
+
+interface Plan {
+  m: number;
+  n: number;
+  k: number;
+  batch: number;
+  strideA: number;
+  strideB: number;
+  outShape: number[];
+}
+
+/** Shapes this kernel takes, or undefined to leave the product to tfjs. */
+function planMatMul(
+  a: tf.TensorInfo,
+  b: tf.TensorInfo,
+  ta: boolean,
+  tb: boolean,
+): Plan | undefined {
+  if (a.dtype !== "float32" || b.dtype !== "float32" || a.shape.length < 2 || b.shape.length < 2) {
+    return undefined;
+  }
+  const ra = a.shape.length, rb = b.shape.length;
+  const m = ta ? a.shape[ra - 1] : a.shape[ra - 2];
+  const k = ta ? a.shape[ra - 2] : a.shape[ra - 1];
+  const kb = tb ? b.shape[rb - 1] : b.shape[rb - 2];
+  const n = tb ? b.shape[rb - 2] : b.shape[rb - 1];
+  if (k !== kb || k === 0) return undefined; // tfjs reports the mismatch
+  const outerA = a.shape.slice(0, -2), outerB = b.shape.slice(0, -2);
+  const batchA = outerA.reduce((x, y) => x * y, 1), batchB = outerB.reduce((x, y) => x * y, 1);
+  let outer: number[];
+  if (outerA.join() === outerB.join()) outer = outerA;
+  else if (batchA === 1 && outerA.length <= outerB.length) outer = outerB;
+  else if (batchB === 1 && outerB.length <= outerA.length) outer = outerA;
+  else return undefined;
+  const batch = Math.max(batchA, batchB);
+  const tilesPerMatrix = Math.ceil(m / (16 * tiling.tm)) * Math.ceil(n / (16 * tiling.tn));
+  if (batch * tilesPerMatrix < minWorkgroups || batch > 65535) return undefined;
+  return {
+    m,
+    n,
+    k,
+    batch,
+    strideA: batchA === 1 ? 0 : m * k,
+    strideB: batchB === 1 ? 0 : k * n,
+    outShape: [...outer, m, n],
+  };
+}
+
+class TiledMatMulProgram implements WebGPUProgram {
+  variableNames = ["A", "B"];
+  uniforms = "dims : vec3<i32>, strides : vec2<i32>,";
+  outputShape: number[];
+  shaderKey: string;
+  dispatchLayout = { x: [0], y: [1], z: [2] };
+  dispatch: [number, number, number];
+  workgroupSize: [number, number, number] = [16, 16, 1];
+
+  constructor(
+    plan: Plan,
+    readonly transposeA: boolean,
+    readonly transposeB: boolean,
+    readonly tile: MatMulTiling,
+  ) {
+    this.outputShape = plan.outShape;
+    this.dispatch = [
+      Math.ceil(plan.n / (16 * tile.tn)),
+      Math.ceil(plan.m / (16 * tile.tm)),
+      plan.batch,
+    ];
+    this.shaderKey =
+      `kdlabTiledMatMul_${transposeA}_${transposeB}_${tile.tm}_${tile.tn}_${tile.bk}`;
+  }
+
+  getUserCode(): string {
+    const { tm, tn, bk } = this.tile;
+    const bm = 16 * tm, bn = 16 * tn;
+    const loadsA = (bm * bk) / 256, loadsB = (bn * bk) / 256;
+    // Element (row, col) of A (M×K) and B (K×N) in their stored layouts.
+    const aIndex = this.transposeA ? "offA + col * M + row" : "offA + row * K + col";
+    const bIndex = this.transposeB ? "offB + col * K + row" : "offB + row * N + col";
+    return `
+  var<workgroup> As : array<array<f32, ${bm}>, ${bk}>;
+  var<workgroup> Bs : array<array<f32, ${bn}>, ${bk}>;
+
+  fn main() {
+    let M = uniforms.dims[0];
+    let N = uniforms.dims[1];
+    let K = uniforms.dims[2];
+    let tx = i32(localId.x);
+    let ty = i32(localId.y);
+    let t = ty * 16 + tx;
+    let row0 = i32(workgroupId.y) * ${bm};
+    let col0 = i32(workgroupId.x) * ${bn};
+    let batch = i32(workgroupId.z);
+    let offA = batch * uniforms.strides[0];
+    let offB = batch * uniforms.strides[1];
+
+    var acc : array<array<f32, ${tn}>, ${tm}>;
+    for (var i = 0; i < ${tm}; i++) {
+      for (var j = 0; j < ${tn}; j++) { acc[i][j] = 0.0; }
+    }
+    var aReg : array<f32, ${tm}>;
+    var bReg : array<f32, ${tn}>;
+
+    for (var k0 = 0; k0 < K; k0 += ${bk}) {
+      // Stage A[row0 .. row0+BM, k0 .. k0+BK] as As[k][m] and B[k0 .. k0+BK, col0 .. col0+BN].
+      for (var l = 0; l < ${loadsA}; l++) {
+        let e = t + l * 256;
+        ${
+      this.transposeA
+        ? `let kk = e / ${bm}; let mm = e % ${bm};`
+        : `let mm = e / ${bk}; let kk = e % ${bk};`
+    }
+        let row = row0 + mm;
+        let col = k0 + kk;
+        var v = 0.0;
+        if (row < M && col < K) { v = A[${aIndex}]; }
+        As[kk][mm] = v;
+      }
+      for (var l = 0; l < ${loadsB}; l++) {
+        let e = t + l * 256;
+        ${
+      this.transposeB
+        ? `let nn = e / ${bk}; let kk = e % ${bk};`
+        : `let kk = e / ${bn}; let nn = e % ${bn};`
+    }
+        let row = k0 + kk;
+        let col = col0 + nn;
+        var v = 0.0;
+        if (row < K && col < N) { v = B[${bIndex}]; }
+        Bs[kk][nn] = v;
+      }
+      workgroupBarrier();
+      for (var kk = 0; kk < ${bk}; kk++) {
+        for (var i = 0; i < ${tm}; i++) { aReg[i] = As[kk][ty + 16 * i]; }
+        for (var j = 0; j < ${tn}; j++) { bReg[j] = Bs[kk][tx + 16 * j]; }
+        for (var i = 0; i < ${tm}; i++) {
+          for (var j = 0; j < ${tn}; j++) { acc[i][j] = fma(aReg[i], bReg[j], acc[i][j]); }
+        }
+      }
+      workgroupBarrier();
+    }
+
+    let offC = batch * M * N;
+    for (var i = 0; i < ${tm}; i++) {
+      let row = row0 + ty + 16 * i;
+      for (var j = 0; j < ${tn}; j++) {
+        let col = col0 + tx + 16 * j;
+        if (row < M && col < N) { result[offC + row * N + col] = acc[i][j]; }
+      }
+    }
+  }`;
+  }
+}
+
+function envFlag(name: string): string | undefined {
+  try {
+    return Deno.env.get(name);
+  } catch {
+    return undefined; // no env permission: defaults apply
+  }
+}
