@@ -48,33 +48,34 @@ export function inputGradient(
 }
 
 /** Accuracy under FGSM for each ε, and the fraction of examples whose input gradient is exactly 0. */
-export function fgsmCurve(
+export async function fgsmCurve(
   model: ImageClassifier,
   split: ImageSplit,
   epsilons: number[],
   options: { temperature?: number; batchSize?: number } = {},
-): { epsilon: number; accuracy: number; zeroGradient: number }[] {
+): Promise<{ epsilon: number; accuracy: number; zeroGradient: number }[]> {
   const { temperature = 1, batchSize = 250 } = options;
   if (split.count === 0) throw new Error("fgsmCurve: the split is empty");
-  return epsilons.map((epsilon) => {
+  const curve = [];
+  for (const epsilon of epsilons) {
     let correct = 0;
     let zero = 0;
     for (let i = 0; i < split.count; i += batchSize) {
       const indices = Array.from({ length: Math.min(batchSize, split.count - i) }, (_, j) => i + j);
-      const [hits, zeros] = tf.tidy(() => {
+      const counts = tf.tidy(() => {
         const { x, y } = imageTensors(split, indices);
         const grad = inputGradient(model, x, y, temperature);
         const adv = tf.clipByValue(x.add(tf.sign(grad).mul(epsilon)), 0, 1);
         const predicted = model.logits(adv).argMax(1);
         const zeroRows = grad.abs().reshape([indices.length, -1]).max(1).equal(0);
-        return [
-          predicted.equal(y.cast("int32")).sum().dataSync()[0],
-          zeroRows.sum().dataSync()[0],
-        ];
+        return tf.stack([predicted.equal(y.cast("int32")).sum(), zeroRows.sum()]);
       });
+      const [hits, zeros] = await counts.data(); // asynchronous: works on webgpu too
+      counts.dispose();
       correct += hits;
       zero += zeros;
     }
-    return { epsilon, accuracy: correct / split.count, zeroGradient: zero / split.count };
-  });
+    curve.push({ epsilon, accuracy: correct / split.count, zeroGradient: zero / split.count });
+  }
+  return curve;
 }

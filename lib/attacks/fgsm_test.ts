@@ -60,7 +60,7 @@ for (const backend of ["cpu", "wasm"]) {
       labels: Int32Array.of(0, 2),
       count: 2,
     };
-    const curve = fgsmCurve(model, split, [0, 0.2]);
+    const curve = await fgsmCurve(model, split, [0, 0.2]);
     assert.equal(curve.length, 2);
     assert.equal(curve[0].zeroGradient, 0);
     assert.throws(

@@ -163,7 +163,12 @@ export async function runLanguageModel(
     maxWindows: spec.eval.windows,
     teacher,
   });
-  const mass = studentModeMass(student, data.validation, t.contextLength, spec.eval.modeWindows);
+  const mass = await studentModeMass(
+    student,
+    data.validation,
+    t.contextLength,
+    spec.eval.modeWindows,
+  );
   const summary: LMSummary = {
     name: spec.name,
     objective: spec.objective.name,
@@ -189,7 +194,7 @@ export async function runLanguageModel(
 }
 
 /** Mean head/tail mass of a model's next-token distributions on held-out windows. */
-export function studentModeMass(
+export async function studentModeMass(
   model: GPT,
   tokens: Int32Array,
   contextLength: number,
@@ -200,11 +205,12 @@ export function studentModeMass(
   let tail = 0;
   let n = 0;
   for (const starts of batches) {
-    const probs = tf.tidy(() => {
+    const probsTensor = tf.tidy(() => {
       const { inputs } = windowsAt(tokens, starts, contextLength);
-      return tf.softmax(model.forward(inputs, { checkIds: false }).logits)
-        .dataSync() as Float32Array;
+      return tf.softmax(model.forward(inputs, { checkIds: false }).logits);
     });
+    const probs = await probsTensor.data() as Float32Array; // asynchronous: works on webgpu too
+    probsTensor.dispose();
     const rows = probs.length / model.config.vocabSize;
     const m = modeMass(probs, model.config.vocabSize);
     head += m.head * rows;

@@ -171,16 +171,16 @@ export async function runVision(
     ? await teacherTestProbs(spec.teacher!, teacher, testSplit)
     : undefined;
   const evaluation = await evaluateClassifier(student, testSplit, { teacherProbs });
-  const attacked = spec.attack
-    ? spec.attack.temperatures.flatMap((temperature) =>
-      fgsmCurve(
-        student,
-        selectImages(data.test, evenlySpaced(data.test.count, spec.attack!.examples)),
-        spec.attack!.epsilons,
-        { temperature },
-      ).map((r) => ({ temperature, ...r }))
-    )
-    : [];
+  const attacked = [];
+  for (const temperature of spec.attack?.temperatures ?? []) {
+    const curve = await fgsmCurve(
+      student,
+      selectImages(data.test, evenlySpaced(data.test.count, spec.attack!.examples)),
+      spec.attack!.epsilons,
+      { temperature },
+    );
+    attacked.push(...curve.map((r) => ({ temperature, ...r })));
+  }
   const summary: VisionSummary = {
     name: spec.name,
     objective: spec.objective.name,
