@@ -85,14 +85,14 @@ Deno.test("the vision study plan: methods × seeds × settings, defense at four 
   assert.equal(study.main.find((r) => r.setting === "fewshot")!.spec.fewShot, 0.05);
 });
 
-Deno.test("toy: FKL spreads over both modes, RKL sits on one", () => {
+Deno.test("toy: FKL spreads over both modes, RKL sits on one", async () => {
   const [a, b] = toyModes(64);
-  const fkl = fitUnimodalStudent("fkl", {}, { steps: 300 });
-  const rkl = fitUnimodalStudent("rkl", {}, { steps: 300 });
+  const fkl = await fitUnimodalStudent("fkl", {}, { steps: 300 });
+  const rkl = await fitUnimodalStudent("rkl", {}, { steps: 300 });
   assert.ok(fkl.sigma > 8 && fkl.mu > a + 5 && fkl.mu < b - 5, `fkl μ=${fkl.mu} σ=${fkl.sigma}`);
   assert.ok(rkl.sigma < 6 && Math.min(Math.abs(rkl.mu - a), Math.abs(rkl.mu - b)) < 2);
   assert.ok(Math.max(...rkl.massNearModes) > 0.9);
-  const taid = fitUnimodalStudent("taid", { alpha: 0.05 }, { steps: 50 });
+  const taid = await fitUnimodalStudent("taid", { alpha: 0.05 }, { steps: 50 });
   assert.equal(taid.t!.length, 50);
   assert.ok(taid.t!.every((t, i) => i === 0 || t >= taid.t![i - 1]), "t never decreases");
 });

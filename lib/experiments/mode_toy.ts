@@ -62,11 +62,11 @@ export function bimodalTeacher(V = 64): tf.Tensor2D {
 }
 
 /** Fits the unimodal student to the bimodal teacher with a registered objective. */
-export function fitUnimodalStudent(
+export async function fitUnimodalStudent(
   name: string,
   config: Record<string, unknown> = {},
   options: ModeToyOptions = {},
-): ModeToyFit {
+): Promise<ModeToyFit> {
   const { vocab: V = 64, steps = 400, lr = 0.1, mu0 = V / 2 + 9, sigma0 = 4 } = options;
   const grid = tf.range(0, V, 1, "float32");
   const teacherLogits = bimodalTeacher(V);
@@ -85,19 +85,25 @@ export function fitUnimodalStudent(
         () => objective.loss({ teacherLogits, studentLogits: student() }),
         true,
       )!;
-      const value = loss.dataSync()[0];
+      const value = (await loss.data())[0]; // asynchronous: works on webgpu too
       loss.dispose();
       objective.observe?.(value, step);
       trace.push(value);
     }
-    const probs = tf.tidy(() => Array.from(tf.softmax(student()).dataSync()));
+    const fitted = tf.tidy(() =>
+      tf.concat([tf.softmax(student()).reshape([-1]), mu.reshape([1]), logSigma.reshape([1])])
+    );
+    const values = Array.from(await fitted.data());
+    fitted.dispose();
+    const probs = values.slice(0, V);
+    const [muValue, logSigmaValue] = values.slice(V);
     const near = (c: number) =>
       probs.reduce((s, p, i) => s + (Math.abs(i - c) <= V / 8 ? p : 0), 0);
     const [a, b] = toyModes(V);
     return {
       name,
-      mu: mu.dataSync()[0],
-      sigma: Math.exp(logSigma.dataSync()[0]),
+      mu: muValue,
+      sigma: Math.exp(logSigmaValue),
       probs,
       trace,
       ...(name === "taid" ? { t } : {}),

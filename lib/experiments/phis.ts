@@ -208,14 +208,19 @@ export function distortionMap(
 }
 
 /** Features [N, d] of a classifier on a split, in batches. */
-function modelFeatures(model: ImageClassifier, split: ImageSplit, batch = 500): Float32Array {
+async function modelFeatures(
+  model: ImageClassifier,
+  split: ImageSplit,
+  batch = 500,
+): Promise<Float32Array> {
   const out = new Float32Array(split.count * model.featureDim);
   for (let i = 0; i < split.count; i += batch) {
     const idx = Array.from({ length: Math.min(batch, split.count - i) }, (_, j) => i + j);
     const f = tf.tidy(() =>
-      model.forward(imageTensors(split, idx).x, { features: true }).features!.dataSync()
+      model.forward(imageTensors(split, idx).x, { features: true }).features!
     );
-    out.set(f, i * model.featureDim);
+    out.set(await f.data() as Float32Array, i * model.featureDim); // async: works on webgpu
+    f.dispose();
   }
   return out;
 }
@@ -257,8 +262,8 @@ export async function teacherFeatures(
   };
   const result = {
     width: w,
-    pool: distort(modelFeatures(model, images.pool)),
-    test: distort(modelFeatures(model, images.test)),
+    pool: distort(await modelFeatures(model, images.pool)),
+    test: distort(await modelFeatures(model, images.test)),
   };
   Object.values(model.params).forEach((v) => v.dispose());
   featureCache.set(key, result);
@@ -376,32 +381,31 @@ export async function runPhisStudent(
   });
 
   // Evaluation: trunk features of every pool and test image, then the heads' predictions.
-  const embed = (split: ImageSplit) => {
+  const embed = async (split: ImageSplit) => {
     const out = new Float32Array(split.count * spec.student.featureDim);
     for (let i = 0; i < split.count; i += 500) {
       const idx = Array.from({ length: Math.min(500, split.count - i) }, (_, j) => i + j);
-      out.set(
-        tf.tidy(() => trunkFeatures(imageTensors(split, idx).x).dataSync()),
-        i * spec.student.featureDim,
-      );
+      const f = tf.tidy(() => trunkFeatures(imageTensors(split, idx).x));
+      out.set(await f.data() as Float32Array, i * spec.student.featureDim);
+      f.dispose();
     }
     return out;
   };
-  const testEmbedding = embed(images.test);
+  const testEmbedding = await embed(images.test);
   const rows: PhisRow[] = [];
   const add = (teacher: string, metric: string, value: number) =>
     rows.push({ normalizer: spec.method.name, seed: spec.seed, teacher, metric, value });
   for (const te of spec.teachers) {
     const c = features[te.name].width;
     const target = features[te.name].test;
-    const { normalised, denormalised } = tf.tidy(() => {
+    const [predicted, inverted] = tf.tidy(() => {
       const f = tf.tensor2d(testEmbedding, [images.test.count, spec.student.featureDim]);
       const p = heads.predict(f, te.name);
-      return {
-        normalised: p.dataSync() as Float32Array,
-        denormalised: normalizers[te.name].inverse(p).dataSync() as Float32Array,
-      };
+      return [p, normalizers[te.name].inverse(p)];
     });
+    const normalised = await predicted.data() as Float32Array;
+    const denormalised = await inverted.data() as Float32Array;
+    tf.dispose([predicted, inverted]);
     const normTarget = normalizers[te.name].forward(matrix(images.test.count, c, target)).data;
     const error = Float64Array.from(denormalised, (v, i) => v - target[i]);
     const normError = Float64Array.from(normalised, (v, i) => v - normTarget[i]);
@@ -412,7 +416,7 @@ export async function runPhisStudent(
     add(te.name, "err_var_range_norm", range(channelVariances(normError, c)));
     add(te.name, "err_var_range_teacher", range(channelVariances(error, c)));
   }
-  const poolEmbedding = embed(images.pool);
+  const poolEmbedding = await embed(images.pool);
   let poolOffset = 0;
   let testOffset = 0;
   const dim = spec.student.featureDim;

@@ -9,11 +9,16 @@ import assert from "node:assert/strict";
 import { initBackend } from "../backend.ts";
 import { TokenBatcher } from "../data/mod.ts";
 import { flushDeferredChecks, pendingChecks } from "../deferred_checks.ts";
-import { forwardKL, getLoss } from "../losses/mod.ts";
+import { crossEntropy, forwardKL, getLoss, pld } from "../losses/mod.ts";
+import { deviceOptimalPermutation, teacherOptimalPermutation } from "../losses/pld.ts";
 import { createGPT } from "../models/mod.ts";
 import { loadCheckpoint } from "../train/checkpoint.ts";
 import { evaluateLanguageModel, languageModelTask, train, warmupCosine } from "../train/mod.ts";
 import { deviceGradientsRegistered } from "./device_gradients.ts";
+import { matrix } from "../linalg/mod.ts";
+import { createMLP } from "../models/mod.ts";
+import { fitNormalizer, MultiTeacherHeads } from "../phis/mod.ts";
+import { constantLr } from "../train/mod.ts";
 
 const gpuTest = (name: string, fn: () => Promise<void>) =>
   Deno.test({ name, sanitizeOps: false, sanitizeResources: false, fn });
@@ -73,6 +78,39 @@ gpuTest("on webgpu, input checks are deferred and flushed with the first failure
   assert.equal(pendingChecks(), 0);
   await flushDeferredChecks(); // nothing left
   tf.dispose([teacher, student, loss]);
+  await initBackend("cpu", { log: false });
+});
+
+gpuTest("PLD's permutation and label checks work without synchronous reads", async () => {
+  // Ties in the teacher's logits (0.5 twice, 2 twice) must keep index order, as on the host.
+  const teacherRows = [[0.5, 2, 0.5, -1, 2], [3, 0, 0, 1, -2], [0, 0, 0, 0, 0]];
+  const labels = [4, 1, 2];
+  const student = [[0.1, -0.3, 0.7, 0.2, -1], [1, 2, 0, -0.5, 0.3], [0.2, 0.1, 0, -0.1, 0.4]];
+  const run = async () => {
+    const t = tf.tensor2d(teacherRows), s = tf.tensor2d(student), y = tf.tensor1d(labels, "int32");
+    const { value, grad } = tf.valueAndGrad((x: tf.Tensor) => pld(t, x, { labels: y }))(s);
+    const out = [await value.data(), await grad.data()];
+    tf.dispose([t, s, y, value, grad]);
+    return out;
+  };
+  await initBackend("cpu", { log: false });
+  const cpu = await run();
+  await initBackend("webgpu", { log: false });
+  const order = deviceOptimalPermutation(tf.tensor2d(teacherRows), tf.tensor1d(labels, "int32"));
+  assert.deepEqual(await order.array(), teacherOptimalPermutation(teacherRows, labels));
+  const gpu = await run();
+  await flushDeferredChecks();
+  for (let k = 0; k < 2; k++) {
+    gpu[k].forEach((v, i) => assert.ok(Math.abs(v - cpu[k][i]) < 1e-5, `pld ${k}[${i}]`));
+  }
+  // Labels computed on the device are checked at the next flush.
+  const bad = tf.add(tf.tensor1d([0, 1, 2], "int32"), 3); // 3, 4, 5: 5 is out of range
+  const loss = crossEntropy(tf.zeros([3, 5]) as tf.Tensor2D, bad);
+  await assert.rejects(
+    () => flushDeferredChecks(),
+    /labels must be integer class ids in \[0, 5\), got values in \[3, 5\]/,
+  );
+  tf.dispose([order, bad, loss]);
   await initBackend("cpu", { log: false });
 });
 
@@ -142,4 +180,77 @@ gpuTest("a TAID distillation run on webgpu matches the same run on cpu", async (
     await Deno.remove(root, { recursive: true });
     await initBackend("cpu", { log: false });
   }
+});
+
+/** Ten steps of a two-teacher PHI-S student with AdaLoss; losses, per-teacher terms, Ada state. */
+async function multiTeacher(backend: string) {
+  await initBackend(backend, { log: false });
+  const n = 32;
+  const x = Float32Array.from({ length: n * 784 }, (_, i) => Math.sin(i * 0.37) * 0.5);
+  const teacher = (width: number, scale: number) =>
+    Float32Array.from({ length: n * width }, (_, i) => scale * Math.cos(i * 1.3 + width));
+  const big = teacher(12, 100), small = teacher(8, 0.01);
+  const fit = (rows: Float32Array, width: number) => fitNormalizer("phi-s", matrix(n, width, rows));
+  const student = createMLP({ hidden: [16], seed: 1 });
+  const trunk = Object.fromEntries(
+    Object.entries(student.params).filter(([k]) => !k.startsWith("head.")),
+  );
+  const heads = new MultiTeacherHeads({
+    teachers: [{ name: "big", normalizer: fit(big, 12) }, {
+      name: "small",
+      normalizer: fit(small, 8),
+    }],
+    trunkDim: 16,
+    hidden: 16,
+    adaLoss: true,
+    seed: 2,
+  });
+  const rows: number[][] = [];
+  await train({
+    task: {
+      params: { ...trunk, ...heads.params },
+      batch: () =>
+        tf.tidy(() => ({
+          x: tf.tensor2d(x, [n, 784]),
+          ...heads.targets({ big: tf.tensor2d(big, [n, 12]), small: tf.tensor2d(small, [n, 8]) }),
+        })),
+      loss: (b) => {
+        const { x: images, ...targets } = b;
+        return heads.loss(
+          student.forward(images!, { features: true }).features!,
+          targets as Record<string, tf.Tensor2D>,
+        );
+      },
+      objective: heads,
+    },
+    steps: 10,
+    schedule: constantLr(3e-3),
+    onRow: (row) =>
+      rows.push([
+        row.loss as number,
+        row.multi_teacher_loss_big as number,
+        row.multi_teacher_loss_small as number,
+      ]),
+  });
+  const ada = (heads.state() as { ada: { averages: Record<string, number> } }).ada.averages;
+  return { rows, ada };
+}
+
+gpuTest("a PHI-S multi-teacher student with AdaLoss trains on webgpu as on cpu", async () => {
+  const cpu = await multiTeacher("cpu");
+  const gpu = await multiTeacher("webgpu");
+  assert.equal(gpu.rows.length, 10);
+  gpu.rows.forEach((r, i) =>
+    r.forEach((v, j) =>
+      assert.ok(
+        Number.isFinite(v) &&
+          Math.abs(v - cpu.rows[i][j]) < 1e-3 * Math.max(1, Math.abs(cpu.rows[i][j])),
+        `step ${i} field ${j}: ${v} vs ${cpu.rows[i][j]}`,
+      )
+    )
+  );
+  for (const key of ["big", "small"]) {
+    assert.ok(Math.abs(gpu.ada[key] - cpu.ada[key]) < 1e-3 * Math.abs(cpu.ada[key]), `ada ${key}`);
+  }
+  await initBackend("cpu", { log: false });
 });

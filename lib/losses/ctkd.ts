@@ -8,6 +8,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { checkValues } from "../deferred_checks.ts";
 import { checkLabels, crossEntropyRows } from "./labels.ts";
 import { type LossOptions, reduceRows, toRows } from "./validate.ts";
 
@@ -43,7 +44,7 @@ export class CTKDTemperature {
       ) as tf.Scalar
     );
   }
-  /** Current T as a number. */
+  /** Current T as a number (a synchronous read: cpu and wasm; on webgpu read `theta` with data()). */
   value(): number {
     return this.tStart + this.tEnd / (1 + Math.exp(-this.theta.dataSync()[0]));
   }
@@ -78,10 +79,9 @@ export function ctkd(
     const T = typeof options.temperature === "number"
       ? tf.scalar(options.temperature)
       : options.temperature;
-    const tValue = T.dataSync()[0];
-    if (!(tValue > 0) || !Number.isFinite(tValue)) {
-      throw new Error(`ctkd: temperature must be > 0, got ${tValue}`);
-    }
+    checkValues(tf.clone(T), ([t]) => {
+      if (!(t > 0) || !Number.isFinite(t)) return `ctkd: temperature must be > 0, got ${t}`;
+    });
     const lp = tf.logSoftmax(tf.div(rows.teacher, T));
     const lq = tf.logSoftmax(tf.div(rows.student, T));
     const kl = tf.sum(tf.mul(tf.exp(lp), tf.sub(lp, lq)), 1);

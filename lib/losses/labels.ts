@@ -5,6 +5,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { checkValues, syncReadsAvailable } from "../deferred_checks.ts";
 
 /** Validates labels (integers in [0, classes), one per row, any shape) and returns them as int32 [N]. */
 export function checkLabels(
@@ -15,6 +16,9 @@ export function checkLabels(
 ): tf.Tensor1D {
   if (labels === undefined) {
     throw new Error(`${fn}: options.labels is required (int class ids [N])`);
+  }
+  if (!Array.isArray(labels) && !syncReadsAvailable()) {
+    return deviceLabels(fn, labels, rows, classes);
   }
   const values = Array.isArray(labels) ? labels : Array.from(labels.dataSync());
   // Labels of any shape with one id per row ([B, T] next tokens for [B, T, V] logits) are
@@ -32,6 +36,29 @@ export function checkLabels(
     }
   });
   return tf.tensor1d(values, "int32");
+}
+
+/**
+ * {@linkcode checkLabels} without a synchronous read (webgpu): the shape is checked now, the values
+ * (integer class ids in range) at the next `flushDeferredChecks()`.
+ */
+function deviceLabels(fn: string, labels: tf.Tensor, rows: number, classes: number): tf.Tensor1D {
+  if (labels.size !== rows) {
+    throw new Error(`${fn}: labels must be [${rows}] (one per row), got [${labels.shape}]`);
+  }
+  const flat = labels.reshape([rows]);
+  checkValues(
+    tf.tidy(() => {
+      const x = flat.toFloat();
+      return tf.stack([tf.min(x), tf.max(x), tf.sum(tf.abs(tf.sub(x, tf.round(x))))]);
+    }),
+    ([lo, hi, fraction]) => {
+      if (fraction !== 0 || lo < 0 || hi >= classes) {
+        return `${fn}: labels must be integer class ids in [0, ${classes}), got values in [${lo}, ${hi}]`;
+      }
+    },
+  );
+  return tf.cast(flat, "int32") as tf.Tensor1D;
 }
 
 /** Per-row cross-entropy −log softmax(z)_y, [N]. */

@@ -10,6 +10,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { syncReadsAvailable } from "../deferred_checks.ts";
 import { checkLabels } from "./labels.ts";
 import { checkTemperature, type LossOptions, reduceRows, toRows } from "./validate.ts";
 
@@ -27,6 +28,18 @@ export function teacherOptimalPermutation(teacher: number[][], labels: number[])
   });
 }
 
+/**
+ * {@linkcode teacherOptimalPermutation} on the device (webgpu, which cannot read synchronously):
+ * the label's logit raised to +∞, then a full descending top-k, whose ties keep index order.
+ */
+export function deviceOptimalPermutation(teacher: tf.Tensor2D, labels: tf.Tensor1D): tf.Tensor2D {
+  return tf.tidy(() => {
+    const isLabel = tf.cast(tf.oneHot(labels, teacher.shape[1]), "bool");
+    const raised = tf.where(isLabel, tf.fill(teacher.shape, Infinity), teacher);
+    return tf.topk(raised, teacher.shape[1], true).indices as tf.Tensor2D;
+  });
+}
+
 /** PLD loss; see the module doc (τ is `options.temperature`). */
 export function pld(
   teacherLogits: tf.Tensor,
@@ -37,11 +50,13 @@ export function pld(
   return tf.tidy(() => {
     const rows = toRows("pld", teacherLogits, studentLogits, options);
     const y = checkLabels("pld", options.labels, rows.student.shape[0], rows.vocab);
-    const order = tf.tensor2d(
-      teacherOptimalPermutation(rows.teacher.arraySync(), Array.from(y.dataSync())),
-      undefined,
-      "int32",
-    );
+    const order = syncReadsAvailable()
+      ? tf.tensor2d(
+        teacherOptimalPermutation(rows.teacher.arraySync(), Array.from(y.dataSync())),
+        undefined,
+        "int32",
+      )
+      : deviceOptimalPermutation(rows.teacher, y);
     const alpha = permuteRows(tf.softmax(tf.div(rows.teacher, tau)) as tf.Tensor2D, order);
     const z = permuteRows(rows.student, order);
     const m = tf.max(z, 1, true);

@@ -6,6 +6,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { syncReadsAvailable } from "../deferred_checks.ts";
 import { TAID, type TAIDConfig } from "../taid/mod.ts";
 import { adaptiveKL } from "./adaptive_kl.ts";
 import { ctkd, ctkdLambda, CTKDTemperature } from "./ctkd.ts";
@@ -48,10 +49,13 @@ export interface Objective {
   /** The loss of one batch (a scalar to minimise). */
   loss(inputs: ObjectiveInputs): tf.Scalar;
   /** Called after each optimiser step with that step's loss value and the steps done before it. */
-  observe?(lossValue: number, step: number): void;
+  observe?(lossValue: number, step: number): void | Promise<void>;
   /** Extra trainable variables (CTKD's temperature). */
   variables?(): tf.Variable[];
-  /** Objective state for checkpoints (TAID's t). */
+  /**
+   * Objective state for checkpoints (TAID's t). May be a promise where it is read from a device
+   * without synchronous reads (CTKD's θ on webgpu); the trainer awaits it.
+   */
   state?(): unknown;
   load?(state: unknown): void;
 }
@@ -273,7 +277,10 @@ const REGISTRY: Record<string, Entry> = {
           step = s + 1;
         },
         variables: () => [temperature.theta],
-        state: () => ({ step, theta: temperature.theta.dataSync()[0] }),
+        state: () =>
+          syncReadsAvailable()
+            ? { step, theta: temperature.theta.dataSync()[0] }
+            : temperature.theta.data().then((theta) => ({ step, theta: theta[0] })),
         load: (state) => {
           const s = state as { step: number; theta: number };
           step = s.step;

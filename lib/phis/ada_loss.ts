@@ -8,9 +8,15 @@
  * by the first value), held on the host and therefore constant for the gradient. The average is
  * updated once per optimiser step ({@link AdaLoss.observe}) and is part of checkpoints.
  *
+ * On backends without synchronous reads (webgpu) the values are kept as tensors and read in
+ * `observe`, which then returns a promise (the trainer awaits it); before the first step the
+ * divisor is the term itself, detached.
+ *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { syncReadsAvailable } from "../deferred_checks.ts";
+import { stopGradient } from "../losses/log_mix.ts";
 
 /** JSON state of {@link AdaLoss}. */
 export interface AdaLossState {
@@ -25,6 +31,7 @@ export class AdaLoss {
   #steps = 0;
   #averages: Record<string, number> = {};
   #pending: Record<string, number[]> = {};
+  #pendingTensors: Record<string, tf.Scalar[]> = {};
 
   constructor(decay = 0.99) {
     if (!(decay >= 0 && decay < 1)) {
@@ -44,6 +51,14 @@ export class AdaLoss {
    * divisor is the current value itself. Records the value for {@link observe}.
    */
   scale(key: string, loss: tf.Scalar): tf.Scalar {
+    if (!syncReadsAvailable()) {
+      (this.#pendingTensors[key] ??= []).push(tf.keep(tf.clone(loss)));
+      const average = this.average(key);
+      if (average !== undefined && !(average > 0)) {
+        throw new Error(`AdaLoss: term "${key}" has non-positive running average ${average}`);
+      }
+      return tf.div(loss, average ?? stopGradient(loss)) as tf.Scalar;
+    }
     const value = loss.dataSync()[0];
     (this.#pending[key] ??= []).push(value);
     const divisor = this.average(key) ?? value;
@@ -53,8 +68,24 @@ export class AdaLoss {
     return tf.div(loss, divisor);
   }
 
-  /** Ends an optimiser step: folds the recorded values (mean over micro-batches) into the averages. */
-  observe(): void {
+  /**
+   * Ends an optimiser step: folds the recorded values (mean over micro-batches) into the averages.
+   * Returns a promise when values recorded on a device without synchronous reads must be read.
+   */
+  observe(): void | Promise<void> {
+    if (Object.keys(this.#pendingTensors).length === 0) return this.#fold();
+    const tensors = this.#pendingTensors;
+    this.#pendingTensors = {};
+    return (async () => {
+      for (const [key, list] of Object.entries(tensors)) {
+        for (const t of list) (this.#pending[key] ??= []).push((await t.data())[0]);
+        tf.dispose(list);
+      }
+      this.#fold();
+    })();
+  }
+
+  #fold(): void {
     this.#steps++;
     for (const [key, values] of Object.entries(this.#pending)) {
       const mean = values.reduce((s, v) => s + v, 0) / values.length;
@@ -71,5 +102,7 @@ export class AdaLoss {
     this.#steps = state.steps;
     this.#averages = { ...state.averages };
     this.#pending = {};
+    for (const list of Object.values(this.#pendingTensors)) tf.dispose(list);
+    this.#pendingTensors = {};
   }
 }

@@ -9,6 +9,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { syncReadsAvailable } from "../deferred_checks.ts";
 import { gelu, linear } from "../models/ops.ts";
 import { ParamBuilder, type Params } from "../models/params.ts";
 import { AdaLoss, type AdaLossState } from "./ada_loss.ts";
@@ -47,6 +48,7 @@ export class MultiTeacherHeads {
   readonly #options: MultiTeacherOptions;
   readonly #ada?: AdaLoss;
   #lastTerms: Record<string, number> = {};
+  #lastTermTensors: Record<string, tf.Scalar> = {};
 
   constructor(options: MultiTeacherOptions) {
     if (options.teachers.length === 0) throw new Error("MultiTeacherHeads: no teachers");
@@ -130,16 +132,33 @@ export class MultiTeacherHeads {
           this.#options.lossOptions,
         )
       );
-      this.#lastTerms[t.name] = term.dataSync()[0];
+      if (syncReadsAvailable()) this.#lastTerms[t.name] = term.dataSync()[0];
+      else {
+        this.#lastTermTensors[t.name]?.dispose();
+        this.#lastTermTensors[t.name] = tf.keep(tf.clone(term));
+      }
       const balanced = this.#ada ? this.#ada.scale(t.name, term) : term;
       terms.push(tf.mul(balanced, t.weight ?? 1) as tf.Scalar);
     }
     return tf.addN(terms) as tf.Scalar;
   }
 
-  /** The trainer's per-step hook (AdaLoss averages). */
-  observe(): void {
-    this.#ada?.observe();
+  /**
+   * The trainer's per-step hook (AdaLoss averages). On a device without synchronous reads it
+   * reads the step's per-teacher values and returns a promise (the trainer awaits it).
+   */
+  observe(): void | Promise<void> {
+    const ada = this.#ada?.observe();
+    const terms = Object.entries(this.#lastTermTensors);
+    if (!ada && terms.length === 0) return;
+    this.#lastTermTensors = {};
+    return (async () => {
+      await ada;
+      for (const [name, t] of terms) {
+        this.#lastTerms[name] = (await t.data())[0];
+        t.dispose();
+      }
+    })();
   }
 
   /** Last per-teacher loss values (logged with each step) and AdaLoss's state (checkpointed). */

@@ -73,8 +73,11 @@ export interface TrainResult {
 }
 
 /** Numeric fields of an objective's state, for the metrics row (e.g. TAID's `t`). */
-function objectiveFields(objective: StatefulObjective | undefined): Record<string, number> {
-  const state = objective?.state?.();
+/** Numeric fields of the objective's state (awaited: a state read from the GPU is a promise). */
+async function objectiveFields(
+  objective: StatefulObjective | undefined,
+): Promise<Record<string, number>> {
+  const state = await objective?.state?.();
   const out: Record<string, number> = {};
   if (state && typeof state === "object") {
     for (const [key, value] of Object.entries(state)) {
@@ -172,14 +175,14 @@ export async function train<B extends Batch>(options: TrainOptions<B>): Promise<
       optimizer.apply(grads, lr);
       tf.dispose(Object.values(grads));
       finalLoss = lossSum / accumulation;
-      task.objective?.observe?.(finalLoss, step);
+      await task.objective?.observe?.(finalLoss, step);
       emit({
         step: step + 1,
         kind: "train",
         loss: finalLoss,
         lr,
         gradNorm,
-        ...objectiveFields(task.objective),
+        ...await objectiveFields(task.objective),
       });
       const done = step + 1;
       if (evaluate && (done % evaluate.every === 0 || done === steps)) {
@@ -191,7 +194,7 @@ export async function train<B extends Batch>(options: TrainOptions<B>): Promise<
           state: {
             step: done,
             optimizerStep: optimizer.step,
-            objective: task.objective?.state?.(),
+            objective: await task.objective?.state?.(),
           },
           params: await readParamsAsync(task.params),
           moments: await optimizer.moments(),
