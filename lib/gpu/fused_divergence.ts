@@ -10,14 +10,18 @@
  * the logits and the saved row statistics (as Liger Kernel's fused losses and FlashAttention's
  * recomputation do), so the only [N, V] tensor ever written is the gradient itself.
  *
- * Divergences (ℓp = log p_target, ℓq = log q_student, both at temperature T; the target is
- * a = (λ·z_T + (1−λ)·sg(z_S))/T, λ = 1 except for TAID's interpolation, Shing et al. ICLR 2025
- * Eq. 5):
- * - `fkl`  KL(p‖q) = Σ p(ℓp − ℓq) (Hinton et al. 2015);        ∂/∂z_S = (q − p)/T
- * - `ce`   −Σ p·ℓq (TAID's official value);                     ∂/∂z_S = (q − p)/T
- * - `rkl`  KL(q‖p) = Σ q(ℓq − ℓp) (Gu et al. ICLR 2024);        ∂/∂z_S = q(ℓq − ℓp − D)/T
- * - `gjsd` β·KL(p‖m) + (1−β)·KL(q‖m), m = βp + (1−β)q (Agarwal et al. ICLR 2024, Eq. 1);
- *          ∂/∂z_S = (1−β)·q·(ℓq − ℓm − KL(q‖m))/T
+ * Every divergence is a sum over the vocabulary of a term t(ℓp, ℓq), with g = ∂t/∂ℓq (ℓp, ℓq the
+ * target and student log-probabilities at temperature T; the target is a = (λ·z_T + (1−λ)·sg(z_S))/T,
+ * λ = 1 except for TAID's interpolation, Shing et al. ICLR 2025 Eq. 5). The forward kernel sums t
+ * and g per row; the backward applies ∂D/∂z_S = (g − q·Σg)/T, as `lib/losses/pointwise.ts` does.
+ * - `fkl`  p(ℓp − ℓq): KL(p‖q) (Hinton et al. 2015);                g = −p
+ * - `ce`   −p·ℓq (TAID's official value);                            g = −p
+ * - `rkl`  q(ℓq − ℓp): KL(q‖p) (Gu et al. ICLR 2024);               g = q(ℓq − ℓp + 1)
+ * - `gjsd` β·p(ℓp − ℓm) + (1−β)·q(ℓq − ℓm), m = βp + (1−β)q (Agarwal et al. ICLR 2024, Eq. 1);
+ *          g = (1−β)·q·(ℓq − ℓm)
+ * - `skl`  p(ℓp − ℓm), m = αp + (1−α)q (skew KL, Ko et al. ICML 2024); g = −(1−α)·p·q/m
+ * - `srkl` q(ℓq − ℓm), m = (1−α)p + αq (skew reverse KL);            g = q(ℓq − ℓm + 1) − α·q²/m
+ * - `tvd`  ½|p − q| (total variation);                               g = ½·sign(q − p)·q
  *
  * The kernels are registered with tfjs as `KdlabDivergenceRows` and `KdlabDivergenceGrad` for the
  * `webgpu` backend; {@linkcode fusedDivergenceRows} wraps them in a `tf.customGrad`. On other
@@ -30,13 +34,17 @@ import * as tf from "@tensorflow/tfjs";
 import type { WebGPUBackend, WebGPUProgram } from "@tensorflow/tfjs-backend-webgpu";
 
 /** The divergences with a fused kernel. */
-export type FusedDivergenceKind = "fkl" | "ce" | "rkl" | "gjsd";
+export type FusedDivergenceKind = "fkl" | "ce" | "rkl" | "gjsd" | "skl" | "srkl" | "tvd";
+
+const KINDS: readonly FusedDivergenceKind[] = ["fkl", "ce", "rkl", "gjsd", "skl", "srkl", "tvd"];
 
 /** A fused divergence: which one, and its parameter. */
 export interface FusedDivergence {
   kind: FusedDivergenceKind;
   /** Teacher weight β ∈ (0, 1) of `gjsd`. */
   beta?: number;
+  /** Skew α ∈ (0, 1) of `skl` and `srkl` (the endpoints are plain KLs: use those kinds). */
+  alpha?: number;
 }
 
 /** Parameters of one fused call. */
@@ -49,7 +57,7 @@ export interface FusedDivergenceOptions {
 
 const ROWS_KERNEL = "KdlabDivergenceRows";
 const GRAD_KERNEL = "KdlabDivergenceGrad";
-/** Numbers written per row by the forward kernel: LSE of the target, LSE of the student, D, aux. */
+/** Numbers written per row by the forward kernel: LSE of the target, LSE of the student, D, Σg. */
 const STATS = 4;
 
 let registered = false;
@@ -120,19 +128,24 @@ export function fusedDivergenceRows(
 
 interface Attrs {
   kind: FusedDivergenceKind;
-  beta: number;
+  /** β of gjsd, α of skl/srkl. */
+  param: number;
   invTemperature: number;
   interpolation: number;
 }
 
 function checkedAttrs(divergence: FusedDivergence, options: FusedDivergenceOptions): Attrs {
   const { kind } = divergence;
-  if (!["fkl", "ce", "rkl", "gjsd"].includes(kind)) {
-    throw new Error(`fusedDivergenceRows: unknown kind "${kind}"; expected fkl, ce, rkl or gjsd`);
+  if (!KINDS.includes(kind)) {
+    throw new Error(`fusedDivergenceRows: unknown kind "${kind}"; expected ${KINDS.join(", ")}`);
   }
   const beta = divergence.beta ?? 0.5;
   if (kind === "gjsd" && !(beta > 0 && beta < 1)) {
     throw new Error(`fusedDivergenceRows: gjsd needs beta in (0, 1), got ${beta}`);
+  }
+  const alpha = divergence.alpha ?? 0.1;
+  if ((kind === "skl" || kind === "srkl") && !(alpha > 0 && alpha < 1)) {
+    throw new Error(`fusedDivergenceRows: ${kind} needs alpha in (0, 1), got ${alpha}`);
   }
   const t = options.temperature;
   if (!(Number.isFinite(t) && t > 0)) {
@@ -142,7 +155,8 @@ function checkedAttrs(divergence: FusedDivergence, options: FusedDivergenceOptio
   if (!(interpolation >= 0 && interpolation <= 1)) {
     throw new Error(`fusedDivergenceRows: interpolation must be in [0, 1], got ${interpolation}`);
   }
-  return { kind, beta, invTemperature: 1 / t, interpolation };
+  const param = kind === "gjsd" ? beta : kind === "skl" || kind === "srkl" ? alpha : 0.5;
+  return { kind, param, invTemperature: 1 / t, interpolation };
 }
 
 /** Registers the two webgpu kernels with tfjs (idempotent). */
@@ -177,11 +191,11 @@ function uniforms(a: Attrs) {
   return [
     { type: "float32", data: [a.invTemperature] },
     { type: "float32", data: [a.interpolation] },
-    { type: "float32", data: [a.beta] },
+    { type: "float32", data: [a.param] },
   ];
 }
 
-const UNIFORMS = "invTemperature : f32, interpolation : f32, beta : f32,";
+const UNIFORMS = "invTemperature : f32, interpolation : f32, param : f32,";
 
 /** WGSL shared by both programs: the target and student log-space coordinates of one element. */
 const LOGITS_WGSL = `
@@ -199,34 +213,32 @@ const LOGITS_WGSL = `
   }
 `;
 
-/** The per-element accumulation of the divergence (v0) and of the auxiliary sum (v1). */
-function accumulateWgsl(kind: FusedDivergenceKind): string {
+/**
+ * WGSL defining `term` (this element's share of D) and `g` (∂term/∂ℓq) from `lp` and `lq`;
+ * `uniforms.param` is β (gjsd) or α (skl, srkl).
+ */
+function termWgsl(kind: FusedDivergenceKind): string {
+  const mix = (wp: string, wq: string) => `logAddExp(log(${wp}) + lp, log(${wq}) + lq)`;
   switch (kind) {
     case "fkl":
-      return "v0 += exp(lp) * (lp - lq);";
+      return "let p = exp(lp); let term = p * (lp - lq); let g = -p;";
     case "ce":
-      return "v0 -= exp(lp) * lq;";
+      return "let p = exp(lp); let term = -p * lq; let g = -p;";
     case "rkl":
-      return "v0 += exp(lq) * (lq - lp);";
+      return "let q = exp(lq); let term = q * (lq - lp); let g = q * (lq - lp + 1.0);";
     case "gjsd":
-      return `let lm = logAddExp(log(uniforms.beta) + lp, log(1.0 - uniforms.beta) + lq);
-              let qlm = exp(lq) * (lq - lm);
-              v0 += uniforms.beta * exp(lp) * (lp - lm) + (1.0 - uniforms.beta) * qlm;
-              v1 += qlm;`;
-  }
-}
-
-/** ∂D/∂z_S · T of one element, from ℓp, ℓq and the row's D and aux. */
-function gradientWgsl(kind: FusedDivergenceKind): string {
-  switch (kind) {
-    case "fkl":
-    case "ce":
-      return "let g = exp(lq) - exp(lp);";
-    case "rkl":
-      return "let g = exp(lq) * (lq - lp - divergence);";
-    case "gjsd":
-      return `let lm = logAddExp(log(uniforms.beta) + lp, log(1.0 - uniforms.beta) + lq);
-              let g = (1.0 - uniforms.beta) * exp(lq) * (lq - lm - aux);`;
+      return `let b = uniforms.param; let lm = ${mix("b", "1.0 - b")};
+              let q = exp(lq); let qlm = q * (lq - lm);
+              let term = b * exp(lp) * (lp - lm) + (1.0 - b) * qlm; let g = (1.0 - b) * qlm;`;
+    case "skl":
+      return `let a = uniforms.param; let lm = ${mix("a", "1.0 - a")};
+              let term = exp(lp) * (lp - lm); let g = -(1.0 - a) * exp(lp + lq - lm);`;
+    case "srkl":
+      return `let a = uniforms.param; let lm = ${mix("1.0 - a", "a")}; let q = exp(lq);
+              let term = q * (lq - lm); let g = q * (lq - lm + 1.0) - a * q * exp(lq - lm);`;
+    case "tvd":
+      return `let p = exp(lp); let q = exp(lq);
+              let term = 0.5 * abs(p - q); let g = 0.5 * sign(q - p) * q;`;
   }
 }
 
@@ -242,7 +254,7 @@ function treeReduce(buf: string, wg: number, op: (a: string, b: string) => strin
 
 /**
  * Forward: one workgroup per row; three sweeps (maxima, sums of exponentials, divergence) with
- * workgroup tree reductions. Output [N, 4]: LSE of the target, LSE of the student, D, aux.
+ * workgroup tree reductions. Output [N, 4]: LSE of the target, LSE of the student, D, Σg.
  */
 class DivergenceRowsProgram implements WebGPUProgram {
   variableNames = ["teacher", "student"];
@@ -313,7 +325,9 @@ class DivergenceRowsProgram implements WebGPUProgram {
     for (var c = i32(tid); c < cols; c += ${wg}) {
       let lp = targetLogit(base + c) - lseA;
       let lq = studentLogit(base + c) - lseB;
-      ${accumulateWgsl(this.kind)}
+      ${termWgsl(this.kind)}
+      v0 += term;
+      v1 += g;
     }
     bufA[tid] = v0;
     bufB[tid] = v1;
@@ -330,7 +344,7 @@ class DivergenceRowsProgram implements WebGPUProgram {
   }
 }
 
-/** Backward: one thread per logit, g·dy[row]/T from the logits and the row statistics. */
+/** Backward: one thread per logit, (g − q·Σg)·dy[row]/T from the logits and the row statistics. */
 class DivergenceGradProgram implements WebGPUProgram {
   variableNames = ["teacher", "student", "stats", "dy"];
   uniforms = UNIFORMS;
@@ -356,10 +370,9 @@ class DivergenceGradProgram implements WebGPUProgram {
       let row = index / uniforms.teacherShape[1];
       let lp = targetLogit(index) - stats[row * ${STATS}];
       let lq = studentLogit(index) - stats[row * ${STATS} + 1];
-      let divergence = stats[row * ${STATS} + 2];
-      let aux = stats[row * ${STATS} + 3];
-      ${gradientWgsl(this.kind)}
-      result[index] = g * dy[row] * uniforms.invTemperature;
+      let sumG = stats[row * ${STATS} + 3];
+      ${termWgsl(this.kind)}
+      result[index] = (g - exp(lq) * sumG) * dy[row] * uniforms.invTemperature;
     }
   }`;
   }

@@ -9,6 +9,8 @@ import { initBackend } from "../backend.ts";
 import { forwardKL } from "../losses/forward_kl.ts";
 import { generalizedJSD } from "../losses/generalized_jsd.ts";
 import { reverseKL } from "../losses/reverse_kl.ts";
+import { skewKL, skewReverseKL } from "../losses/skew_kl.ts";
+import { totalVariation } from "../losses/total_variation.ts";
 import { taidLoss } from "../taid/taid_loss.ts";
 import {
   type FusedDivergence,
@@ -63,6 +65,7 @@ function referenceRow(
   s: Float64Array,
 ): { value: number; grad: Float64Array } {
   const T = c.temperature, lam = c.interpolation, beta = c.divergence.beta ?? 0.5;
+  const alpha = c.divergence.alpha ?? 0.1;
   const lp = logSoftmax(t.map((z, i) => (lam * z + (1 - lam) * s[i]) / T));
   const lq = logSoftmax(s.map((z) => z / T));
   const v = lp.length;
@@ -89,6 +92,22 @@ function referenceRow(
         g[i] = (1 - beta) * q * (lq[i] - lm);
         break;
       }
+      case "skl": {
+        const m = alpha * p + (1 - alpha) * q;
+        value += p * (lp[i] - Math.log(m));
+        g[i] = -(1 - alpha) * p * q / m;
+        break;
+      }
+      case "srkl": {
+        const m = (1 - alpha) * p + alpha * q;
+        value += q * (lq[i] - Math.log(m));
+        g[i] = q * (lq[i] - Math.log(m) + 1) - alpha * q * q / m;
+        break;
+      }
+      case "tvd":
+        value += 0.5 * Math.abs(p - q);
+        g[i] = 0.5 * Math.sign(q - p) * q;
+        break;
     }
   }
   const sumG = g.reduce((a, b) => a + b, 0);
@@ -122,6 +141,12 @@ const CASES: Case[] = [
   { divergence: { kind: "rkl" }, temperature: 2, interpolation: 1 },
   { divergence: { kind: "gjsd", beta: 0.5 }, temperature: 1, interpolation: 1 },
   { divergence: { kind: "gjsd", beta: 0.1 }, temperature: 3, interpolation: 1 },
+  { divergence: { kind: "skl", alpha: 0.1 }, temperature: 1, interpolation: 1 },
+  { divergence: { kind: "skl", alpha: 0.7 }, temperature: 2, interpolation: 1 },
+  { divergence: { kind: "srkl", alpha: 0.1 }, temperature: 1, interpolation: 1 },
+  { divergence: { kind: "srkl", alpha: 0.5 }, temperature: 1.5, interpolation: 1 },
+  { divergence: { kind: "tvd" }, temperature: 1, interpolation: 1 },
+  { divergence: { kind: "tvd" }, temperature: 2, interpolation: 1 },
 ];
 
 Deno.test("the float64 reference gradient matches central finite differences", () => {
@@ -207,6 +232,9 @@ gpuTest(
       ["generalizedJSD", (s) => generalizedJSD(teacher, s, { beta: 0.3, mask })],
       ["taidLoss", (s) => taidLoss(teacher, s, 0.35, { mask })],
       ["taidLoss ce", (s) => taidLoss(teacher, s, 0.8, { crossEntropy: true, temperature: 1.5 })],
+      ["skewKL", (s) => skewKL(teacher, s, { alpha: 0.1, mask })],
+      ["skewReverseKL", (s) => skewReverseKL(teacher, s, { alpha: 0.3, temperature: 2 })],
+      ["totalVariation", (s) => totalVariation(teacher, s, { mask })],
     ];
     for (const [name, loss] of losses) {
       const run = async (fused: boolean) => {
@@ -258,8 +286,9 @@ gpuTest("bad parameters of the fused kernels are clear errors", async () => {
   const t = tf.zeros([2, 4]) as tf.Tensor2D, s = tf.zeros([2, 4]) as tf.Tensor2D;
   const call = (d: FusedDivergence, temperature = 1, interpolation = 1, x = s) => () =>
     fusedDivergenceRows(d, t, x, { temperature, interpolation });
-  assertThrows(call({ kind: "tvd" as "fkl" }), Error, 'unknown kind "tvd"');
+  assertThrows(call({ kind: "hellinger" as "fkl" }), Error, 'unknown kind "hellinger"');
   assertThrows(call({ kind: "gjsd", beta: 0 }), Error, "beta in (0, 1)");
+  assertThrows(call({ kind: "skl", alpha: 1 }), Error, "alpha in (0, 1)");
   assertThrows(call({ kind: "fkl" }, 0), Error, "temperature must be");
   assertThrows(call({ kind: "fkl" }, 1, 1.5), Error, "interpolation must be in [0, 1]");
   assertThrows(

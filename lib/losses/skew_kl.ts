@@ -24,6 +24,7 @@ export function skewKLKernel(alpha: number): PointwiseKernel {
       tf.sum(tf.mul(tf.exp(lp), tf.sub(lp, logMix(lp, lq, alpha))), 1) as tf.Tensor1D,
     gradLogQ: (lp, lq) =>
       tf.mul(-(1 - alpha), tf.exp(tf.sub(tf.add(lp, lq), logMix(lp, lq, alpha)))) as tf.Tensor2D,
+    ...(alpha > 0 && alpha < 1 ? { fused: { kind: "skl" as const, alpha } } : {}),
   };
 }
 
@@ -40,6 +41,7 @@ export function skewReverseKLKernel(alpha: number): PointwiseKernel {
       const g = alpha === 0 ? base : tf.sub(base, tf.mul(alpha, tf.exp(tf.sub(lq, lm))));
       return tf.mul(q, g) as tf.Tensor2D;
     },
+    ...(alpha > 0 && alpha < 1 ? { fused: { kind: "srkl" as const, alpha } } : {}),
   };
 }
 

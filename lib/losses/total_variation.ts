@@ -14,6 +14,7 @@ export const totalVariationKernel: PointwiseKernel = {
     const q = tf.exp(lq);
     return tf.mul(tf.mul(0.5, tf.sign(tf.sub(q, tf.exp(lp)))), q) as tf.Tensor2D;
   },
+  fused: { kind: "tvd" },
 };
 
 /** Total variation distance between softmax(teacher/T) and softmax(student/T). */
