@@ -31,6 +31,24 @@ export interface CaseResult {
   samples: number[];
   /** TFLOP/s for matmuls. */
   tflops?: number;
+  /** tf.time of one more run: GPU kernel ms (timestamp queries, where the device has them) vs wall. */
+  profile?: { wallMs: number; kernelMs: number | string; kernels?: number };
+}
+
+/** GPU time against wall time of one run, to separate kernel time from dispatch overhead. */
+async function profileOf(run: () => Promise<void>): Promise<CaseResult["profile"]> {
+  try {
+    let pending: Promise<void> | undefined;
+    // The step launches its kernels synchronously; tf.time times those, then the read completes.
+    const info = await tf.time(() => {
+      pending = run();
+    }) as unknown as { wallMs: number; kernelMs: number | { error: string } };
+    await pending;
+    const kernelMs = typeof info.kernelMs === "number" ? info.kernelMs : info.kernelMs.error;
+    return { wallMs: info.wallMs, kernelMs };
+  } catch (error) {
+    return { wallMs: NaN, kernelMs: `tf.time failed: ${(error as Error).message}` };
+  }
 }
 
 const { options } = parseArgs(Deno.args, ["backend", "repeats", "out", "tilings"], ["quick"]);
@@ -117,13 +135,15 @@ async function stepCase(objective: "fkl" | "taid", v: number, fused: boolean): P
     return objective === "fkl" ? forwardKL(teacher, logits) : taidLoss(teacher, logits, 0.5);
   };
   const name = `kd_step_${objective}_V${v}${fused ? "" : "_composite"}`;
-  const result = await time(name, async () => {
+  const step = async () => {
     const { value, grads } = tf.variableGrads(loss, [w]);
     optimizer.apply({ w: grads[w.name] }, 1e-3);
     tf.dispose(Object.values(grads));
     await sync(value);
     await flushDeferredChecks();
-  });
+  };
+  const result = await time(name, step);
+  result.profile = await profileOf(step);
   optimizer.dispose();
   tf.dispose([h, teacher, w]);
   return result;
@@ -141,6 +161,26 @@ async function diagnostics(v: number): Promise<CaseResult[]> {
       () => sync(tf.grad((y) => tf.mean(tf.square(y)))(x)),
     ),
   ];
+  // Raw uploads of the same bytes: tfjs's path (a new mapped staging buffer, then a copy) against
+  // queue.writeBuffer into one reused buffer (shared/gpu/NOTES.md measured 1060 vs 420 ms on llvmpipe).
+  const host = new Float32Array(tokens * v).fill(1);
+  out.push(
+    await time(`upload_tfjs_${tokens}x${v}`, () => sync(tf.tensor2d(host, [tokens, v]))),
+  );
+  const device = (tf.backend() as unknown as { device?: GPUDevice }).device;
+  if (device) {
+    const buffer = device.createBuffer({
+      size: host.byteLength,
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST,
+    });
+    out.push(
+      await time(`upload_writebuffer_${tokens}x${v}`, async () => {
+        device.queue.writeBuffer(buffer, 0, host);
+        await device.queue.onSubmittedWorkDone();
+      }),
+    );
+    buffer.destroy();
+  }
   x.dispose();
   return out;
 }
