@@ -17,7 +17,12 @@
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/backend.ts";
 import { flushDeferredChecks } from "../lib/deferred_checks.ts";
-import { type MatMulTiling, setFusedKernels, setTiledMatMul } from "../lib/gpu/mod.ts";
+import {
+  type MatMulTiling,
+  setDeviceGradients,
+  setFusedKernels,
+  setTiledMatMul,
+} from "../lib/gpu/mod.ts";
 import { forwardKL } from "../lib/losses/forward_kl.ts";
 import { taidLoss } from "../lib/taid/taid_loss.ts";
 import { AdamW } from "../lib/train/adamw.ts";
@@ -156,6 +161,15 @@ async function diagnostics(v: number): Promise<CaseResult[]> {
     await time(`host_ones_add_${tokens}x${v}`, () => sync(tf.add(x, tf.ones(x.shape)))),
     await time(`device_ones_add_${tokens}x${v}`, () => sync(tf.add(x, tf.onesLike(x)))),
     await time(`grad_sum_${tokens}x${v}`, () => sync(tf.grad((y) => tf.sum(y))(x))),
+    await (async () => {
+      setDeviceGradients(false); // tfjs's own gradient: a host ones(x.shape) uploaded per call
+      const r = await time(
+        `grad_sum_host_ones_${tokens}x${v}`,
+        () => sync(tf.grad((y) => tf.sum(y))(x)),
+      );
+      setDeviceGradients(true);
+      return r;
+    })(),
     await time(
       `grad_mean_square_${tokens}x${v}`,
       () => sync(tf.grad((y) => tf.mean(tf.square(y)))(x)),

@@ -14,12 +14,31 @@
 import * as tf from "@tensorflow/tfjs";
 
 let registered = false;
+const originals = new Map<string, tf.GradConfig>();
+
+/**
+ * Switches between these gradients and tfjs's own (to measure the difference on a GPU); returns
+ * whether they were on.
+ */
+export function setDeviceGradients(on: boolean): boolean {
+  const before = registered;
+  if (on) registerDeviceGradients();
+  else if (registered) {
+    for (const config of originals.values()) tf.registerGradient(config);
+    registered = false;
+  }
+  return before;
+}
 
 /** Registers the device-side Sum and Mean gradients (idempotent; global to tfjs). */
 export function registerDeviceGradients(): void {
   if (registered) return;
   registered = true;
   for (const kernelName of ["Sum", "Mean"] as const) {
+    if (!originals.has(kernelName)) {
+      const original = tf.getGradient(kernelName);
+      if (original) originals.set(kernelName, original);
+    }
     tf.registerGradient({
       kernelName,
       inputsToSave: ["x"],

@@ -14,7 +14,7 @@ import { deviceOptimalPermutation, teacherOptimalPermutation } from "../losses/p
 import { createGPT } from "../models/mod.ts";
 import { loadCheckpoint } from "../train/checkpoint.ts";
 import { evaluateLanguageModel, languageModelTask, train, warmupCosine } from "../train/mod.ts";
-import { deviceGradientsRegistered } from "./device_gradients.ts";
+import { deviceGradientsRegistered, setDeviceGradients } from "./device_gradients.ts";
 import { matrix } from "../linalg/mod.ts";
 import { createMLP } from "../models/mod.ts";
 import { fitNormalizer, MultiTeacherHeads } from "../phis/mod.ts";
@@ -51,6 +51,11 @@ gpuTest("device-side Sum and Mean gradients equal tfjs's own", async () => {
   await initBackend("webgpu", { log: false });
   assert.ok(deviceGradientsRegistered());
   const got = await reductionGrads();
+  assert.equal(setDeviceGradients(false), true);
+  const restored = await reductionGrads(); // tfjs's own gradients again
+  assert.equal(setDeviceGradients(true), false);
+  assert.ok(deviceGradientsRegistered());
+  restored.forEach((g, i) => g.forEach((v, j) => assert.ok(Math.abs(v - expected[i][j]) < 1e-6)));
   got.forEach((g, i) =>
     g.forEach((v, j) => assert.ok(Math.abs(v - expected[i][j]) < 1e-6, `case ${i}[${j}]`))
   );
