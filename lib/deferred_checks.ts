@@ -53,16 +53,46 @@ export function checkValues(values: tf.Tensor, check: ValueCheck): void {
   }
 }
 
+/**
+ * The values of `parts`, flattened and concatenated as float32: one readback when they all live
+ * on the active backend, else one asynchronous read each (a tensor left on webgpu by an earlier
+ * backend cannot be moved synchronously).
+ */
+async function readTogether(parts: tf.Tensor[]): Promise<Float32Array> {
+  const info = (tf.engine() as unknown as {
+    state: { tensorInfo: WeakMap<object, { backend: unknown }> };
+  }).state.tensorInfo;
+  if (parts.every((t) => info.get(t.dataId)?.backend === tf.backend())) {
+    const joined = tf.tidy(() =>
+      tf.concat(parts.map((t) => tf.reshape(tf.cast(t, "float32"), [-1])))
+    );
+    try {
+      return await joined.data() as Float32Array;
+    } finally {
+      joined.dispose();
+    }
+  }
+  const out = new Float32Array(parts.reduce((n, t) => n + t.size, 0));
+  let offset = 0;
+  for (const t of parts) {
+    out.set(await t.data(), offset);
+    offset += t.size;
+  }
+  return out;
+}
+
 /** Number of checks waiting for {@linkcode flushDeferredChecks}. */
 export function pendingChecks(): number {
   return pending.length;
 }
 
 /**
- * Reads every queued check asynchronously; throws the first failure (after disposing all). Checks
- * dropped because more than {@linkcode MAX_PENDING_CHECKS} waited are reported on stderr.
+ * Reads every queued check asynchronously, in one readback (one GPU round trip), and throws the
+ * first failure (after disposing all). `alongside`, if given, is read in the same readback and its
+ * values returned (float32), so a caller's own read costs no extra round trip; it is not disposed.
+ * Checks dropped because more than {@linkcode MAX_PENDING_CHECKS} waited are reported on stderr.
  */
-export async function flushDeferredChecks(): Promise<void> {
+export async function flushDeferredChecks(alongside?: tf.Tensor): Promise<Float32Array> {
   if (dropped > 0) {
     console.error(
       `[kdlab] ${dropped} input checks were dropped unread (flushDeferredChecks not called often enough)`,
@@ -70,10 +100,21 @@ export async function flushDeferredChecks(): Promise<void> {
     dropped = 0;
   }
   const batch = pending.splice(0);
+  const parts = [...batch.map((b) => b.values), ...(alongside ? [alongside] : [])];
+  if (parts.length === 0) return new Float32Array(0);
+  let values: Float32Array;
+  try {
+    values = await readTogether(parts);
+  } finally {
+    for (const b of batch) b.values.dispose();
+  }
+  let offset = 0;
   let failure: string | undefined;
-  for (const { values, check } of batch) {
-    if (!failure) failure = check(await values.data());
-    values.dispose();
+  for (const { values: t, check } of batch) {
+    const own = values.subarray(offset, offset + t.size);
+    offset += t.size;
+    failure ??= check(t.dtype === "int32" ? Int32Array.from(own) : own);
   }
   if (failure) throw new Error(failure);
+  return values.slice(offset);
 }

@@ -86,6 +86,15 @@ gpuTest("on webgpu, input checks are deferred and flushed with the first failure
   await initBackend("cpu", { log: false });
 });
 
+gpuTest("checks queued on webgpu are still read after switching to another backend", async () => {
+  await initBackend("webgpu", { log: false });
+  const t = tf.tensor2d([[0, 1, 2]]), s = tf.tensor2d([[Infinity, 0, 0]]);
+  const loss = forwardKL(t, s); // the bad student is found only at the flush
+  await initBackend("cpu", { log: false });
+  await assert.rejects(() => flushDeferredChecks(), /studentLogits contain NaN or Inf/);
+  tf.dispose([t, s, loss]);
+});
+
 gpuTest("PLD's permutation and label checks work without synchronous reads", async () => {
   // Ties in the teacher's logits (0.5 twice, 2 twice) must keep index order, as on the host.
   const teacherRows = [[0.5, 2, 0.5, -1, 2], [3, 0, 0, 1, -2], [0, 0, 0, 0, 0]];

@@ -128,28 +128,14 @@ export async function train<B extends Batch>(options: TrainOptions<B>): Promise<
   try {
     for (let step = start; step < steps; step++) {
       const lr = schedule(step);
-      let lossSum = 0;
+      const values: tf.Tensor[] = [];
       let summed: Record<string, tf.Tensor> | undefined;
       for (let micro = 0; micro < accumulation; micro++) {
         const index = step * accumulation + micro;
         const batch = task.batch(index);
         const { value, grads } = tf.variableGrads(() => task.loss(batch, index), variables);
         for (const t of Object.values(batch)) t?.dispose();
-        const lossValue = (await value.data())[0];
-        value.dispose();
-        const failedCheck = await flushDeferredChecks().then(() => undefined, (e: Error) => e);
-        if (failedCheck || !Number.isFinite(lossValue)) {
-          tf.dispose(Object.values(grads));
-          if (summed) tf.dispose(Object.values(summed));
-          if (failedCheck) throw failedCheck;
-          throw new Error(
-            `train: the loss is ${lossValue} at step ${step} (micro-batch ${micro})` +
-              `${task.objective ? ` with objective "${task.objective.name}"` : ""}; ` +
-              `stopping before the update (last finite loss: ${finalLoss}). Lower the learning ` +
-              `rate or enable clipNorm.`,
-          );
-        }
-        lossSum += lossValue;
+        values.push(value);
         if (!summed) summed = grads;
         else {
           const previous = summed;
@@ -170,8 +156,32 @@ export async function train<B extends Batch>(options: TrainOptions<B>): Promise<
       }
       const { grads, norm } = clipByGlobalNorm(averaged, clipNorm);
       tf.dispose(Object.values(averaged));
-      const gradNorm = (await norm.data())[0];
-      norm.dispose();
+      // One readback per step (a GPU round trip is costly): the micro-batch losses, the gradient
+      // norm and any deferred input checks, all before the update.
+      const readback = tf.tidy(() => tf.concat([...values, norm].map((t) => t.reshape([1]))));
+      tf.dispose([...values, norm]);
+      let read: Float32Array;
+      try {
+        read = await flushDeferredChecks(readback);
+      } catch (error) {
+        tf.dispose(Object.values(grads));
+        throw error;
+      } finally {
+        readback.dispose();
+      }
+      const losses = Array.from(read.subarray(0, accumulation));
+      const gradNorm = read[accumulation];
+      const bad = losses.findIndex((l) => !Number.isFinite(l));
+      if (bad >= 0) {
+        tf.dispose(Object.values(grads));
+        throw new Error(
+          `train: the loss is ${losses[bad]} at step ${step} (micro-batch ${bad})` +
+            `${task.objective ? ` with objective "${task.objective.name}"` : ""}; ` +
+            `stopping before the update (last finite loss: ${finalLoss}). Lower the learning ` +
+            `rate or enable clipNorm.`,
+        );
+      }
+      const lossSum = losses.reduce((s, l) => s + l, 0);
       optimizer.apply(grads, lr);
       tf.dispose(Object.values(grads));
       finalLoss = lossSum / accumulation;
