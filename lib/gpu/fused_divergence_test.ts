@@ -301,3 +301,27 @@ gpuTest("bad parameters of the fused kernels are clear errors", async () => {
   assertThrows(call({ kind: "fkl" }), Error, "needs the webgpu backend");
   started = undefined;
 });
+
+gpuTest(
+  "the gradient kernel is right when its dispatch folds (more than 65535 workgroups)",
+  async () => {
+    await webgpu();
+    const [n, v] = [4100, 4100]; // 16.8M logits: 65,664 workgroups of 256 threads
+    const t = tf.randomNormal([n, v], 0, 1, "float32", 1) as tf.Tensor2D;
+    const s = tf.randomNormal([n, v], 0, 1, "float32", 2) as tf.Tensor2D;
+    const g = tf.grad((x: tf.Tensor) =>
+      tf.sum(fusedDivergenceRows({ kind: "fkl" }, t, x as tf.Tensor2D, { temperature: 1 }))
+    )(s);
+    const tail = (x: tf.Tensor) => tf.slice(x, [n - 2, 0], [2, v]).data();
+    const [gl, tl, sl] = await Promise.all([tail(g), tail(t), tail(s)]);
+    for (let r = 0; r < 2; r++) {
+      const lp = logSoftmax(Float64Array.from(tl.subarray(r * v, (r + 1) * v)));
+      const lq = logSoftmax(Float64Array.from(sl.subarray(r * v, (r + 1) * v)));
+      for (let i = 0; i < v; i++) {
+        const want = Math.exp(lq[i]) - Math.exp(lp[i]);
+        assert(Math.abs(gl[r * v + i] - want) < 1e-7, `row ${n - 2 + r}, col ${i}`);
+      }
+    }
+    tf.dispose([t, s, g]);
+  },
+);
