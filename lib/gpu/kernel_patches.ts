@@ -9,6 +9,10 @@
  *   1e-5 at random. The patched kernel sums at most `maxStorageBuffersPerShaderStage − 1` inputs
  *   per dispatch, as tfjs's own Concat does.
  * - Uncaptured WebGPU errors are printed on stderr (they were silent), so such a failure is seen.
+ * - A synchronous read (`dataSync`, `arraySync`) of data that lives on the GPU fails under Deno
+ *   with "Cannot read properties of null (reading 'clearRect')" (tfjs reads through an
+ *   OffscreenCanvas 2d context, which Deno lacks). It now fails with an error that says so and
+ *   names the fix (`await tensor.data()`). Reads of data still on the host keep working.
  *
  * @module
  */
@@ -21,6 +25,7 @@ const watched = new WeakSet<object>();
 /** Applies the kernel fixes (idempotent) and watches the active webgpu device for errors. */
 export function patchWebGPUKernels(): void {
   watchDeviceErrors();
+  explainSyncReads();
   if (patched) return;
   patched = true;
   const original = tf.getKernel("AddN", "webgpu");
@@ -55,6 +60,30 @@ export function patchWebGPUKernels(): void {
       return out;
     },
   });
+}
+
+interface ReadableBackend {
+  readSync(dataId: object): unknown;
+  tensorMap: { get(dataId: object): { values?: unknown; dtype?: string } | undefined };
+}
+
+const explained = new WeakSet<object>();
+
+function explainSyncReads(): void {
+  const backend = tf.backend() as unknown as ReadableBackend;
+  if (explained.has(backend) || typeof backend.readSync !== "function") return;
+  explained.add(backend);
+  const readSync = backend.readSync.bind(backend);
+  backend.readSync = (dataId: object) => {
+    const data = backend.tensorMap.get(dataId);
+    if (data?.values != null || data?.dtype === "string" || data?.dtype === "complex64") {
+      return readSync(dataId);
+    }
+    throw new Error(
+      "synchronous reads (dataSync, arraySync) of GPU data are not available on the webgpu " +
+        "backend under Deno; read asynchronously instead: await tensor.data() or tensor.array()",
+    );
+  };
 }
 
 function watchDeviceErrors(): void {

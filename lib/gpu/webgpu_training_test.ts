@@ -73,6 +73,21 @@ gpuTest("addN sums any number of inputs on webgpu (tfjs's kernel binds at most 7
   await initBackend("cpu", { log: false });
 });
 
+gpuTest("a synchronous read of GPU data is a clear error; host data still reads", async () => {
+  await initBackend("webgpu", { log: false });
+  const host = tf.range(0, 2000); // never uploaded: still on the host
+  assert.equal(host.dataSync()[1999], 1999);
+  // ≥ 1000 elements, so tfjs runs the add on the GPU (smaller host inputs stay on the CPU).
+  const onGpu = tf.add(host, 1);
+  assert.throws(
+    () => onGpu.dataSync(),
+    /not available on the webgpu backend under Deno.*await tensor\.data\(\)/,
+  );
+  assert.equal((await onGpu.data())[1999], 2000);
+  tf.dispose([host, onGpu]);
+  await initBackend("cpu", { log: false });
+});
+
 gpuTest("on webgpu, input checks are deferred and flushed with the first failure", async () => {
   await initBackend("webgpu", { log: false });
   const teacher = tf.tensor2d([[0, NaN, 1], [1, 2, 3]]);
