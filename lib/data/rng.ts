@@ -49,6 +49,11 @@ export class Rng {
     return this.nextUint32() / 4294967296;
   }
 
+  /** A standard normal number (Box–Muller on two uniforms; the first one feeds the radius). */
+  gaussian(): number {
+    return Math.sqrt(-2 * Math.log(1 - this.next())) * Math.cos(2 * Math.PI * this.next());
+  }
+
   /** A uniform integer in [0, n). */
   int(n: number): number {
     if (!(n >= 1) || !Number.isInteger(n)) throw new Error(`Rng.int: n must be a positive integer`);

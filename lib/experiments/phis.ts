@@ -23,7 +23,7 @@ import {
   selectImages,
 } from "../data/mod.ts";
 import type { ImageDatasetName, ImageSplit } from "../data/mod.ts";
-import { type Matrix, matrix } from "../linalg/mod.ts";
+import { fromRows, type Matrix, matrix, orthonormalColumns, transpose } from "../linalg/mod.ts";
 import { createCNN, type ImageClassifier, type Params } from "../models/mod.ts";
 import {
   type FeatureLossName,
@@ -184,23 +184,13 @@ export function distortionMap(
   const { width, gain, logScaleStd, shiftStd, seed } = distortion;
   if (width < d) throw new Error(`distortionMap: width ${width} must be ≥ the feature width ${d}`);
   const rng = new Rng(hashSeed("distortion", seed));
-  const gauss = () => Math.sqrt(-2 * Math.log(1 - rng.next())) * Math.cos(2 * Math.PI * rng.next());
-  const a = matrix(d, width);
-  if (width === d) {
-    // A random rotation (Gram-Schmidt on Gaussian columns).
-    for (let j = 0; j < d; j++) {
-      const col = Array.from({ length: d }, gauss);
-      for (let k = 0; k < j; k++) {
-        let dot = 0;
-        for (let i = 0; i < d; i++) dot += col[i] * a.data[i * d + k];
-        for (let i = 0; i < d; i++) col[i] -= dot * a.data[i * d + k];
-      }
-      const norm = Math.hypot(...col);
-      for (let i = 0; i < d; i++) a.data[i * d + j] = col[i] / norm;
-    }
-  } else {
-    for (let i = 0; i < a.data.length; i++) a.data[i] = gauss() / Math.sqrt(d);
-  }
+  const gauss = () => rng.gaussian();
+  const gaussianColumns = () =>
+    transpose(fromRows(Array.from({ length: d }, () => Array.from({ length: d }, gauss))));
+  // A random rotation (Gram-Schmidt on Gaussian columns), or a Gaussian lift to more channels.
+  const a = width === d
+    ? orthonormalColumns(gaussianColumns())
+    : matrix(d, width, Array.from({ length: d * width }, () => gauss() / Math.sqrt(d)));
   const scales = Array.from({ length: width }, () => gain * Math.exp(logScaleStd * gauss()));
   for (let i = 0; i < a.data.length; i++) a.data[i] *= scales[i % width];
   const b = Float64Array.from({ length: width }, () => shiftStd * gauss());

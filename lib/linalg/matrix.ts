@@ -94,6 +94,32 @@ export function multiply(a: Matrix, b: Matrix): Matrix {
   return out;
 }
 
+/**
+ * The columns of A made orthonormal in order (modified Gram–Schmidt): column j of the result spans
+ * what columns 0..j of A span. With A square and Gaussian, a random rotation.
+ *
+ * @throws Error when a column is (to 1e-12 of its norm) a combination of the ones before it.
+ */
+export function orthonormalColumns(a: Matrix): Matrix {
+  const { rows: n, cols } = a;
+  const q = matrix(n, cols);
+  for (let j = 0; j < cols; j++) {
+    const col = Array.from({ length: n }, (_, i) => a.data[i * cols + j]);
+    const before = Math.hypot(...col);
+    for (let k = 0; k < j; k++) {
+      let dot = 0;
+      for (let i = 0; i < n; i++) dot += col[i] * q.data[i * cols + k];
+      for (let i = 0; i < n; i++) col[i] -= dot * q.data[i * cols + k];
+    }
+    const norm = Math.hypot(...col);
+    if (!(norm > 1e-12 * before)) {
+      throw new Error(`orthonormalColumns: column ${j} depends on the ones before it`);
+    }
+    for (let i = 0; i < n; i++) q.data[i * cols + j] = col[i] / norm;
+  }
+  return q;
+}
+
 /** s·A. */
 export function scale(a: Matrix, s: number): Matrix {
   return { rows: a.rows, cols: a.cols, data: a.data.map((v) => v * s) };

@@ -1,6 +1,14 @@
 import assert from "node:assert/strict";
 import { Rng } from "../data/rng.ts";
-import { identity, type Matrix, matrix, maxAbsDifference, multiply, transpose } from "./matrix.ts";
+import {
+  identity,
+  type Matrix,
+  matrix,
+  maxAbsDifference,
+  multiply,
+  orthonormalColumns,
+  transpose,
+} from "./matrix.ts";
 import { symmetricEigen } from "./symmetric_eigen.ts";
 
 /** Independent reference: cyclic Jacobi rotations (Golub & Van Loan, Alg. 8.5.3). Values only. */
@@ -43,17 +51,7 @@ function randomSymmetric(n: number, seed: number, spectrum?: number[]): Matrix {
   for (let i = 0; i < n * n; i++) x.data[i] = rng.next() * 2 - 1;
   if (!spectrum) return matrix(n, n, multiply(x, transpose(x)).data.map((v) => v - 1));
   // Q·diag(spectrum)·Qᵀ with Q orthogonal from Gram-Schmidt on x.
-  const q = matrix(n, n);
-  for (let j = 0; j < n; j++) {
-    const col = Array.from({ length: n }, (_, i) => x.data[i * n + j]);
-    for (let k = 0; k < j; k++) {
-      let dot = 0;
-      for (let i = 0; i < n; i++) dot += col[i] * q.data[i * n + k];
-      for (let i = 0; i < n; i++) col[i] -= dot * q.data[i * n + k];
-    }
-    const norm = Math.hypot(...col);
-    for (let i = 0; i < n; i++) q.data[i * n + j] = col[i] / norm;
-  }
+  const q = orthonormalColumns(x);
   const qd = matrix(n, n, q.data.map((v, idx) => v * spectrum[idx % n]));
   const out = multiply(qd, transpose(q));
   const sym = transpose(out);
@@ -106,4 +104,15 @@ Deno.test("symmetricEigen rejects bad input with a clear error", () => {
   assert.throws(() => symmetricEigen(matrix(2, 2, [1, 2, 3, 4])), /not symmetric/);
   assert.throws(() => symmetricEigen(matrix(2, 2, [1, NaN, NaN, 1])), /NaN/);
   assert.throws(() => symmetricEigen(matrix(0, 0)), /empty/);
+});
+
+Deno.test("orthonormalColumns: QᵀQ = I, the first column keeps its direction, dependent columns throw", () => {
+  const rng = new Rng(5);
+  const a = matrix(6, 4, Array.from({ length: 24 }, () => rng.gaussian()));
+  const q = orthonormalColumns(a);
+  assert.ok(maxAbsDifference(multiply(transpose(q), q), identity(4)) < 1e-14);
+  const norm0 = Math.hypot(...Array.from({ length: 6 }, (_, i) => a.data[i * 4]));
+  for (let i = 0; i < 6; i++) assert.ok(Math.abs(q.data[i * 4] - a.data[i * 4] / norm0) < 1e-15);
+  const dependent = matrix(3, 2, [1, 2, 2, 4, 3, 6]);
+  assert.throws(() => orthonormalColumns(dependent), /column 1 depends on the ones before it/);
 });

@@ -4,11 +4,13 @@ import { initBackend } from "../backend.ts";
 import { Rng } from "../data/rng.ts";
 import {
   diagonal,
+  fromRows,
   identity,
   type Matrix,
   matrix,
   maxAbsDifference,
   multiply,
+  orthonormalColumns,
   transpose,
 } from "../linalg/mod.ts";
 import { FeatureMoments } from "./feature_moments.ts";
@@ -17,19 +19,15 @@ import { fitNormalizer, Normalizer, NORMALIZER_KINDS } from "./normalizer.ts";
 await initBackend("cpu", { log: false });
 const quiet = { onWarning: () => {} };
 
-function gaussian(rng: Rng): number {
-  return Math.sqrt(-2 * Math.log(1 - rng.next())) * Math.cos(2 * Math.PI * rng.next());
-}
-
 /** Anisotropic, correlated, non-centred features: x = z·A + shift, latent scales spanning 0.1..10. */
 function features(n: number, c: number, seed: number, rank = c): Matrix {
   const rng = new Rng(seed);
   const a = matrix(rank, c);
   for (let i = 0; i < a.data.length; i++) {
-    a.data[i] = gaussian(rng) * 10 ** (2 * Math.floor(i / c) / Math.max(1, rank - 1) - 1);
+    a.data[i] = rng.gaussian() * 10 ** (2 * Math.floor(i / c) / Math.max(1, rank - 1) - 1);
   }
   const z = matrix(n, rank);
-  for (let i = 0; i < z.data.length; i++) z.data[i] = gaussian(rng);
+  for (let i = 0; i < z.data.length; i++) z.data[i] = rng.gaussian();
   const x = multiply(z, a);
   for (let i = 0; i < x.data.length; i++) x.data[i] += 3 * ((i % c) - c / 2);
   return x;
@@ -155,17 +153,8 @@ Deno.test("PHI-S: α is rotation-invariant, per-dim-std is not; a random orthogo
   const x = features(1000, c, 3);
   // A fixed rotation of the data (Gram-Schmidt on a seeded matrix).
   const rng = new Rng(9);
-  const q = matrix(c, c);
-  for (let j = 0; j < c; j++) {
-    const col = Array.from({ length: c }, () => gaussian(rng));
-    for (let k = 0; k < j; k++) {
-      let dot = 0;
-      for (let i = 0; i < c; i++) dot += col[i] * q.data[i * c + k];
-      for (let i = 0; i < c; i++) col[i] -= dot * q.data[i * c + k];
-    }
-    const norm = Math.hypot(...col);
-    for (let i = 0; i < c; i++) q.data[i * c + j] = col[i] / norm;
-  }
+  const columns = Array.from({ length: c }, () => Array.from({ length: c }, () => rng.gaussian()));
+  const q = orthonormalColumns(transpose(fromRows(columns)));
   const rotated = multiply(x, q);
   const a = fitNormalizer("phi-s", x).alpha!;
   const b = fitNormalizer("phi-s", rotated).alpha!;
@@ -231,9 +220,9 @@ Deno.test("foldIntoLinear equals the inverse applied after the head (float64 and
   const c = 12;
   const x = features(300, c, 7);
   const rng = new Rng(3);
-  const k = matrix(5, c, Array.from({ length: 5 * c }, () => gaussian(rng)));
-  const bias = Array.from({ length: c }, () => gaussian(rng));
-  const h = matrix(4, 5, Array.from({ length: 20 }, () => gaussian(rng)));
+  const k = matrix(5, c, Array.from({ length: 5 * c }, () => rng.gaussian()));
+  const bias = Array.from({ length: c }, () => rng.gaussian());
+  const h = matrix(4, 5, Array.from({ length: 20 }, () => rng.gaussian()));
   for (const kind of NORMALIZER_KINDS) {
     const n = fitNormalizer(kind, x, quiet);
     const head = multiply(h, k);

@@ -18,8 +18,7 @@ function blobs(
   for (let i = 0; i < n; i++) {
     labels[i] = i % classes;
     for (let j = 0; j < dim; j++) {
-      const g = Math.sqrt(-2 * Math.log(1 - rng.next())) * Math.cos(2 * Math.PI * rng.next());
-      features[i * dim + j] = g + (j === labels[i] ? separation : 0) + 5;
+      features[i * dim + j] = rng.gaussian() + (j === labels[i] ? separation : 0) + 5;
     }
   }
   return { features, labels, dim, classes };
