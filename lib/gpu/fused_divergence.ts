@@ -31,6 +31,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { envFlag } from "./env.ts";
 import type { WebGPUBackend, WebGPUProgram } from "@tensorflow/tfjs-backend-webgpu";
 
 /** The divergences with a fused kernel. */
@@ -375,13 +376,5 @@ class DivergenceGradProgram implements WebGPUProgram {
       result[index] = (g - exp(lq) * sumG) * dy[row] * uniforms.invTemperature;
     }
   }`;
-  }
-}
-
-function envFlag(name: string): string | undefined {
-  try {
-    return Deno.env.get(name);
-  } catch {
-    return undefined; // no env permission: defaults apply
   }
 }

@@ -19,6 +19,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { envFlag } from "./env.ts";
 import type { WebGPUBackend, WebGPUProgram } from "@tensorflow/tfjs-backend-webgpu";
 
 /** Tile parameters: per-thread outputs TM×TN, K-slice depth BK (workgroups are 16×16 threads). */
@@ -256,13 +257,5 @@ class TiledMatMulProgram implements WebGPUProgram {
       }
     }
   }`;
-  }
-}
-
-function envFlag(name: string): string | undefined {
-  try {
-    return Deno.env.get(name);
-  } catch {
-    return undefined; // no env permission: defaults apply
   }
 }

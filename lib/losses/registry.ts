@@ -6,7 +6,6 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { syncReadsAvailable } from "../deferred_checks.ts";
 import { TAID, type TAIDConfig } from "../taid/mod.ts";
 import { adaptiveKL } from "./adaptive_kl.ts";
 import { ctkd, ctkdLambda, CTKDTemperature } from "./ctkd.ts";
@@ -277,10 +276,8 @@ const REGISTRY: Record<string, Entry> = {
           step = s + 1;
         },
         variables: () => [temperature.theta],
-        state: () =>
-          syncReadsAvailable()
-            ? { step, theta: temperature.theta.dataSync()[0] }
-            : temperature.theta.data().then((theta) => ({ step, theta: theta[0] })),
+        // Read asynchronously on every backend (webgpu has no synchronous reads); the trainer awaits.
+        state: async () => ({ step, theta: (await temperature.theta.data())[0] }),
         load: (state) => {
           const s = state as { step: number; theta: number };
           step = s.step;
