@@ -171,6 +171,18 @@ Deno.test("the float64 reference gradient matches central finite differences", (
   }
 });
 
+/** Per-row values and ∂(Σ rows)/∂student of a case on the fused path, read back and freed. */
+async function fused(c: Case, t: tf.Tensor2D, s: tf.Tensor2D) {
+  const opts = { temperature: c.temperature, interpolation: c.interpolation };
+  const { value, grad } = tf.valueAndGrad((x: tf.Tensor) =>
+    tf.sum(fusedDivergenceRows(c.divergence, t, x as tf.Tensor2D, opts))
+  )(s);
+  const rows = fusedDivergenceRows(c.divergence, t, s, opts);
+  const out = { values: await rows.data(), grads: await grad.data() };
+  tf.dispose([value, grad, rows]);
+  return out;
+}
+
 gpuTest("fused divergences match the float64 reference (values and gradients)", async () => {
   await webgpu();
   for (const [n, v] of [[3, 5], [7, 3001]]) {
@@ -179,11 +191,7 @@ gpuTest("fused divergences match the float64 reference (values and gradients)", 
     const s = tf.tensor2d(Float32Array.from(s64), [n, v]);
     for (const c of CASES) {
       const ref = reference(c, t64, s64, n, v);
-      const opts = { temperature: c.temperature, interpolation: c.interpolation };
-      const values = await fusedDivergenceRows(c.divergence, t, s, opts).data();
-      const grads = await tf.grad((x: tf.Tensor) =>
-        tf.sum(tf.mul(fusedDivergenceRows(c.divergence, t, x as tf.Tensor2D, opts), 1))
-      )(s).data();
+      const { values, grads } = await fused(c, t, s);
       const label =
         `${c.divergence.kind} β=${c.divergence.beta} T=${c.temperature} λ=${c.interpolation} [${n},${v}]`;
       const scale = Math.max(1, ...Array.from(ref.values, Math.abs));
@@ -202,11 +210,7 @@ gpuTest("fused divergences stay finite and exact on extreme logits", async () =>
   const s = tf.tensor2d(Float32Array.from(s64), [n, v]);
   for (const c of CASES) {
     const ref = reference(c, t64, s64, n, v);
-    const opts = { temperature: c.temperature, interpolation: c.interpolation };
-    const values = await fusedDivergenceRows(c.divergence, t, s, opts).data();
-    const grads = await tf.grad((x: tf.Tensor) =>
-      tf.sum(fusedDivergenceRows(c.divergence, t, x as tf.Tensor2D, opts))
-    )(s).data();
+    const { values, grads } = await fused(c, t, s);
     assert(values.every(Number.isFinite) && grads.every(Number.isFinite), c.divergence.kind);
     // Vulkan allows exp() an error of 3 + 2·|x| ULP: with |ℓ| in the hundreds, float32 results
     // carry relative errors of a few 1e-6 of the divergence's size (the composite path too).

@@ -13,12 +13,15 @@ import { crossEntropy, forwardKL, getLoss, pld } from "../losses/mod.ts";
 import { deviceOptimalPermutation, teacherOptimalPermutation } from "../losses/pld.ts";
 import { createGPT } from "../models/mod.ts";
 import { loadCheckpoint } from "../train/checkpoint.ts";
-import { evaluateLanguageModel, languageModelTask, train, warmupCosine } from "../train/mod.ts";
+import {
+  constantLr,
+  evaluateLanguageModel,
+  languageModelTask,
+  train,
+  warmupCosine,
+} from "../train/mod.ts";
+import { twoTeacherTask } from "../../tests/fixtures/two_teachers.ts";
 import { deviceGradientsRegistered, setDeviceGradients } from "./device_gradients.ts";
-import { matrix } from "../linalg/mod.ts";
-import { createMLP } from "../models/mod.ts";
-import { fitNormalizer, MultiTeacherHeads } from "../phis/mod.ts";
-import { constantLr } from "../train/mod.ts";
 
 const gpuTest = (name: string, fn: () => Promise<void>) =>
   Deno.test({ name, sanitizeOps: false, sanitizeResources: false, fn });
@@ -219,39 +222,10 @@ async function multiTeacher(backend: string) {
   const teacher = (width: number, scale: number) =>
     Float32Array.from({ length: n * width }, (_, i) => scale * Math.cos(i * 1.3 + width));
   const big = teacher(12, 100), small = teacher(8, 0.01);
-  const fit = (rows: Float32Array, width: number) => fitNormalizer("phi-s", matrix(n, width, rows));
-  const student = createMLP({ hidden: [16], seed: 1 });
-  const trunk = Object.fromEntries(
-    Object.entries(student.params).filter(([k]) => !k.startsWith("head.")),
-  );
-  const heads = new MultiTeacherHeads({
-    teachers: [{ name: "big", normalizer: fit(big, 12) }, {
-      name: "small",
-      normalizer: fit(small, 8),
-    }],
-    trunkDim: 16,
-    hidden: 16,
-    adaLoss: true,
-    seed: 2,
-  });
+  const { task, heads, dispose } = twoTeacherTask(x, big, small, 16);
   const rows: number[][] = [];
   await train({
-    task: {
-      params: { ...trunk, ...heads.params },
-      batch: () =>
-        tf.tidy(() => ({
-          x: tf.tensor2d(x, [n, 784]),
-          ...heads.targets({ big: tf.tensor2d(big, [n, 12]), small: tf.tensor2d(small, [n, 8]) }),
-        })),
-      loss: (b) => {
-        const { x: images, ...targets } = b;
-        return heads.loss(
-          student.forward(images!, { features: true }).features!,
-          targets as Record<string, tf.Tensor2D>,
-        );
-      },
-      objective: heads,
-    },
+    task,
     steps: 10,
     schedule: constantLr(3e-3),
     onRow: (row) =>
@@ -262,6 +236,7 @@ async function multiTeacher(backend: string) {
       ]),
   });
   const ada = (heads.state() as { ada: { averages: Record<string, number> } }).ada.averages;
+  dispose();
   return { rows, ada };
 }
 

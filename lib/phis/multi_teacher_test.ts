@@ -2,11 +2,9 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../backend.ts";
 import { Rng } from "../data/rng.ts";
-import { matrix } from "../linalg/mod.ts";
-import { createMLP } from "../models/mod.ts";
 import { constantLr, train } from "../train/mod.ts";
+import { twoTeacherTask } from "../../tests/fixtures/two_teachers.ts";
 import { MultiTeacherHeads } from "./multi_teacher.ts";
-import { fitNormalizer } from "./normalizer.ts";
 
 await initBackend("cpu", { log: false });
 
@@ -24,41 +22,12 @@ Deno.test("multi-teacher distillation: the loss falls, tensors stay flat, AdaLos
   };
   const big = teacherRows(12, 100);
   const small = teacherRows(8, 0.01);
-  const fit = (rows: Float32Array, width: number) => fitNormalizer("phi-s", matrix(n, width, rows));
-  const student = createMLP({ hidden: [32], seed: 1 });
-  const trunk = Object.fromEntries(
-    Object.entries(student.params).filter(([k]) => !k.startsWith("head.")),
-  );
-  const heads = new MultiTeacherHeads({
-    teachers: [{ name: "big", normalizer: fit(big, 12) }, {
-      name: "small",
-      normalizer: fit(small, 8),
-    }],
-    trunkDim: 32,
-    hidden: 32,
-    adaLoss: true,
-    seed: 2,
-  });
+  const { task, heads, dispose } = twoTeacherTask(x, big, small, 32);
   const counts: number[] = [];
   const losses: number[] = [];
   const terms: { big: number; small: number }[] = [];
   await train({
-    task: {
-      params: { ...trunk, ...heads.params },
-      batch: () =>
-        tf.tidy(() => ({
-          x: tf.tensor2d(x, [n, 784]),
-          ...heads.targets({ big: tf.tensor2d(big, [n, 12]), small: tf.tensor2d(small, [n, 8]) }),
-        })),
-      loss: (b) => {
-        const { x: images, ...targets } = b;
-        return heads.loss(
-          student.forward(images!, { features: true }).features!,
-          targets as Record<string, tf.Tensor2D>,
-        );
-      },
-      objective: heads,
-    },
+    task,
     steps: 100,
     schedule: constantLr(3e-3),
     onRow: (row) => {
@@ -92,9 +61,6 @@ Deno.test("multi-teacher distillation: the loss falls, tensors stay flat, AdaLos
   });
   copy.load(JSON.parse(JSON.stringify(heads.state())));
   assert.deepEqual((copy.state() as typeof state).ada, state.ada);
-  tf.dispose([
-    ...Object.values(student.params),
-    ...Object.values(heads.params),
-    ...Object.values(copy.params),
-  ]);
+  dispose();
+  tf.dispose(Object.values(copy.params));
 });
