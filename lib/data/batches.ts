@@ -155,6 +155,28 @@ export class ImageBatcher {
   }
 }
 
+/**
+ * `f` applied to the images of a split in batches of `batchSize` (in order), each result read back
+ * asynchronously (so it works on webgpu too) and its rows concatenated on the host.
+ */
+export async function mapImageBatches(
+  split: ImageSplit,
+  f: (x: tf.Tensor4D) => tf.Tensor,
+  batchSize = 500,
+): Promise<Float32Array> {
+  const parts: Float32Array[] = [];
+  for (let i = 0; i < split.count; i += batchSize) {
+    const indices = Array.from({ length: Math.min(batchSize, split.count - i) }, (_, j) => i + j);
+    const out = tf.tidy(() => f(imageTensors(split, indices).x));
+    parts.push(await out.data() as Float32Array);
+    out.dispose();
+  }
+  const rows = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let offset = 0;
+  for (const p of parts) rows.set(p, offset), offset += p.length;
+  return rows;
+}
+
 /** Tensors of the given examples (all of them when no indices are given). */
 export function imageTensors(split: ImageSplit, indices?: ArrayLike<number>): ImageBatch {
   const chosen = indices ? selectImages(split, indices) : split;

@@ -18,6 +18,7 @@ import {
   ImageBatcher,
   imageTensors,
   loadImages,
+  mapImageBatches,
   permutation,
   Rng,
   selectImages,
@@ -198,21 +199,8 @@ export function distortionMap(
 }
 
 /** Features [N, d] of a classifier on a split, in batches. */
-async function modelFeatures(
-  model: ImageClassifier,
-  split: ImageSplit,
-  batch = 500,
-): Promise<Float32Array> {
-  const out = new Float32Array(split.count * model.featureDim);
-  for (let i = 0; i < split.count; i += batch) {
-    const idx = Array.from({ length: Math.min(batch, split.count - i) }, (_, j) => i + j);
-    const f = tf.tidy(() =>
-      model.forward(imageTensors(split, idx).x, { features: true }).features!
-    );
-    out.set(await f.data() as Float32Array, i * model.featureDim); // async: works on webgpu
-    f.dispose();
-  }
-  return out;
+function modelFeatures(model: ImageClassifier, split: ImageSplit): Promise<Float32Array> {
+  return mapImageBatches(split, (x) => model.forward(x, { features: true }).features!);
 }
 
 /** A teacher's distorted features on the pool and test images. */
@@ -371,16 +359,7 @@ export async function runPhisStudent(
   });
 
   // Evaluation: trunk features of every pool and test image, then the heads' predictions.
-  const embed = async (split: ImageSplit) => {
-    const out = new Float32Array(split.count * spec.student.featureDim);
-    for (let i = 0; i < split.count; i += 500) {
-      const idx = Array.from({ length: Math.min(500, split.count - i) }, (_, j) => i + j);
-      const f = tf.tidy(() => trunkFeatures(imageTensors(split, idx).x));
-      out.set(await f.data() as Float32Array, i * spec.student.featureDim);
-      f.dispose();
-    }
-    return out;
-  };
+  const embed = (split: ImageSplit) => mapImageBatches(split, trunkFeatures);
   const testEmbedding = await embed(images.test);
   const rows: PhisRow[] = [];
   const add = (teacher: string, metric: string, value: number) =>

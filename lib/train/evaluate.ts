@@ -7,7 +7,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { evaluationBatches, imageTensors, windowsAt } from "../data/batches.ts";
+import { evaluationBatches, mapImageBatches, windowsAt } from "../data/batches.ts";
 import type { ImageSplit } from "../data/images.ts";
 import type { GPT } from "../models/gpt.ts";
 import type { ImageClassifier } from "../models/vision.ts";
@@ -82,17 +82,7 @@ export async function predictProbabilities(
   batchSize = 500,
 ): Promise<Float32Array> {
   if (split.count === 0) throw new Error("predictProbabilities: the split is empty");
-  const parts: Float32Array[] = [];
-  for (let i = 0; i < split.count; i += batchSize) {
-    const indices = Array.from({ length: Math.min(batchSize, split.count - i) }, (_, j) => i + j);
-    const probs = tf.tidy(() => tf.softmax(model.logits(imageTensors(split, indices).x)));
-    parts.push(await probs.data() as Float32Array);
-    probs.dispose();
-  }
-  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const p of parts) out.set(p, offset), offset += p.length;
-  return out;
+  return await mapImageBatches(split, (x) => tf.softmax(model.logits(x)), batchSize);
 }
 
 const argmaxRow = (probs: Float32Array, i: number, classes: number) => {
