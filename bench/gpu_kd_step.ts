@@ -73,7 +73,7 @@ const tilings: MatMulTiling[] = String(options.tilings ?? "4x4x16,8x8x8,4x8x16,8
   });
 
 /** Median of `repeats` timed runs of `run` (which must wait for its own results). */
-async function time(name: string, run: () => Promise<void>, extra = {}): Promise<CaseResult> {
+async function time(name: string, run: () => Promise<void>): Promise<CaseResult> {
   await run(); // warm-up: pipeline compilation, buffer pools
   const samples: number[] = [];
   for (let i = 0; i < repeats; i++) {
@@ -84,7 +84,7 @@ async function time(name: string, run: () => Promise<void>, extra = {}): Promise
   const sorted = samples.slice().sort((a, b) => a - b);
   const ms = sorted[Math.floor(sorted.length / 2)];
   console.error(`${name}: ${ms.toFixed(2)} ms`);
-  return { name, ms, samples, ...extra };
+  return { name, ms, samples };
 }
 
 /** Reads one value of `t` (waits for the queue) and disposes it. */

@@ -3,12 +3,11 @@
  *
  * tfjs-backend-webgpu reads a tensor synchronously (`dataSync`) by drawing it into an
  * OffscreenCanvas's 2d context, which Deno does not provide, so on webgpu every synchronous read
- * throws. The checks
- * that guard the losses and models (finite logits, 0/1 masks, token ids in range) therefore run at
- * once where they can (cpu, wasm, tensorflow), and on webgpu are queued: {@linkcode
- * flushDeferredChecks} reads them asynchronously and throws the first failure. The trainer flushes
- * after every micro-batch's forward and backward, before the update, so bad input still stops a
- * run before it changes a weight.
+ * throws. The checks that guard the losses and models (finite logits, 0/1 masks, token ids and
+ * labels in range) therefore run at once where they can (cpu, wasm, tensorflow), and on webgpu are
+ * queued: {@linkcode flushDeferredChecks} reads them asynchronously and throws the first failure.
+ * The trainer flushes once per step, in the same readback as the losses and the gradient norm and
+ * before the update, so bad input still stops a run before it changes a weight.
  *
  * @module
  */

@@ -90,9 +90,11 @@ export function pointwiseLoss(
   if (!(chunk >= 1)) throw new Error(`${fn}: chunkElements must be ≥ 1, got ${chunk}`);
   return tf.tidy(() => {
     const rows = toRows(fn, teacher, student, options);
-    const fused = kernel.fused && target.interpolation !== undefined && fusedDivergenceAvailable();
+    const fused = target.interpolation !== undefined && fusedDivergenceAvailable()
+      ? kernel.fused
+      : undefined;
     const perRow = fused
-      ? fusedDivergenceRows(kernel.fused!, rows.teacher, rows.student, {
+      ? fusedDivergenceRows(fused, rows.teacher, rows.student, {
         temperature,
         interpolation: target.interpolation,
       })

@@ -72,8 +72,10 @@ export interface TrainResult {
   seconds: number;
 }
 
-/** Numeric fields of an objective's state, for the metrics row (e.g. TAID's `t`). */
-/** Numeric fields of the objective's state (awaited: a state read from the GPU is a promise). */
+/**
+ * Numeric fields of an objective's state, for the metrics row (e.g. TAID's `t`); awaited, since a
+ * state read from the GPU is a promise.
+ */
 async function objectiveFields(
   objective: StatefulObjective | undefined,
 ): Promise<Record<string, number>> {
