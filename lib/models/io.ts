@@ -81,17 +81,8 @@ export function decodeSafetensors(
   return { tensors, metadata: header.__metadata__ ?? {} };
 }
 
-/** The current values of variables, on the host (synchronous: cpu and wasm backends). */
-export function readParams(params: Params): HostTensors {
-  const out: HostTensors = {};
-  for (const [name, v] of Object.entries(params)) {
-    out[name] = { shape: v.shape, data: v.dataSync() as Float32Array };
-  }
-  return out;
-}
-
-/** {@linkcode readParams} read asynchronously: works on every backend, webgpu included. */
-export async function readParamsAsync(params: Params): Promise<HostTensors> {
+/** The current values of variables, on the host (read asynchronously: works on every backend). */
+export async function readParams(params: Params): Promise<HostTensors> {
   const out: HostTensors = {};
   for (const [name, v] of Object.entries(params)) {
     out[name] = { shape: v.shape, data: await v.data() as Float32Array };
@@ -149,7 +140,7 @@ export async function saveModel(dir: string, model: Model): Promise<void> {
   await Deno.mkdir(dir, { recursive: true });
   const spec = { kind: model.kind, config: model.config };
   await Deno.writeTextFile(join(dir, "config.json"), JSON.stringify(spec, null, 2) + "\n");
-  const bytes = encodeSafetensors(await readParamsAsync(model.params), {
+  const bytes = encodeSafetensors(await readParams(model.params), {
     format: "kdlab",
     kind: model.kind,
   });

@@ -31,7 +31,7 @@ for (const backend of BACKENDS) {
     await initBackend(backend, { log: false });
     for (const tieWeights of [true, false]) {
       const model = createGPT({ ...tiny, tieWeights });
-      const weights = readParams(model.params);
+      const weights = await readParams(model.params);
       const w64 = Object.fromEntries(
         Object.entries(weights).map(([k, v]) => [k, { shape: v.shape, data: Array.from(v.data) }]),
       );
@@ -141,9 +141,10 @@ Deno.test("GPT returns hidden states and attention maps; parameters are counted"
     assert.ok(att[0][1] < 1e-12 && att[0][2] < 1e-12, "no weight on future positions");
   });
   // The same seed gives the same weights; another seed does not.
-  const again = readParams(createGPT(tiny).params);
-  assert.deepEqual(readParams(model.params).wte.data, again.wte.data);
-  assert.notDeepEqual(readParams(createGPT({ ...tiny, seed: 4 }).params).wte.data, again.wte.data);
+  const again = await readParams(createGPT(tiny).params);
+  assert.deepEqual((await readParams(model.params)).wte.data, again.wte.data);
+  const other = await readParams(createGPT({ ...tiny, seed: 4 }).params);
+  assert.notDeepEqual(other.wte.data, again.wte.data);
 });
 
 Deno.test("GPT dropout: deterministic per seed, identity without a seed", async () => {
@@ -208,8 +209,8 @@ Deno.test("safetensors round trip and model save/load", async () => {
     await saveModel(sub, model);
     const loaded = await loadModel(sub);
     assert.equal(loaded.kind, model.kind);
-    const a = readParams(model.params);
-    const b = readParams(loaded.params);
+    const a = await readParams(model.params);
+    const b = await readParams(loaded.params);
     for (const name of Object.keys(a)) assert.deepEqual(b[name].data, a[name].data, name);
   }
   await Deno.remove(dir, { recursive: true });

@@ -11,7 +11,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { Objective } from "../losses/registry.ts";
 import { flushDeferredChecks } from "../deferred_checks.ts";
-import { assignParams, readParamsAsync } from "../models/io.ts";
+import { assignParams, readParams } from "../models/io.ts";
 import type { Params } from "../models/params.ts";
 import { AdamW, type AdamWConfig } from "./adamw.ts";
 import { loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
@@ -208,7 +208,7 @@ export async function train<B extends Batch>(options: TrainOptions<B>): Promise<
             optimizerStep: optimizer.step,
             objective: await task.objective?.state?.(),
           },
-          params: await readParamsAsync(task.params),
+          params: await readParams(task.params),
           moments: await optimizer.moments(),
         });
       }
