@@ -5,7 +5,7 @@
  * The composite tfjs path (logSoftmax, exp, sub, mul, sum, and their autodiff) launches ~10 kernels
  * and materialises several [N, V] tensors per loss; on the H100 a KL forward over [4096, 8192] took
  * 41 ms against PyTorch's 1.4 ms (issue #10). Here the forward pass is one kernel with one
- * workgroup per row (three sweeps over the row: maxima, sums of exponentials, divergence), writing
+ * workgroup per row (two sweeps over the row: an online log-sum-exp, then the divergence), writing
  * four numbers per row; the backward pass is one elementwise kernel that recomputes p and q from
  * the logits and the saved row statistics (as Liger Kernel's fused losses and FlashAttention's
  * recomputation do), so the only [N, V] tensor ever written is the gradient itself.
@@ -243,19 +243,30 @@ function termWgsl(kind: FusedDivergenceKind): string {
   }
 }
 
-/** Emits a workgroup tree reduction of `buf` (length wg) with `op`, result in buf[0]. */
-function treeReduce(buf: string, wg: number, op: (a: string, b: string) => string): string {
+/** Emits a workgroup tree reduction: `merge(i, j)` folds slot j into slot i; the result is slot 0. */
+function treeReduce(wg: number, merge: (i: string, j: string) => string): string {
   let code = "";
   for (let half = wg / 2; half >= 1; half /= 2) {
-    code += `if (tid < ${half}u) { ${buf}[tid] = ${op(`${buf}[tid]`, `${buf}[tid + ${half}u]`)}; }
+    code += `if (tid < ${half}u) { ${merge("tid", `tid + ${half}u`)} }
       workgroupBarrier();\n`;
   }
   return code;
 }
 
+/** Merges two (max, Σexp(x − max)) pairs of both rows: slot j into slot i. */
+const mergeLse = (i: string, j: string) =>
+  ["A", "B"].map((r) =>
+    `{ let m = max(max${r}[${i}], max${r}[${j}]);
+       buf${r}[${i}] = buf${r}[${i}] * exp(max${r}[${i}] - m) + buf${r}[${j}] * exp(max${r}[${j}] - m);
+       max${r}[${i}] = m; }`
+  ).join("\n");
+
+/** Adds slot j of both sums into slot i. */
+const addPairs = (i: string, j: string) => `bufA[${i}] += bufA[${j}]; bufB[${i}] += bufB[${j}];`;
+
 /**
- * Forward: one workgroup per row; three sweeps (maxima, sums of exponentials, divergence) with
- * workgroup tree reductions. Output [N, 4]: LSE of the target, LSE of the student, D, Σg.
+ * Forward: one workgroup per row; two sweeps (an online log-sum-exp of both rows, then the
+ * divergence) with workgroup tree reductions. Output [N, 4]: LSE of the target, LSE of the student, D, Σg.
  */
 class DivergenceRowsProgram implements WebGPUProgram {
   variableNames = ["teacher", "student"];
@@ -276,9 +287,9 @@ class DivergenceRowsProgram implements WebGPUProgram {
 
   getUserCode(): string {
     const wg = this.workgroupSize[0];
-    const sum = (a: string, b: string) => `${a} + ${b}`;
-    const max = (a: string, b: string) => `max(${a}, ${b})`;
     return `
+  var<workgroup> maxA : array<f32, ${wg}>;
+  var<workgroup> maxB : array<f32, ${wg}>;
   var<workgroup> bufA : array<f32, ${wg}>;
   var<workgroup> bufB : array<f32, ${wg}>;
   ${LOGITS_WGSL}
@@ -291,36 +302,29 @@ class DivergenceRowsProgram implements WebGPUProgram {
     let cols = select(0, v, row < rows);
     let base = row * v;
 
+    // Sweep 1: running maximum and sum of exponentials of both rows (online log-sum-exp,
+    // Milakov & Gimelshein 2018), one exp per element.
     var ma = -3.402823e+38f;
     var mb = -3.402823e+38f;
-    for (var c = i32(tid); c < cols; c += ${wg}) {
-      ma = max(ma, targetLogit(base + c));
-      mb = max(mb, studentLogit(base + c));
-    }
-    bufA[tid] = ma;
-    bufB[tid] = mb;
-    workgroupBarrier();
-    ${treeReduce("bufA", wg, max)}
-    ${treeReduce("bufB", wg, max)}
-    let maxA = bufA[0];
-    let maxB = bufB[0];
-    workgroupBarrier();
-
     var sa = 0.0;
     var sb = 0.0;
     for (var c = i32(tid); c < cols; c += ${wg}) {
-      sa += exp(targetLogit(base + c) - maxA);
-      sb += exp(studentLogit(base + c) - maxB);
+      let xa = targetLogit(base + c);
+      let xb = studentLogit(base + c);
+      if (xa > ma) { sa = sa * exp(ma - xa) + 1.0; ma = xa; } else { sa += exp(xa - ma); }
+      if (xb > mb) { sb = sb * exp(mb - xb) + 1.0; mb = xb; } else { sb += exp(xb - mb); }
     }
+    maxA[tid] = ma;
+    maxB[tid] = mb;
     bufA[tid] = sa;
     bufB[tid] = sb;
     workgroupBarrier();
-    ${treeReduce("bufA", wg, sum)}
-    ${treeReduce("bufB", wg, sum)}
-    let lseA = maxA + log(bufA[0]);
-    let lseB = maxB + log(bufB[0]);
+    ${treeReduce(wg, mergeLse)}
+    let lseA = maxA[0] + log(bufA[0]);
+    let lseB = maxB[0] + log(bufB[0]);
     workgroupBarrier();
 
+    // Sweep 2: the divergence and Σg.
     var v0 = 0.0;
     var v1 = 0.0;
     for (var c = i32(tid); c < cols; c += ${wg}) {
@@ -333,8 +337,7 @@ class DivergenceRowsProgram implements WebGPUProgram {
     bufA[tid] = v0;
     bufB[tid] = v1;
     workgroupBarrier();
-    ${treeReduce("bufA", wg, sum)}
-    ${treeReduce("bufB", wg, sum)}
+    ${treeReduce(wg, addPairs)}
     if (tid == 0u && row < rows) {
       result[row * ${STATS}] = lseA;
       result[row * ${STATS} + 1] = lseB;

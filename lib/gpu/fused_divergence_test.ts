@@ -255,7 +255,12 @@ gpuTest(
         Math.abs(fv[0] - cv[0]) < 1e-5 * Math.max(1, Math.abs(cv[0])),
         `${name}: ${fv} vs ${cv}`,
       );
-      assert(maxAbsDiff(fg, cg) < 1e-6, `${name}: gradients`);
+      // The float64 reference test's bound, relative to the largest gradient (sum reduction).
+      const scale = Math.max(1, ...Array.from(cg, Math.abs));
+      assert(
+        maxAbsDiff(fg, cg) < 2e-6 * scale,
+        `${name}: gradients differ by ${maxAbsDiff(fg, cg)} (largest ${scale})`,
+      );
     }
     tf.dispose([teacher, student, mask]);
   },
