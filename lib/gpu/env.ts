@@ -1,5 +1,6 @@
 /**
- * Environment switches of the WebGPU fast paths (`KD_FUSED`, `KD_MATMUL`), read once at import.
+ * Switches of the WebGPU fast paths; `KD_FUSED` and `KD_MATMUL` in the environment set their defaults,
+ * read once at import.
  *
  * @module
  */
@@ -11,4 +12,22 @@ export function envFlag(name: string): string | undefined {
   } catch {
     return undefined; // no env permission: defaults apply
   }
+}
+
+let fused = envFlag("KD_FUSED") !== "0";
+
+/**
+ * Turns the fused WGSL kernels (divergences, AdamW) on or off (default on; `KD_FUSED=0` in the
+ * environment turns them off), e.g. to benchmark the composite path on the same device. Returns
+ * the previous setting.
+ */
+export function setFusedKernels(on: boolean): boolean {
+  const before = fused;
+  fused = on;
+  return before;
+}
+
+/** Whether the fused kernels are switched on (they run only on the webgpu backend). */
+export function fusedKernelsOn(): boolean {
+  return fused;
 }

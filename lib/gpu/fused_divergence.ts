@@ -31,7 +31,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { envFlag } from "./env.ts";
+import { fusedKernelsOn } from "./env.ts";
 import type { WebGPUBackend, WebGPUProgram } from "@tensorflow/tfjs-backend-webgpu";
 
 /** The divergences with a fused kernel. */
@@ -62,21 +62,10 @@ const GRAD_KERNEL = "KdlabDivergenceGrad";
 const STATS = 4;
 
 let registered = false;
-let enabled = envFlag("KD_FUSED") !== "0";
-
-/**
- * Turns the fused path on or off (default on; `KD_FUSED=0` in the environment turns it off), e.g.
- * to benchmark the composite path on the same device. Returns the previous setting.
- */
-export function setFusedKernels(on: boolean): boolean {
-  const before = enabled;
-  enabled = on;
-  return before;
-}
 
 /** True when the active backend is webgpu and the fused kernels are switched on. */
 export function fusedDivergenceAvailable(): boolean {
-  return enabled && tf.getBackend() === "webgpu";
+  return fusedKernelsOn() && tf.getBackend() === "webgpu";
 }
 
 /**

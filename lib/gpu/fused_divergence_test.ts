@@ -16,8 +16,8 @@ import {
   type FusedDivergence,
   fusedDivergenceAvailable,
   fusedDivergenceRows,
-  setFusedKernels,
 } from "./fused_divergence.ts";
+import { setFusedKernels } from "./env.ts";
 
 const assert = (ok: boolean, message?: string) => nodeAssert.ok(ok, message);
 const assertEquals = (a: unknown, b: unknown) => nodeAssert.deepEqual(a, b);

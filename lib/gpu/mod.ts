@@ -4,7 +4,9 @@
  *
  * @module
  */
+export * from "./env.ts";
 export * from "./fused_divergence.ts";
+export * from "./fused_adamw.ts";
 export * from "./device_gradients.ts";
 export * from "./kernel_patches.ts";
 export * from "./tiled_matmul.ts";

@@ -5,13 +5,16 @@
  *   θ ← θ − η·λ·θ;  m ← β₁m + (1−β₁)g;  v ← β₂v + (1−β₂)g²;
  *   θ ← θ − η · (m / (1−β₁ᵗ)) / (√(v / (1−β₂ᵗ)) + ε)
  *
- * Moments live in variables beside the parameters and are saved with checkpoints.
+ * Moments live in variables beside the parameters and are saved with checkpoints. On webgpu the
+ * update is three fused kernels per parameter (`lib/gpu/fused_adamw.ts`) instead of the composite
+ * ops below.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
 import type { HostTensors } from "../models/io.ts";
 import type { Params } from "../models/params.ts";
+import { fusedAdamWAvailable, fusedAdamWUpdate } from "../gpu/fused_adamw.ts";
 
 /** Hyper-parameters of {@link AdamW}. */
 export interface AdamWConfig {
@@ -63,16 +66,28 @@ export class AdamW {
     this.step += 1;
     const c1 = 1 - beta1 ** this.step;
     const c2 = 1 - beta2 ** this.step;
+    const fused = fusedAdamWAvailable();
     tf.tidy(() => {
       for (const [name, p] of Object.entries(this.#params)) {
         const g = grads[name];
         if (!g) continue;
+        const decay = decays(name, p) ? weightDecay : 0;
+        if (fused && p.dtype === "float32" && g.dtype === "float32") {
+          const next = fusedAdamWUpdate(
+            { param: p, grad: g, m: this.#m[name], v: this.#v[name] },
+            { lr, beta1, beta2, epsilon, weightDecay: decay, step: this.step },
+          );
+          this.#m[name].assign(next.m);
+          this.#v[name].assign(next.v);
+          p.assign(next.param);
+          continue;
+        }
         const m = this.#m[name].mul(beta1).add(g.mul(1 - beta1));
         const v = this.#v[name].mul(beta2).add(g.square().mul(1 - beta2));
         this.#m[name].assign(m);
         this.#v[name].assign(v);
         const update = m.div(c1).div(v.div(c2).sqrt().add(epsilon));
-        const decayed = decays(name, p) && weightDecay > 0 ? p.mul(1 - lr * weightDecay) : p;
+        const decayed = decay > 0 ? p.mul(1 - lr * decay) : p;
         p.assign(decayed.sub(update.mul(lr)));
       }
     });
