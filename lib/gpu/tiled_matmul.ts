@@ -27,6 +27,11 @@ export interface MatMulTiling {
   tm: number;
   tn: number;
   bk: number;
+  /**
+   * Give each thread blocks of 4 consecutive rows and columns, read from workgroup memory as vec4
+   * (needs TM, TN ∈ {4, 8}); otherwise each thread's rows and columns are strided by 16.
+   */
+  vec4?: boolean;
 }
 
 /** Default: below this many output tiles, tfjs's kernel (which splits K for small outputs) is used. */
@@ -40,7 +45,7 @@ export function tiledMatMulCount(): number {
   return dispatched;
 }
 
-let tiling: MatMulTiling = { tm: 4, tn: 4, bk: 16 };
+let tiling: MatMulTiling = { tm: 4, tn: 4, bk: 16, vec4: false };
 let enabled = envFlag("KD_MATMUL") !== "tfjs";
 let registered = false;
 
@@ -57,16 +62,17 @@ export function setTiledMatMul(
   const before = { on: enabled, tiling, minTiles: minWorkgroups };
   minWorkgroups = minTiles;
   if (shape) {
-    const { tm, tn, bk } = shape;
+    const { tm, tn, bk, vec4 = false } = shape;
     const ok = [1, 2, 4, 8].includes(tm) && [1, 2, 4, 8].includes(tn) &&
-      [4, 8, 16, 32].includes(bk) && (16 * tm * bk) % 256 === 0 && (16 * tn * bk) % 256 === 0;
+      [4, 8, 16, 32].includes(bk) && (16 * tm * bk) % 256 === 0 && (16 * tn * bk) % 256 === 0 &&
+      (!vec4 || (tm % 4 === 0 && tn % 4 === 0));
     if (!ok) {
       throw new Error(
         `setTiledMatMul: tiling ${JSON.stringify(shape)} is not supported; tm, tn in {1,2,4,8}, ` +
-          "bk in {4,8,16,32}, and 16·tm·bk, 16·tn·bk multiples of 256",
+          "bk in {4,8,16,32}, 16·tm·bk and 16·tn·bk multiples of 256, and tm, tn in {4,8} for vec4",
       );
     }
-    tiling = { tm, tn, bk };
+    tiling = { tm, tn, bk, vec4 };
   }
   enabled = on;
   return before;
@@ -175,19 +181,30 @@ class TiledMatMulProgram implements WebGPUProgram {
       plan.batch,
     ];
     this.shaderKey =
-      `kdlabTiledMatMul_${transposeA}_${transposeB}_${tile.tm}_${tile.tn}_${tile.bk}`;
+      `kdlabTiledMatMul_${transposeA}_${transposeB}_${tile.tm}_${tile.tn}_${tile.bk}_${
+        tile.vec4 === true
+      }`;
   }
 
   getUserCode(): string {
     const { tm, tn, bk } = this.tile;
+    const vec4 = this.tile.vec4 === true;
     const bm = 16 * tm, bn = 16 * tn;
     const loadsA = (bm * bk) / 256, loadsB = (bn * bk) / 256;
     // Element (row, col) of A (M×K) and B (K×N) in their stored layouts.
     const aIndex = this.transposeA ? "offA + col * M + row" : "offA + row * K + col";
     const bIndex = this.transposeB ? "offB + col * K + row" : "offB + row * N + col";
+    // Staging reads consecutive K for untransposed A (and transposed B): consecutive threads then
+    // write one column of the tile, so its rows get one padding slot to spread those writes over
+    // the memory banks.
+    const padA = this.transposeA ? 0 : 1, padB = this.transposeB ? 1 : 0;
+    const cell = vec4 ? "vec4<f32>" : "f32";
+    const width = (b: number, pad: number) => (vec4 ? b / 4 : b) + pad;
+    const store = (tile: string, k: string, i: string) =>
+      vec4 ? `${tile}[${k}][${i} >> 2u][${i} & 3u]` : `${tile}[${k}][${i}]`;
     return `
-  var<workgroup> As : array<array<f32, ${bm}>, ${bk}>;
-  var<workgroup> Bs : array<array<f32, ${bn}>, ${bk}>;
+  var<workgroup> As : array<array<${cell}, ${width(bm, padA)}>, ${bk}>;
+  var<workgroup> Bs : array<array<${cell}, ${width(bn, padB)}>, ${bk}>;
 
   fn main() {
     let M = uniforms.dims[0];
@@ -201,13 +218,7 @@ class TiledMatMulProgram implements WebGPUProgram {
     let batch = i32(workgroupId.z);
     let offA = batch * uniforms.strides[0];
     let offB = batch * uniforms.strides[1];
-
-    var acc : array<array<f32, ${tn}>, ${tm}>;
-    for (var i = 0; i < ${tm}; i++) {
-      for (var j = 0; j < ${tn}; j++) { acc[i][j] = 0.0; }
-    }
-    var aReg : array<f32, ${tm}>;
-    var bReg : array<f32, ${tn}>;
+    ${vec4 ? this.vec4Declarations() : this.scalarDeclarations()}
 
     for (var k0 = 0; k0 < K; k0 += ${bk}) {
       // Stage A[row0 .. row0+BM, k0 .. k0+BK] as As[k][m] and B[k0 .. k0+BK, col0 .. col0+BN].
@@ -222,7 +233,7 @@ class TiledMatMulProgram implements WebGPUProgram {
         let col = k0 + kk;
         var v = 0.0;
         if (row < M && col < K) { v = A[${aIndex}]; }
-        As[kk][mm] = v;
+        ${store("As", "kk", "u32(mm)")} = v;
       }
       for (var l = 0; l < ${loadsB}; l++) {
         let e = t + l * 256;
@@ -235,27 +246,86 @@ class TiledMatMulProgram implements WebGPUProgram {
         let col = col0 + nn;
         var v = 0.0;
         if (row < K && col < N) { v = B[${bIndex}]; }
-        Bs[kk][nn] = v;
+        ${store("Bs", "kk", "u32(nn)")} = v;
       }
       workgroupBarrier();
       for (var kk = 0; kk < ${bk}; kk++) {
-        for (var i = 0; i < ${tm}; i++) { aReg[i] = As[kk][ty + 16 * i]; }
-        for (var j = 0; j < ${tn}; j++) { bReg[j] = Bs[kk][tx + 16 * j]; }
-        for (var i = 0; i < ${tm}; i++) {
-          for (var j = 0; j < ${tn}; j++) { acc[i][j] = fma(aReg[i], bReg[j], acc[i][j]); }
-        }
+        ${vec4 ? this.vec4Products() : this.scalarProducts()}
       }
       workgroupBarrier();
     }
 
     let offC = batch * M * N;
+    ${vec4 ? this.vec4Stores() : this.scalarStores()}
+  }`;
+  }
+
+  /** Scalar layout: thread (tx, ty) owns rows ty + 16i and columns tx + 16j. */
+  private scalarDeclarations(): string {
+    const { tm, tn } = this.tile;
+    return `var acc : array<array<f32, ${tn}>, ${tm}>;
     for (var i = 0; i < ${tm}; i++) {
+      for (var j = 0; j < ${tn}; j++) { acc[i][j] = 0.0; }
+    }
+    var aReg : array<f32, ${tm}>;
+    var bReg : array<f32, ${tn}>;`;
+  }
+
+  private scalarProducts(): string {
+    const { tm, tn } = this.tile;
+    return `for (var i = 0; i < ${tm}; i++) { aReg[i] = As[kk][ty + 16 * i]; }
+        for (var j = 0; j < ${tn}; j++) { bReg[j] = Bs[kk][tx + 16 * j]; }
+        for (var i = 0; i < ${tm}; i++) {
+          for (var j = 0; j < ${tn}; j++) { acc[i][j] = fma(aReg[i], bReg[j], acc[i][j]); }
+        }`;
+  }
+
+  private scalarStores(): string {
+    const { tm, tn } = this.tile;
+    return `for (var i = 0; i < ${tm}; i++) {
       let row = row0 + ty + 16 * i;
       for (var j = 0; j < ${tn}; j++) {
         let col = col0 + tx + 16 * j;
         if (row < M && col < N) { result[offC + row * N + col] = acc[i][j]; }
       }
+    }`;
+  }
+
+  /**
+   * vec4 layout: thread (tx, ty) owns rows 4·ty + 64·i′ + (0..3) and columns 4·tx + 64·j′ + (0..3),
+   * so each k step reads its operands from workgroup memory as TM/4 + TN/4 vec4 loads (broadcast for
+   * A, consecutive for B) and accumulates TM·TN/4 vec4 fmas.
+   */
+  private vec4Declarations(): string {
+    const { tm, tn } = this.tile;
+    return `var acc : array<array<vec4<f32>, ${tn / 4}>, ${tm}>;
+    for (var i = 0; i < ${tm}; i++) {
+      for (var j = 0; j < ${tn / 4}; j++) { acc[i][j] = vec4<f32>(0.0); }
     }
-  }`;
+    var aReg : array<vec4<f32>, ${tm / 4}>;
+    var bReg : array<vec4<f32>, ${tn / 4}>;`;
+  }
+
+  private vec4Products(): string {
+    const { tm, tn } = this.tile;
+    return `for (var i = 0; i < ${tm / 4}; i++) { aReg[i] = As[kk][ty + 16 * i]; }
+        for (var j = 0; j < ${tn / 4}; j++) { bReg[j] = Bs[kk][tx + 16 * j]; }
+        for (var i = 0; i < ${tm}; i++) {
+          let a = vec4<f32>(aReg[i / 4][i % 4]);
+          for (var j = 0; j < ${tn / 4}; j++) { acc[i][j] = fma(a, bReg[j], acc[i][j]); }
+        }`;
+  }
+
+  private vec4Stores(): string {
+    const { tm, tn } = this.tile;
+    return `for (var i = 0; i < ${tm}; i++) {
+      let row = row0 + 4 * ty + 64 * (i / 4) + i % 4;
+      for (var j = 0; j < ${tn / 4}; j++) {
+        let col = col0 + 4 * tx + 64 * j;
+        for (var c = 0; c < 4; c++) {
+          if (row < M && col + c < N) { result[offC + row * N + col + c] = acc[i][j][c]; }
+        }
+      }
+    }`;
   }
 }

@@ -57,7 +57,14 @@ gpuTest(
   async () => {
     await initBackend("webgpu", { log: false });
     for (
-      const tile of [{ tm: 4, tn: 4, bk: 16 }, { tm: 8, tn: 8, bk: 8 }, { tm: 2, tn: 4, bk: 32 }]
+      const tile of [
+        { tm: 4, tn: 4, bk: 16 },
+        { tm: 8, tn: 8, bk: 8 },
+        { tm: 2, tn: 4, bk: 32 },
+        { tm: 8, tn: 8, bk: 8, vec4: true },
+        { tm: 4, tn: 8, bk: 16, vec4: true },
+        { tm: 8, tn: 4, bk: 4, vec4: true },
+      ]
     ) {
       setTiledMatMul(true, tile, 1);
       for (const c of CASES) {
@@ -112,5 +119,6 @@ gpuTest("matmul gradients through the tiled kernel equal cpu's", async () => {
     gpu[g].forEach((v, i) => assert.ok(Math.abs(v - cpu[g][i]) < 1e-4, `grad ${g}[${i}]`));
   }
   assert.throws(() => setTiledMatMul(true, { tm: 3, tn: 4, bk: 16 }), /not supported/);
+  assert.throws(() => setTiledMatMul(true, { tm: 2, tn: 4, bk: 32, vec4: true }), /for vec4/);
   await initBackend("cpu", { log: false });
 });
