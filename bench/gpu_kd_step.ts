@@ -1,9 +1,12 @@
 /**
  * The GPU benchmark of issue #10: a distillation step of a student's linear head (B·T = 4096
  * tokens, H = 512, V ∈ {8192, 32000}; FKL and TAID at t = 0.5; forward, backward, AdamW), the
- * KL forward alone, an fp32 matmul sweep, and the diagnostics of the gradient cliff (a host
- * `ones` upload against a device fill, and `tf.grad` of a sum). Each step case runs with the fused
- * WGSL divergence kernels and with the composite tfjs path. `bench/reference/torch_kd_step.py`
+ * KL forward alone, AdamW's update alone, an fp32 matmul sweep over tile shapes, and the
+ * diagnostics of the gradient cliff (a host `ones` upload against a device fill, and `tf.grad` of a
+ * sum). Each step case runs with the fused WGSL kernels (divergence, AdamW) and with the composite
+ * tfjs path, using the tiling that was fastest in the sweep. Results are written after every case
+ * (`complete: false` until the end), so a run cut off by the device's time limit keeps what it
+ * measured; a case that throws is recorded with its error. `bench/reference/torch_kd_step.py`
  * runs the same cases in PyTorch; `bench/gpu/kd_step_device.sh` runs both on the lent GPU and
  * merges them into `bench/results/gpu_kd_step.json` with `ratio_vs_torch`.
  *
@@ -36,11 +39,23 @@ export interface CaseResult {
   samples: number[];
   /** TFLOP/s for matmuls. */
   tflops?: number;
-  /** tf.time of one more run: GPU kernel ms (timestamp queries, where the device has them) vs wall. */
-  profile?: { wallMs: number; kernelMs: number | string; kernels?: number };
+  /** The tiled matmul's tile shape, for matmuls that used it. */
+  tiling?: string;
+  /** Why the case could not run (the others still do). */
+  error?: string;
+  /**
+   * One more run under tf.time (GPU kernel ms from timestamp queries, where the device has them,
+   * against wall ms: dispatch overhead is the difference) and one under tf.profile (GPU ms per
+   * kernel name, largest first).
+   */
+  profile?: {
+    wallMs: number;
+    kernelMs: number | string;
+    kernels?: { name: string; count: number; ms: number }[];
+  };
 }
 
-/** GPU time against wall time of one run, to separate kernel time from dispatch overhead. */
+/** GPU time against wall time of one run, and where the GPU time goes, kernel by kernel. */
 async function profileOf(run: () => Promise<void>): Promise<CaseResult["profile"]> {
   try {
     let pending: Promise<void> | undefined;
@@ -50,9 +65,21 @@ async function profileOf(run: () => Promise<void>): Promise<CaseResult["profile"
     }) as unknown as { wallMs: number; kernelMs: number | { error: string } };
     await pending;
     const kernelMs = typeof info.kernelMs === "number" ? info.kernelMs : info.kernelMs.error;
-    return { wallMs: info.wallMs, kernelMs };
+    const byName = new Map<string, { name: string; count: number; ms: number }>();
+    const profile = await tf.profile(async () => {
+      await run();
+      return [];
+    });
+    for (const k of profile.kernels) {
+      const entry = byName.get(k.name) ?? { name: k.name, count: 0, ms: 0 };
+      entry.count += 1;
+      entry.ms += Number(k.kernelTimeMs) || 0;
+      byName.set(k.name, entry);
+    }
+    const kernels = [...byName.values()].sort((x, y) => y.ms - x.ms);
+    return { wallMs: info.wallMs, kernelMs, kernels };
   } catch (error) {
-    return { wallMs: NaN, kernelMs: `tf.time failed: ${(error as Error).message}` };
+    return { wallMs: NaN, kernelMs: `profiling failed: ${(error as Error).message}` };
   }
 }
 
@@ -64,19 +91,30 @@ const tokens = quick ? 256 : 4096;
 const hidden = quick ? 64 : 512;
 const vocabs = quick ? [1024, 4000] : [8192, 32000];
 const matmuls = quick ? [128, 256] : [1024, 2048, 4096, 8192];
-/** Tile shapes of the tiled matmul to try, "TMxTNxBK" (the first one is used everywhere else). */
-const tilings: MatMulTiling[] = String(options.tilings ?? "4x4x16,8x8x8,4x8x16,8x4x16")
-  .split(",")
-  .map((t) => {
-    const [tm, tn, bk] = t.split("x").map(Number);
-    return { tm, tn, bk };
-  });
+/**
+ * Tile shapes of the tiled matmul to try, "TMxTNxBK" with a trailing "v" for the vec4 layout. The
+ * fastest at the largest swept size is used by the step cases (`chosenTiling` in the report).
+ */
+const tilings: MatMulTiling[] = String(
+  options.tilings ?? "4x4x16,8x8x8,8x8x16,8x8x8v,8x8x16v,4x4x16v,4x8x16v",
+).split(",").map((t) => {
+  const [tm, tn, bk] = t.replace(/v$/, "").split("x").map(Number);
+  return { tm, tn, bk, vec4: t.endsWith("v") };
+});
+const tilingName = (t: MatMulTiling) => `${t.tm}x${t.tn}x${t.bk}${t.vec4 ? "v" : ""}`;
+/** A case whose warm-up takes longer than this runs once more only (and is not profiled). */
+const SLOW_MS = 3000;
 
-/** Median of `repeats` timed runs of `run` (which must wait for its own results). */
+/**
+ * Median of `repeats` timed runs of `run` (which must wait for its own results); a case slower than
+ * {@linkcode SLOW_MS} on its warm-up is timed once (the pre-fix path took 25 s a step on the H100).
+ */
 async function time(name: string, run: () => Promise<void>): Promise<CaseResult> {
+  const t0 = performance.now();
   await run(); // warm-up: pipeline compilation, buffer pools
+  const warmUpMs = performance.now() - t0;
   const samples: number[] = [];
-  for (let i = 0; i < repeats; i++) {
+  for (let i = 0; i < (warmUpMs > SLOW_MS ? 1 : repeats); i++) {
     const t0 = performance.now();
     await run();
     samples.push(performance.now() - t0);
@@ -93,7 +131,7 @@ async function sync(t: tf.Tensor): Promise<void> {
   t.dispose();
 }
 
-/** n³ products: tfjs's own kernel (`_tfjs`) and the tiled kernel at every tiling (`_tTMxTNxBK`). */
+/** n³ products: tfjs's own kernel (`_tfjs`) and the tiled kernel at every tiling (`_tTMxTNxBK[v]`). */
 async function matmulCases(n: number): Promise<CaseResult[]> {
   const a = tf.randomNormal([n, n], 0, 1, "float32", 1);
   const b = tf.randomNormal([n, n], 0, 1, "float32", 2);
@@ -101,7 +139,7 @@ async function matmulCases(n: number): Promise<CaseResult[]> {
   const variants: [string, MatMulTiling | undefined][] = [
     [`matmul_${n}_tfjs`, undefined],
     ...tilings.map((t, i) =>
-      [i === 0 ? `matmul_${n}` : `matmul_${n}_t${t.tm}x${t.tn}x${t.bk}`, t] as [
+      [i === 0 ? `matmul_${n}` : `matmul_${n}_t${tilingName(t)}`, t] as [
         string,
         MatMulTiling,
       ]
@@ -112,6 +150,7 @@ async function matmulCases(n: number): Promise<CaseResult[]> {
     setTiledMatMul(tiling !== undefined, tiling);
     const result = await time(name, () => sync(tf.matMul(a, b)));
     result.tflops = 2 * n ** 3 / (result.ms * 1e-3) / 1e12;
+    result.tiling = tiling && tilingName(tiling);
     out.push(result);
   }
   setTiledMatMul(true, tilings[0]);
@@ -148,9 +187,24 @@ async function stepCase(objective: "fkl" | "taid", v: number, fused: boolean): P
     await flushDeferredChecks();
   };
   const result = await time(name, step);
-  result.profile = await profileOf(step);
+  if (result.ms < SLOW_MS) result.profile = await profileOf(step);
   optimizer.dispose();
   tf.dispose([h, teacher, w]);
+  return result;
+}
+
+/** One AdamW update of a [hidden, v] head from a given gradient (fused kernels or composite ops). */
+async function adamwCase(v: number, fused: boolean): Promise<CaseResult> {
+  const w = tf.variable(tf.randomNormal([hidden, v], 0, 0.02, "float32", 9), true, `adamw_${v}`);
+  const grad = tf.randomNormal([hidden, v], 0, 1e-3, "float32", 10);
+  const optimizer = new AdamW({ w }, { weightDecay: 0.01 });
+  setFusedKernels(fused);
+  const result = await time(`adamw_V${v}${fused ? "" : "_composite"}`, async () => {
+    optimizer.apply({ w: grad }, 1e-3);
+    await sync(tf.slice(w, [0, 0], [1, 1]));
+  });
+  optimizer.dispose();
+  tf.dispose([w, grad]);
   return result;
 }
 
@@ -200,34 +254,68 @@ async function diagnostics(v: number): Promise<CaseResult[]> {
 }
 
 const info = await initBackend(backend);
-const cases: CaseResult[] = [];
-for (const n of matmuls) cases.push(...await matmulCases(n));
-cases.push(...await diagnostics(vocabs[0]));
-for (const v of vocabs) {
-  for (const fused of [true, false]) {
-    if (fused && backend !== "webgpu") continue; // the fused kernels exist on webgpu only
-    cases.push(await klForwardCase(v, fused));
-    for (const objective of ["fkl", "taid"] as const) {
-      cases.push(await stepCase(objective, v, fused));
-    }
-  }
-}
-setFusedKernels(true);
-
+const device = (tf.backend() as unknown as { device?: GPUDevice }).device;
 const report = {
   bench: "gpu_kd_step",
   side: "tfjs",
   backend: info.name,
   adapter: info.adapter,
   fallbackAdapter: info.fallbackAdapter,
+  /** WebGPU features of the device tfjs opened (subgroups, timestamp-query, ...). */
+  features: device ? [...device.features].sort() : [],
   quick,
   shapes: { tokens, hidden, vocabs, matmuls },
-  tilings,
+  tilings: tilings.map(tilingName),
+  chosenTiling: tilingName(tilings[0]),
   repeats,
   versions: { deno: Deno.version.deno, tfjs: tf.version.tfjs },
   date: new Date().toISOString(),
-  cases,
+  complete: false,
+  cases: [] as CaseResult[],
 };
-const json = JSON.stringify(report, null, 2) + "\n";
-if (options.out) await Deno.writeTextFile(String(options.out), json);
-else console.log(json);
+
+/** Writes what has been measured so far, so that a run cut off by a time limit keeps its cases. */
+async function save(): Promise<void> {
+  const json = JSON.stringify(report, null, 2) + "\n";
+  if (options.out) await Deno.writeTextFile(String(options.out), json);
+  else if (report.complete) console.log(json);
+}
+
+/** Runs one group of cases; a failure is recorded as a case with `error` and the rest go on. */
+async function measure(name: string, run: () => Promise<CaseResult | CaseResult[]>): Promise<void> {
+  try {
+    const result = await run();
+    report.cases.push(...(Array.isArray(result) ? result : [result]));
+  } catch (error) {
+    console.error(`${name} failed: ${(error as Error).message}`);
+    report.cases.push({ name, ms: NaN, samples: [], error: (error as Error).message });
+  }
+  await save();
+}
+
+for (const n of matmuls) await measure(`matmul_${n}`, () => matmulCases(n));
+// The step cases use the tiling that was fastest at the largest size.
+const largest = report.cases.filter((c) =>
+  c.tiling && c.tflops && c.name.startsWith(`matmul_${matmuls.at(-1)}`)
+);
+if (largest.length > 0) {
+  const best = largest.reduce((a, b) => (b.tflops! > a.tflops! ? b : a));
+  const tiling = tilings.find((t) => tilingName(t) === best.tiling)!;
+  setTiledMatMul(true, tiling);
+  report.chosenTiling = tilingName(tiling);
+}
+await measure("diagnostics", () => diagnostics(vocabs[0]));
+// Fused paths first (the result), the composite paths after them (the "before" numbers).
+for (const fused of backend === "webgpu" ? [true, false] : [false]) {
+  for (const v of vocabs) {
+    const suffix = fused ? "" : "_composite";
+    await measure(`kl_forward_V${v}${suffix}`, () => klForwardCase(v, fused));
+    for (const objective of ["fkl", "taid"] as const) {
+      await measure(`kd_step_${objective}_V${v}${suffix}`, () => stepCase(objective, v, fused));
+    }
+    await measure(`adamw_V${v}${suffix}`, () => adamwCase(v, fused));
+  }
+}
+setFusedKernels(true);
+report.complete = true;
+await save();

@@ -1,38 +1,67 @@
 #!/usr/bin/env bash
-# Issue #10 on the lent GPU: the WebGPU kernels' tests on the real adapter, then the benchmark's
-# tfjs side (bundled with Deno by ../shared/gpu/prepare.sh) and PyTorch side, merged into
-# $OUT/gpu_kd_step.json with ratio_vs_torch.
+# Issue #10 on the lent GPU: the benchmark's PyTorch side and tfjs side (bundled with Deno by
+# ../shared/gpu/prepare.sh), merged into $OUT/gpu_kd_step.json with ratio_vs_torch, and the WebGPU
+# kernels' tests on the real adapter.
 #
 # On the CPU machine:
 #   bash ../shared/gpu/prepare.sh bench/gpu_kd_step.ts lib/gpu/fused_divergence_test.ts \
-#     lib/gpu/tiled_matmul_test.ts lib/gpu/webgpu_training_test.ts
-# With the device tool (carry .gl and .gpu):  bash bench/gpu/kd_step_device.sh [--quick]
-# Then copy the returned gpu_kd_step.json to bench/results/.
-set -euo pipefail
+#     lib/gpu/fused_adamw_test.ts lib/gpu/tiled_matmul_test.ts lib/gpu/webgpu_training_test.ts
+# With the device tool (carry .gl and .gpu), one call per part so that each has the 10-minute limit:
+#   bash bench/gpu/kd_step_device.sh bench [--quick]     # then copy gpu_kd_step.json to bench/results/
+#   bash bench/gpu/kd_step_device.sh tests
+set -uo pipefail
+part=${1:-bench}
+shift || true
 out=${OUT:-/tmp/kd_step}
 mkdir -p "$out"
-nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader > "$out/nvidia-smi.txt" || true
-python3 bench/reference/torch_kd_step.py "$@" --out "$out/torch.json"
-# run.sh unpacks Deno to /tmp/deno and the Vulkan loaders, then runs the bundle.
-bash .gpu/run.sh gpu_kd_step.bundle.js --backend webgpu "$@" --out "$out/ours.json"
-python3 bench/reference/merge_kd_step.py "$out/ours.json" "$out/torch.json" "$out/nvidia-smi.txt" \
-  > "$out/gpu_kd_step.json"
-python3 - "$out/gpu_kd_step.json" <<'PY'
+
+run_bench() {
+  nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader \
+    > "$out/nvidia-smi.txt" || true
+  PYTHONUNBUFFERED=1 python3 bench/reference/torch_kd_step.py "$@" --out "$out/torch.json" ||
+    return 1
+  # run.sh unpacks Deno to /tmp/deno and the Vulkan loaders, then runs the bundle. The bundle
+  # writes its JSON after every case, so a run stopped here keeps what it measured.
+  timeout "${KD_BENCH_TIMEOUT:-480}" bash .gpu/run.sh gpu_kd_step.bundle.js --backend webgpu "$@" \
+    --out "$out/ours.json" || echo "tfjs side stopped early (exit $?); merging what it measured"
+  python3 bench/reference/merge_kd_step.py "$out/ours.json" "$out/torch.json" \
+    "$out/nvidia-smi.txt" > "$out/gpu_kd_step.json" || return 1
+  python3 - "$out/gpu_kd_step.json" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
+print("complete:", r["complete"], " chosen tiling:", r["chosen_tiling"], " adapter:", r["adapter"])
+fmt = lambda x: "       -" if x is None else f"{x:8.3f}"
 for c in r["cases"]:
-    ratio = c.get("ratio_vs_torch")
-    print(f'{c["name"]:32s} ours {c["ours_ms"]:10.3f} ms  torch {c["torch_ms"] or float("nan"):9.3f} ms  ratio {ratio or float("nan"):8.2f}')
+    print(f'{c["name"]:34s} ours {fmt(c["ours_ms"])} ms  torch {fmt(c["torch_ms"])} ms  '
+          f'ratio {fmt(c.get("ratio_vs_torch"))}  {c.get("error", "")}')
 PY
-# The kernels' tests, on the real adapter (same environment as run.sh).
-export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
-export __EGL_VENDOR_LIBRARY_FILENAMES=/usr/local/nvidia/share/glvnd/egl_vendor.d/10_nvidia.json
-export NO_COLOR=1 XDG_RUNTIME_DIR=/tmp
-status=0
-for t in .gpu/*_test.bundle.js; do
-  [ -e "$t" ] || continue
-  log="$out/$(basename "$t" .bundle.js).txt"
-  if /tmp/deno test -A --no-check "$t" > "$log" 2>&1; then echo "tests ok: $t"; else echo "tests FAILED: $t (see $log)"; status=1; fi
-  grep -E "passed|failed" "$log" | tail -1 || true
-done
-exit $status
+}
+
+run_tests() {
+  # The same environment as run.sh, for `deno test` on the bundled test files.
+  for f in .gl/*.deb; do dpkg -x "$f" /; done
+  ldconfig
+  [ -x /tmp/deno ] || { xz -d -T0 -c .gpu/deno.xz > /tmp/deno; chmod +x /tmp/deno; }
+  export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
+  export __EGL_VENDOR_LIBRARY_FILENAMES=/usr/local/nvidia/share/glvnd/egl_vendor.d/10_nvidia.json
+  export NO_COLOR=1 XDG_RUNTIME_DIR=/tmp
+  local status=0
+  for t in .gpu/*_test.bundle.js; do
+    [ -e "$t" ] || continue
+    local log="$out/$(basename "$t" .bundle.js).txt"
+    if /tmp/deno test -A --no-check "$t" > "$log" 2>&1; then
+      echo "tests ok: $t"
+    else
+      echo "tests FAILED: $t (see $log)"
+      status=1
+    fi
+    grep -E "passed|failed" "$log" | tail -1 || true
+  done
+  return $status
+}
+
+case $part in
+  bench) run_bench "$@" ;;
+  tests) run_tests ;;
+  *) echo "usage: kd_step_device.sh bench|tests [--quick]" >&2; exit 2 ;;
+esac

@@ -1,8 +1,9 @@
 """Merges the tfjs and PyTorch sides of gpu_kd_step into one JSON with ratio_vs_torch per case.
 
 Usage: python3 bench/reference/merge_kd_step.py ours.json torch.json [nvidia-smi.txt] > merged.json
-A tfjs case `X_composite` (composite tfjs path), `X_tfjs` (tfjs's own matmul) or `X_tMxNxK` (another
-tiling) is compared with torch's `X`.
+A tfjs case `X_composite` (composite tfjs path), `X_tfjs` (tfjs's own matmul) or `X_tMxNxK[v]`
+(another tiling) is compared with torch's `X`. Cases that failed keep their error; a tfjs side cut
+off by a time limit (`complete: false`) is merged as far as it got.
 """
 import json
 import re
@@ -14,11 +15,16 @@ smi = open(sys.argv[3]).read().strip() if len(sys.argv) > 3 else None
 reference = {c["name"]: c for c in torch["cases"]}
 cases = []
 for c in ours["cases"]:
-    base = re.sub(r"_(composite|tfjs|t\d+x\d+x\d+)$", "", c["name"])
+    base = re.sub(r"_(composite|tfjs|t\d+x\d+x\d+v?)$", "", c["name"])
     ref = reference.get(base)
-    row = {"name": c["name"], "ours_ms": c["ms"], "torch_ms": ref and ref["ms"]}
-    if ref:
-        row["ratio_vs_torch"] = c["ms"] / ref["ms"]
+    ms = c["ms"] if c["ms"] == c["ms"] else None  # NaN (a failed case) becomes null
+    row = {"name": c["name"], "ours_ms": ms, "torch_ms": ref and ref["ms"]}
+    if ref and ms is not None:
+        row["ratio_vs_torch"] = ms / ref["ms"]
+    if "error" in c:
+        row["error"] = c["error"]
+    if "tiling" in c:
+        row["tiling"] = c["tiling"]
     if "tflops" in c:
         row["ours_tflops"] = c["tflops"]
         row["torch_tflops"] = ref and ref.get("tflops")
@@ -28,6 +34,9 @@ print(json.dumps({
     "device": torch.get("device"),
     "driver": smi or torch.get("driver"),
     "adapter": ours.get("adapter"),
+    "features": ours.get("features"),
+    "chosen_tiling": ours.get("chosenTiling"),
+    "complete": ours.get("complete", True),
     "versions": {**ours["versions"], **torch["versions"]},
     "shapes": ours["shapes"],
     "repeats": {"tfjs": ours["repeats"], "torch": torch["repeats"]},

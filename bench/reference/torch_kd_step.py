@@ -2,7 +2,8 @@
 
 A distillation step of a student's linear head (B*T = 4096 tokens, H = 512, V in {8192, 32000};
 FKL, and TAID at t = 0.5 with the target softmax((1 - t) * sg(z_S) + t * z_T)), forward +
-backward + AdamW; the KL forward alone; an fp32 matmul sweep; the cliff diagnostics. Median ms over
+backward + AdamW; the KL forward alone; AdamW's update alone; an fp32 matmul sweep; the cliff
+diagnostics. Median ms over
 --repeats after one warm-up, each timed run ending in torch.cuda.synchronize().
 
 Usage: python3 bench/reference/torch_kd_step.py [--quick] [--repeats 10] [--out torch.json]
@@ -91,6 +92,12 @@ def main():
                 return loss.item()
 
             cases.append(timed(f"kd_step_{objective}_V{v}", step, repeats))
+
+        # AdamW's update alone (PyTorch's default implementation for CUDA tensors: foreach).
+        w = (0.02 * torch.randn(hidden, v, device=dev, generator=g)).requires_grad_(True)
+        w.grad = 1e-3 * torch.randn(hidden, v, device=dev, generator=g)
+        opt = torch.optim.AdamW([w], lr=1e-3, weight_decay=0.01)
+        cases.append(timed(f"adamw_V{v}", opt.step, repeats))
 
     report = {
         "bench": "gpu_kd_step",

@@ -31,6 +31,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { checkValues } from "../deferred_checks.ts";
 import { fusedKernelsOn } from "./env.ts";
 import type { WebGPUBackend, WebGPUProgram } from "@tensorflow/tfjs-backend-webgpu";
 
@@ -54,12 +55,21 @@ export interface FusedDivergenceOptions {
   temperature: number;
   /** Teacher weight λ ∈ [0, 1] of the target logits λ·z_T + (1−λ)·sg(z_S) (TAID's t; default 1). */
   interpolation?: number;
+  /**
+   * The calling loss's name: reject NaN/Inf logits, counted by the forward kernel in the sweep it
+   * makes anyway, through `checkValues` of `lib/deferred_checks.ts` (an error naming the loss and
+   * the argument at the next flush). Without it the logits are not checked.
+   */
+  checkFinite?: string;
 }
 
 const ROWS_KERNEL = "KdlabDivergenceRows";
 const GRAD_KERNEL = "KdlabDivergenceGrad";
-/** Numbers written per row by the forward kernel: LSE of the target, LSE of the student, D, Σg. */
-const STATS = 4;
+/**
+ * Numbers written per row by the forward kernel: LSE of the target, LSE of the student, D, Σg, and
+ * how many of the row's teacher and student logits are NaN or ±Inf.
+ */
+const STATS = 6;
 
 let registered = false;
 
@@ -101,6 +111,13 @@ export function fusedDivergenceRows(
       attrs as unknown as tf.NamedAttrMap,
     ) as tf.Tensor2D;
     save([teacher, s, stats]);
+    const loss = options.checkFinite;
+    if (loss !== undefined) {
+      checkValues(tf.sum(tf.slice(stats, [0, 4], [-1, 2]), 0), ([badTeacher, badStudent]) => {
+        if (badTeacher > 0) return `${loss}: teacherLogits contain NaN or Inf`;
+        if (badStudent > 0) return `${loss}: studentLogits contain NaN or Inf`;
+      });
+    }
     const value = tf.tidy(() =>
       tf.reshape(tf.slice(stats, [0, 2], [-1, 1]), [stats.shape[0]]) as tf.Tensor1D
     );
@@ -196,6 +213,11 @@ const LOGITS_WGSL = `
   fn studentLogit(i : i32) -> f32 {
     return student[i] * uniforms.invTemperature;
   }
+  // 1 for NaN and ±Inf (all exponent bits set), tested on the bits: shader compilers may assume
+  // floats are finite.
+  fn nonFinite(x : f32) -> f32 {
+    return select(0.0, 1.0, (bitcast<u32>(x) & 0x7f800000u) == 0x7f800000u);
+  }
   // log(exp(x) + exp(y)), stable.
   fn logAddExp(x : f32, y : f32) -> f32 {
     let m = max(x, y);
@@ -250,8 +272,9 @@ const mergeLse = (i: string, j: string) =>
        max${r}[${i}] = m; }`
   ).join("\n");
 
-/** Adds slot j of both sums into slot i. */
-const addPairs = (i: string, j: string) => `bufA[${i}] += bufA[${j}]; bufB[${i}] += bufB[${j}];`;
+/** Adds slot j of all four buffers (the divergence, Σg and both non-finite counts) into slot i. */
+const addAll = (i: string, j: string) =>
+  ["bufA", "bufB", "maxA", "maxB"].map((b) => `${b}[${i}] += ${b}[${j}];`).join(" ");
 
 /**
  * Forward: one workgroup per row; two sweeps (an online log-sum-exp of both rows, then the
@@ -297,7 +320,11 @@ class DivergenceRowsProgram implements WebGPUProgram {
     var mb = -3.402823e+38f;
     var sa = 0.0;
     var sb = 0.0;
+    var badT = 0.0;
+    var badS = 0.0;
     for (var c = i32(tid); c < cols; c += ${wg}) {
+      badT += nonFinite(teacher[base + c]);
+      badS += nonFinite(student[base + c]);
       let xa = targetLogit(base + c);
       let xb = studentLogit(base + c);
       if (xa > ma) { sa = sa * exp(ma - xa) + 1.0; ma = xa; } else { sa += exp(xa - ma); }
@@ -325,13 +352,17 @@ class DivergenceRowsProgram implements WebGPUProgram {
     }
     bufA[tid] = v0;
     bufB[tid] = v1;
+    maxA[tid] = badT;
+    maxB[tid] = badS;
     workgroupBarrier();
-    ${treeReduce(wg, addPairs)}
+    ${treeReduce(wg, addAll)}
     if (tid == 0u && row < rows) {
       result[row * ${STATS}] = lseA;
       result[row * ${STATS} + 1] = lseB;
       result[row * ${STATS} + 2] = bufA[0];
       result[row * ${STATS} + 3] = bufB[0];
+      result[row * ${STATS} + 4] = maxA[0];
+      result[row * ${STATS} + 5] = maxB[0];
     }
   }`;
   }

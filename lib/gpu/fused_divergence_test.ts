@@ -5,6 +5,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import nodeAssert from "node:assert/strict";
+import { flushDeferredChecks } from "../deferred_checks.ts";
 import { initBackend } from "../backend.ts";
 import { forwardKL } from "../losses/forward_kl.ts";
 import { generalizedJSD } from "../losses/generalized_jsd.ts";
@@ -289,6 +290,42 @@ gpuTest("fused kernels leak no tensors and fold dispatches past 65535 rows", asy
   assert(maxAbsDiff(g0.slice(-300), g1.slice(-300)) < 1e-9 + 1e-6);
   tf.dispose([t, s]);
 });
+
+gpuTest(
+  "the fused path rejects NaN/Inf logits from its own sweep, without extra passes",
+  async () => {
+    await webgpu();
+    const [n, v] = [6, 300];
+    const clean = Float32Array.from(logits(n, v, 31, 2));
+    const withBad = (index: number, bad: number) => {
+      const x = clean.slice();
+      x[index] = bad;
+      return tf.tensor2d(x, [n, v]);
+    };
+    const good = tf.tensor2d(clean, [n, v]);
+    const cases: [string, tf.Tensor2D, tf.Tensor2D, RegExp][] = [
+      [
+        "NaN teacher",
+        withBad(5 * v + 299, NaN),
+        good,
+        /taidLoss: teacherLogits contain NaN or Inf/,
+      ],
+      ["+Inf student", good, withBad(0, Infinity), /taidLoss: studentLogits contain NaN or Inf/],
+      ["-Inf student", good, withBad(2 * v + 7, -Infinity), /taidLoss: studentLogits/],
+    ];
+    for (const [label, t, s, message] of cases) {
+      const value = taidLoss(t, s, 0.4);
+      await nodeAssert.rejects(flushDeferredChecks(), message, label);
+      value.dispose();
+    }
+    // Clean logits pass, with no Abs pass (the composite check) among the kernels.
+    const profile = await tf.profile(() => taidLoss(good, good, 0.4));
+    await flushDeferredChecks();
+    const names = profile.kernels.map((k) => k.name);
+    assert(names.includes("KdlabDivergenceRows") && !names.includes("Abs"), names.join());
+    tf.dispose([good, ...cases.flatMap(([, t, s]) => [t, s]), profile.result as tf.Tensor]);
+  },
+);
 
 gpuTest("bad parameters of the fused kernels are clear errors", async () => {
   await webgpu();

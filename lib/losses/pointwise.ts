@@ -88,15 +88,18 @@ export function pointwiseLoss(
   const temperature = checkTemperature(fn, options.temperature);
   const chunk = options.chunkElements ?? DEFAULT_CHUNK_ELEMENTS;
   if (!(chunk >= 1)) throw new Error(`${fn}: chunkElements must be ≥ 1, got ${chunk}`);
+  const fused = target.interpolation !== undefined && fusedDivergenceAvailable()
+    ? kernel.fused
+    : undefined;
+  const validate = options.validate ?? true;
   return tf.tidy(() => {
-    const rows = toRows(fn, teacher, student, options);
-    const fused = target.interpolation !== undefined && fusedDivergenceAvailable()
-      ? kernel.fused
-      : undefined;
+    // The fused forward kernel counts NaN/Inf logits in its own sweep: no separate pass for them.
+    const rows = toRows(fn, teacher, student, options, fused === undefined);
     const perRow = fused
       ? fusedDivergenceRows(fused, rows.teacher, rows.student, {
         temperature,
         interpolation: target.interpolation,
+        checkFinite: validate ? fn : undefined,
       })
       : chunkedRows(kernel, rows, temperature, chunk, target)(rows.student);
     return reduceRows(perRow, rows, options.reduction);

@@ -60,13 +60,16 @@ export function checkLogitShape(fn: string, name: string, x: tf.Tensor): void {
 
 /**
  * Validates teacher/student logits (and mask) and flattens them to rows [N, V].
- * With `validate`, reads back one small tensor to reject NaN/Inf and an all-masked batch.
+ * With `validate`, reads back one small tensor to reject NaN/Inf and an all-masked batch;
+ * `checkFinite: false` leaves the NaN/Inf test to the caller (the fused WebGPU kernels count
+ * non-finite logits in their own sweep).
  */
 export function toRows(
   fn: string,
   teacher: tf.Tensor,
   student: tf.Tensor,
   options: LossOptions,
+  checkFinite = true,
 ): Rows {
   checkLogitShape(fn, "teacherLogits", teacher);
   checkLogitShape(fn, "studentLogits", student);
@@ -92,7 +95,7 @@ export function toRows(
       );
     }
   }
-  if (options.validate ?? true) checkValues(fn, teacher, student, mask);
+  if (options.validate ?? true) checkValues(fn, teacher, student, mask, checkFinite);
   return tf.tidy(() => ({
     teacher: teacher.reshape([rows, vocab]) as tf.Tensor2D,
     student: student.reshape([rows, vocab]) as tf.Tensor2D,
@@ -103,12 +106,20 @@ export function toRows(
 }
 
 /**
- * Rejects non-finite logits, masks that are not 0/1, and an all-masked batch: at once, or on
- * webgpu at the next `flushDeferredChecks()` (see `lib/deferred_checks.ts`).
+ * Rejects non-finite logits (unless `checkFinite` is false), masks that are not 0/1, and an
+ * all-masked batch: at once, or on webgpu at the next `flushDeferredChecks()` (see
+ * `lib/deferred_checks.ts`).
  */
-export function checkValues(fn: string, teacher: tf.Tensor, student: tf.Tensor, mask?: tf.Tensor) {
+export function checkValues(
+  fn: string,
+  teacher: tf.Tensor,
+  student: tf.Tensor,
+  mask?: tf.Tensor,
+  checkFinite = true,
+) {
+  if (!checkFinite && mask === undefined) return;
   const flags = tf.tidy(() => {
-    const finite = (x: tf.Tensor) => tf.sum(tf.abs(x.toFloat()));
+    const finite = (x: tf.Tensor) => checkFinite ? tf.sum(tf.abs(x.toFloat())) : tf.scalar(0);
     const m = mask?.toFloat();
     return tf.stack([
       finite(teacher),
