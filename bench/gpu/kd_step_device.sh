@@ -3,9 +3,7 @@
 # ../shared/gpu/prepare.sh), merged into $OUT/gpu_kd_step.json with ratio_vs_torch, and the WebGPU
 # kernels' tests on the real adapter.
 #
-# On the CPU machine:
-#   bash ../shared/gpu/prepare.sh bench/gpu_kd_step.ts lib/gpu/fused_divergence_test.ts \
-#     lib/gpu/fused_adamw_test.ts lib/gpu/tiled_matmul_test.ts lib/gpu/webgpu_training_test.ts
+# On the CPU machine: bash bench/gpu/prepare.sh (bundles, compressed, under .gpu/ and .gl/).
 # With the device tool (carry .gl and .gpu), one call per part so that each has the 10-minute limit:
 #   bash bench/gpu/kd_step_device.sh bench [--quick]     # then copy gpu_kd_step.json to bench/results/
 #   bash bench/gpu/kd_step_device.sh tests
@@ -14,6 +12,10 @@ part=${1:-bench}
 shift || true
 out=${OUT:-/tmp/kd_step}
 mkdir -p "$out"
+# bench/gpu/prepare.sh compresses the bundles so that the upload stays under the device's limit.
+for f in .gpu/*.bundle.js.xz; do
+  [ -e "$f" ] && xz -d -k -f "$f"
+done
 
 run_bench() {
   nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader \
