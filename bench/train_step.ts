@@ -5,10 +5,13 @@
  * concurrent processes (the way the second core is used: two runs at once), and webgpu when a
  * hardware adapter is present. Writes `bench/results/train_step.json`.
  *
- * Usage: `deno task bench train_step [--backends wasm,webgpu] [--steps 4] [--batch 16]`
+ * Usage: `deno task bench train_step [--backends wasm,webgpu] [--steps 4] [--batch 16] [--out f.json]
+ * [--profile]` (`--profile`: ms per kernel over one more step, in each row).
+ * (bundleable for the GPU machine: `bench/gpu/kd_step_device.sh train` runs it on webgpu there).
  *
  * @module
  */
+import * as tf from "@tensorflow/tfjs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { initBackend } from "../lib/backend.ts";
@@ -35,46 +38,79 @@ interface Row {
   context: number;
   ms_per_step: number;
   tokens_per_s: number;
+  /** With --profile: ms per kernel name over one more step (GPU time on webgpu), largest first. */
+  kernels?: { name: string; count: number; ms: number }[];
 }
 
 /** Times `steps` optimiser steps after one warm-up step; returns ms per step. */
-async function timeSteps(config: string, mode: Row["mode"], batch: number, steps: number) {
+async function timeSteps(
+  config: string,
+  mode: Row["mode"],
+  batch: number,
+  steps: number,
+  profile: boolean,
+) {
   const cfg = CONFIGS[config];
   const student = createGPT({ ...cfg, seed: 1 });
   const teacher = mode === "distill" ? createGPT({ ...CONFIGS.teacher, seed: 2 }) : undefined;
   const tokens = Int32Array.from({ length: 50_000 }, (_, i) => (i * 2654435761) % cfg.vocabSize);
   const times: number[] = [];
   let last = performance.now();
-  await train({
-    task: languageModelTask({
-      student,
-      teacher,
-      objective: getLoss(mode === "distill" ? "fkl" : "sft"),
-      batcher: new TokenBatcher(tokens, {
-        batchSize: batch,
-        contextLength: cfg.contextLength,
-        seed: 1,
+  const run = (n: number, onRow?: () => void) =>
+    train({
+      task: languageModelTask({
+        student,
+        teacher,
+        objective: getLoss(mode === "distill" ? "fkl" : "sft"),
+        batcher: new TokenBatcher(tokens, {
+          batchSize: batch,
+          contextLength: cfg.contextLength,
+          seed: 1,
+        }),
       }),
-    }),
-    steps: steps + 1,
-    schedule: constantLr(1e-4),
-    onRow: () => {
-      const now = performance.now();
-      times.push(now - last);
-      last = now;
-    },
+      steps: n,
+      schedule: constantLr(1e-4),
+      onRow,
+    });
+  await run(steps + 1, () => {
+    const now = performance.now();
+    times.push(now - last);
+    last = now;
   });
   const measured = times.slice(1);
   return {
     ms: measured.reduce((a, b) => a + b, 0) / measured.length,
     params: student.parameterCount,
+    kernels: profile ? await kernelProfile(() => run(1)) : undefined,
   };
 }
 
+/** GPU (or CPU) ms per kernel name over one more step, the 12 largest. */
+async function kernelProfile(step: () => Promise<unknown>) {
+  const info = await tf.profile(async () => {
+    await step();
+    return [];
+  });
+  const byName = new Map<string, { name: string; count: number; ms: number }>();
+  for (const k of info.kernels) {
+    const entry = byName.get(k.name) ?? { name: k.name, count: 0, ms: 0 };
+    entry.count += 1;
+    entry.ms += Number(k.kernelTimeMs) || 0;
+    byName.set(k.name, entry);
+  }
+  return [...byName.values()].sort((a, b) => b.ms - a.ms).slice(0, 12);
+}
+
 async function runCase(spec: string): Promise<void> {
-  const [backend, config, mode, batch, steps] = spec.split(":");
+  const [backend, config, mode, batch, steps, profile] = spec.split(":");
   const info = await initBackend(backend, { log: false });
-  const { ms, params } = await timeSteps(config, mode as Row["mode"], Number(batch), Number(steps));
+  const { ms, params, kernels } = await timeSteps(
+    config,
+    mode as Row["mode"],
+    Number(batch),
+    Number(steps),
+    profile === "profile",
+  );
   const context = CONFIGS[config].contextLength;
   const row: Row = {
     backend,
@@ -87,6 +123,7 @@ async function runCase(spec: string): Promise<void> {
     context,
     ms_per_step: ms,
     tokens_per_s: Number(batch) * context / (ms / 1000),
+    ...(kernels ? { kernels } : {}),
   };
   console.log(`ROW ${JSON.stringify(row)}`);
 }
@@ -111,7 +148,11 @@ async function runConcurrent(spec: string, processes: number): Promise<Row[]> {
 }
 
 if (import.meta.main) {
-  const { options } = parseArgs(Deno.args, ["backends", "steps", "batch", "case"]);
+  const { options } = parseArgs(
+    Deno.args,
+    ["backends", "steps", "batch", "case", "out"],
+    ["profile"],
+  );
   if (typeof options.case === "string") {
     await runCase(options.case);
     Deno.exit(0);
@@ -143,7 +184,7 @@ if (import.meta.main) {
     if (backend === "wasm") cases.push(["student", "supervised", 2], ["student", "distill", 2]);
     for (const [config, mode, processes] of cases) {
       const found = await runConcurrent(
-        `${backend}:${config}:${mode}:${batch}:${steps}`,
+        `${backend}:${config}:${mode}:${batch}:${steps}:${options.profile ? "profile" : ""}`,
         processes,
       );
       const row = {
@@ -160,7 +201,9 @@ if (import.meta.main) {
     }
   }
   notes.forEach((n) => console.log(n));
-  const out = join(dirname(fileURLToPath(import.meta.url)), "results", "train_step.json");
+  const out = typeof options.out === "string"
+    ? options.out
+    : join(dirname(fileURLToPath(import.meta.url)), "results", "train_step.json");
   const result = {
     benchmark: "train_step",
     date: new Date().toISOString(),

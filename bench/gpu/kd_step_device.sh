@@ -7,6 +7,7 @@
 # With the device tool (carry .gl and .gpu), one call per part so that each has the 10-minute limit:
 #   bash bench/gpu/kd_step_device.sh bench [--quick]     # then copy gpu_kd_step.json to bench/results/
 #   bash bench/gpu/kd_step_device.sh tests
+#   bash bench/gpu/kd_step_device.sh train   # GPT teacher/student steps (bench/train_step.ts) on webgpu
 set -uo pipefail
 part=${1:-bench}
 shift || true
@@ -62,8 +63,17 @@ run_tests() {
   return $status
 }
 
+run_train() {
+  # The notebooks' GPT training step (teacher, student, student distilled with FKL) on webgpu, to
+  # set beside bench/results/train_step.json's wasm rows.
+  timeout "${KD_BENCH_TIMEOUT:-480}" bash .gpu/run.sh train_step.bundle.js --backends webgpu \
+    --steps "${KD_TRAIN_STEPS:-8}" --batch "${KD_TRAIN_BATCH:-16}" --profile "$@" \
+    --out "$out/train_step_webgpu.json"
+}
+
 case $part in
   bench) run_bench "$@" ;;
   tests) run_tests ;;
-  *) echo "usage: kd_step_device.sh bench|tests [--quick]" >&2; exit 2 ;;
+  train) run_train "$@" ;;
+  *) echo "usage: kd_step_device.sh bench|tests|train [--quick]" >&2; exit 2 ;;
 esac
