@@ -92,16 +92,25 @@ const hidden = quick ? 64 : 512;
 const vocabs = quick ? [1024, 4000] : [8192, 32000];
 const matmuls = quick ? [128, 256] : [1024, 2048, 4096, 8192];
 /**
- * Tile shapes of the tiled matmul to try, "TMxTNxBK" with a trailing "v" for the vec4 layout. The
- * fastest at the largest swept size is used by the step cases (`chosenTiling` in the report).
+ * Tile shapes of the tiled matmul to try, "TMxTNxBK" with "v" for the vec4 layout and "u" for the
+ * unrolled code. The fastest at the largest swept size is used by the step cases (`chosenTiling`
+ * in the report).
  */
 const tilings: MatMulTiling[] = String(
-  options.tilings ?? "4x4x16,8x8x8,8x8x16,8x8x8v,8x8x16v,4x4x16v,4x8x16v",
+  options.tilings ?? "4x4x16,8x8x8,8x8x8u,8x8x16u,8x8x8v,8x8x8vu,8x8x16vu,4x4x16vu,4x8x16vu",
 ).split(",").map((t) => {
-  const [tm, tn, bk] = t.replace(/v$/, "").split("x").map(Number);
-  return { tm, tn, bk, vec4: t.endsWith("v") };
+  const [, tm, tn, bk, flags] = t.match(/^(\d+)x(\d+)x(\d+)([uv]*)$/) ?? [];
+  if (!tm) throw new Error(`--tilings: "${t}" is not TMxTNxBK[v][u]`);
+  return {
+    tm: Number(tm),
+    tn: Number(tn),
+    bk: Number(bk),
+    vec4: flags.includes("v"),
+    unroll: flags.includes("u"),
+  };
 });
-const tilingName = (t: MatMulTiling) => `${t.tm}x${t.tn}x${t.bk}${t.vec4 ? "v" : ""}`;
+const tilingName = (t: MatMulTiling) =>
+  `${t.tm}x${t.tn}x${t.bk}${t.vec4 ? "v" : ""}${t.unroll ? "u" : ""}`;
 /** A case whose warm-up takes longer than this runs once more only (and is not profiled). */
 const SLOW_MS = 3000;
 

@@ -32,6 +32,11 @@ export interface MatMulTiling {
    * (needs TM, TN ∈ {4, 8}); otherwise each thread's rows and columns are strided by 16.
    */
   vec4?: boolean;
+  /**
+   * Write the per-thread products, the staging and the stores out with constant indices and named
+   * registers instead of WGSL loops over private arrays.
+   */
+  unroll?: boolean;
 }
 
 /** Default: below this many output tiles, tfjs's kernel (which splits K for small outputs) is used. */
@@ -45,7 +50,7 @@ export function tiledMatMulCount(): number {
   return dispatched;
 }
 
-let tiling: MatMulTiling = { tm: 4, tn: 4, bk: 16, vec4: false };
+let tiling: MatMulTiling = { tm: 4, tn: 4, bk: 16, vec4: false, unroll: false };
 let enabled = envFlag("KD_MATMUL") !== "tfjs";
 let registered = false;
 
@@ -62,7 +67,7 @@ export function setTiledMatMul(
   const before = { on: enabled, tiling, minTiles: minWorkgroups };
   minWorkgroups = minTiles;
   if (shape) {
-    const { tm, tn, bk, vec4 = false } = shape;
+    const { tm, tn, bk, vec4 = false, unroll = false } = shape;
     const ok = [1, 2, 4, 8].includes(tm) && [1, 2, 4, 8].includes(tn) &&
       [4, 8, 16, 32].includes(bk) && (16 * tm * bk) % 256 === 0 && (16 * tn * bk) % 256 === 0 &&
       (!vec4 || (tm % 4 === 0 && tn % 4 === 0));
@@ -72,7 +77,7 @@ export function setTiledMatMul(
           "bk in {4,8,16,32}, 16·tm·bk and 16·tn·bk multiples of 256, and tm, tn in {4,8} for vec4",
       );
     }
-    tiling = { tm, tn, bk, vec4 };
+    tiling = { tm, tn, bk, vec4, unroll };
   }
   enabled = on;
   return before;
@@ -189,6 +194,7 @@ class TiledMatMulProgram implements WebGPUProgram {
   getUserCode(): string {
     const { tm, tn, bk } = this.tile;
     const vec4 = this.tile.vec4 === true;
+    const unroll = this.tile.unroll === true;
     const bm = 16 * tm, bn = 16 * tn;
     const loadsA = (bm * bk) / 256, loadsB = (bn * bk) / 256;
     // Element (row, col) of A (M×K) and B (K×N) in their stored layouts.
@@ -218,46 +224,119 @@ class TiledMatMulProgram implements WebGPUProgram {
     let batch = i32(workgroupId.z);
     let offA = batch * uniforms.strides[0];
     let offB = batch * uniforms.strides[1];
-    ${vec4 ? this.vec4Declarations() : this.scalarDeclarations()}
+    ${
+      unroll
+        ? this.unrolledDeclarations()
+        : vec4
+        ? this.vec4Declarations()
+        : this.scalarDeclarations()
+    }
 
     for (var k0 = 0; k0 < K; k0 += ${bk}) {
       // Stage A[row0 .. row0+BM, k0 .. k0+BK] as As[k][m] and B[k0 .. k0+BK, col0 .. col0+BN].
-      for (var l = 0; l < ${loadsA}; l++) {
-        let e = t + l * 256;
+      ${
+      this.repeat(loadsA, (e) => `
+        let e = ${e};
         ${
-      this.transposeA
-        ? `let kk = e / ${bm}; let mm = e % ${bm};`
-        : `let mm = e / ${bk}; let kk = e % ${bk};`
-    }
+        this.transposeA
+          ? `let kk = e / ${bm}; let mm = e % ${bm};`
+          : `let mm = e / ${bk}; let kk = e % ${bk};`
+      }
         let row = row0 + mm;
         let col = k0 + kk;
         var v = 0.0;
         if (row < M && col < K) { v = A[${aIndex}]; }
-        ${store("As", "kk", "u32(mm)")} = v;
-      }
-      for (var l = 0; l < ${loadsB}; l++) {
-        let e = t + l * 256;
-        ${
-      this.transposeB
-        ? `let nn = e / ${bk}; let kk = e % ${bk};`
-        : `let kk = e / ${bn}; let nn = e % ${bn};`
+        ${store("As", "kk", "u32(mm)")} = v;`)
     }
+      ${
+      this.repeat(loadsB, (e) => `
+        let e = ${e};
+        ${
+        this.transposeB
+          ? `let nn = e / ${bk}; let kk = e % ${bk};`
+          : `let kk = e / ${bn}; let nn = e % ${bn};`
+      }
         let row = k0 + kk;
         let col = col0 + nn;
         var v = 0.0;
         if (row < K && col < N) { v = B[${bIndex}]; }
-        ${store("Bs", "kk", "u32(nn)")} = v;
-      }
+        ${store("Bs", "kk", "u32(nn)")} = v;`)
+    }
       workgroupBarrier();
       for (var kk = 0; kk < ${bk}; kk++) {
-        ${vec4 ? this.vec4Products() : this.scalarProducts()}
+        ${unroll ? this.unrolledProducts() : vec4 ? this.vec4Products() : this.scalarProducts()}
       }
       workgroupBarrier();
     }
 
     let offC = batch * M * N;
-    ${vec4 ? this.vec4Stores() : this.scalarStores()}
+    ${unroll ? this.unrolledStores() : vec4 ? this.vec4Stores() : this.scalarStores()}
   }`;
+  }
+
+  /**
+   * `count` copies of `body(e)`, e = t + 256·l: written out with constant offsets when the tiling
+   * asks for unrolling, else a WGSL loop over l.
+   */
+  private repeat(count: number, body: (e: string) => string): string {
+    if (this.tile.unroll) {
+      return Array.from({ length: count }, (_, l) => `{${body(`t + ${256 * l}`)}\n      }`).join(
+        "\n      ",
+      );
+    }
+    return `for (var l = 0; l < ${count}; l++) {${body("t + l * 256")}\n      }`;
+  }
+
+  /**
+   * Unrolled: accumulators and operands are named scalars (or vec4s) with constant indices, so
+   * the shader compiler keeps them in registers (a private array indexed in a loop may be placed
+   * in local memory when the loop is not unrolled).
+   */
+  private unrolledDeclarations(): string {
+    const { tm, tn } = this.tile;
+    const vec4 = this.tile.vec4 === true;
+    const lines: string[] = [];
+    for (let i = 0; i < tm; i++) {
+      for (let j = 0; j < (vec4 ? tn / 4 : tn); j++) {
+        lines.push(`var acc_${i}_${j} = ${vec4 ? "vec4<f32>(0.0)" : "0.0"};`);
+      }
+    }
+    return lines.join("\n    ");
+  }
+
+  private unrolledProducts(): string {
+    const { tm, tn } = this.tile;
+    const vec4 = this.tile.vec4 === true;
+    const ra = vec4 ? tm / 4 : tm, rb = vec4 ? tn / 4 : tn;
+    const lines: string[] = [];
+    for (let r = 0; r < ra; r++) lines.push(`let a${r} = As[kk][ty + ${16 * r}];`);
+    for (let r = 0; r < rb; r++) lines.push(`let b${r} = Bs[kk][tx + ${16 * r}];`);
+    for (let i = 0; i < tm; i++) {
+      const a = vec4 ? `vec4<f32>(a${i >> 2}[${i & 3}])` : `a${i}`;
+      for (let j = 0; j < rb; j++) lines.push(`acc_${i}_${j} = fma(${a}, b${j}, acc_${i}_${j});`);
+    }
+    return lines.join("\n        ");
+  }
+
+  private unrolledStores(): string {
+    const { tm, tn } = this.tile;
+    const vec4 = this.tile.vec4 === true;
+    const lines: string[] = [];
+    for (let i = 0; i < tm; i++) {
+      const row = vec4 ? `row0 + 4 * ty + ${64 * (i >> 2) + (i & 3)}` : `row0 + ty + ${16 * i}`;
+      lines.push(`{ let row = ${row};`);
+      lines.push(`  if (row < M) {`);
+      for (let j = 0; j < tn; j++) {
+        const col = vec4 ? `col0 + 4 * tx + ${64 * (j >> 2) + (j & 3)}` : `col0 + tx + ${16 * j}`;
+        const value = vec4 ? `acc_${i}_${j >> 2}[${j & 3}]` : `acc_${i}_${j}`;
+        lines.push(
+          `    { let col = ${col}; if (col < N) { result[offC + row * N + col] = ${value}; } }`,
+        );
+      }
+      lines.push(`  }`);
+      lines.push(`}`);
+    }
+    return lines.join("\n    ");
   }
 
   /** Scalar layout: thread (tx, ty) owns rows ty + 16i and columns tx + 16j. */

@@ -56,40 +56,47 @@ gpuTest(
   "the tiled matmul matches a float64 reference (ranks, transposes, broadcasts, edges)",
   async () => {
     await initBackend("webgpu", { log: false });
-    for (
-      const tile of [
-        { tm: 4, tn: 4, bk: 16 },
-        { tm: 8, tn: 8, bk: 8 },
-        { tm: 2, tn: 4, bk: 32 },
-        { tm: 8, tn: 8, bk: 8, vec4: true },
-        { tm: 4, tn: 8, bk: 16, vec4: true },
-        { tm: 8, tn: 4, bk: 4, vec4: true },
-      ]
-    ) {
-      setTiledMatMul(true, tile, 1);
-      for (const c of CASES) {
-        for (const ta of [false, true]) {
-          for (const tb of [false, true]) {
-            const av = values(c.ba * c.m * c.k, 1), bv = values(c.bb * c.k * c.n, 2);
-            const aShape = ta ? [c.k, c.m] : [c.m, c.k], bShape = tb ? [c.n, c.k] : [c.k, c.n];
-            const a = tf.tensor(av, c.rank === 2 ? aShape : [c.ba, ...aShape]);
-            const b = tf.tensor(bv, c.rank === 2 ? bShape : [c.bb, ...bShape]);
-            const before = tiledMatMulCount();
-            const product = tf.matMul(a, b, ta, tb);
-            assert.equal(tiledMatMulCount(), before + 1, "the tiled kernel ran");
-            const got = await product.data();
-            const want = reference(av, bv, [c.ba, c.bb, c.m, c.n, c.k], ta, tb);
-            const label = `${JSON.stringify(tile)} ${JSON.stringify(c)} ta=${ta} tb=${tb}`;
-            assert.equal(got.length, want.length, label);
-            let err = 0;
-            for (let i = 0; i < got.length; i++) err = Math.max(err, Math.abs(got[i] - want[i]));
-            assert.ok(err < 1e-5 * Math.sqrt(c.k), `${label}: max error ${err}`);
-            tf.dispose([a, b, product]);
+    try {
+      for (
+        const tile of [
+          { tm: 4, tn: 4, bk: 16 },
+          { tm: 8, tn: 8, bk: 8 },
+          { tm: 2, tn: 4, bk: 32 },
+          { tm: 8, tn: 8, bk: 8, vec4: true },
+          { tm: 4, tn: 8, bk: 16, vec4: true },
+          { tm: 8, tn: 4, bk: 4, vec4: true },
+          { tm: 8, tn: 8, bk: 8, unroll: true },
+          { tm: 4, tn: 2, bk: 32, unroll: true },
+          { tm: 8, tn: 8, bk: 16, vec4: true, unroll: true },
+          { tm: 4, tn: 8, bk: 8, vec4: true, unroll: true },
+        ]
+      ) {
+        setTiledMatMul(true, tile, 1);
+        for (const c of CASES) {
+          for (const ta of [false, true]) {
+            for (const tb of [false, true]) {
+              const av = values(c.ba * c.m * c.k, 1), bv = values(c.bb * c.k * c.n, 2);
+              const aShape = ta ? [c.k, c.m] : [c.m, c.k], bShape = tb ? [c.n, c.k] : [c.k, c.n];
+              const a = tf.tensor(av, c.rank === 2 ? aShape : [c.ba, ...aShape]);
+              const b = tf.tensor(bv, c.rank === 2 ? bShape : [c.bb, ...bShape]);
+              const before = tiledMatMulCount();
+              const product = tf.matMul(a, b, ta, tb);
+              assert.equal(tiledMatMulCount(), before + 1, "the tiled kernel ran");
+              const got = await product.data();
+              const want = reference(av, bv, [c.ba, c.bb, c.m, c.n, c.k], ta, tb);
+              const label = `${JSON.stringify(tile)} ${JSON.stringify(c)} ta=${ta} tb=${tb}`;
+              assert.equal(got.length, want.length, label);
+              let err = 0;
+              for (let i = 0; i < got.length; i++) err = Math.max(err, Math.abs(got[i] - want[i]));
+              assert.ok(err < 1e-5 * Math.sqrt(c.k), `${label}: max error ${err}`);
+              tf.dispose([a, b, product]);
+            }
           }
         }
       }
+    } finally {
+      setTiledMatMul(true, { tm: 4, tn: 4, bk: 16 }, MIN_WORKGROUPS); // also when a case fails
     }
-    setTiledMatMul(true, { tm: 4, tn: 4, bk: 16 }, MIN_WORKGROUPS);
     await initBackend("cpu", { log: false });
   },
 );
