@@ -12,7 +12,8 @@
  *
  * Bundleable for the GPU machine (no polars, no native addons).
  *
- * Usage: `deno run -A bench/gpu_kd_step.ts [--backend webgpu] [--quick] [--repeats 10] [--out f.json]`
+ * Usage: `deno run -A bench/gpu_kd_step.ts [--backend webgpu] [--quick] [--repeats 10] [--out f.json]
+ * [--tilings 8x8x8vu,...] [--matmuls 1024,4096] [--parts matmul,diagnostics,kl,step,adamw]`
  * (`--quick`: small shapes, to check the script on the software adapter or wasm).
  *
  * @module
@@ -83,21 +84,32 @@ async function profileOf(run: () => Promise<void>): Promise<CaseResult["profile"
   }
 }
 
-const { options } = parseArgs(Deno.args, ["backend", "repeats", "out", "tilings"], ["quick"]);
+const { options } = parseArgs(
+  Deno.args,
+  ["backend", "repeats", "out", "tilings", "matmuls", "parts"],
+  ["quick"],
+);
 const quick = Boolean(options.quick);
 const repeats = Number(options.repeats ?? (quick ? 3 : 10));
 const backend = String(options.backend ?? "webgpu");
 const tokens = quick ? 256 : 4096;
 const hidden = quick ? 64 : 512;
 const vocabs = quick ? [1024, 4000] : [8192, 32000];
-const matmuls = quick ? [128, 256] : [1024, 2048, 4096, 8192];
+const matmuls = options.matmuls
+  ? String(options.matmuls).split(",").map(Number)
+  : quick
+  ? [128, 256]
+  : [1024, 2048, 4096, 8192];
+/** Which groups of cases to run (default all). */
+const parts = new Set(String(options.parts ?? "matmul,diagnostics,kl,step,adamw").split(","));
 /**
  * Tile shapes of the tiled matmul to try, "TMxTNxBK" with "v" for the vec4 layout and "u" for the
- * unrolled code. The fastest at the largest swept size is used by the step cases (`chosenTiling`
- * in the report).
+ * unrolled code; the first is the library's default. The fastest at the largest swept size is
+ * used by the step cases (`chosenTiling` in the report).
  */
 const tilings: MatMulTiling[] = String(
-  options.tilings ?? "4x4x16,8x8x8,8x8x8u,8x8x16u,8x8x8v,8x8x8vu,8x8x16vu,4x4x16vu,4x8x16vu",
+  options.tilings ??
+    "8x8x8vu,4x4x16,8x8x8,8x8x8u,8x8x16u,8x8x8v,8x8x16vu,8x8x4vu,4x4x16vu,4x8x16vu",
 ).split(",").map((t) => {
   const [, tm, tn, bk, flags] = t.match(/^(\d+)x(\d+)x(\d+)([uv]*)$/) ?? [];
   if (!tm) throw new Error(`--tilings: "${t}" is not TMxTNxBK[v][u]`);
@@ -302,7 +314,9 @@ async function measure(name: string, run: () => Promise<CaseResult | CaseResult[
   await save();
 }
 
-for (const n of matmuls) await measure(`matmul_${n}`, () => matmulCases(n));
+if (parts.has("matmul")) {
+  for (const n of matmuls) await measure(`matmul_${n}`, () => matmulCases(n));
+}
 // The step cases use the tiling that was fastest at the largest size.
 const largest = report.cases.filter((c) =>
   c.tiling && c.tflops && c.name.startsWith(`matmul_${matmuls.at(-1)}`)
@@ -313,16 +327,18 @@ if (largest.length > 0) {
   setTiledMatMul(true, tiling);
   report.chosenTiling = tilingName(tiling);
 }
-await measure("diagnostics", () => diagnostics(vocabs[0]));
+if (parts.has("diagnostics")) await measure("diagnostics", () => diagnostics(vocabs[0]));
 // Fused paths first (the result), the composite paths after them (the "before" numbers).
 for (const fused of backend === "webgpu" ? [true, false] : [false]) {
   for (const v of vocabs) {
     const suffix = fused ? "" : "_composite";
-    await measure(`kl_forward_V${v}${suffix}`, () => klForwardCase(v, fused));
-    for (const objective of ["fkl", "taid"] as const) {
+    if (parts.has("kl")) {
+      await measure(`kl_forward_V${v}${suffix}`, () => klForwardCase(v, fused));
+    }
+    for (const objective of parts.has("step") ? ["fkl", "taid"] as const : []) {
       await measure(`kd_step_${objective}_V${v}${suffix}`, () => stepCase(objective, v, fused));
     }
-    await measure(`adamw_V${v}${suffix}`, () => adamwCase(v, fused));
+    if (parts.has("adamw")) await measure(`adamw_V${v}${suffix}`, () => adamwCase(v, fused));
   }
 }
 setFusedKernels(true);

@@ -11,8 +11,10 @@
  * (B) and its stores to C are coalesced. Transposed operands are read in place (no copy);
  * batches broadcast when one side has a single matrix.
  *
- * The tile shape is a parameter ({@linkcode setTiledMatMul}); the default (TM = TN = 4, BK = 16:
- * 64×64 tiles) is correct everywhere and meant to be tuned on the GPU with `bench/gpu_kd_step.ts`.
+ * The tile shape is a parameter ({@linkcode setTiledMatMul}, {@linkcode DEFAULT_TILING}), as are
+ * two code forms: a vec4 layout (each thread owns 4-row and 4-column blocks, read from workgroup
+ * memory as vec4) and unrolled code (named registers instead of loops over private arrays). All
+ * are correct everywhere and meant to be tuned on the GPU with `bench/gpu_kd_step.ts`.
  * Small products (fewer than {@linkcode MIN_WORKGROUPS} tiles), other dtypes and batch broadcasts
  * beyond "one side has one matrix" go to tfjs's own kernel. `KD_MATMUL=tfjs` disables it.
  *
@@ -50,7 +52,22 @@ export function tiledMatMulCount(): number {
   return dispatched;
 }
 
-let tiling: MatMulTiling = { tm: 4, tn: 4, bk: 16, vec4: false, unroll: false };
+/**
+ * The default tile shape: 128×128 outputs per workgroup, 8×8 per thread in the vec4 layout, K
+ * slices of 8, unrolled (the classic SGEMM blocking; 8.3 KB of workgroup memory, under WebGPU's
+ * 16 KB baseline). On the software adapter it was the fastest of the swept shapes with
+ * 8x8x16vu (1024³: 1.2 s against 2.4 s for tfjs's kernel and 3.3 s for 4×4×16 loops); the GPU
+ * sweep in `bench/gpu_kd_step.ts` is what should set it for a given card.
+ */
+export const DEFAULT_TILING: Readonly<MatMulTiling> = {
+  tm: 8,
+  tn: 8,
+  bk: 8,
+  vec4: true,
+  unroll: true,
+};
+
+let tiling: MatMulTiling = { ...DEFAULT_TILING };
 let enabled = envFlag("KD_MATMUL") !== "tfjs";
 let registered = false;
 
@@ -65,6 +82,7 @@ export function setTiledMatMul(
   minTiles = MIN_WORKGROUPS,
 ): { on: boolean; tiling: MatMulTiling; minTiles: number } {
   const before = { on: enabled, tiling, minTiles: minWorkgroups };
+  warnedStorage = false;
   minWorkgroups = minTiles;
   if (shape) {
     const { tm, tn, bk, vec4 = false, unroll = false } = shape;
@@ -101,10 +119,13 @@ export function registerTiledMatMul(): void {
       const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
       const { transposeA, transposeB } = args.attrs as unknown as BatchMatMulAttrs;
       const plan = enabled ? planMatMul(a, b, transposeA, transposeB) : undefined;
-      if (!plan) return original.kernelFunc(args);
+      const backend = args.backend as unknown as WebGPUBackend;
+      if (!plan || !fitsWorkgroupStorage(backend, transposeA, transposeB)) {
+        return original.kernelFunc(args);
+      }
       const program = new TiledMatMulProgram(plan, transposeA, transposeB, tiling);
       dispatched++;
-      return (args.backend as unknown as WebGPUBackend).runWebGPUProgram(
+      return backend.runWebGPUProgram(
         program,
         [a, b],
         "float32",
@@ -115,6 +136,33 @@ export function registerTiledMatMul(): void {
       );
     },
   });
+}
+
+/**
+ * Bytes of workgroup memory the staged tiles take: BK rows of BM (A) and BN (B) floats, plus the
+ * padding slot (4 floats in the vec4 layout) of the side that is padded.
+ */
+export function workgroupStorageBytes(t: MatMulTiling, transposeA: boolean, transposeB: boolean) {
+  const slot = t.vec4 ? 4 : 1;
+  const rowA = 16 * t.tm + (transposeA ? 0 : slot), rowB = 16 * t.tn + (transposeB ? slot : 0);
+  return 4 * t.bk * (rowA + rowB);
+}
+
+let warnedStorage = false;
+
+/** Whether the tiles fit the device's workgroup memory; warns once and says no otherwise. */
+function fitsWorkgroupStorage(backend: WebGPUBackend, ta: boolean, tb: boolean): boolean {
+  const limit = backend.device.limits.maxComputeWorkgroupStorageSize;
+  const bytes = workgroupStorageBytes(tiling, ta, tb);
+  if (bytes <= limit) return true;
+  if (!warnedStorage) {
+    warnedStorage = true;
+    console.warn(
+      `tiled matmul: tiling ${JSON.stringify(tiling)} needs ${bytes} bytes of workgroup memory, ` +
+        `the device allows ${limit}; using tfjs's kernel`,
+    );
+  }
+  return false;
 }
 
 interface Plan {

@@ -6,7 +6,13 @@
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
 import { initBackend } from "../backend.ts";
-import { MIN_WORKGROUPS, setTiledMatMul, tiledMatMulCount } from "./tiled_matmul.ts";
+import {
+  DEFAULT_TILING,
+  MIN_WORKGROUPS,
+  setTiledMatMul,
+  tiledMatMulCount,
+  workgroupStorageBytes,
+} from "./tiled_matmul.ts";
 
 const gpuTest = (name: string, fn: () => Promise<void>) =>
   Deno.test({ name, sanitizeOps: false, sanitizeResources: false, fn });
@@ -95,7 +101,7 @@ gpuTest(
         }
       }
     } finally {
-      setTiledMatMul(true, { tm: 4, tn: 4, bk: 16 }, MIN_WORKGROUPS); // also when a case fails
+      setTiledMatMul(true, DEFAULT_TILING, MIN_WORKGROUPS); // also when a case fails
     }
     await initBackend("cpu", { log: false });
   },
@@ -129,3 +135,31 @@ gpuTest("matmul gradients through the tiled kernel equal cpu's", async () => {
   assert.throws(() => setTiledMatMul(true, { tm: 2, tn: 4, bk: 32, vec4: true }), /for vec4/);
   await initBackend("cpu", { log: false });
 });
+
+gpuTest(
+  "a tiling larger than the device's workgroup memory falls back to tfjs's kernel",
+  async () => {
+    await initBackend("webgpu", { log: false });
+    const big = { tm: 8, tn: 8, bk: 32, vec4: true }; // 33,280 bytes with A's padding
+    assert.equal(workgroupStorageBytes(big, false, false), 4 * 32 * (128 + 4 + 128));
+    const limit = (tf.backend() as unknown as { device: GPUDevice }).device.limits
+      .maxComputeWorkgroupStorageSize;
+    const av = values(130 * 40, 6), bv = values(40 * 140, 7);
+    const a = tf.tensor2d(av, [130, 40]), b = tf.tensor2d(bv, [40, 140]);
+    try {
+      setTiledMatMul(true, big, 1);
+      const before = tiledMatMulCount();
+      const product = tf.matMul(a, b);
+      const tiled = tiledMatMulCount() - before;
+      assert.equal(tiled, workgroupStorageBytes(big, false, false) <= limit ? 1 : 0);
+      const want = reference(av, bv, [1, 1, 130, 140, 40], false, false);
+      const got = await product.data();
+      got.forEach((v, i) => assert.ok(Math.abs(v - want[i]) < 1e-4, `C[${i}]`));
+      product.dispose();
+    } finally {
+      setTiledMatMul(true, DEFAULT_TILING, MIN_WORKGROUPS);
+      tf.dispose([a, b]);
+    }
+    await initBackend("cpu", { log: false });
+  },
+);
