@@ -44,7 +44,7 @@ def main():
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--repeats", type=int, default=None)
     ap.add_argument("--out")
-    args = ap.parse_args()
+    args, _ = ap.parse_known_args()  # the tfjs-only options (--tilings, --parts, ...) pass through
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
     dev = torch.device("cuda")
