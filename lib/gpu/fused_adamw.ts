@@ -20,8 +20,8 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import type { WebGPUBackend, WebGPUProgram } from "@tensorflow/tfjs-backend-webgpu";
 import { fusedKernelsOn } from "./env.ts";
+import { ElementwiseProgram, f32Uniforms, registerWebGPUKernel } from "./webgpu_kernel.ts";
 
 const MOMENT_KERNEL = "KdlabAdamWMoment";
 const PARAM_KERNEL = "KdlabAdamWParam";
@@ -119,58 +119,36 @@ export function fusedAdamWUpdate(
 export function registerFusedAdamW(): void {
   if (registered) return;
   registered = true;
-  tf.registerKernel({
-    kernelName: MOMENT_KERNEL,
-    backendName: "webgpu",
-    kernelFunc: ({ inputs, backend, attrs }) => {
-      const { x, grad } = inputs as { x: tf.TensorInfo; grad: tf.TensorInfo };
-      const { decay, square } = attrs as unknown as { decay: number; square: boolean };
-      const program = new AdamWProgram("moment", x.shape, square);
-      return (backend as unknown as WebGPUBackend).runWebGPUProgram(
-        program,
-        [x, grad],
-        "float32",
-        [{ type: "float32", data: [decay] }, { type: "float32", data: [1 - decay] }],
-      );
-    },
-  });
-  tf.registerKernel({
-    kernelName: PARAM_KERNEL,
-    backendName: "webgpu",
-    kernelFunc: ({ inputs, backend, attrs }) => {
-      const { param, m, v } = inputs as Record<string, tf.TensorInfo>;
-      const a = attrs as unknown as Record<"keep" | "lr" | "c1" | "c2" | "epsilon", number>;
-      const program = new AdamWProgram("param", param.shape, false);
-      return (backend as unknown as WebGPUBackend).runWebGPUProgram(
-        program,
-        [param, m, v],
-        "float32",
-        [a.keep, a.lr, a.c1, a.c2, a.epsilon].map((x) => ({ type: "float32", data: [x] })),
-      );
-    },
-  });
+  registerWebGPUKernel<{ decay: number; square: boolean }>(
+    MOMENT_KERNEL,
+    ({ x, grad }, { decay, square }) => ({
+      program: new AdamWProgram("moment", x.shape, square),
+      inputs: [x, grad],
+      uniforms: f32Uniforms(decay, 1 - decay),
+    }),
+  );
+  registerWebGPUKernel<Record<"keep" | "lr" | "c1" | "c2" | "epsilon", number>>(
+    PARAM_KERNEL,
+    ({ param, m, v }, a) => ({
+      program: new AdamWProgram("param", param.shape, false),
+      inputs: [param, m, v],
+      uniforms: f32Uniforms(a.keep, a.lr, a.c1, a.c2, a.epsilon),
+    }),
+  );
 }
 
 /**
  * Elementwise: `moment` writes x·decay + y·(1 − decay) with y = g or g²; `param` writes
  * θ·keep − η·(m′/c₁)/(√(v′/c₂) + ε), in the composite path's order of operations.
  */
-class AdamWProgram implements WebGPUProgram {
+class AdamWProgram extends ElementwiseProgram {
   variableNames: string[];
   uniforms: string;
-  outputShape: number[];
   shaderKey: string;
-  dispatchLayout: { x: number[] };
-  dispatch: [number, number, number];
-  workgroupSize: [number, number, number] = [256, 1, 1];
-  size = true;
 
   /** Computes over the flattened tensor; the caller reshapes. */
   constructor(readonly part: "moment" | "param", shape: number[], readonly square: boolean) {
-    const flat = shape.reduce((a, b) => a * b, 1);
-    this.outputShape = [flat];
-    this.dispatchLayout = { x: [0] };
-    this.dispatch = [Math.ceil(flat / 256), 1, 1];
+    super([shape.reduce((a, b) => a * b, 1)]);
     this.variableNames = part === "moment" ? ["x", "grad"] : ["param", "m", "v"];
     this.uniforms = part === "moment"
       ? "decay : f32, complement : f32,"

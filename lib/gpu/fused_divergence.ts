@@ -33,7 +33,8 @@
 import * as tf from "@tensorflow/tfjs";
 import { checkValues } from "../deferred_checks.ts";
 import { fusedKernelsOn } from "./env.ts";
-import type { WebGPUBackend, WebGPUProgram } from "@tensorflow/tfjs-backend-webgpu";
+import type { WebGPUProgram } from "@tensorflow/tfjs-backend-webgpu";
+import { ElementwiseProgram, f32Uniforms, registerWebGPUKernel } from "./webgpu_kernel.ts";
 
 /** The divergences with a fused kernel. */
 export type FusedDivergenceKind = "fkl" | "ce" | "rkl" | "gjsd" | "skl" | "srkl" | "tvd";
@@ -170,36 +171,17 @@ function checkedAttrs(divergence: FusedDivergence, options: FusedDivergenceOptio
 export function registerFusedKernels(): void {
   if (registered) return;
   registered = true;
-  tf.registerKernel({
-    kernelName: ROWS_KERNEL,
-    backendName: "webgpu",
-    kernelFunc: ({ inputs, backend, attrs }) => {
-      const { teacher, student } = inputs as { teacher: tf.TensorInfo; student: tf.TensorInfo };
-      const a = attrs as unknown as Attrs;
-      const gpu = backend as unknown as WebGPUBackend;
-      const program = new DivergenceRowsProgram(teacher.shape as [number, number], a.kind);
-      return gpu.runWebGPUProgram(program, [teacher, student], "float32", uniforms(a));
-    },
-  });
-  tf.registerKernel({
-    kernelName: GRAD_KERNEL,
-    backendName: "webgpu",
-    kernelFunc: ({ inputs, backend, attrs }) => {
-      const { teacher, student, stats, dy } = inputs as Record<string, tf.TensorInfo>;
-      const a = attrs as unknown as Attrs;
-      const gpu = backend as unknown as WebGPUBackend;
-      const program = new DivergenceGradProgram(teacher.shape as [number, number], a.kind);
-      return gpu.runWebGPUProgram(program, [teacher, student, stats, dy], "float32", uniforms(a));
-    },
-  });
-}
-
-function uniforms(a: Attrs) {
-  return [
-    { type: "float32", data: [a.invTemperature] },
-    { type: "float32", data: [a.interpolation] },
-    { type: "float32", data: [a.param] },
-  ];
+  const uniforms = (a: Attrs) => f32Uniforms(a.invTemperature, a.interpolation, a.param);
+  registerWebGPUKernel<Attrs>(ROWS_KERNEL, ({ teacher, student }, a) => ({
+    program: new DivergenceRowsProgram(teacher.shape as [number, number], a.kind),
+    inputs: [teacher, student],
+    uniforms: uniforms(a),
+  }));
+  registerWebGPUKernel<Attrs>(GRAD_KERNEL, ({ teacher, student, stats, dy }, a) => ({
+    program: new DivergenceGradProgram(teacher.shape as [number, number], a.kind),
+    inputs: [teacher, student, stats, dy],
+    uniforms: uniforms(a),
+  }));
 }
 
 const UNIFORMS = "invTemperature : f32, interpolation : f32, param : f32,";
@@ -369,20 +351,13 @@ class DivergenceRowsProgram implements WebGPUProgram {
 }
 
 /** Backward: one thread per logit, (g − q·Σg)·dy[row]/T from the logits and the row statistics. */
-class DivergenceGradProgram implements WebGPUProgram {
+class DivergenceGradProgram extends ElementwiseProgram {
   variableNames = ["teacher", "student", "stats", "dy"];
   uniforms = UNIFORMS;
-  outputShape: number[];
   shaderKey: string;
-  dispatchLayout: { x: number[] };
-  dispatch: [number, number, number];
-  workgroupSize: [number, number, number] = [256, 1, 1];
-  size = true;
 
   constructor(shape: [number, number], readonly kind: FusedDivergenceKind) {
-    this.outputShape = shape;
-    this.dispatchLayout = { x: [0, 1] };
-    this.dispatch = [Math.ceil((shape[0] * shape[1]) / 256), 1, 1];
+    super(shape);
     this.shaderKey = `kdlabDivergenceGrad_${kind}`;
   }
 

@@ -10,3 +10,4 @@ export * from "./fused_adamw.ts";
 export * from "./device_gradients.ts";
 export * from "./kernel_patches.ts";
 export * from "./tiled_matmul.ts";
+export * from "./webgpu_kernel.ts";

@@ -1,0 +1,69 @@
+/**
+ * Registering a WGSL program as a tfjs kernel of the webgpu backend: the boilerplate shared by
+ * the fused kernels (`fused_divergence.ts`, `fused_adamw.ts`).
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import type { WebGPUBackend, WebGPUProgram } from "@tensorflow/tfjs-backend-webgpu";
+
+/** One dispatch: the program, its inputs in `variableNames` order, and its uniforms. */
+export interface WebGPUDispatch {
+  program: WebGPUProgram;
+  inputs: tf.TensorInfo[];
+  uniforms: { type: string; data: number[] }[];
+}
+
+/**
+ * Registers `kernelName` for the webgpu backend; `plan` turns the kernel's inputs and attributes
+ * into one float32 dispatch.
+ */
+export function registerWebGPUKernel<Attrs>(
+  kernelName: string,
+  plan: (inputs: Record<string, tf.TensorInfo>, attrs: Attrs) => WebGPUDispatch,
+): void {
+  tf.registerKernel({
+    kernelName,
+    backendName: "webgpu",
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const { program, inputs: ordered, uniforms } = plan(
+        inputs as Record<string, tf.TensorInfo>,
+        attrs as unknown as Attrs,
+      );
+      return (backend as unknown as WebGPUBackend).runWebGPUProgram(
+        program,
+        ordered,
+        "float32",
+        uniforms,
+      );
+    },
+  });
+}
+
+/** float32 uniforms, one per value, in the order the program's `uniforms` declares them. */
+export function f32Uniforms(...values: number[]): WebGPUDispatch["uniforms"] {
+  return values.map((x) => ({ type: "float32", data: [x] }));
+}
+
+/**
+ * Base of the one-thread-per-element programs: 256-thread workgroups over the flattened output,
+ * `main(index)` with `uniforms.size` (tfjs folds dispatches past 65535 workgroups).
+ */
+export abstract class ElementwiseProgram implements WebGPUProgram {
+  abstract variableNames: string[];
+  abstract uniforms: string;
+  abstract shaderKey: string;
+  outputShape: number[];
+  dispatchLayout: { x: number[] };
+  dispatch: [number, number, number];
+  workgroupSize: [number, number, number] = [256, 1, 1];
+  size = true;
+
+  constructor(outputShape: number[]) {
+    this.outputShape = outputShape;
+    this.dispatchLayout = { x: outputShape.map((_, i) => i) };
+    this.dispatch = [Math.ceil(outputShape.reduce((a, b) => a * b, 1) / 256), 1, 1];
+  }
+
+  abstract getUserCode(): string;
+}
