@@ -104,8 +104,8 @@ const matmuls = options.matmuls
 const parts = new Set(String(options.parts ?? "matmul,diagnostics,kl,step,adamw").split(","));
 /**
  * Tile shapes of the tiled matmul to try, "TMxTNxBK" with "v" for the vec4 layout and "u" for the
- * unrolled code; the first is the library's default. The fastest at the largest swept size is
- * used by the step cases (`chosenTiling` in the report).
+ * unrolled code; the first is the library's default. The one with the least time over the step's
+ * own products is used by the step cases (`chosenTiling` in the report).
  */
 const tilings: MatMulTiling[] = String(
   options.tilings ??
@@ -152,25 +152,33 @@ async function sync(t: tf.Tensor): Promise<void> {
   t.dispose();
 }
 
-/** n³ products: tfjs's own kernel (`_tfjs`) and the tiled kernel at every tiling (`_tTMxTNxBK[v]`). */
-async function matmulCases(n: number): Promise<CaseResult[]> {
-  const a = tf.randomNormal([n, n], 0, 1, "float32", 1);
-  const b = tf.randomNormal([n, n], 0, 1, "float32", 2);
+/**
+ * One product `label` (op(A)·op(B), A and B of the given stored shapes): tfjs's own kernel
+ * (`_tfjs`) and the tiled kernel at every tiling (`_tTMxTNxBK[v][u]`; the first tiling's case is
+ * `label` itself).
+ */
+async function matmulCases(
+  label: string,
+  aShape: [number, number],
+  bShape: [number, number],
+  transposeA = false,
+): Promise<CaseResult[]> {
+  const a = tf.randomNormal(aShape, 0, 1, "float32", 1);
+  const b = tf.randomNormal(bShape, 0, 1, "float32", 2);
+  const [m, k] = transposeA ? [aShape[1], aShape[0]] : aShape;
+  const flops = 2 * m * k * bShape[1];
   const out: CaseResult[] = [];
   const variants: [string, MatMulTiling | undefined][] = [
-    [`matmul_${n}_tfjs`, undefined],
+    [`${label}_tfjs`, undefined],
     ...tilings.map((t, i) =>
-      [i === 0 ? `matmul_${n}` : `matmul_${n}_t${tilingName(t)}`, t] as [
-        string,
-        MatMulTiling,
-      ]
+      [i === 0 ? label : `${label}_t${tilingName(t)}`, t] as [string, MatMulTiling]
     ),
   ];
   for (const [name, tiling] of variants) {
-    if (backend !== "webgpu" && tiling && name !== `matmul_${n}`) continue;
+    if (backend !== "webgpu" && tiling && name !== label) continue;
     setTiledMatMul(tiling !== undefined, tiling);
-    const result = await time(name, () => sync(tf.matMul(a, b)));
-    result.tflops = 2 * n ** 3 / (result.ms * 1e-3) / 1e12;
+    const result = await time(name, () => sync(tf.matMul(a, b, transposeA, false)));
+    result.tflops = flops / (result.ms * 1e-3) / 1e12;
     result.tiling = tiling && tilingName(tiling);
     out.push(result);
   }
@@ -315,17 +323,37 @@ async function measure(name: string, run: () => Promise<CaseResult | CaseResult[
 }
 
 if (parts.has("matmul")) {
-  for (const n of matmuls) await measure(`matmul_${n}`, () => matmulCases(n));
+  for (const n of matmuls) {
+    await measure(`matmul_${n}`, () => matmulCases(`matmul_${n}`, [n, n], [n, n]));
+  }
+  // The step's own products: logits = H·W, and the head's gradient Hᵀ·G (K = tokens).
+  for (const v of vocabs) {
+    await measure(
+      `matmul_logits_V${v}`,
+      () => matmulCases(`matmul_logits_V${v}`, [tokens, hidden], [hidden, v]),
+    );
+    await measure(
+      `matmul_dW_V${v}`,
+      () => matmulCases(`matmul_dW_V${v}`, [tokens, hidden], [tokens, v], true),
+    );
+  }
 }
-// The step cases use the tiling that was fastest at the largest size.
-const largest = report.cases.filter((c) =>
-  c.tiling && c.tflops && c.name.startsWith(`matmul_${matmuls.at(-1)}`)
+// The step cases use the tiling with the least time over the step's products at the largest
+// vocabulary (the largest square size when those were not run).
+const v1 = vocabs.at(-1);
+const kdShaped = report.cases.filter((c) =>
+  c.tiling && (c.name.startsWith(`matmul_logits_V${v1}`) || c.name.startsWith(`matmul_dW_V${v1}`))
 );
-if (largest.length > 0) {
-  const best = largest.reduce((a, b) => (b.tflops! > a.tflops! ? b : a));
-  const tiling = tilings.find((t) => tilingName(t) === best.tiling)!;
-  setTiledMatMul(true, tiling);
-  report.chosenTiling = tilingName(tiling);
+const square = report.cases.filter((c) =>
+  c.tiling && c.name.startsWith(`matmul_${matmuls.at(-1)}`)
+);
+const pool = kdShaped.length > 0 ? kdShaped : square;
+if (pool.length > 0) {
+  const total = new Map<string, number>();
+  for (const c of pool) total.set(c.tiling!, (total.get(c.tiling!) ?? 0) + c.ms);
+  const best = [...total.entries()].reduce((x, y) => (y[1] < x[1] ? y : x))[0];
+  setTiledMatMul(true, tilings.find((t) => tilingName(t) === best)!);
+  report.chosenTiling = best;
 }
 if (parts.has("diagnostics")) await measure("diagnostics", () => diagnostics(vocabs[0]));
 // Fused paths first (the result), the composite paths after them (the "before" numbers).
