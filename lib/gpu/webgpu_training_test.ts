@@ -236,8 +236,12 @@ async function multiTeacher(backend: string) {
       ]),
   });
   const ada = (heads.state() as { ada: { averages: Record<string, number> } }).ada.averages;
+  // The big teacher's head with its inverse normaliser folded in, computed on this backend.
+  const folded = heads.foldedFinalLayer("big");
+  const fold = [...await folded.kernel.data(), ...await folded.bias.data()];
+  tf.dispose([folded.kernel, folded.bias]);
   dispose();
-  return { rows, ada };
+  return { rows, ada, fold };
 }
 
 gpuTest("a PHI-S multi-teacher student with AdaLoss trains on webgpu as on cpu", async () => {
@@ -256,5 +260,13 @@ gpuTest("a PHI-S multi-teacher student with AdaLoss trains on webgpu as on cpu",
   for (const key of ["big", "small"]) {
     assert.ok(Math.abs(gpu.ada[key] - cpu.ada[key]) < 1e-3 * Math.abs(cpu.ada[key]), `ada ${key}`);
   }
+  const scale = Math.max(...cpu.fold.map(Math.abs));
+  assert.equal(gpu.fold.length, cpu.fold.length);
+  gpu.fold.forEach((v, i) =>
+    assert.ok(
+      Math.abs(v - cpu.fold[i]) < 1e-3 * scale,
+      `folded head [${i}]: ${v} vs ${cpu.fold[i]}`,
+    )
+  );
   await initBackend("cpu", { log: false });
 });

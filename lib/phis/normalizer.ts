@@ -197,7 +197,8 @@ export class Normalizer {
   /**
    * Folds the inverse into a head's final linear layer y′ = h·K + b (K: [in, width], tfjs
    * layout): returns K·Θᵀ and b·Θᵀ + μ, so the folded head predicts teacher-space features
-   * directly (paper App. A.6, eq. 39–44). Computed in float64.
+   * directly (paper App. A.6, eq. 39–44). Computed in float64 for matrices; for tensors, on their
+   * backend in float32 (no readback, so it works on webgpu too).
    */
   foldIntoLinear(kernel: Matrix, bias: ArrayLike<number>): { kernel: Matrix; bias: Float64Array };
   foldIntoLinear(
@@ -208,25 +209,29 @@ export class Normalizer {
     kernel: Matrix | tf.Tensor2D,
     bias: ArrayLike<number> | tf.Tensor1D,
   ): { kernel: Matrix | tf.Tensor2D; bias: Float64Array | tf.Tensor1D } {
-    const asTensor = kernel instanceof tf.Tensor;
-    const k = asTensor
-      ? matrix(kernel.shape[0], kernel.shape[1], kernel.dataSync())
-      : kernel as Matrix;
-    const b = bias instanceof tf.Tensor ? bias.dataSync() : bias;
-    if (k.cols !== this.width || b.length !== this.width) {
+    const [rows, cols] = kernel instanceof tf.Tensor ? kernel.shape : [kernel.rows, kernel.cols];
+    const width = bias instanceof tf.Tensor ? bias.size : bias.length;
+    if (
+      cols !== this.width || width !== this.width ||
+      (kernel instanceof tf.Tensor) !== (bias instanceof tf.Tensor)
+    ) {
       throw new Error(
         `Normalizer.foldIntoLinear: kernel must be [in, ${this.width}] and bias [${this.width}], ` +
-          `got [${k.rows}, ${k.cols}] and [${b.length}]`,
+          `both tensors or both host arrays; got [${rows}, ${cols}] and [${width}]`,
       );
     }
+    if (kernel instanceof tf.Tensor) {
+      const { inverseT, mean } = this.#constants();
+      return tf.tidy(() => ({
+        kernel: tf.matMul(kernel, inverseT) as tf.Tensor2D,
+        bias: tf.add(tf.matMul(tf.reshape(bias as tf.Tensor1D, [1, this.width]), inverseT), mean)
+          .reshape([this.width]) as tf.Tensor1D,
+      }));
+    }
     const thetaT = transpose(this.inverseMatrix);
-    const newKernel = multiply(k, thetaT);
-    const newBias = multiply(matrix(1, this.width, b), thetaT).data.map((v, i) => v + this.mean[i]);
-    if (!asTensor) return { kernel: newKernel, bias: newBias };
-    return {
-      kernel: tf.tensor2d(Float32Array.from(newKernel.data), [k.rows, this.width]),
-      bias: tf.tensor1d(Float32Array.from(newBias)),
-    };
+    const newBias = multiply(matrix(1, this.width, bias as ArrayLike<number>), thetaT).data
+      .map((v, i) => v + this.mean[i]);
+    return { kernel: multiply(kernel, thetaT), bias: newBias };
   }
 
   /** ‖W‖₂: the largest factor by which a teacher-space deviation is amplified in targets. */
