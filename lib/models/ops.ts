@@ -7,6 +7,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { fusedGelu, fusedGeluAvailable } from "../gpu/fused_gelu.ts";
 
 const hasKernel = (name: string) => tf.getKernel(name, tf.getBackend()) !== undefined;
 
@@ -147,8 +148,12 @@ export function layerNorm(
   return x.sub(mean).mul(tf.rsqrt(variance.add(eps))).mul(gain).add(bias);
 }
 
-/** GELU, tanh approximation (Hendrycks & Gimpel, 2016), as GPT-2 uses. */
+/**
+ * GELU, tanh approximation (Hendrycks & Gimpel, 2016), as GPT-2 uses. On webgpu, one fused kernel
+ * each way (`lib/gpu/fused_gelu.ts`).
+ */
 export function gelu(x: tf.Tensor): tf.Tensor {
+  if (x.dtype === "float32" && fusedGeluAvailable()) return fusedGelu(x);
   const inner = x.add(x.mul(x).mul(x).mul(0.044715)).mul(Math.sqrt(2 / Math.PI));
   return x.mul(0.5).mul(tf.tanh(inner).add(1));
 }
