@@ -34,7 +34,12 @@ import * as tf from "@tensorflow/tfjs";
 import { checkValues } from "../deferred_checks.ts";
 import { fusedKernelsOn } from "./env.ts";
 import type { WebGPUProgram } from "@tensorflow/tfjs-backend-webgpu";
-import { ElementwiseProgram, f32Uniforms, registerWebGPUKernel } from "./webgpu_kernel.ts";
+import {
+  ElementwiseProgram,
+  f32Uniforms,
+  registerWebGPUKernel,
+  treeReduce,
+} from "./webgpu_kernel.ts";
 
 /** The divergences with a fused kernel. */
 export type FusedDivergenceKind = "fkl" | "ce" | "rkl" | "gjsd" | "skl" | "srkl" | "tvd";
@@ -234,16 +239,6 @@ function termWgsl(kind: FusedDivergenceKind): string {
       return `let p = exp(lp); let q = exp(lq);
               let term = 0.5 * abs(p - q); let g = 0.5 * sign(q - p) * q;`;
   }
-}
-
-/** Emits a workgroup tree reduction: `merge(i, j)` folds slot j into slot i; the result is slot 0. */
-function treeReduce(wg: number, merge: (i: string, j: string) => string): string {
-  let code = "";
-  for (let half = wg / 2; half >= 1; half /= 2) {
-    code += `if (tid < ${half}u) { ${merge("tid", `tid + ${half}u`)} }
-      workgroupBarrier();\n`;
-  }
-  return code;
 }
 
 /** Merges two (max, Σexp(x − max)) pairs of both rows: slot j into slot i. */

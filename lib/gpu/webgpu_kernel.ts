@@ -67,3 +67,16 @@ export abstract class ElementwiseProgram implements WebGPUProgram {
 
   abstract getUserCode(): string;
 }
+
+/**
+ * WGSL for a workgroup tree reduction over slots 0..wg−1 (local index `tid`): `merge(i, j)` folds
+ * slot j into slot i; the result is slot 0. Every thread must reach it (it holds barriers).
+ */
+export function treeReduce(wg: number, merge: (i: string, j: string) => string): string {
+  let code = "";
+  for (let half = wg / 2; half >= 1; half /= 2) {
+    code += `if (tid < ${half}u) { ${merge("tid", `tid + ${half}u`)} }
+      workgroupBarrier();\n`;
+  }
+  return code;
+}

@@ -8,6 +8,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { fusedGelu, fusedGeluAvailable } from "../gpu/fused_gelu.ts";
+import { fusedLayerNorm, fusedLayerNormAvailable } from "../gpu/fused_layer_norm.ts";
 
 const hasKernel = (name: string) => tf.getKernel(name, tf.getBackend()) !== undefined;
 
@@ -144,6 +145,7 @@ export function layerNorm(
   bias: tf.Tensor1D,
   eps = 1e-5,
 ): tf.Tensor {
+  if (x.dtype === "float32" && fusedLayerNormAvailable()) return fusedLayerNorm(x, gain, bias, eps);
   const { mean, variance } = tf.moments(x, -1, true);
   return x.sub(mean).mul(tf.rsqrt(variance.add(eps))).mul(gain).add(bias);
 }
