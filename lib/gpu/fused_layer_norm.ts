@@ -198,6 +198,13 @@ class RowsProgram implements WebGPUProgram {
   }
 }
 
+/** WGSL: the row, its width, r and x̂ of element `index` of x [N, C] from the row statistics. */
+const XHAT_WGSL = `
+      let width = uniforms.xShape[1];
+      let row = index / width;
+      let r = stats[row * 2 + 1];
+      let xhat = (x[index] - stats[row * 2]) * r;`;
+
 /** y = (x − μ)·r·γ + β, or x̂ = (x − μ)·r without the affine part. */
 class ApplyProgram extends ElementwiseProgram {
   variableNames: string[];
@@ -213,10 +220,7 @@ class ApplyProgram extends ElementwiseProgram {
   getUserCode(): string {
     return `
   fn main(index : i32) {
-    if (index < uniforms.size) {
-      let width = uniforms.xShape[1];
-      let row = index / width;
-      let xhat = (x[index] - stats[row * 2]) * stats[row * 2 + 1];
+    if (index < uniforms.size) {${XHAT_WGSL}
       ${
       this.affine
         ? "let c = index % width; result[index] = xhat * gain[c] + bias[c];"
@@ -236,11 +240,7 @@ class GradInputProgram extends ElementwiseProgram {
   getUserCode(): string {
     return `
   fn main(index : i32) {
-    if (index < uniforms.size) {
-      let width = uniforms.xShape[1];
-      let row = index / width;
-      let r = stats[row * 2 + 1];
-      let xhat = (x[index] - stats[row * 2]) * r;
+    if (index < uniforms.size) {${XHAT_WGSL}
       let g = dy[index] * gain[index % width];
       result[index] = r * (g - sums[row * 2] - xhat * sums[row * 2 + 1]);
     }
