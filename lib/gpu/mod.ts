@@ -9,6 +9,7 @@ export * from "./fused_divergence.ts";
 export * from "./fused_adamw.ts";
 export * from "./fused_gelu.ts";
 export * from "./fused_layer_norm.ts";
+export * from "./sum_of_squares.ts";
 export * from "./device_gradients.ts";
 export * from "./kernel_patches.ts";
 export * from "./tiled_matmul.ts";

@@ -5,11 +5,18 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { fusedSumOfSquares, fusedSumOfSquaresAvailable } from "../gpu/sum_of_squares.ts";
 
-/** The global L2 norm of a set of gradients, as a scalar tensor. */
+/**
+ * The global L2 norm of a set of gradients, as a scalar tensor (on webgpu each Σg² is one
+ * parallel kernel, `lib/gpu/sum_of_squares.ts`).
+ */
 export function globalNorm(grads: Record<string, tf.Tensor>): tf.Scalar {
+  const fused = fusedSumOfSquaresAvailable();
   return tf.tidy(() => {
-    const squares = Object.values(grads).map((g) => g.square().sum());
+    const squares = Object.values(grads).map((g) =>
+      fused && g.dtype === "float32" ? fusedSumOfSquares(g) : g.square().sum()
+    );
     return tf.sqrt(tf.addN(squares)) as tf.Scalar;
   });
 }
@@ -27,10 +34,12 @@ export function clipByGlobalNorm(
   }
   const norm = globalNorm(grads);
   const clipped = tf.tidy(() => {
-    const scale = maxNorm === undefined
-      ? tf.scalar(1)
-      : tf.minimum(1, tf.div(maxNorm, norm.add(1e-6)));
     const out: Record<string, tf.Tensor> = {};
+    if (maxNorm === undefined) {
+      for (const [name, g] of Object.entries(grads)) out[name] = tf.clone(g); // no kernel runs
+      return out;
+    }
+    const scale = tf.minimum(1, tf.div(maxNorm, norm.add(1e-6)));
     for (const [name, g] of Object.entries(grads)) out[name] = g.mul(scale);
     return out;
   });
