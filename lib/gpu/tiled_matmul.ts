@@ -233,10 +233,10 @@ class TiledMatMulProgram implements WebGPUProgram {
       Math.ceil(plan.m / (16 * tile.tm)),
       plan.batch,
     ];
+    // tfjs caches compiled pipelines by this key: every option that changes the WGSL is in it.
+    const { tm, tn, bk, vec4 = false, unroll = false } = tile;
     this.shaderKey =
-      `kdlabTiledMatMul_${transposeA}_${transposeB}_${tile.tm}_${tile.tn}_${tile.bk}_${
-        tile.vec4 === true
-      }`;
+      `kdlabTiledMatMul_${transposeA}_${transposeB}_${tm}_${tn}_${bk}_${vec4}_${unroll}`;
   }
 
   getUserCode(): string {
