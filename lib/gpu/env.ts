@@ -4,6 +4,7 @@
  *
  * @module
  */
+import * as tf from "@tensorflow/tfjs";
 
 /** The variable's value, or undefined when unset or when the process may not read the environment. */
 export function envFlag(name: string): string | undefined {
@@ -17,7 +18,7 @@ export function envFlag(name: string): string | undefined {
 let fused = envFlag("KD_FUSED") !== "0";
 
 /**
- * Turns the fused WGSL kernels (divergences, AdamW) on or off (default on; `KD_FUSED=0` in the
+ * Turns the fused WGSL kernels (divergences, AdamW, GELU, layer norm, sum of squares) on or off (default on; `KD_FUSED=0` in the
  * environment turns them off), e.g. to benchmark the composite path on the same device. Returns
  * the previous setting.
  */
@@ -27,7 +28,7 @@ export function setFusedKernels(on: boolean): boolean {
   return before;
 }
 
-/** Whether the fused kernels are switched on (they run only on the webgpu backend). */
-export function fusedKernelsOn(): boolean {
-  return fused;
+/** True when the active backend is webgpu and the fused kernels are switched on. */
+export function fusedKernelsAvailable(): boolean {
+  return fused && tf.getBackend() === "webgpu";
 }

@@ -13,15 +13,19 @@
  * parameter's size in all, against ~35 for the composite path.
  *
  * The kernels are `KdlabAdamWMoment` and `KdlabAdamWParam` for the `webgpu` backend;
- * {@linkcode fusedAdamWAvailable} says whether they can be used (webgpu, fused kernels on:
+ * `fusedKernelsAvailable()` of `env.ts` says whether they can be used (webgpu, fused kernels on:
  * `KD_FUSED=0` or `setFusedKernels(false)` switches them off). `AdamW.apply` takes this path by
  * itself. Tests compare it with a float64 reference and with the composite path.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { fusedKernelsOn } from "./env.ts";
-import { ElementwiseProgram, f32Uniforms, registerWebGPUKernel } from "./webgpu_kernel.ts";
+import {
+  ElementwiseProgram,
+  f32Uniforms,
+  registerWebGPUKernel,
+  requireWebGPU,
+} from "./webgpu_kernel.ts";
 
 const MOMENT_KERNEL = "KdlabAdamWMoment";
 const PARAM_KERNEL = "KdlabAdamWParam";
@@ -49,11 +53,6 @@ export interface FusedAdamWState {
 
 let registered = false;
 
-/** True when the active backend is webgpu and the fused kernels are switched on. */
-export function fusedAdamWAvailable(): boolean {
-  return fusedKernelsOn() && tf.getBackend() === "webgpu";
-}
-
 /**
  * One AdamW update of one parameter on the webgpu backend: returns the new value and moments as
  * new tensors (the caller assigns them to its variables).
@@ -65,9 +64,7 @@ export function fusedAdamWUpdate(
   state: FusedAdamWState,
   step: FusedAdamWStep,
 ): { param: tf.Tensor; m: tf.Tensor; v: tf.Tensor } {
-  if (tf.getBackend() !== "webgpu") {
-    throw new Error(`fusedAdamWUpdate: needs the webgpu backend, active is ${tf.getBackend()}`);
-  }
+  requireWebGPU("fusedAdamWUpdate");
   const shape = state.param.shape.join();
   for (const [name, t] of Object.entries(state)) {
     if (t.dtype !== "float32" || t.shape.join() !== shape) {

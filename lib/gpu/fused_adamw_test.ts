@@ -8,8 +8,8 @@ import assert from "node:assert/strict";
 import { adamw64 } from "../../tests/reference/models64.ts";
 import { initBackend } from "../backend.ts";
 import { AdamW } from "../train/adamw.ts";
-import { setFusedKernels } from "./env.ts";
-import { fusedAdamWAvailable, fusedAdamWUpdate } from "./fused_adamw.ts";
+import { fusedKernelsAvailable, setFusedKernels } from "./env.ts";
+import { fusedAdamWUpdate } from "./fused_adamw.ts";
 
 const gpuTest = (name: string, fn: () => Promise<void> | void) =>
   Deno.test({ name, sanitizeOps: false, sanitizeResources: false, fn });
@@ -46,7 +46,7 @@ async function run(w0: number[], b0: number[], gw: number[][], gb: number[][]) {
 
 gpuTest("fused AdamW matches a float64 reference and the composite path", async () => {
   await webgpu();
-  assert.ok(fusedAdamWAvailable());
+  assert.ok(fusedKernelsAvailable());
   const w0 = values(37 * 53, 1, 1), b0 = values(53, 2, 1);
   // Gradients over several scales, including exact zeros (v stays 0 there: ε guards the division).
   const gw = LRS.map((_, s) =>

@@ -25,19 +25,19 @@
  *
  * The kernels are registered with tfjs as `KdlabDivergenceRows` and `KdlabDivergenceGrad` for the
  * `webgpu` backend; {@linkcode fusedDivergenceRows} wraps them in a `tf.customGrad`. On other
- * backends they are not available ({@linkcode fusedDivergenceAvailable} says so) and the losses use
+ * backends they are not available (`fusedKernelsAvailable()` of `env.ts` says so) and the losses use
  * the composite path. Tests compare both on the software adapter.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
 import { checkValues } from "../deferred_checks.ts";
-import { fusedKernelsOn } from "./env.ts";
 import type { WebGPUProgram } from "@tensorflow/tfjs-backend-webgpu";
 import {
   ElementwiseProgram,
   f32Uniforms,
   registerWebGPUKernel,
+  requireWebGPU,
   treeReduce,
 } from "./webgpu_kernel.ts";
 
@@ -79,11 +79,6 @@ const STATS = 6;
 
 let registered = false;
 
-/** True when the active backend is webgpu and the fused kernels are switched on. */
-export function fusedDivergenceAvailable(): boolean {
-  return fusedKernelsOn() && tf.getBackend() === "webgpu";
-}
-
 /**
  * Per-row divergence [N] between the target built from `teacher` and softmax(student/T), with a
  * custom gradient to `student` (the target is constant). Both inputs are float32 [N, V] on the
@@ -98,9 +93,7 @@ export function fusedDivergenceRows(
   options: FusedDivergenceOptions,
 ): tf.Tensor1D {
   const attrs = checkedAttrs(divergence, options);
-  if (tf.getBackend() !== "webgpu") {
-    throw new Error(`fusedDivergenceRows: needs the webgpu backend, active is ${tf.getBackend()}`);
-  }
+  requireWebGPU("fusedDivergenceRows");
   if (teacher.rank !== 2 || student.rank !== 2 || teacher.shape.join() !== student.shape.join()) {
     throw new Error(
       `fusedDivergenceRows: teacher and student must both be [N, V], got [${teacher.shape}] and [${student.shape}]`,

@@ -13,12 +13,8 @@ import { reverseKL } from "../losses/reverse_kl.ts";
 import { skewKL, skewReverseKL } from "../losses/skew_kl.ts";
 import { totalVariation } from "../losses/total_variation.ts";
 import { taidLoss } from "../taid/taid_loss.ts";
-import {
-  type FusedDivergence,
-  fusedDivergenceAvailable,
-  fusedDivergenceRows,
-} from "./fused_divergence.ts";
-import { setFusedKernels } from "./env.ts";
+import { type FusedDivergence, fusedDivergenceRows } from "./fused_divergence.ts";
+import { fusedKernelsAvailable, setFusedKernels } from "./env.ts";
 
 const assert = (ok: boolean, message?: string) => nodeAssert.ok(ok, message);
 const assertEquals = (a: unknown, b: unknown) => nodeAssert.deepEqual(a, b);
@@ -226,7 +222,7 @@ gpuTest(
   "the public losses take the fused path on webgpu and agree with the composite path",
   async () => {
     await webgpu();
-    assert(fusedDivergenceAvailable());
+    assert(fusedKernelsAvailable());
     const [b, len, v] = [2, 5, 777];
     const teacher = tf.tensor3d(Float32Array.from(logits(b * len, v, 21, 3)), [b, len, v]);
     const student = tf.tensor3d(Float32Array.from(logits(b * len, v, 22, 3)), [b, len, v]);
@@ -343,7 +339,7 @@ gpuTest("bad parameters of the fused kernels are clear errors", async () => {
     "[2,4] and [2,5]",
   );
   await initBackend("cpu", { log: false });
-  assert(!fusedDivergenceAvailable());
+  assert(!fusedKernelsAvailable());
   assertThrows(call({ kind: "fkl" }), Error, "needs the webgpu backend");
   started = undefined;
 });

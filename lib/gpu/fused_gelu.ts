@@ -11,31 +11,23 @@
  * float32), because shader tanh can overflow to NaN for large arguments.
  *
  * Kernels `KdlabGelu` and `KdlabGeluGrad`; `gelu` in `lib/models/ops.ts` uses them when
- * {@linkcode fusedGeluAvailable} (webgpu, fused kernels on).
+ * `fusedKernelsAvailable()` of `env.ts` (webgpu, fused kernels on).
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { fusedKernelsOn } from "./env.ts";
-import { ElementwiseProgram, registerWebGPUKernel } from "./webgpu_kernel.ts";
+import { ElementwiseProgram, registerWebGPUKernel, requireWebGPU } from "./webgpu_kernel.ts";
 
 const FORWARD = "KdlabGelu";
 const BACKWARD = "KdlabGeluGrad";
 let registered = false;
-
-/** True when the active backend is webgpu and the fused kernels are switched on. */
-export function fusedGeluAvailable(): boolean {
-  return fusedKernelsOn() && tf.getBackend() === "webgpu";
-}
 
 /**
  * GELU (tanh approximation) of a float32 tensor on the webgpu backend, with its gradient.
  * @throws Error on another backend or dtype.
  */
 export function fusedGelu<T extends tf.Tensor>(x: T): T {
-  if (tf.getBackend() !== "webgpu") {
-    throw new Error(`fusedGelu: needs the webgpu backend, active is ${tf.getBackend()}`);
-  }
+  requireWebGPU("fusedGelu");
   if (x.dtype !== "float32") throw new Error(`fusedGelu: x must be float32, got ${x.dtype}`);
   registerFusedGelu();
   const engine = tf.engine();

@@ -13,17 +13,17 @@
  *
  * Kernels `KdlabLayerNormRows`, `KdlabLayerNormApply`, `KdlabLayerNormGradRows` and
  * `KdlabLayerNormGradInput`; `layerNorm` in `lib/models/ops.ts` uses them when
- * {@linkcode fusedLayerNormAvailable} (webgpu, fused kernels on).
+ * `fusedKernelsAvailable()` of `env.ts` (webgpu, fused kernels on).
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
 import type { WebGPUProgram } from "@tensorflow/tfjs-backend-webgpu";
-import { fusedKernelsOn } from "./env.ts";
 import {
   ElementwiseProgram,
   f32Uniforms,
   registerWebGPUKernel,
+  requireWebGPU,
   treeReduce,
 } from "./webgpu_kernel.ts";
 
@@ -32,11 +32,6 @@ const APPLY = "KdlabLayerNormApply";
 const GRAD_ROWS = "KdlabLayerNormGradRows";
 const GRAD_INPUT = "KdlabLayerNormGradInput";
 let registered = false;
-
-/** True when the active backend is webgpu and the fused kernels are switched on. */
-export function fusedLayerNormAvailable(): boolean {
-  return fusedKernelsOn() && tf.getBackend() === "webgpu";
-}
 
 /**
  * Layer norm of float32 `x` [..., C] with gain and bias [C], on the webgpu backend, with
@@ -49,9 +44,7 @@ export function fusedLayerNorm(
   bias: tf.Tensor1D,
   eps = 1e-5,
 ): tf.Tensor {
-  if (tf.getBackend() !== "webgpu") {
-    throw new Error(`fusedLayerNorm: needs the webgpu backend, active is ${tf.getBackend()}`);
-  }
+  requireWebGPU("fusedLayerNorm");
   const c = x.shape.at(-1) ?? 0;
   if (x.rank < 1 || c === 0 || gain.shape.join() !== `${c}` || bias.shape.join() !== `${c}`) {
     throw new Error(

@@ -6,14 +6,13 @@
  * gradient clipping (Pascanu et al. 2013), which the trainer measures every step, that is one
  * SM streaming every gradient of the model. Here no temporary is written and every SM takes part.
  *
- * `globalNorm` in `lib/train/clip.ts` uses it on webgpu ({@linkcode fusedSumOfSquaresAvailable}).
+ * `globalNorm` in `lib/train/clip.ts` uses it on webgpu (`fusedKernelsAvailable()` of `env.ts`).
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
 import type { WebGPUProgram } from "@tensorflow/tfjs-backend-webgpu";
-import { fusedKernelsOn } from "./env.ts";
-import { registerWebGPUKernel, treeReduce } from "./webgpu_kernel.ts";
+import { registerWebGPUKernel, requireWebGPU, treeReduce } from "./webgpu_kernel.ts";
 
 /** Elements reduced by one workgroup into one partial sum. */
 export const SUM_OF_SQUARES_CHUNK = 8192;
@@ -22,19 +21,12 @@ const KERNEL = "KdlabSumOfSquaresPartials";
 const WORKGROUP = 256;
 let registered = false;
 
-/** True when the active backend is webgpu and the fused kernels are switched on. */
-export function fusedSumOfSquaresAvailable(): boolean {
-  return fusedKernelsOn() && tf.getBackend() === "webgpu";
-}
-
 /**
  * Σx² over all elements of float32 `x`, as a scalar, on the webgpu backend (no gradient).
  * @throws Error on another backend or dtype.
  */
 export function fusedSumOfSquares(x: tf.Tensor): tf.Scalar {
-  if (tf.getBackend() !== "webgpu") {
-    throw new Error(`fusedSumOfSquares: needs the webgpu backend, active is ${tf.getBackend()}`);
-  }
+  requireWebGPU("fusedSumOfSquares");
   if (x.dtype !== "float32") {
     throw new Error(`fusedSumOfSquares: x must be float32, got ${x.dtype}`);
   }

@@ -1,11 +1,18 @@
 /**
  * Registering a WGSL program as a tfjs kernel of the webgpu backend: the boilerplate shared by
- * the fused kernels (`fused_divergence.ts`, `fused_adamw.ts`).
+ * the fused kernels.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
 import type { WebGPUBackend, WebGPUProgram } from "@tensorflow/tfjs-backend-webgpu";
+
+/** Throws unless the active backend is webgpu, naming the calling function `fn`. */
+export function requireWebGPU(fn: string): void {
+  if (tf.getBackend() !== "webgpu") {
+    throw new Error(`${fn}: needs the webgpu backend, active is ${tf.getBackend()}`);
+  }
+}
 
 /** One dispatch: the program, its inputs in `variableNames` order, and its uniforms. */
 export interface WebGPUDispatch {

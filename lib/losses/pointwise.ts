@@ -23,7 +23,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { type FusedDivergence, fusedDivergenceAvailable, fusedDivergenceRows } from "../gpu/mod.ts";
+import { type FusedDivergence, fusedDivergenceRows, fusedKernelsAvailable } from "../gpu/mod.ts";
 import { stopGradient } from "./log_mix.ts";
 import { checkTemperature, type LossOptions, reduceRows, type Rows, toRows } from "./validate.ts";
 
@@ -88,7 +88,7 @@ export function pointwiseLoss(
   const temperature = checkTemperature(fn, options.temperature);
   const chunk = options.chunkElements ?? DEFAULT_CHUNK_ELEMENTS;
   if (!(chunk >= 1)) throw new Error(`${fn}: chunkElements must be ≥ 1, got ${chunk}`);
-  const fused = target.interpolation !== undefined && fusedDivergenceAvailable()
+  const fused = target.interpolation !== undefined && fusedKernelsAvailable()
     ? kernel.fused
     : undefined;
   const validate = options.validate ?? true;

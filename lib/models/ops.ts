@@ -7,8 +7,9 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { fusedGelu, fusedGeluAvailable } from "../gpu/fused_gelu.ts";
-import { fusedLayerNorm, fusedLayerNormAvailable } from "../gpu/fused_layer_norm.ts";
+import { fusedKernelsAvailable } from "../gpu/env.ts";
+import { fusedGelu } from "../gpu/fused_gelu.ts";
+import { fusedLayerNorm } from "../gpu/fused_layer_norm.ts";
 
 const hasKernel = (name: string) => tf.getKernel(name, tf.getBackend()) !== undefined;
 
@@ -145,7 +146,7 @@ export function layerNorm(
   bias: tf.Tensor1D,
   eps = 1e-5,
 ): tf.Tensor {
-  if (x.dtype === "float32" && fusedLayerNormAvailable()) return fusedLayerNorm(x, gain, bias, eps);
+  if (x.dtype === "float32" && fusedKernelsAvailable()) return fusedLayerNorm(x, gain, bias, eps);
   const { mean, variance } = tf.moments(x, -1, true);
   return x.sub(mean).mul(tf.rsqrt(variance.add(eps))).mul(gain).add(bias);
 }
@@ -155,7 +156,7 @@ export function layerNorm(
  * each way (`lib/gpu/fused_gelu.ts`).
  */
 export function gelu(x: tf.Tensor): tf.Tensor {
-  if (x.dtype === "float32" && fusedGeluAvailable()) return fusedGelu(x);
+  if (x.dtype === "float32" && fusedKernelsAvailable()) return fusedGelu(x);
   const inner = x.add(x.mul(x).mul(x).mul(0.044715)).mul(Math.sqrt(2 / Math.PI));
   return x.mul(0.5).mul(tf.tanh(inner).add(1));
 }

@@ -14,7 +14,8 @@
 import * as tf from "@tensorflow/tfjs";
 import type { HostTensors } from "../models/io.ts";
 import type { Params } from "../models/params.ts";
-import { fusedAdamWAvailable, fusedAdamWUpdate } from "../gpu/fused_adamw.ts";
+import { fusedAdamWUpdate } from "../gpu/fused_adamw.ts";
+import { fusedKernelsAvailable } from "../gpu/env.ts";
 
 /** Hyper-parameters of {@link AdamW}. */
 export interface AdamWConfig {
@@ -66,7 +67,7 @@ export class AdamW {
     this.step += 1;
     const c1 = 1 - beta1 ** this.step;
     const c2 = 1 - beta2 ** this.step;
-    const fused = fusedAdamWAvailable();
+    const fused = fusedKernelsAvailable();
     tf.tidy(() => {
       for (const [name, p] of Object.entries(this.#params)) {
         const g = grads[name];

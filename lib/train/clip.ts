@@ -5,14 +5,15 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { fusedSumOfSquares, fusedSumOfSquaresAvailable } from "../gpu/sum_of_squares.ts";
+import { fusedKernelsAvailable } from "../gpu/env.ts";
+import { fusedSumOfSquares } from "../gpu/sum_of_squares.ts";
 
 /**
  * The global L2 norm of a set of gradients, as a scalar tensor (on webgpu each Σg² is one
  * parallel kernel, `lib/gpu/sum_of_squares.ts`).
  */
 export function globalNorm(grads: Record<string, tf.Tensor>): tf.Scalar {
-  const fused = fusedSumOfSquaresAvailable();
+  const fused = fusedKernelsAvailable();
   return tf.tidy(() => {
     const squares = Object.values(grads).map((g) =>
       fused && g.dtype === "float32" ? fusedSumOfSquares(g) : g.square().sum()
