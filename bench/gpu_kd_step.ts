@@ -31,6 +31,7 @@ import { forwardKL } from "../lib/losses/forward_kl.ts";
 import { taidLoss } from "../lib/taid/taid_loss.ts";
 import { AdamW } from "../lib/train/adamw.ts";
 import { parseArgs } from "../tools/args.ts";
+import { kernelsByName, type KernelTime } from "./kernel_profile.ts";
 
 /** One measured case: median milliseconds over `repeats` after one warm-up. */
 export interface CaseResult {
@@ -52,7 +53,7 @@ export interface CaseResult {
   profile?: {
     wallMs: number;
     kernelMs: number | string;
-    kernels?: { name: string; count: number; ms: number }[];
+    kernels?: KernelTime[];
   };
 }
 
@@ -66,19 +67,7 @@ async function profileOf(run: () => Promise<void>): Promise<CaseResult["profile"
     }) as unknown as { wallMs: number; kernelMs: number | { error: string } };
     await pending;
     const kernelMs = typeof info.kernelMs === "number" ? info.kernelMs : info.kernelMs.error;
-    const byName = new Map<string, { name: string; count: number; ms: number }>();
-    const profile = await tf.profile(async () => {
-      await run();
-      return [];
-    });
-    for (const k of profile.kernels) {
-      const entry = byName.get(k.name) ?? { name: k.name, count: 0, ms: 0 };
-      entry.count += 1;
-      entry.ms += Number(k.kernelTimeMs) || 0;
-      byName.set(k.name, entry);
-    }
-    const kernels = [...byName.values()].sort((x, y) => y.ms - x.ms);
-    return { wallMs: info.wallMs, kernelMs, kernels };
+    return { wallMs: info.wallMs, kernelMs, kernels: await kernelsByName(run) };
   } catch (error) {
     return { wallMs: NaN, kernelMs: `profiling failed: ${(error as Error).message}` };
   }

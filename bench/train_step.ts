@@ -6,12 +6,11 @@
  * hardware adapter is present. Writes `bench/results/train_step.json`.
  *
  * Usage: `deno task bench train_step [--backends wasm,webgpu] [--steps 4] [--batch 16] [--out f.json]
- * [--profile]` (`--profile`: ms per kernel over one more step, in each row).
- * (bundleable for the GPU machine: `bench/gpu/kd_step_device.sh train` runs it on webgpu there).
+ * [--profile]`; `--profile` adds ms per kernel over one more step (the 12 largest) to each row.
+ * Bundleable for the GPU machine: `bench/gpu/kd_step_device.sh train` runs it on webgpu there.
  *
  * @module
  */
-import * as tf from "@tensorflow/tfjs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { initBackend } from "../lib/backend.ts";
@@ -20,6 +19,7 @@ import { getLoss } from "../lib/losses/mod.ts";
 import { createGPT, type GPTConfig } from "../lib/models/mod.ts";
 import { constantLr, languageModelTask, train } from "../lib/train/mod.ts";
 import { parseArgs } from "../tools/args.ts";
+import { kernelsByName, type KernelTime } from "./kernel_profile.ts";
 
 /** The measured model sizes (vocabulary of the Brown BPE, context 128). */
 export const CONFIGS: Record<string, Omit<GPTConfig, "seed">> = {
@@ -39,7 +39,7 @@ interface Row {
   ms_per_step: number;
   tokens_per_s: number;
   /** With --profile: ms per kernel name over one more step (GPU time on webgpu), largest first. */
-  kernels?: { name: string; count: number; ms: number }[];
+  kernels?: KernelTime[];
 }
 
 /** Times `steps` optimiser steps after one warm-up step; returns ms per step. */
@@ -81,24 +81,8 @@ async function timeSteps(
   return {
     ms: measured.reduce((a, b) => a + b, 0) / measured.length,
     params: student.parameterCount,
-    kernels: profile ? await kernelProfile(() => run(1)) : undefined,
+    kernels: profile ? (await kernelsByName(() => run(1))).slice(0, 12) : undefined,
   };
-}
-
-/** GPU (or CPU) ms per kernel name over one more step, the 12 largest. */
-async function kernelProfile(step: () => Promise<unknown>) {
-  const info = await tf.profile(async () => {
-    await step();
-    return [];
-  });
-  const byName = new Map<string, { name: string; count: number; ms: number }>();
-  for (const k of info.kernels) {
-    const entry = byName.get(k.name) ?? { name: k.name, count: 0, ms: 0 };
-    entry.count += 1;
-    entry.ms += Number(k.kernelTimeMs) || 0;
-    byName.set(k.name, entry);
-  }
-  return [...byName.values()].sort((a, b) => b.ms - a.ms).slice(0, 12);
 }
 
 async function runCase(spec: string): Promise<void> {
