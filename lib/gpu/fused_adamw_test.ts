@@ -10,9 +10,7 @@ import { initBackend } from "../backend.ts";
 import { AdamW } from "../train/adamw.ts";
 import { fusedKernelsAvailable, setFusedKernels } from "./env.ts";
 import { fusedAdamWUpdate } from "./fused_adamw.ts";
-
-const gpuTest = (name: string, fn: () => Promise<void> | void) =>
-  Deno.test({ name, sanitizeOps: false, sanitizeResources: false, fn });
+import { gpuTest } from "../../tests/fixtures/gpu_test.ts";
 
 let started: Promise<unknown> | undefined;
 const webgpu = () => started ??= initBackend("webgpu", { log: false });

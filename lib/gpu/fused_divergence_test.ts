@@ -15,14 +15,12 @@ import { totalVariation } from "../losses/total_variation.ts";
 import { taidLoss } from "../taid/taid_loss.ts";
 import { type FusedDivergence, fusedDivergenceRows } from "./fused_divergence.ts";
 import { fusedKernelsAvailable, setFusedKernels } from "./env.ts";
+import { gpuTest } from "../../tests/fixtures/gpu_test.ts";
 
 const assert = (ok: boolean, message?: string) => nodeAssert.ok(ok, message);
 const assertEquals = (a: unknown, b: unknown) => nodeAssert.deepEqual(a, b);
 const assertThrows = (fn: () => unknown, _type: ErrorConstructor, includes: string) =>
   nodeAssert.throws(fn, (e: Error) => e.message.includes(includes));
-
-const gpuTest = (name: string, fn: () => Promise<void> | void) =>
-  Deno.test({ name, sanitizeOps: false, sanitizeResources: false, fn });
 
 let started: Promise<unknown> | undefined;
 const webgpu = () => started ??= initBackend("webgpu", { log: false });

@@ -9,9 +9,7 @@ import { initBackend } from "../backend.ts";
 import { gelu } from "../models/ops.ts";
 import { setFusedKernels } from "./env.ts";
 import { fusedGelu } from "./fused_gelu.ts";
-
-const gpuTest = (name: string, fn: () => Promise<void> | void) =>
-  Deno.test({ name, sanitizeOps: false, sanitizeResources: false, fn });
+import { gpuTest } from "../../tests/fixtures/gpu_test.ts";
 
 const C = Math.sqrt(2 / Math.PI);
 const gelu64 = (x: number) => 0.5 * x * (1 + Math.tanh(C * (x + 0.044715 * x ** 3)));

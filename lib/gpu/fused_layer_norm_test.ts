@@ -9,9 +9,7 @@ import { initBackend } from "../backend.ts";
 import { layerNorm } from "../models/ops.ts";
 import { setFusedKernels } from "./env.ts";
 import { fusedLayerNorm } from "./fused_layer_norm.ts";
-
-const gpuTest = (name: string, fn: () => Promise<void> | void) =>
-  Deno.test({ name, sanitizeOps: false, sanitizeResources: false, fn });
+import { gpuTest } from "../../tests/fixtures/gpu_test.ts";
 
 function values(n: number, seed: number, scale: number, shift = 0): Float32Array {
   let s = seed >>> 0;

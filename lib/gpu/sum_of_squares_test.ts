@@ -7,9 +7,7 @@ import assert from "node:assert/strict";
 import { initBackend } from "../backend.ts";
 import { clipByGlobalNorm } from "../train/clip.ts";
 import { fusedSumOfSquares, SUM_OF_SQUARES_CHUNK } from "./sum_of_squares.ts";
-
-const gpuTest = (name: string, fn: () => Promise<void> | void) =>
-  Deno.test({ name, sanitizeOps: false, sanitizeResources: false, fn });
+import { gpuTest } from "../../tests/fixtures/gpu_test.ts";
 
 function values(n: number, seed: number): Float32Array {
   let s = seed >>> 0;

@@ -13,9 +13,7 @@ import {
   tiledMatMulCount,
   workgroupStorageBytes,
 } from "./tiled_matmul.ts";
-
-const gpuTest = (name: string, fn: () => Promise<void>) =>
-  Deno.test({ name, sanitizeOps: false, sanitizeResources: false, fn });
+import { gpuTest } from "../../tests/fixtures/gpu_test.ts";
 
 function values(n: number, seed: number): Float32Array {
   let s = seed >>> 0;

@@ -22,9 +22,7 @@ import {
 } from "../train/mod.ts";
 import { twoTeacherTask } from "../../tests/fixtures/two_teachers.ts";
 import { deviceGradientsRegistered, setDeviceGradients } from "./device_gradients.ts";
-
-const gpuTest = (name: string, fn: () => Promise<void>) =>
-  Deno.test({ name, sanitizeOps: false, sanitizeResources: false, fn });
+import { gpuTest } from "../../tests/fixtures/gpu_test.ts";
 
 /** Gradients of reductions over several axes, on the active backend. */
 async function reductionGrads(): Promise<Float32Array[]> {
