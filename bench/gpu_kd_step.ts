@@ -13,7 +13,7 @@
  * Bundleable for the GPU machine (no polars, no native addons).
  *
  * Usage: `deno run -A bench/gpu_kd_step.ts [--backend webgpu] [--quick] [--repeats 10] [--out f.json]
- * [--tilings 8x8x8vu,...] [--matmuls 1024,4096] [--parts matmul,diagnostics,kl,step,adamw]`
+ * [--tilings 8x8x8vu,8x8x8vus1,...] [--matmuls 1024,4096] [--parts matmul,diagnostics,kl,step,adamw]`
  * (`--quick`: small shapes, to check the script on the software adapter or wasm).
  *
  * @module
@@ -92,26 +92,30 @@ const matmuls = options.matmuls
 /** Which groups of cases to run (default all). */
 const parts = new Set(String(options.parts ?? "matmul,diagnostics,kl,step,adamw").split(","));
 /**
- * Tile shapes of the tiled matmul to try, "TMxTNxBK" with "v" for the vec4 layout and "u" for the
- * unrolled code; the first is the library's default. The one with the least time over the step's
+ * Tile shapes of the tiled matmul to try, "TMxTNxBK" with "v" for the vec4 layout, "u" for the
+ * unrolled code and "sN" for a fixed split-K count (none: automatic; s1: never split); the first is
+ * the library's default. The one with the least time over the step's
  * own products is used by the step cases (`chosenTiling` in the report).
  */
 const tilings: MatMulTiling[] = String(
   options.tilings ??
-    "8x8x8vu,4x4x16,8x8x8,8x8x8u,8x8x16u,8x8x8v,8x8x16vu,8x8x4vu,4x4x16vu,4x8x16vu",
+    "8x8x8vu,8x8x8vus1,4x4x16,8x8x8,8x8x8u,8x8x16u,8x8x8v,8x8x16vu,8x8x4vu,4x4x16vu,4x8x16vu",
 ).split(",").map((t) => {
-  const [, tm, tn, bk, flags] = t.match(/^(\d+)x(\d+)x(\d+)([uv]*)$/) ?? [];
-  if (!tm) throw new Error(`--tilings: "${t}" is not TMxTNxBK[v][u]`);
+  const [, tm, tn, bk, flags, splitK] = t.match(/^(\d+)x(\d+)x(\d+)([uv]*)(?:s(\d+))?$/) ?? [];
+  if (!tm) throw new Error(`--tilings: "${t}" is not TMxTNxBK[v][u][sN]`);
   return {
     tm: Number(tm),
     tn: Number(tn),
     bk: Number(bk),
     vec4: flags.includes("v"),
     unroll: flags.includes("u"),
+    splitK: Number(splitK ?? 0),
   };
 });
 const tilingName = (t: MatMulTiling) =>
-  `${t.tm}x${t.tn}x${t.bk}${t.vec4 ? "v" : ""}${t.unroll ? "u" : ""}`;
+  `${t.tm}x${t.tn}x${t.bk}${t.vec4 ? "v" : ""}${t.unroll ? "u" : ""}${
+    t.splitK ? `s${t.splitK}` : ""
+  }`;
 /** A case whose warm-up takes longer than this runs once more only (and is not profiled). */
 const SLOW_MS = 3000;
 
@@ -143,7 +147,7 @@ async function sync(t: tf.Tensor): Promise<void> {
 
 /**
  * One product `label` (op(A)·op(B), A and B of the given stored shapes): tfjs's own kernel
- * (`_tfjs`) and the tiled kernel at every tiling (`_tTMxTNxBK[v][u]`; the first tiling's case is
+ * (`_tfjs`) and the tiled kernel at every tiling (`_tTMxTNxBK[v][u][sN]`; the first tiling's case is
  * `label` itself).
  */
 async function matmulCases(
@@ -151,11 +155,12 @@ async function matmulCases(
   aShape: [number, number],
   bShape: [number, number],
   transposeA = false,
+  transposeB = false,
 ): Promise<CaseResult[]> {
   const a = tf.randomNormal(aShape, 0, 1, "float32", 1);
   const b = tf.randomNormal(bShape, 0, 1, "float32", 2);
   const [m, k] = transposeA ? [aShape[1], aShape[0]] : aShape;
-  const flops = 2 * m * k * bShape[1];
+  const flops = 2 * m * k * (transposeB ? bShape[0] : bShape[1]);
   const out: CaseResult[] = [];
   const variants: [string, MatMulTiling | undefined][] = [
     [`${label}_tfjs`, undefined],
@@ -166,7 +171,7 @@ async function matmulCases(
   for (const [name, tiling] of variants) {
     if (backend !== "webgpu" && tiling && name !== label) continue;
     setTiledMatMul(tiling !== undefined, tiling);
-    const result = await time(name, () => sync(tf.matMul(a, b, transposeA, false)));
+    const result = await time(name, () => sync(tf.matMul(a, b, transposeA, transposeB)));
     result.tflops = flops / (result.ms * 1e-3) / 1e12;
     result.tiling = tiling && tilingName(tiling);
     out.push(result);
@@ -315,7 +320,8 @@ if (parts.has("matmul")) {
   for (const n of matmuls) {
     await measure(`matmul_${n}`, () => matmulCases(`matmul_${n}`, [n, n], [n, n]));
   }
-  // The step's own products: logits = H·W, and the head's gradient Hᵀ·G (K = tokens).
+  // The step's own products: logits = H·W, and the head's gradient Hᵀ·G (K = tokens); and the
+  // gradient to the hidden states G·Wᵀ (K = V) that a deeper student needs (few tiles, long K).
   for (const v of vocabs) {
     await measure(
       `matmul_logits_V${v}`,
@@ -325,14 +331,15 @@ if (parts.has("matmul")) {
       `matmul_dW_V${v}`,
       () => matmulCases(`matmul_dW_V${v}`, [tokens, hidden], [tokens, v], true),
     );
+    await measure(
+      `matmul_dX_V${v}`,
+      () => matmulCases(`matmul_dX_V${v}`, [tokens, v], [hidden, v], false, true),
+    );
   }
 }
-// The step cases use the tiling with the least time over the step's products at the largest
-// vocabulary (the largest square size when those were not run).
-const v1 = vocabs.at(-1);
-const kdShaped = report.cases.filter((c) =>
-  c.tiling && (c.name.startsWith(`matmul_logits_V${v1}`) || c.name.startsWith(`matmul_dW_V${v1}`))
-);
+// The step cases use the tiling with the least time over the step's products (logits and dW) at
+// every vocabulary (the largest square size when those were not run).
+const kdShaped = report.cases.filter((c) => c.tiling && /^matmul_(logits|dW)_V/.test(c.name));
 const square = report.cases.filter((c) =>
   c.tiling && c.name.startsWith(`matmul_${matmuls.at(-1)}`)
 );

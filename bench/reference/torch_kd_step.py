@@ -62,12 +62,13 @@ def main():
         c["tflops"] = 2 * n**3 / (c["ms"] * 1e-3) / 1e12
         cases.append(c)
 
-    for v in vocabs:  # the step's own products: H·W and the head's gradient Hᵀ·G
+    for v in vocabs:  # the step's products H·W, Hᵀ·G, and G·Wᵀ (the gradient to H)
         h = torch.randn(tokens, hidden, device=dev, generator=g)
         w = torch.randn(hidden, v, device=dev, generator=g)
         grad = torch.randn(tokens, v, device=dev, generator=g)
         for name, run in ((f"matmul_logits_V{v}", lambda: h @ w),
-                          (f"matmul_dW_V{v}", lambda: h.T @ grad)):
+                          (f"matmul_dW_V{v}", lambda: h.T @ grad),
+                          (f"matmul_dX_V{v}", lambda: grad @ w.T)):
             c = timed(name, run, repeats)
             c["tflops"] = 2 * tokens * hidden * v / (c["ms"] * 1e-3) / 1e12
             cases.append(c)

@@ -15,6 +15,10 @@
  * two code forms: a vec4 layout (each thread owns 4-row and 4-column blocks, read from workgroup
  * memory as vec4) and unrolled code (named registers instead of loops over private arrays). All
  * are correct everywhere and meant to be tuned on the GPU with `bench/gpu_kd_step.ts`.
+ * Products with few output tiles and a long K (a linear head's weight gradient: 512×V outputs
+ * summed over 4096 tokens) are split along K (split-K, as in CUTLASS): each of S workgroups per
+ * tile sums one K range into a partial product, and a second kernel adds the S partials, so that
+ * a large GPU gets enough workgroups to hide memory latency ({@linkcode splitKFor}).
  * Small products (fewer than {@linkcode MIN_WORKGROUPS} tiles), other dtypes and batch broadcasts
  * beyond "one side has one matrix" go to tfjs's own kernel. `KD_MATMUL=tfjs` disables it.
  *
@@ -22,6 +26,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { envFlag } from "./env.ts";
+import { ElementwiseProgram } from "./webgpu_kernel.ts";
 import type { WebGPUBackend, WebGPUProgram } from "@tensorflow/tfjs-backend-webgpu";
 
 /** Tile parameters: per-thread outputs TM×TN, K-slice depth BK (workgroups are 16×16 threads). */
@@ -39,6 +44,44 @@ export interface MatMulTiling {
    * registers instead of WGSL loops over private arrays.
    */
   unroll?: boolean;
+  /**
+   * Split K into this many ranges (1: never split); absent or 0: automatic, see
+   * {@linkcode splitKFor}.
+   */
+  splitK?: number;
+}
+
+/** Automatic split-K aims for at least this many workgroups (two waves on a 132-SM GPU). */
+export const SPLIT_K_TARGET_WORKGROUPS = 512;
+/** Automatic split-K leaves each range at least this many K steps. */
+export const SPLIT_K_MIN_DEPTH = 512;
+
+/**
+ * How many K ranges a product with `tiles` output tiles (all batches) and inner size `k` is split
+ * into, and the depth of each (a multiple of `bk`, the last range may be shorter). `splitK` is the
+ * tiling's setting: a fixed count (capped at one range per K slice), or 0 for automatic: no split
+ * once `tiles` reaches {@linkcode SPLIT_K_TARGET_WORKGROUPS}, else the power of two (≤ 16) that
+ * comes closest to it from below while keeping ranges at least {@linkcode SPLIT_K_MIN_DEPTH} deep.
+ * `batch` caps the count so that batch·splits workgroup layers fit WebGPU's 65535.
+ */
+export function splitKFor(
+  tiles: number,
+  k: number,
+  bk: number,
+  splitK = 0,
+  batch = 1,
+): { splits: number; depth: number } {
+  let splits = 1;
+  if (splitK > 0) splits = splitK;
+  else {
+    while (
+      splits < 16 && tiles * splits * 2 <= SPLIT_K_TARGET_WORKGROUPS &&
+      k / (splits * 2) >= SPLIT_K_MIN_DEPTH
+    ) splits *= 2;
+  }
+  splits = Math.max(1, Math.min(splits, Math.ceil(k / bk), Math.floor(65535 / batch)));
+  const depth = Math.ceil(k / splits / bk) * bk;
+  return { splits: Math.ceil(k / depth), depth };
 }
 
 /** Default: below this many output tiles, tfjs's kernel (which splits K for small outputs) is used. */
@@ -46,10 +89,16 @@ export const MIN_WORKGROUPS = 16;
 
 let minWorkgroups = MIN_WORKGROUPS;
 let dispatched = 0;
+let splitDispatched = 0;
 
 /** How many products the tiled kernel has computed in this process (for tests and benchmarks). */
 export function tiledMatMulCount(): number {
   return dispatched;
+}
+
+/** How many of those were split along K (for tests and benchmarks). */
+export function splitKCount(): number {
+  return splitDispatched;
 }
 
 /**
@@ -57,7 +106,7 @@ export function tiledMatMulCount(): number {
  * slices of 8, unrolled (the classic SGEMM blocking; 8.3 KB of workgroup memory, under WebGPU's
  * 16 KB baseline). On the software adapter it was the fastest of the swept shapes with
  * 8x8x16vu (1024³: 1.2 s against 2.4 s for tfjs's kernel and 3.3 s for 4×4×16 loops); the GPU
- * sweep in `bench/gpu_kd_step.ts` is what should set it for a given card.
+ * sweep in `bench/gpu_kd_step.ts` is what should set it for a given card. Split-K is automatic.
  */
 export const DEFAULT_TILING: Readonly<MatMulTiling> = {
   tm: 8,
@@ -65,6 +114,7 @@ export const DEFAULT_TILING: Readonly<MatMulTiling> = {
   bk: 8,
   vec4: true,
   unroll: true,
+  splitK: 0,
 };
 
 let tiling: MatMulTiling = { ...DEFAULT_TILING };
@@ -85,17 +135,18 @@ export function setTiledMatMul(
   warnedStorage = false;
   minWorkgroups = minTiles;
   if (shape) {
-    const { tm, tn, bk, vec4 = false, unroll = false } = shape;
+    const { tm, tn, bk, vec4 = false, unroll = false, splitK = 0 } = shape;
     const ok = [1, 2, 4, 8].includes(tm) && [1, 2, 4, 8].includes(tn) &&
       [4, 8, 16, 32].includes(bk) && (16 * tm * bk) % 256 === 0 && (16 * tn * bk) % 256 === 0 &&
-      (!vec4 || (tm % 4 === 0 && tn % 4 === 0));
+      (!vec4 || (tm % 4 === 0 && tn % 4 === 0)) && Number.isInteger(splitK) && splitK >= 0;
     if (!ok) {
       throw new Error(
         `setTiledMatMul: tiling ${JSON.stringify(shape)} is not supported; tm, tn in {1,2,4,8}, ` +
-          "bk in {4,8,16,32}, 16·tm·bk and 16·tn·bk multiples of 256, and tm, tn in {4,8} for vec4",
+          "bk in {4,8,16,32}, 16·tm·bk and 16·tn·bk multiples of 256, tm, tn in {4,8} for vec4, " +
+          "splitK a whole number (0: automatic)",
       );
     }
-    tiling = { tm, tn, bk, vec4, unroll };
+    tiling = { tm, tn, bk, vec4, unroll, splitK };
   }
   enabled = on;
   return before;
@@ -123,17 +174,35 @@ export function registerTiledMatMul(): void {
       if (!plan || !fitsWorkgroupStorage(backend, transposeA, transposeB)) {
         return original.kernelFunc(args);
       }
-      const program = new TiledMatMulProgram(plan, transposeA, transposeB, tiling);
+      const { splits, depth } = splitKFor(
+        plan.tiles,
+        plan.k,
+        tiling.bk,
+        tiling.splitK,
+        plan.batch,
+      );
+      const program = new TiledMatMulProgram(plan, splits, transposeA, transposeB, tiling);
       dispatched++;
-      return backend.runWebGPUProgram(
+      const product = backend.runWebGPUProgram(
         program,
         [a, b],
         "float32",
         [
           { type: "int32", data: [plan.m, plan.n, plan.k] },
           { type: "int32", data: [plan.strideA, plan.strideB] },
+          { type: "int32", data: [splits, depth] },
         ],
       );
+      if (splits === 1) return product;
+      splitDispatched++;
+      const sum = backend.runWebGPUProgram(
+        new SplitKSumProgram(plan.outShape),
+        [product],
+        "float32",
+        [{ type: "int32", data: [splits] }, { type: "int32", data: [plan.m * plan.n] }],
+      );
+      backend.disposeData(product.dataId);
+      return sum;
     },
   });
 }
@@ -170,6 +239,8 @@ interface Plan {
   n: number;
   k: number;
   batch: number;
+  /** Output tiles over all batches. */
+  tiles: number;
   strideA: number;
   strideB: number;
   outShape: number[];
@@ -206,6 +277,7 @@ function planMatMul(
     n,
     k,
     batch,
+    tiles: batch * tilesPerMatrix,
     strideA: batchA === 1 ? 0 : m * k,
     strideB: batchB === 1 ? 0 : k * n,
     outShape: [...outer, m, n],
@@ -214,7 +286,7 @@ function planMatMul(
 
 class TiledMatMulProgram implements WebGPUProgram {
   variableNames = ["A", "B"];
-  uniforms = "dims : vec3<i32>, strides : vec2<i32>,";
+  uniforms = "dims : vec3<i32>, strides : vec2<i32>, split : vec2<i32>,";
   outputShape: number[];
   shaderKey: string;
   dispatchLayout = { x: [0], y: [1], z: [2] };
@@ -223,15 +295,17 @@ class TiledMatMulProgram implements WebGPUProgram {
 
   constructor(
     plan: Plan,
+    splits: number,
     readonly transposeA: boolean,
     readonly transposeB: boolean,
     readonly tile: MatMulTiling,
   ) {
-    this.outputShape = plan.outShape;
+    // Split K: one partial product per (batch, range), summed by SplitKSumProgram.
+    this.outputShape = splits === 1 ? plan.outShape : [plan.batch * splits, plan.m, plan.n];
     this.dispatch = [
       Math.ceil(plan.n / (16 * tile.tn)),
       Math.ceil(plan.m / (16 * tile.tm)),
-      plan.batch,
+      plan.batch * splits,
     ];
     // tfjs caches compiled pipelines by this key: every option that changes the WGSL is in it.
     const { tm, tn, bk, vec4 = false, unroll = false } = tile;
@@ -269,7 +343,11 @@ class TiledMatMulProgram implements WebGPUProgram {
     let t = ty * 16 + tx;
     let row0 = i32(workgroupId.y) * ${bm};
     let col0 = i32(workgroupId.x) * ${bn};
-    let batch = i32(workgroupId.z);
+    // Workgroup z computes batch z / S over K range z % S (S = uniforms.split[0]; 1 unless split).
+    let z = i32(workgroupId.z);
+    let batch = z / uniforms.split[0];
+    let kBegin = (z % uniforms.split[0]) * uniforms.split[1];
+    let kEnd = min(K, kBegin + uniforms.split[1]);
     let offA = batch * uniforms.strides[0];
     let offB = batch * uniforms.strides[1];
     ${
@@ -280,7 +358,7 @@ class TiledMatMulProgram implements WebGPUProgram {
         : this.scalarDeclarations()
     }
 
-    for (var k0 = 0; k0 < K; k0 += ${bk}) {
+    for (var k0 = kBegin; k0 < kEnd; k0 += ${bk}) {
       // Stage A[row0 .. row0+BM, k0 .. k0+BK] as As[k][m] and B[k0 .. k0+BK, col0 .. col0+BN].
       ${
       this.repeat(loadsA, (e) => `
@@ -293,7 +371,7 @@ class TiledMatMulProgram implements WebGPUProgram {
         let row = row0 + mm;
         let col = k0 + kk;
         var v = 0.0;
-        if (row < M && col < K) { v = A[${aIndex}]; }
+        if (row < M && col < kEnd) { v = A[${aIndex}]; }
         ${store("As", "kk", "u32(mm)")} = v;`)
     }
       ${
@@ -307,7 +385,7 @@ class TiledMatMulProgram implements WebGPUProgram {
         let row = k0 + kk;
         let col = col0 + nn;
         var v = 0.0;
-        if (row < K && col < N) { v = B[${bIndex}]; }
+        if (row < kEnd && col < N) { v = B[${bIndex}]; }
         ${store("Bs", "kk", "u32(nn)")} = v;`)
     }
       workgroupBarrier();
@@ -317,7 +395,7 @@ class TiledMatMulProgram implements WebGPUProgram {
       workgroupBarrier();
     }
 
-    let offC = batch * M * N;
+    let offC = z * M * N;
     ${unroll ? this.unrolledStores() : vec4 ? this.vec4Stores() : this.scalarStores()}
   }`;
   }
@@ -454,5 +532,29 @@ class TiledMatMulProgram implements WebGPUProgram {
         }
       }
     }`;
+  }
+}
+
+/** Adds split-K's S partial products ([batch·S, M, N], batch-major) into [batch, M, N]. */
+class SplitKSumProgram extends ElementwiseProgram {
+  variableNames = ["P"];
+  uniforms = "splits : i32, mn : i32,";
+  shaderKey = "kdlabSplitKSum";
+
+  constructor(outShape: number[]) {
+    super(outShape);
+  }
+
+  getUserCode(): string {
+    return `
+  fn main(index : i32) {
+    if (index >= uniforms.size) { return; }
+    let mn = uniforms.mn;
+    let batch = index / mn;
+    let base = batch * uniforms.splits * mn + index % mn;
+    var total = 0.0;
+    for (var s = 0; s < uniforms.splits; s++) { total += P[base + s * mn]; }
+    setOutputAtIndex(index, total);
+  }`;
   }
 }

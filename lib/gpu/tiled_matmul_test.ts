@@ -10,6 +10,10 @@ import {
   DEFAULT_TILING,
   MIN_WORKGROUPS,
   setTiledMatMul,
+  SPLIT_K_MIN_DEPTH,
+  SPLIT_K_TARGET_WORKGROUPS,
+  splitKCount,
+  splitKFor,
   tiledMatMulCount,
   workgroupStorageBytes,
 } from "./tiled_matmul.ts";
@@ -104,6 +108,74 @@ gpuTest(
     await initBackend("cpu", { log: false });
   },
 );
+
+Deno.test("split-K: automatic choice and range depths", () => {
+  // Enough tiles: never split automatically.
+  assert.deepEqual(splitKFor(SPLIT_K_TARGET_WORKGROUPS, 1 << 16, 8), { splits: 1, depth: 1 << 16 });
+  // A linear head's dW at V = 8192 (512×8192 outputs = 256 tiles of 128², K = 4096 tokens): 2.
+  assert.deepEqual(splitKFor(256, 4096, 8), { splits: 2, depth: 2048 });
+  // dX of a V = 32000 head (4096×512 = 128 tiles, K = 32000): 4 ranges of 8000.
+  assert.deepEqual(splitKFor(128, 32000, 8), { splits: 4, depth: 8000 });
+  // One tile, long K: capped at 16 ranges; short K: ranges stay SPLIT_K_MIN_DEPTH deep.
+  assert.equal(splitKFor(1, 1 << 20, 8).splits, 16);
+  assert.equal(splitKFor(1, 4 * SPLIT_K_MIN_DEPTH, 8).splits, 4);
+  assert.equal(splitKFor(4, 2 * SPLIT_K_MIN_DEPTH - 1, 8).splits, 1);
+  // Fixed counts: depth is a whole number of K slices, no range is empty, one slice at least.
+  assert.deepEqual(splitKFor(1000, 100, 8, 3), { splits: 3, depth: 40 });
+  assert.deepEqual(splitKFor(1000, 17, 8, 5), { splits: 3, depth: 8 });
+  assert.deepEqual(splitKFor(1000, 100, 8, 1), { splits: 1, depth: 104 });
+  // The z dimension (batch·splits) stays within WebGPU's 65535.
+  assert.equal(splitKFor(40000, 4096, 8, 4, 40000).splits, 1);
+  for (const [tiles, k, bk, fixed] of [[7, 1234, 16, 0], [1, 99, 4, 7], [3, 5000, 32, 0]]) {
+    const { splits, depth } = splitKFor(tiles, k, bk, fixed);
+    assert.equal(depth % bk, 0);
+    assert.ok(splits * depth >= k && (splits - 1) * depth < k, `${tiles} ${k} ${bk} ${fixed}`);
+  }
+});
+
+gpuTest("split-K products match a float64 reference (fixed and automatic splits)", async () => {
+  await initBackend("webgpu", { log: false });
+  try {
+    const cases = [
+      // [batchA, batchB, m, n, k, splitK]: K not a multiple of BK, ranges of unequal length.
+      [1, 1, 70, 90, 301, 3],
+      [3, 3, 33, 65, 130, 2],
+      [2, 1, 40, 20, 77, 5],
+      [1, 1, 128, 128, 4 * SPLIT_K_MIN_DEPTH + 3, 0], // automatic: one tile, long K → 4 ranges
+    ];
+    for (
+      const tile of [{ tm: 8, tn: 8, bk: 8, vec4: true, unroll: true }, { tm: 4, tn: 4, bk: 16 }]
+    ) {
+      for (const [ba, bb, m, n, k, splitK] of cases) {
+        setTiledMatMul(true, { ...tile, splitK }, 1);
+        for (const [ta, tb] of [[false, false], [true, false], [false, true]]) {
+          const av = values(ba * m * k, 8), bv = values(bb * k * n, 9);
+          const aShape = ta ? [k, m] : [m, k], bShape = tb ? [n, k] : [k, n];
+          const a = tf.tensor(av, ba === 1 && bb === 1 ? aShape : [ba, ...aShape]);
+          const b = tf.tensor(bv, ba === 1 && bb === 1 ? bShape : [bb, ...bShape]);
+          const [products, splitProducts] = [tiledMatMulCount(), splitKCount()];
+          const numTensors = tf.memory().numTensors;
+          const product = tf.matMul(a, b, ta, tb);
+          assert.equal(tf.memory().numTensors, numTensors + 1, "the partials were disposed");
+          assert.equal(tiledMatMulCount(), products + 1);
+          assert.equal(splitKCount(), splitProducts + 1, `split ${k} by ${splitK}`);
+          const got = await product.data();
+          const want = reference(av, bv, [ba, bb, m, n, k], ta, tb);
+          let err = 0;
+          for (let i = 0; i < got.length; i++) err = Math.max(err, Math.abs(got[i] - want[i]));
+          assert.ok(
+            err < 1e-5 * Math.sqrt(k),
+            `${JSON.stringify({ tile, ba, bb, m, n, k, splitK, ta, tb })}: ${err}`,
+          );
+          tf.dispose([a, b, product]);
+        }
+      }
+    }
+  } finally {
+    setTiledMatMul(true, DEFAULT_TILING, MIN_WORKGROUPS);
+  }
+  await initBackend("cpu", { log: false });
+});
 
 gpuTest("matmul gradients through the tiled kernel equal cpu's", async () => {
   const run = async () => {
