@@ -93,27 +93,29 @@ const matmuls = options.matmuls
 const parts = new Set(String(options.parts ?? "matmul,diagnostics,kl,step,adamw").split(","));
 /**
  * Tile shapes of the tiled matmul to try, "TMxTNxBK" with "v" for the vec4 layout, "u" for the
- * unrolled code and "sN" for a fixed split-K count (none: automatic; s1: never split); the first is
+ * unrolled code, "p" for prefetching and "sN" for a fixed split-K count (none: automatic; s1: never split); the first is
  * the library's default. The one with the least time over the step's
  * own products is used by the step cases (`chosenTiling` in the report).
  */
 const tilings: MatMulTiling[] = String(
   options.tilings ??
-    "8x8x8vu,8x8x8vus1,4x4x16,8x8x8,8x8x8u,8x8x16u,8x8x8v,8x8x16vu,8x8x4vu,4x4x16vu,4x8x16vu",
+    "8x8x8vu,8x8x8vus1,8x8x8vup,8x8x16vup,4x4x16,8x8x8,8x8x8u,8x8x16u,8x8x8v,8x8x16vu,8x8x4vu," +
+      "4x4x16vu,4x8x16vu",
 ).split(",").map((t) => {
-  const [, tm, tn, bk, flags, splitK] = t.match(/^(\d+)x(\d+)x(\d+)([uv]*)(?:s(\d+))?$/) ?? [];
-  if (!tm) throw new Error(`--tilings: "${t}" is not TMxTNxBK[v][u][sN]`);
+  const [, tm, tn, bk, flags, splitK] = t.match(/^(\d+)x(\d+)x(\d+)([uvp]*)(?:s(\d+))?$/) ?? [];
+  if (!tm) throw new Error(`--tilings: "${t}" is not TMxTNxBK[v][u][p][sN]`);
   return {
     tm: Number(tm),
     tn: Number(tn),
     bk: Number(bk),
     vec4: flags.includes("v"),
     unroll: flags.includes("u"),
+    prefetch: flags.includes("p"),
     splitK: Number(splitK ?? 0),
   };
 });
 const tilingName = (t: MatMulTiling) =>
-  `${t.tm}x${t.tn}x${t.bk}${t.vec4 ? "v" : ""}${t.unroll ? "u" : ""}${
+  `${t.tm}x${t.tn}x${t.bk}${t.vec4 ? "v" : ""}${t.unroll ? "u" : ""}${t.prefetch ? "p" : ""}${
     t.splitK ? `s${t.splitK}` : ""
   }`;
 /** A case whose warm-up takes longer than this runs once more only (and is not profiled). */
@@ -147,7 +149,7 @@ async function sync(t: tf.Tensor): Promise<void> {
 
 /**
  * One product `label` (op(A)·op(B), A and B of the given stored shapes): tfjs's own kernel
- * (`_tfjs`) and the tiled kernel at every tiling (`_tTMxTNxBK[v][u][sN]`; the first tiling's case is
+ * (`_tfjs`) and the tiled kernel at every tiling (`_tTMxTNxBK[v][u][p][sN]`; the first tiling's case is
  * `label` itself).
  */
 async function matmulCases(

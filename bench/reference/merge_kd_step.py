@@ -1,7 +1,7 @@
 """Merges the tfjs and PyTorch sides of gpu_kd_step into one JSON with ratio_vs_torch per case.
 
 Usage: python3 bench/reference/merge_kd_step.py ours.json torch.json [nvidia-smi.txt] > merged.json
-A tfjs case `X_composite` (composite tfjs path), `X_tfjs` (tfjs's own matmul) or `X_tMxNxK[v][u][sN]`
+A tfjs case `X_composite` (composite tfjs path), `X_tfjs` (tfjs's own matmul) or `X_tMxNxK[v][u][p][sN]`
 (another tiling) is compared with torch's `X`. Cases that failed keep their error; a tfjs side cut
 off by a time limit (`complete: false`) is merged as far as it got.
 """
@@ -15,7 +15,7 @@ smi = open(sys.argv[3]).read().strip() if len(sys.argv) > 3 else None
 reference = {c["name"]: c for c in torch["cases"]}
 cases = []
 for c in ours["cases"]:
-    base = re.sub(r"_(composite|tfjs|t\d+x\d+x\d+[uv]*(s\d+)?)$", "", c["name"])
+    base = re.sub(r"_(composite|tfjs|t\d+x\d+x\d+[uvp]*(s\d+)?)$", "", c["name"])
     ref = reference.get(base)
     ms = c["ms"] if c["ms"] == c["ms"] else None  # NaN (a failed case) becomes null
     row = {"name": c["name"], "ours_ms": ms, "torch_ms": ref and ref["ms"]}

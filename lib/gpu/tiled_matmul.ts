@@ -12,8 +12,9 @@
  * batches broadcast when one side has a single matrix.
  *
  * The tile shape is a parameter ({@linkcode setTiledMatMul}, {@linkcode DEFAULT_TILING}), as are
- * two code forms: a vec4 layout (each thread owns 4-row and 4-column blocks, read from workgroup
- * memory as vec4) and unrolled code (named registers instead of loops over private arrays). All
+ * three code forms: a vec4 layout (each thread owns 4-row and 4-column blocks, read from workgroup
+ * memory as vec4), unrolled code (named registers instead of loops over private arrays), and
+ * prefetching (the next K slice is read into registers while the current one is multiplied). All
  * are correct everywhere and meant to be tuned on the GPU with `bench/gpu_kd_step.ts`.
  * Products with few output tiles and a long K (a linear head's weight gradient: 512×V outputs
  * summed over 4096 tokens) are split along K (split-K, as in CUTLASS): each of S workgroups per
@@ -44,6 +45,11 @@ export interface MatMulTiling {
    * registers instead of WGSL loops over private arrays.
    */
   unroll?: boolean;
+  /**
+   * Read the next K slice from global memory into registers while the current one is multiplied
+   * (register double buffering), so that the loads' latency overlaps the arithmetic.
+   */
+  prefetch?: boolean;
   /**
    * Split K into this many ranges (1: never split); absent or 0: automatic, see
    * {@linkcode splitKFor}.
@@ -135,7 +141,7 @@ export function setTiledMatMul(
   warnedStorage = false;
   minWorkgroups = minTiles;
   if (shape) {
-    const { tm, tn, bk, vec4 = false, unroll = false, splitK = 0 } = shape;
+    const { tm, tn, bk, vec4 = false, unroll = false, prefetch = false, splitK = 0 } = shape;
     const ok = [1, 2, 4, 8].includes(tm) && [1, 2, 4, 8].includes(tn) &&
       [4, 8, 16, 32].includes(bk) && (16 * tm * bk) % 256 === 0 && (16 * tn * bk) % 256 === 0 &&
       (!vec4 || (tm % 4 === 0 && tn % 4 === 0)) && Number.isInteger(splitK) && splitK >= 0;
@@ -146,7 +152,7 @@ export function setTiledMatMul(
           "splitK a whole number (0: automatic)",
       );
     }
-    tiling = { tm, tn, bk, vec4, unroll, splitK };
+    tiling = { tm, tn, bk, vec4, unroll, prefetch, splitK };
   }
   enabled = on;
   return before;
@@ -308,15 +314,16 @@ class TiledMatMulProgram implements WebGPUProgram {
       plan.batch * splits,
     ];
     // tfjs caches compiled pipelines by this key: every option that changes the WGSL is in it.
-    const { tm, tn, bk, vec4 = false, unroll = false } = tile;
-    this.shaderKey =
-      `kdlabTiledMatMul_${transposeA}_${transposeB}_${tm}_${tn}_${bk}_${vec4}_${unroll}`;
+    const { tm, tn, bk, vec4 = false, unroll = false, prefetch = false } = tile;
+    this.shaderKey = `kdlabTiledMatMul_${transposeA}_${transposeB}_${tm}_${tn}_${bk}_` +
+      `${vec4}_${unroll}_${prefetch}`;
   }
 
   getUserCode(): string {
     const { tm, tn, bk } = this.tile;
     const vec4 = this.tile.vec4 === true;
     const unroll = this.tile.unroll === true;
+    const prefetch = this.tile.prefetch === true;
     const bm = 16 * tm, bn = 16 * tn;
     const loadsA = (bm * bk) / 256, loadsB = (bn * bk) / 256;
     // Element (row, col) of A (M×K) and B (K×N) in their stored layouts.
@@ -330,6 +337,43 @@ class TiledMatMulProgram implements WebGPUProgram {
     const width = (b: number, pad: number) => (vec4 ? b / 4 : b) + pad;
     const store = (tile: string, k: string, i: string) =>
       vec4 ? `${tile}[${k}][${i} >> 2u][${i} & 3u]` : `${tile}[${k}][${i}]`;
+    // Element e = t + 256·l of a slice: its (row, k) in A's tile and (k, column) in B's.
+    const where = {
+      A: this.transposeA
+        ? `let kk = e / ${bm}; let mm = e % ${bm};`
+        : `let mm = e / ${bk}; let kk = e % ${bk};`,
+      B: this.transposeB
+        ? `let nn = e / ${bk}; let kk = e % ${bk};`
+        : `let kk = e / ${bn}; let nn = e % ${bn};`,
+    };
+    const fetch = {
+      A: (target: string, k: string) =>
+        `let row = row0 + mm; let col = ${k} + kk; ${target} = 0.0;
+        if (row < M && col < kEnd) { ${target} = A[${aIndex}]; }`,
+      B: (target: string, k: string) =>
+        `let row = ${k} + kk; let col = col0 + nn; ${target} = 0.0;
+        if (row < kEnd && col < N) { ${target} = B[${bIndex}]; }`,
+    };
+    const put = {
+      A: (source: string) => `${store("As", "kk", "u32(mm)")} = ${source};`,
+      B: (source: string) => `${store("Bs", "kk", "u32(nn)")} = ${source};`,
+    };
+    /**
+     * Staging code for the slice at K offset `k`: "both" reads global memory and writes the tiles;
+     * with prefetching, "fetch" reads into the registers pa/pb and "put" writes them to the tiles.
+     */
+    const stage = (what: "both" | "fetch" | "put", k: string) =>
+      (["A", "B"] as const).map((side) =>
+        this.repeat(side === "A" ? loadsA : loadsB, (e, l) => {
+          const reg = side === "A" ? this.register("pa", l) : this.register("pb", l);
+          const body = what === "both"
+            ? `var v = 0.0; ${fetch[side]("v", k)}\n        ${put[side]("v")}`
+            : what === "fetch"
+            ? fetch[side](reg, k)
+            : put[side](reg);
+          return `\n        let e = ${e}; ${where[side]}\n        ${body}`;
+        })
+      ).join("\n      ");
     return `
   var<workgroup> As : array<array<${cell}, ${width(bm, padA)}>, ${bk}>;
   var<workgroup> Bs : array<array<${cell}, ${width(bn, padB)}>, ${bk}>;
@@ -358,37 +402,19 @@ class TiledMatMulProgram implements WebGPUProgram {
         : this.scalarDeclarations()
     }
 
+    ${prefetch ? `${this.registers("pa", loadsA)}\n    ${this.registers("pb", loadsB)}` : ""}
+    ${prefetch ? `${stage("fetch", "kBegin")}` : ""}
     for (var k0 = kBegin; k0 < kEnd; k0 += ${bk}) {
       // Stage A[row0 .. row0+BM, k0 .. k0+BK] as As[k][m] and B[k0 .. k0+BK, col0 .. col0+BN].
-      ${
-      this.repeat(loadsA, (e) => `
-        let e = ${e};
-        ${
-        this.transposeA
-          ? `let kk = e / ${bm}; let mm = e % ${bm};`
-          : `let mm = e / ${bk}; let kk = e % ${bk};`
-      }
-        let row = row0 + mm;
-        let col = k0 + kk;
-        var v = 0.0;
-        if (row < M && col < kEnd) { v = A[${aIndex}]; }
-        ${store("As", "kk", "u32(mm)")} = v;`)
-    }
-      ${
-      this.repeat(loadsB, (e) => `
-        let e = ${e};
-        ${
-        this.transposeB
-          ? `let nn = e / ${bk}; let kk = e % ${bk};`
-          : `let kk = e / ${bn}; let nn = e % ${bn};`
-      }
-        let row = k0 + kk;
-        let col = col0 + nn;
-        var v = 0.0;
-        if (row < kEnd && col < N) { v = B[${bIndex}]; }
-        ${store("Bs", "kk", "u32(nn)")} = v;`)
-    }
+      ${prefetch ? stage("put", "k0") : stage("both", "k0")}
       workgroupBarrier();
+      ${
+      prefetch
+        ? `// Fetch the next slice while this one is multiplied.\n      ${
+          stage("fetch", `k0 + ${bk}`)
+        }`
+        : ""
+    }
       for (var kk = 0; kk < ${bk}; kk++) {
         ${unroll ? this.unrolledProducts() : vec4 ? this.vec4Products() : this.scalarProducts()}
       }
@@ -404,13 +430,23 @@ class TiledMatMulProgram implements WebGPUProgram {
    * `count` copies of `body(e)`, e = t + 256·l: written out with constant offsets when the tiling
    * asks for unrolling, else a WGSL loop over l.
    */
-  private repeat(count: number, body: (e: string) => string): string {
+  private repeat(count: number, body: (e: string, l: string) => string): string {
     if (this.tile.unroll) {
-      return Array.from({ length: count }, (_, l) => `{${body(`t + ${256 * l}`)}\n      }`).join(
-        "\n      ",
-      );
+      return Array.from({ length: count }, (_, l) => `{${body(`t + ${256 * l}`, `${l}`)}\n      }`)
+        .join("\n      ");
     }
-    return `for (var l = 0; l < ${count}; l++) {${body("t + l * 256")}\n      }`;
+    return `for (var l = 0; l < ${count}; l++) {${body("t + l * 256", "l")}\n      }`;
+  }
+
+  /** Prefetch register `l` of the set `name`: a named variable when unrolled, else an array slot. */
+  private register(name: string, l: string): string {
+    return this.tile.unroll ? `${name}${l}` : `${name}[${l}]`;
+  }
+
+  /** Declares `count` prefetch registers named `name`. */
+  private registers(name: string, count: number): string {
+    if (!this.tile.unroll) return `var ${name} : array<f32, ${count}>;`;
+    return Array.from({ length: count }, (_, l) => `var ${name}${l} = 0.0;`).join(" ");
   }
 
   /**

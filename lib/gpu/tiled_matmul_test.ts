@@ -77,6 +77,9 @@ gpuTest(
           { tm: 4, tn: 2, bk: 32, unroll: true },
           { tm: 8, tn: 8, bk: 16, vec4: true, unroll: true },
           { tm: 4, tn: 8, bk: 8, vec4: true, unroll: true },
+          { tm: 4, tn: 4, bk: 16, prefetch: true },
+          { tm: 2, tn: 4, bk: 32, unroll: true, prefetch: true },
+          { tm: 8, tn: 8, bk: 8, vec4: true, unroll: true, prefetch: true },
         ]
       ) {
         setTiledMatMul(true, tile, 1);
@@ -144,7 +147,11 @@ gpuTest("split-K products match a float64 reference (fixed and automatic splits)
       [1, 1, 128, 128, 4 * SPLIT_K_MIN_DEPTH + 3, 0], // automatic: one tile, long K → 4 ranges
     ];
     for (
-      const tile of [{ tm: 8, tn: 8, bk: 8, vec4: true, unroll: true }, { tm: 4, tn: 4, bk: 16 }]
+      const tile of [
+        { tm: 8, tn: 8, bk: 8, vec4: true, unroll: true },
+        { tm: 4, tn: 4, bk: 16 },
+        { tm: 8, tn: 8, bk: 8, vec4: true, unroll: true, prefetch: true },
+      ]
     ) {
       for (const [ba, bb, m, n, k, splitK] of cases) {
         setTiledMatMul(true, { ...tile, splitK }, 1);
