@@ -1,13 +1,18 @@
 """Merges the tfjs and PyTorch sides of gpu_kd_step into one JSON with ratio_vs_torch per case.
 
 Usage: python3 bench/reference/merge_kd_step.py ours.json torch.json [nvidia-smi.txt] > merged.json
-A tfjs case `X_composite` (composite tfjs path), `X_tfjs` (tfjs's own matmul) or `X_tMxNxK[v][u][p][sN]`
-(another tiling) is compared with torch's `X`. Cases that failed keep their error; a tfjs side cut
-off by a time limit (`complete: false`) is merged as far as it got.
+A tfjs case `X_composite` (composite tfjs path), `X_tfjs` (tfjs's own matmul) or
+`X_tMxNxK[v][u][p][sN]` (another tiling) is compared with torch's `X`, and so are the tfjs-only
+variants in ALIASES. Cases that failed keep their error; a tfjs side cut off by a time limit
+(`complete: false`) is merged as far as it got.
 """
 import json
 import re
 import sys
+
+# tfjs-only variants of a torch case: tfjs's own Sum gradient (a host array uploaded) against
+# torch's sum gradient, and both upload paths against torch's host-to-device copy.
+ALIASES = [(r"^grad_sum_host_ones_", "grad_sum_"), (r"^upload_(tfjs|writebuffer)_", "upload_")]
 
 ours = json.load(open(sys.argv[1]))
 torch = json.load(open(sys.argv[2]))
@@ -16,6 +21,8 @@ reference = {c["name"]: c for c in torch["cases"]}
 cases = []
 for c in ours["cases"]:
     base = re.sub(r"_(composite|tfjs|t\d+x\d+x\d+[uvp]*(s\d+)?)$", "", c["name"])
+    for pattern, replacement in ALIASES:
+        base = re.sub(pattern, replacement, base)
     ref = reference.get(base)
     ms = c["ms"] if c["ms"] == c["ms"] else None  # NaN (a failed case) becomes null
     row = {"name": c["name"], "ours_ms": ms, "torch_ms": ref and ref["ms"]}

@@ -83,6 +83,10 @@ def main():
                        lambda: torch.autograd.grad(xg.sum(), xg)[0], repeats))
     cases.append(timed(f"grad_mean_square_{tokens}x{v0}",
                        lambda: torch.autograd.grad(xg.square().mean(), xg)[0], repeats))
+    # The same bytes from host memory to the device (the tfjs side times its own upload path and
+    # a raw queue.writeBuffer against this one).
+    host = torch.ones(tokens, v0)
+    cases.append(timed(f"upload_{tokens}x{v0}", lambda: host.to(dev), repeats))
 
     for v in vocabs:
         teacher = 2 * torch.randn(tokens, v, device=dev, generator=g)
