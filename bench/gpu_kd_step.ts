@@ -225,8 +225,10 @@ async function stepCase(
     const { value, grads } = tf.variableGrads(loss, [w]);
     optimizer.apply({ w: grads[w.name] }, 1e-3);
     tf.dispose(Object.values(grads));
-    await sync(value);
-    await flushDeferredChecks();
+    // One readback for the loss and the deferred input checks, as the trainer does (each readback
+    // is a GPU round trip; the queue's order makes it wait for the update too).
+    await flushDeferredChecks(value);
+    value.dispose();
   };
   const result = await time(name, step);
   if (result.ms < SLOW_MS) result.profile = await profileOf(step);
@@ -253,7 +255,10 @@ async function adamwCase(v: number, fused: boolean): Promise<CaseResult> {
 /** The cliff's suspects (shared/gpu/NOTES.md): host-array upload, and the gradient of a sum. */
 async function diagnostics(v: number): Promise<CaseResult[]> {
   const x = tf.randomNormal([tokens, v], 0, 1, "float32", 8);
+  const one = tf.randomNormal([1], 0, 1, "float32", 11);
   const out = [
+    // The floor under every timed case: one tiny kernel and a read of its result (a GPU round trip).
+    await time("readback_scalar", () => sync(tf.add(one, 1))),
     await time(`host_ones_add_${tokens}x${v}`, () => sync(tf.add(x, tf.ones(x.shape)))),
     await time(`device_ones_add_${tokens}x${v}`, () => sync(tf.add(x, tf.onesLike(x)))),
     await time(`grad_sum_${tokens}x${v}`, () => sync(tf.grad((y) => tf.sum(y))(x))),
@@ -291,7 +296,7 @@ async function diagnostics(v: number): Promise<CaseResult[]> {
     );
     buffer.destroy();
   }
-  x.dispose();
+  tf.dispose([x, one]);
   return out;
 }
 

@@ -73,6 +73,8 @@ def main():
             c["tflops"] = 2 * tokens * hidden * v / (c["ms"] * 1e-3) / 1e12
             cases.append(c)
 
+    one = torch.randn(1, device=dev, generator=g)
+    cases.append(timed("readback_scalar", lambda: (one + 1).item(), repeats))
     v0 = vocabs[0]
     x = torch.randn(tokens, v0, device=dev, generator=g)
     cases.append(timed(f"host_ones_add_{tokens}x{v0}",
