@@ -34,12 +34,17 @@ import { AdamW } from "../lib/train/adamw.ts";
 import { parseArgs } from "../tools/args.ts";
 import { kernelsByName, type KernelTime } from "./kernel_profile.ts";
 
-/** One measured case: median milliseconds over `repeats` after one warm-up. */
+/**
+ * One measured case: median milliseconds per call over `repeats` bursts of `burst` calls, after
+ * one warm-up call.
+ */
 export interface CaseResult {
   name: string;
   ms: number;
-  /** All timings, ms. */
+  /** Every burst's time per call, ms. */
   samples: number[];
+  /** Calls per timed burst, with one readback at its end. */
+  burst?: number;
   /** TFLOP/s for matmuls. */
   tflops?: number;
   /** The tiled matmul's tile shape, for matmuls that used it. */
@@ -122,30 +127,65 @@ const tilingName = (t: MatMulTiling) =>
 /** A case whose warm-up takes longer than this runs once more only (and is not profiled). */
 const SLOW_MS = 3000;
 /** Timed runs of each tiling after the first in the matmul sweep. */
-const SWEEP_REPEATS = 5;
+const SWEEP_REPEATS = 3;
 
 /**
- * Median of `repeats` timed runs of `run` (which must wait for its own results); a case slower than
- * {@linkcode SLOW_MS} on its warm-up is timed once (the pre-fix path took 25 s a step on the H100).
+ * Every readback from the GPU under Deno 2.9 costs at least 10 ms, whatever its size:
+ * `GPUBuffer.mapAsync` and `onSubmittedWorkDone` (ext/webgpu/buffer.rs, queue.rs) poll the device
+ * and then sleep 10 ms before they look whether the map is done (11–12 ms measured on the software
+ * adapter; `readback_scalar` measures it here). So a case enqueues a burst of calls and reads back
+ * once, with enough calls that this floor is at most {@linkcode FLOOR_SHARE} of the burst (up to
+ * {@linkcode MAX_BURST}): ms per call is throughput, as a training loop that does not read back
+ * every step sees it. The torch side times bursts too; `_synced` cases read back every call.
+ */
+let floorMs = 0;
+/** The readback floor's largest share of a timed burst. */
+const FLOOR_SHARE = 0.05;
+/** Most calls in one burst (below MAX_PENDING_CHECKS of lib/deferred_checks.ts). */
+const MAX_BURST = 200;
+
+/** How {@linkcode time} runs a case. */
+interface Timing {
+  /** Bursts timed (default `--repeats`). */
+  times?: number;
+  /** Calls per burst (default: from the floor and one timed call, see {@linkcode floorMs}). */
+  burst?: number;
+  /** Waits for the burst's last result (default {@linkcode sync}). */
+  finish?: (last: tf.Tensor | undefined) => Promise<void>;
+}
+
+/**
+ * Median time per call of `call` (which enqueues work and returns a tensor to wait on, or nothing):
+ * bursts of calls with one readback of the last call's tensor, every earlier result disposed. A
+ * case slower than {@linkcode SLOW_MS} on its warm-up call is timed once, without a burst (the
+ * pre-fix path took 25 s a step on the H100).
  */
 async function time(
   name: string,
-  run: () => Promise<void>,
-  times = repeats,
+  call: () => tf.Tensor | void,
+  { times = repeats, burst, finish = (t) => t ? sync(t) : Promise.resolve() }: Timing = {},
 ): Promise<CaseResult> {
-  const t0 = performance.now();
-  await run(); // warm-up: pipeline compilation, buffer pools
-  const warmUpMs = performance.now() - t0;
-  const samples: number[] = [];
-  for (let i = 0; i < (warmUpMs > SLOW_MS ? 1 : times); i++) {
+  const run = async (n: number) => {
     const t0 = performance.now();
-    await run();
-    samples.push(performance.now() - t0);
-  }
+    let last: tf.Tensor | void = undefined;
+    for (let i = 0; i < n; i++) {
+      last?.dispose();
+      last = call();
+    }
+    await finish(last ?? undefined);
+    return performance.now() - t0;
+  };
+  const warmUpMs = await run(1); // pipeline compilation, buffer pools
+  if (warmUpMs > SLOW_MS) [times, burst] = [1, 1];
+  const single = burst === undefined ? await run(1) : 0;
+  const work = Math.max(single - floorMs, 0.01);
+  const calls = burst ?? Math.min(MAX_BURST, Math.max(1, Math.ceil(floorMs / FLOOR_SHARE / work)));
+  const samples: number[] = [];
+  for (let i = 0; i < times; i++) samples.push((await run(calls)) / calls);
   const sorted = samples.slice().sort((a, b) => a - b);
   const ms = sorted[Math.floor(sorted.length / 2)];
-  console.error(`${name}: ${ms.toFixed(2)} ms`);
-  return { name, ms, samples };
+  console.error(`${name}: ${ms.toFixed(3)} ms${calls > 1 ? ` (bursts of ${calls})` : ""}`);
+  return { name, ms, samples, burst: calls };
 }
 
 /** Reads one value of `t` (waits for the queue) and disposes it. */
@@ -182,11 +222,7 @@ async function matmulCases(
     setTiledMatMul(tiling !== undefined, tiling);
     // The sweep's other tilings take fewer samples, to keep the whole run in the device's limit.
     const times = tiling && tiling !== tilings[0] ? Math.min(repeats, SWEEP_REPEATS) : repeats;
-    const result = await time(
-      name,
-      () => sync(tf.matMul(a, b, transposeA, transposeB)),
-      times,
-    );
+    const result = await time(name, () => tf.matMul(a, b, transposeA, transposeB), { times });
     result.tflops = flops / (result.ms * 1e-3) / 1e12;
     result.tiling = tiling && tilingName(tiling);
     out.push(result);
@@ -201,7 +237,7 @@ async function klForwardCase(v: number, fused: boolean): Promise<CaseResult> {
   const student = tf.randomNormal([tokens, v], 0, 2, "float32", 4);
   setFusedKernels(fused);
   const name = `kl_forward_V${v}${fused ? "" : "_composite"}`;
-  const result = await time(name, () => sync(forwardKL(teacher, student, { validate: false })));
+  const result = await time(name, () => forwardKL(teacher, student, { validate: false }));
   tf.dispose([teacher, student]);
   return result;
 }
@@ -211,6 +247,7 @@ async function stepCase(
   objective: "fkl" | "taid",
   v: number,
   fused: boolean,
+  synced = false,
 ): Promise<CaseResult> {
   const h = tf.randomNormal([tokens, hidden], 0, 1, "float32", 5);
   const teacher = tf.randomNormal([tokens, v], 0, 2, "float32", 6);
@@ -221,17 +258,20 @@ async function stepCase(
     const logits = tf.matMul(h, w);
     return objective === "fkl" ? forwardKL(teacher, logits) : taidLoss(teacher, logits, 0.5);
   };
-  const step = async () => {
+  const step = () => {
     const { value, grads } = tf.variableGrads(loss, [w]);
     optimizer.apply({ w: grads[w.name] }, 1e-3);
     tf.dispose(Object.values(grads));
-    // One readback for the loss and the deferred input checks, as the trainer does (each readback
-    // is a GPU round trip; the queue's order makes it wait for the update too).
-    await flushDeferredChecks(value);
-    value.dispose();
+    return value;
   };
-  const result = await time(name, step);
-  if (result.ms < SLOW_MS) result.profile = await profileOf(step);
+  // One readback for the loss and the deferred input checks, as the trainer does; the queue's
+  // order makes it wait for the update too.
+  const finish = async (value: tf.Tensor | undefined) => {
+    await flushDeferredChecks(value);
+    value?.dispose();
+  };
+  const result = await time(name, step, { finish, burst: synced ? 1 : undefined });
+  if (result.ms < SLOW_MS) result.profile = await profileOf(() => finish(step()));
   optimizer.dispose();
   tf.dispose([h, teacher, w]);
   return result;
@@ -243,44 +283,64 @@ async function adamwCase(v: number, fused: boolean): Promise<CaseResult> {
   const grad = tf.randomNormal([hidden, v], 0, 1e-3, "float32", 10);
   const optimizer = new AdamW({ w }, { weightDecay: 0.01 });
   setFusedKernels(fused);
-  const result = await time(`adamw_V${v}${fused ? "" : "_composite"}`, async () => {
+  const result = await time(`adamw_V${v}${fused ? "" : "_composite"}`, () => {
     optimizer.apply({ w: grad }, 1e-3);
-    await sync(tf.slice(w, [0, 0], [1, 1]));
+    return tf.slice(w, [0, 0], [1, 1]);
   });
   optimizer.dispose();
   tf.dispose([w, grad]);
   return result;
 }
 
+/** The floor under every readback: one tiny kernel and a read of its result (a GPU round trip). */
+async function readbackFloor(): Promise<CaseResult> {
+  // On the device (a kernel's output): tfjs-webgpu runs ops on small host-side inputs on the CPU.
+  const one = tf.tidy(() =>
+    tf.reshape(tf.sum(tf.randomNormal([256, 256], 0, 1, "float32", 11)), [1])
+  );
+  const result = await time("readback_scalar", () => tf.add(one, 1), { burst: 1 });
+  one.dispose();
+  floorMs = result.ms;
+  return result;
+}
+
 /** The cliff's suspects (shared/gpu/NOTES.md): host-array upload, and the gradient of a sum. */
 async function diagnostics(v: number): Promise<CaseResult[]> {
   const x = tf.randomNormal([tokens, v], 0, 1, "float32", 8);
-  const one = tf.randomNormal([1], 0, 1, "float32", 11);
   const out = [
-    // The floor under every timed case: one tiny kernel and a read of its result (a GPU round trip).
-    await time("readback_scalar", () => sync(tf.add(one, 1))),
-    await time(`host_ones_add_${tokens}x${v}`, () => sync(tf.add(x, tf.ones(x.shape)))),
-    await time(`device_ones_add_${tokens}x${v}`, () => sync(tf.add(x, tf.onesLike(x)))),
-    await time(`grad_sum_${tokens}x${v}`, () => sync(tf.grad((y) => tf.sum(y))(x))),
+    // Cases with a host array per call: bursts of 10 (each call holds its own copy until done).
+    await time(
+      `host_ones_add_${tokens}x${v}`,
+      () => tf.tidy(() => tf.add(x, tf.ones(x.shape))),
+      { burst: 10 },
+    ),
+    await time(`device_ones_add_${tokens}x${v}`, () => tf.tidy(() => tf.add(x, tf.onesLike(x)))),
+    await time(`grad_sum_${tokens}x${v}`, () => tf.grad((y) => tf.sum(y))(x)),
     await (async () => {
       setDeviceGradients(false); // tfjs's own gradient: a host ones(x.shape) uploaded per call
       const r = await time(
         `grad_sum_host_ones_${tokens}x${v}`,
-        () => sync(tf.grad((y) => tf.sum(y))(x)),
+        () => tf.grad((y) => tf.sum(y))(x),
+        { burst: 10 },
       );
       setDeviceGradients(true);
       return r;
     })(),
     await time(
       `grad_mean_square_${tokens}x${v}`,
-      () => sync(tf.grad((y) => tf.mean(tf.square(y)))(x)),
+      () => tf.grad((y) => tf.mean(tf.square(y)))(x),
     ),
   ];
   // Raw uploads of the same bytes: tfjs's path (a new mapped staging buffer, then a copy) against
   // queue.writeBuffer into one reused buffer (shared/gpu/NOTES.md measured 1060 vs 420 ms on llvmpipe).
   const host = new Float32Array(tokens * v).fill(1);
   out.push(
-    await time(`upload_tfjs_${tokens}x${v}`, () => sync(tf.tensor2d(host, [tokens, v]))),
+    // tf.tensor2d keeps the data on the host until a kernel uses it: the add uploads it.
+    await time(
+      `upload_tfjs_${tokens}x${v}`,
+      () => tf.tidy(() => tf.add(tf.tensor2d(host, [tokens, v]), 0)),
+      { burst: 10 },
+    ),
   );
   const device = (tf.backend() as unknown as { device?: GPUDevice }).device;
   if (device) {
@@ -289,14 +349,13 @@ async function diagnostics(v: number): Promise<CaseResult[]> {
       usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST,
     });
     out.push(
-      await time(`upload_writebuffer_${tokens}x${v}`, async () => {
+      await time(`upload_writebuffer_${tokens}x${v}`, () => {
         device.queue.writeBuffer(buffer, 0, host);
-        await device.queue.onSubmittedWorkDone();
-      }),
+      }, { burst: 10, finish: () => device.queue.onSubmittedWorkDone() }),
     );
     buffer.destroy();
   }
-  tf.dispose([x, one]);
+  x.dispose();
   return out;
 }
 
@@ -344,6 +403,7 @@ async function measure(name: string, run: () => Promise<CaseResult | CaseResult[
 // AdamW cases with the default tiling), the tiling sweep after them, so that a run cut off by the
 // device's time limit still has its main numbers; then the step again with the sweep's best tiling
 // (when another one won) and the composite "before" paths last.
+await measure("readback_scalar", readbackFloor); // sets the bursts' length
 if (parts.has("diagnostics")) await measure("diagnostics", () => diagnostics(vocabs[0]));
 /** The KL, step and AdamW cases of one path at every vocabulary; `tag` suffixes the step names. */
 async function kdCases(fused: boolean, which = parts, tag = ""): Promise<void> {
@@ -355,6 +415,11 @@ async function kdCases(fused: boolean, which = parts, tag = ""): Promise<void> {
     for (const objective of which.has("step") ? ["fkl", "taid"] as const : []) {
       const name = `kd_step_${objective}_V${v}${suffix}${tag}`;
       await measure(name, () => stepCase(name, objective, v, fused));
+    }
+    if (which.has("step") && fused && !tag) {
+      // A readback after every step (what the trainer does today): the floor's share of a step.
+      const name = `kd_step_fkl_V${v}_synced`;
+      await measure(name, () => stepCase(name, "fkl", v, fused, true));
     }
     if (which.has("adamw")) await measure(`adamw_V${v}${suffix}`, () => adamwCase(v, fused));
   }
