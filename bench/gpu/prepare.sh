@@ -11,7 +11,7 @@ cd "$(git rev-parse --show-toplevel)"
 rm -f .gpu/*.bundle.js .gpu/*.bundle.js.xz
 bash ../shared/gpu/prepare.sh bench/gpu_kd_step.ts bench/train_step.ts lib/gpu/fused_divergence_test.ts \
   lib/gpu/fused_adamw_test.ts lib/gpu/fused_gelu_test.ts lib/gpu/fused_layer_norm_test.ts lib/gpu/sum_of_squares_test.ts \
-  lib/gpu/tiled_matmul_test.ts lib/gpu/webgpu_training_test.ts
+  lib/gpu/tiled_matmul_test.ts lib/gpu/webgpu_training_test.ts lib/gpu/finite_gate_test.ts
 xz -T0 -9 -f .gpu/*.bundle.js
 tracked=$(git ls-files -z | xargs -0 du -cb | tail -1 | cut -f1)
 carried=$(du -cb .gpu .gl | tail -1 | cut -f1)

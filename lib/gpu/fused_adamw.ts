@@ -49,6 +49,13 @@ export interface FusedAdamWState {
   grad: tf.Tensor;
   m: tf.Tensor;
   v: tf.Tensor;
+  /**
+   * Optional float32 [1] on the device: 0 skips the update (value and moments stay as they are,
+   * even where the gradient is NaN), anything else applies it. A training loop that reads back
+   * only every few steps computes it from the step's loss (see `finiteGate`), so that a
+   * non-finite step changes nothing before the host sees it.
+   */
+  gate?: tf.Tensor;
 }
 
 let registered = false;
@@ -66,7 +73,13 @@ export function fusedAdamWUpdate(
 ): { param: tf.Tensor; m: tf.Tensor; v: tf.Tensor } {
   requireWebGPU("fusedAdamWUpdate");
   const shape = state.param.shape.join();
-  for (const [name, t] of Object.entries(state)) {
+  const { gate, ...tensors } = state;
+  if (gate && (gate.dtype !== "float32" || gate.size !== 1)) {
+    throw new Error(
+      `fusedAdamWUpdate: gate must be float32 [1], got ${gate.dtype} [${gate.shape}]`,
+    );
+  }
+  for (const [name, t] of Object.entries(tensors)) {
     if (t.dtype !== "float32" || t.shape.join() !== shape) {
       throw new Error(
         `fusedAdamWUpdate: ${name} must be float32 [${state.param.shape}], got ${t.dtype} [${t.shape}]`,
@@ -89,17 +102,18 @@ export function fusedAdamWUpdate(
   const engine = tf.engine();
   const shaped = (t: tf.Tensor) => tf.reshape(t, state.param.shape);
   return tf.tidy(() => {
+    const gated: tf.NamedTensorMap = gate ? { gate: tf.reshape(gate, [1]) } : {};
     const moment = (x: tf.Tensor, decay: number, square: boolean) =>
       engine.runKernel(
         MOMENT_KERNEL,
-        { x, grad: state.grad },
+        { x, grad: state.grad, ...gated },
         { decay, square } as unknown as tf.NamedAttrMap,
       ) as tf.Tensor;
     const m = moment(state.m, beta1, false);
     const v = moment(state.v, beta2, true);
     const param = engine.runKernel(
       PARAM_KERNEL,
-      { param: state.param, m, v },
+      { param: state.param, m, v, ...gated },
       {
         keep: 1 - lr * weightDecay,
         lr,
@@ -118,17 +132,17 @@ export function registerFusedAdamW(): void {
   registered = true;
   registerWebGPUKernel<{ decay: number; square: boolean }>(
     MOMENT_KERNEL,
-    ({ x, grad }, { decay, square }) => ({
-      program: new AdamWProgram("moment", x.shape, square),
-      inputs: [x, grad],
+    ({ x, grad, gate }, { decay, square }) => ({
+      program: new AdamWProgram("moment", x.shape, square, gate !== undefined),
+      inputs: gate ? [x, grad, gate] : [x, grad],
       uniforms: f32Uniforms(decay, 1 - decay),
     }),
   );
   registerWebGPUKernel<Record<"keep" | "lr" | "c1" | "c2" | "epsilon", number>>(
     PARAM_KERNEL,
-    ({ param, m, v }, a) => ({
-      program: new AdamWProgram("param", param.shape, false),
-      inputs: [param, m, v],
+    ({ param, m, v, gate }, a) => ({
+      program: new AdamWProgram("param", param.shape, false, gate !== undefined),
+      inputs: gate ? [param, m, v, gate] : [param, m, v],
       uniforms: f32Uniforms(a.keep, a.lr, a.c1, a.c2, a.epsilon),
     }),
   );
@@ -144,13 +158,19 @@ class AdamWProgram extends ElementwiseProgram {
   shaderKey: string;
 
   /** Computes over the flattened tensor; the caller reshapes. */
-  constructor(readonly part: "moment" | "param", shape: number[], readonly square: boolean) {
+  constructor(
+    readonly part: "moment" | "param",
+    shape: number[],
+    readonly square: boolean,
+    readonly gated: boolean,
+  ) {
     super([shape.reduce((a, b) => a * b, 1)]);
     this.variableNames = part === "moment" ? ["x", "grad"] : ["param", "m", "v"];
+    if (gated) this.variableNames.push("gate");
     this.uniforms = part === "moment"
       ? "decay : f32, complement : f32,"
       : "keep : f32, lr : f32, c1 : f32, c2 : f32, epsilon : f32,";
-    this.shaderKey = `kdlabAdamW_${part}_${square}`;
+    this.shaderKey = `kdlabAdamW_${part}_${square}_${gated}`;
   }
 
   getUserCode(): string {
@@ -161,9 +181,13 @@ class AdamWProgram extends ElementwiseProgram {
       } * uniforms.complement;`
       : `let update = (m[index] / uniforms.c1) / (sqrt(v[index] / uniforms.c2) + uniforms.epsilon);
          result[index] = param[index] * uniforms.keep - update * uniforms.lr;`;
+    // A closed gate keeps the old value (select, so a NaN update is never blended in).
+    const old = this.part === "moment" ? "x[index]" : "param[index]";
+    const gate = this.gated ? `if (gate[0] == 0.0) { result[index] = ${old}; return; }` : "";
     return `
   fn main(index : i32) {
     if (index < uniforms.size) {
+      ${gate}
       ${body}
     }
   }`;

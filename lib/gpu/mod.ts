@@ -7,6 +7,7 @@
 export * from "./env.ts";
 export * from "./fused_divergence.ts";
 export * from "./fused_adamw.ts";
+export * from "./finite_gate.ts";
 export * from "./fused_gelu.ts";
 export * from "./fused_layer_norm.ts";
 export * from "./sum_of_squares.ts";

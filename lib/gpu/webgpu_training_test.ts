@@ -268,3 +268,77 @@ gpuTest("a PHI-S multi-teacher student with AdaLoss trains on webgpu as on cpu",
   );
   await initBackend("cpu", { log: false });
 });
+
+/**
+ * Ten steps of FKL distillation (not adaptive, so the trainer may read back every few steps) on
+ * webgpu, reading every `readEvery` steps; the loss is NaN at step `nanAt` if given.
+ */
+async function fklRun(readEvery: number, steps = 10, nanAt?: number) {
+  await initBackend("webgpu", { log: false });
+  const tiny = { vocabSize: 37, contextLength: 8, nLayer: 1, nHead: 2, dModel: 16 };
+  const tokens = Int32Array.from({ length: 400 }, (_, i) => (i * 7 + (i >> 3)) % 37);
+  const teacher = createGPT({ ...tiny, seed: 1 });
+  const student = createGPT({ ...tiny, seed: 2 });
+  const base = languageModelTask({
+    student,
+    teacher,
+    objective: getLoss("fkl"),
+    batcher: new TokenBatcher(tokens, { batchSize: 4, contextLength: 8, seed: 3 }),
+  });
+  const task = {
+    ...base,
+    loss: (batch: Parameters<typeof base.loss>[0], index: number) =>
+      index === nanAt ? tf.mul(base.loss(batch, index), NaN) as tf.Scalar : base.loss(batch, index),
+  };
+  const rows: number[][] = [];
+  const counts: number[] = [];
+  let error: Error | undefined;
+  try {
+    await train({
+      task,
+      steps,
+      schedule: constantLr(3e-3),
+      clipNorm: 1,
+      readEvery,
+      evaluate: { every: 6, run: () => ({ seen: rows.length }) },
+      onRow: (row) => {
+        if (row.kind === "train") rows.push([row.step, row.loss as number, row.gradNorm as number]);
+        else rows.push([row.step, -1, row.seen as number]);
+        counts.push(tf.memory().numTensors);
+      },
+    });
+  } catch (e) {
+    error = e as Error;
+  }
+  const wte = await student.params.wte.data();
+  return { rows, counts, error, wte };
+}
+
+gpuTest("reading back every 4 steps trains exactly as reading every step", async () => {
+  const every = await fklRun(1);
+  const windowed = await fklRun(4);
+  assert.equal(windowed.error, undefined);
+  // Same rows in the same order (the evaluation at step 6 sees the 6 train rows before it).
+  assert.deepEqual(windowed.rows.map((r) => r[0]), every.rows.map((r) => r[0]));
+  assert.deepEqual(windowed.rows[6], [6, -1, 6]);
+  windowed.rows.forEach((r, i) =>
+    r.forEach((x, j) => assert.ok(Math.abs(x - every.rows[i][j]) < 1e-6, `row ${i}[${j}]`))
+  );
+  assert.deepEqual(windowed.wte, every.wte);
+  assert.equal(windowed.counts.at(-1), windowed.counts[0], "tensor count is flat");
+  await assert.rejects(fklRun(0).then((r) => Promise.reject(r.error)), /readEvery must be/);
+  await initBackend("cpu", { log: false });
+});
+
+gpuTest(
+  "a NaN inside a read window stops the run with the weights of the step before",
+  async () => {
+    // Steps 4–7 form one window; step 5 is NaN, so steps 5, 6 (and 7) must not update.
+    const stopped = await fklRun(4, 10, 5);
+    assert.match(stopped.error?.message ?? "", /the loss is NaN at step 5 .*objective "fkl"/);
+    assert.deepEqual(stopped.rows.map((r) => r[0]), [1, 2, 3, 4, 5]);
+    const clean = await fklRun(4, 5);
+    assert.deepEqual(stopped.wte, clean.wte);
+    await initBackend("cpu", { log: false });
+  },
+);

@@ -60,8 +60,12 @@ export class AdamW {
     }
   }
 
-  /** One update with learning rate `lr` from gradients by parameter name. */
-  apply(grads: Record<string, tf.Tensor>, lr: number): void {
+  /**
+   * One update with learning rate `lr` from gradients by parameter name. `gate`, a float32 [1]
+   * (see `finiteGate` of `lib/gpu/finite_gate.ts`), skips the update on the device when it is 0:
+   * values and moments stay as they are, even where the gradients are NaN.
+   */
+  apply(grads: Record<string, tf.Tensor>, lr: number, gate?: tf.Tensor): void {
     if (!Number.isFinite(lr) || lr < 0) throw new Error(`AdamW: lr must be ≥ 0, got ${lr}`);
     const { beta1, beta2, epsilon, weightDecay, decays } = this.config;
     this.step += 1;
@@ -75,7 +79,7 @@ export class AdamW {
         const decay = decays(name, p) ? weightDecay : 0;
         if (fused && p.dtype === "float32" && g.dtype === "float32") {
           const next = fusedAdamWUpdate(
-            { param: p, grad: g, m: this.#m[name], v: this.#v[name] },
+            { param: p, grad: g, m: this.#m[name], v: this.#v[name], gate },
             { lr, beta1, beta2, epsilon, weightDecay: decay, step: this.step },
           );
           this.#m[name].assign(next.m);
@@ -83,13 +87,16 @@ export class AdamW {
           p.assign(next.param);
           continue;
         }
-        const m = this.#m[name].mul(beta1).add(g.mul(1 - beta1));
-        const v = this.#v[name].mul(beta2).add(g.square().mul(1 - beta2));
+        // With a gate, each new value is selected (never blended) against the old one.
+        const open = gate && tf.broadcastTo(tf.notEqual(tf.reshape(gate, [1]), 0), p.shape);
+        const gated = (next: tf.Tensor, old: tf.Tensor) => open ? tf.where(open, next, old) : next;
+        const m = gated(this.#m[name].mul(beta1).add(g.mul(1 - beta1)), this.#m[name]);
+        const v = gated(this.#v[name].mul(beta2).add(g.square().mul(1 - beta2)), this.#v[name]);
         this.#m[name].assign(m);
         this.#v[name].assign(v);
         const update = m.div(c1).div(v.div(c2).sqrt().add(epsilon));
         const decayed = decay > 0 ? p.mul(1 - lr * decay) : p;
-        p.assign(decayed.sub(update.mul(lr)));
+        p.assign(gated(decayed.sub(update.mul(lr)), p));
       }
     });
   }

@@ -3,6 +3,11 @@
  * global-norm clipping, gradient accumulation, periodic evaluation, metrics to a sink, atomic
  * checkpoints and exact resume, and a clear stop on a non-finite loss.
  *
+ * Each step's losses, gradient norm and deferred input checks are read back together, once. Where a
+ * readback is costly (≥ 10 ms under Deno's WebGPU, see {@link TrainOptions.readEvery}) the loop
+ * reads every few steps instead, and a device-side gate keeps a non-finite step from updating the
+ * weights before the host sees it.
+ *
  * What is trained and on what is a {@link TrainTask} (see `tasks.ts`): the loop knows nothing of
  * models or data beyond "a batch for micro-step i" and "its loss".
  *
@@ -14,6 +19,8 @@ import { flushDeferredChecks } from "../deferred_checks.ts";
 import { assignParams, readParams } from "../models/io.ts";
 import type { Params } from "../models/params.ts";
 import { AdamW, type AdamWConfig } from "./adamw.ts";
+import { fusedKernelsAvailable } from "../gpu/env.ts";
+import { finiteGate } from "../gpu/finite_gate.ts";
 import { loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import { clipByGlobalNorm } from "./clip.ts";
 import type { MetricRow, MetricsSink } from "./sink.ts";
@@ -59,7 +66,21 @@ export interface TrainOptions<B extends Batch = Batch> {
   checkpoint?: { dir: string; every: number };
   /** Called with every row written (progress bars); may throw to stop the run. */
   onRow?: (row: MetricRow) => void;
+  /**
+   * Read losses back every this many steps (and at every evaluation, checkpoint and the last
+   * step). Default: {@linkcode DEVICE_READ_EVERY} where the fused webgpu kernels run (every
+   * readback there costs ≥ 10 ms: Deno's `mapAsync` sleeps 10 ms after polling the device), else 1.
+   * Between reads, a step whose loss or gradient norm is NaN/Inf, and every later one, skips its
+   * update on the device (`finiteGate`, fused AdamW's gate), so the run still stops with the
+   * weights of the last good step. Objectives that adapt to each step's loss (TAID's `observe`)
+   * or report state read every step. Input checks that fail with a finite loss are reported at
+   * the next read, after the steps in between have updated.
+   */
+  readEvery?: number;
 }
+
+/** Steps between readbacks on webgpu with the fused kernels (see {@link TrainOptions.readEvery}). */
+export const DEVICE_READ_EVERY = 16;
 
 /** What {@link train} did. */
 export interface TrainResult {
@@ -103,6 +124,18 @@ export async function train<B extends Batch>(options: TrainOptions<B>): Promise<
     throw new Error("train: checkpoint.every must be ≥ 1");
   }
   if (evaluate && !(evaluate.every >= 1)) throw new Error("train: evaluate.every must be ≥ 1");
+  if (
+    options.readEvery !== undefined &&
+    !(Number.isInteger(options.readEvery) && options.readEvery >= 1)
+  ) {
+    throw new Error(`train: readEvery must be a positive integer, got ${options.readEvery}`);
+  }
+  // Reading every few steps needs the fused AdamW's gate, and objectives that adapt to the loss
+  // (or report state) need every step's value on the host.
+  const adaptive = task.objective?.observe !== undefined || task.objective?.state !== undefined;
+  const readEvery = !fusedKernelsAvailable() || adaptive
+    ? 1
+    : options.readEvery ?? DEVICE_READ_EVERY;
   const names = Object.keys(task.params);
   if (names.length === 0) throw new Error("train: the task has no trainable parameters");
   const byVariable = new Map(names.map((n) => [task.params[n].name, n]));
@@ -127,6 +160,42 @@ export async function train<B extends Batch>(options: TrainOptions<B>): Promise<
   }
 
   let finalLoss = NaN;
+  const nonFinite = (what: string) =>
+    new Error(
+      `train: ${what}${task.objective ? ` with objective "${task.objective.name}"` : ""}; ` +
+        `stopping before the update (last finite loss: ${finalLoss}). Lower the learning ` +
+        `rate or enable clipNorm.`,
+    );
+  // Steps updated on the device but not yet read (readEvery > 1), and their chained gate.
+  const unread: { step: number; lr: number; readback: tf.Tensor }[] = [];
+  let gate: tf.Tensor | undefined;
+  /** Reads the unread steps in one readback, stops at the first non-finite one, emits rows. */
+  const readWindow = async () => {
+    const window = unread.splice(0);
+    const all = tf.concat(window.map((w) => w.readback));
+    tf.dispose([...window.map((w) => w.readback), ...(gate ? [gate] : [])]);
+    gate = undefined;
+    let read: Float32Array;
+    try {
+      read = await flushDeferredChecks(all);
+    } finally {
+      all.dispose();
+    }
+    for (const [i, { step, lr }] of window.entries()) {
+      const part = read.subarray(i * (accumulation + 1), (i + 1) * (accumulation + 1));
+      const losses = Array.from(part.subarray(0, accumulation));
+      const gradNorm = part[accumulation];
+      const bad = losses.findIndex((l) => !Number.isFinite(l));
+      if (bad >= 0) {
+        throw nonFinite(`the loss is ${losses[bad]} at step ${step} (micro-batch ${bad})`);
+      }
+      if (!Number.isFinite(gradNorm)) {
+        throw nonFinite(`the gradient norm is ${gradNorm} at step ${step}`);
+      }
+      finalLoss = losses.reduce((s, l) => s + l, 0) / accumulation;
+      emit({ step: step + 1, kind: "train", loss: finalLoss, lr, gradNorm });
+    }
+  };
   try {
     for (let step = start; step < steps; step++) {
       const lr = schedule(step);
@@ -162,40 +231,49 @@ export async function train<B extends Batch>(options: TrainOptions<B>): Promise<
       // norm and any deferred input checks, all before the update.
       const readback = tf.tidy(() => tf.concat([...values, norm].map((t) => t.reshape([1]))));
       tf.dispose([...values, norm]);
-      let read: Float32Array;
-      try {
-        read = await flushDeferredChecks(readback);
-      } catch (error) {
+      if (readEvery > 1) {
+        // Read later: the gate closes on this step's NaN/Inf (and stays closed for the window).
+        const open = finiteGate(readback, gate);
+        gate?.dispose();
+        gate = open;
+        optimizer.apply(grads, lr, gate);
         tf.dispose(Object.values(grads));
-        throw error;
-      } finally {
-        readback.dispose();
-      }
-      const losses = Array.from(read.subarray(0, accumulation));
-      const gradNorm = read[accumulation];
-      const bad = losses.findIndex((l) => !Number.isFinite(l));
-      if (bad >= 0) {
+        unread.push({ step, lr, readback });
+        const done = step + 1;
+        const due = (every?: number) => every !== undefined && done % every === 0;
+        if (
+          due(readEvery) || done === steps || due(evaluate?.every) || due(checkpoint?.every)
+        ) await readWindow();
+      } else {
+        let read: Float32Array;
+        try {
+          read = await flushDeferredChecks(readback);
+        } catch (error) {
+          tf.dispose(Object.values(grads));
+          throw error;
+        } finally {
+          readback.dispose();
+        }
+        const losses = Array.from(read.subarray(0, accumulation));
+        const gradNorm = read[accumulation];
+        const bad = losses.findIndex((l) => !Number.isFinite(l));
+        if (bad >= 0) {
+          tf.dispose(Object.values(grads));
+          throw nonFinite(`the loss is ${losses[bad]} at step ${step} (micro-batch ${bad})`);
+        }
+        optimizer.apply(grads, lr);
         tf.dispose(Object.values(grads));
-        throw new Error(
-          `train: the loss is ${losses[bad]} at step ${step} (micro-batch ${bad})` +
-            `${task.objective ? ` with objective "${task.objective.name}"` : ""}; ` +
-            `stopping before the update (last finite loss: ${finalLoss}). Lower the learning ` +
-            `rate or enable clipNorm.`,
-        );
+        finalLoss = losses.reduce((s, l) => s + l, 0) / accumulation;
+        await task.objective?.observe?.(finalLoss, step);
+        emit({
+          step: step + 1,
+          kind: "train",
+          loss: finalLoss,
+          lr,
+          gradNorm,
+          ...await objectiveFields(task.objective),
+        });
       }
-      const lossSum = losses.reduce((s, l) => s + l, 0);
-      optimizer.apply(grads, lr);
-      tf.dispose(Object.values(grads));
-      finalLoss = lossSum / accumulation;
-      await task.objective?.observe?.(finalLoss, step);
-      emit({
-        step: step + 1,
-        kind: "train",
-        loss: finalLoss,
-        lr,
-        gradNorm,
-        ...await objectiveFields(task.objective),
-      });
       const done = step + 1;
       if (evaluate && (done % evaluate.every === 0 || done === steps)) {
         emit({ step: done, kind: "eval", ...await evaluate.run(done) });
@@ -216,6 +294,7 @@ export async function train<B extends Batch>(options: TrainOptions<B>): Promise<
     await sink?.commit?.();
   } finally {
     optimizer.dispose();
+    tf.dispose([...unread.map((w) => w.readback), ...(gate ? [gate] : [])]);
   }
   return {
     steps: Math.max(start, steps),
