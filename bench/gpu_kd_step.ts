@@ -417,7 +417,7 @@ async function kdCases(fused: boolean, which = parts, tag = ""): Promise<void> {
       await measure(name, () => stepCase(name, objective, v, fused));
     }
     if (which.has("step") && fused && !tag) {
-      // A readback after every step (what the trainer does today): the floor's share of a step.
+      // A readback after every step (what the trainer does for TAID, which reads every step).
       const name = `kd_step_fkl_V${v}_synced`;
       await measure(name, () => stepCase(name, "fkl", v, fused, true));
     }
