@@ -42,18 +42,25 @@ gpuTest("finiteGate: 1 when every value is finite, 0 on NaN or ±Inf, chained", 
   assert.throws(() => finiteGate(tf.scalar(1)), /needs the webgpu backend/);
 });
 
-/** Two AdamW updates of a matrix and a bias, the second gated by `gate`; returns p, m, v. */
-async function gatedUpdates(gateValue: number | undefined, nanGrad: boolean) {
+/**
+ * AdamW on a matrix and a bias: one update, then (if `second` is given) another gated by
+ * `second.gate` with finite or NaN/Inf gradients; returns w, b and one moment of each.
+ */
+async function adamwState(second?: { gate?: number; nanGrad: boolean }) {
   const w = tf.variable(tf.tensor2d([[0.5, -1], [2, 0.25]]));
   const b = tf.variable(tf.tensor1d([0.1, -0.2]));
   const optimizer = new AdamW({ w, b }, { weightDecay: 0.1 });
-  const g1 = { w: tf.tensor2d([[0.1, 0.2], [-0.3, 0.4]]), b: tf.tensor1d([0.5, -0.5]) };
-  optimizer.apply(g1, 1e-2);
-  const g2 = nanGrad
-    ? { w: tf.tensor2d([[NaN, 1], [1, 1]]), b: tf.tensor1d([Infinity, 1]) }
-    : { w: tf.tensor2d([[0.3, -0.1], [0.2, 0.1]]), b: tf.tensor1d([-0.1, 0.2]) };
-  const gate = gateValue === undefined ? undefined : tf.tensor1d([gateValue]);
-  optimizer.apply(g2, 1e-2, gate);
+  const grads = [{ w: tf.tensor2d([[0.1, 0.2], [-0.3, 0.4]]), b: tf.tensor1d([0.5, -0.5]) }];
+  optimizer.apply(grads[0], 1e-2);
+  const gate = second?.gate === undefined ? undefined : tf.tensor1d([second.gate]);
+  if (second) {
+    grads.push(
+      second.nanGrad
+        ? { w: tf.tensor2d([[NaN, 1], [1, 1]]), b: tf.tensor1d([Infinity, 1]) }
+        : { w: tf.tensor2d([[0.3, -0.1], [0.2, 0.1]]), b: tf.tensor1d([-0.1, 0.2]) },
+    );
+    optimizer.apply(grads[1], 1e-2, gate);
+  }
   const moments = await optimizer.moments();
   const out = {
     w: Array.from(await w.data()),
@@ -62,35 +69,19 @@ async function gatedUpdates(gateValue: number | undefined, nanGrad: boolean) {
     v: Array.from(moments["v.b"].data),
   };
   optimizer.dispose();
-  tf.dispose([w, b, ...Object.values(g1), ...Object.values(g2), ...(gate ? [gate] : [])]);
+  tf.dispose([w, b, ...grads.flatMap((g) => Object.values(g)), ...(gate ? [gate] : [])]);
   return out;
 }
 
 for (const backend of ["webgpu", "cpu"]) {
   gpuTest(`AdamW's gate on ${backend}: closed keeps everything, open equals ungated`, async () => {
     await initBackend(backend, { log: false });
-    const ungated = await gatedUpdates(undefined, false);
-    const open = await gatedUpdates(1, false);
+    const ungated = await adamwState({ nanGrad: false });
+    const open = await adamwState({ gate: 1, nanGrad: false });
     assert.deepEqual(open, ungated);
     // A closed gate with NaN/Inf gradients: the state after the first update, unchanged.
-    const closed = await gatedUpdates(0, true);
-    const first = await (async () => {
-      const w = tf.variable(tf.tensor2d([[0.5, -1], [2, 0.25]]));
-      const b = tf.variable(tf.tensor1d([0.1, -0.2]));
-      const optimizer = new AdamW({ w, b }, { weightDecay: 0.1 });
-      const g1 = { w: tf.tensor2d([[0.1, 0.2], [-0.3, 0.4]]), b: tf.tensor1d([0.5, -0.5]) };
-      optimizer.apply(g1, 1e-2);
-      const moments = await optimizer.moments();
-      const out = {
-        w: Array.from(await w.data()),
-        b: Array.from(await b.data()),
-        m: Array.from(moments["m.w"].data),
-        v: Array.from(moments["v.b"].data),
-      };
-      optimizer.dispose();
-      tf.dispose([w, b, ...Object.values(g1)]);
-      return out;
-    })();
+    const closed = await adamwState({ gate: 0, nanGrad: true });
+    const first = await adamwState();
     assert.deepEqual(closed, first);
     assert.notDeepEqual(ungated.w, first.w, "an open second update does change w");
     await initBackend("cpu", { log: false });

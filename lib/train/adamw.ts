@@ -88,7 +88,7 @@ export class AdamW {
           continue;
         }
         // With a gate, each new value is selected (never blended) against the old one.
-        const open = gate && tf.broadcastTo(tf.notEqual(tf.reshape(gate, [1]), 0), p.shape);
+        const open = gate && tf.broadcastTo(tf.notEqual(tf.reshape(gate, []), 0), p.shape);
         const gated = (next: tf.Tensor, old: tf.Tensor) => open ? tf.where(open, next, old) : next;
         const m = gated(this.#m[name].mul(beta1).add(g.mul(1 - beta1)), this.#m[name]);
         const v = gated(this.#v[name].mul(beta2).add(g.square().mul(1 - beta2)), this.#v[name]);

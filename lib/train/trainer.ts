@@ -166,6 +166,15 @@ export async function train<B extends Batch>(options: TrainOptions<B>): Promise<
         `stopping before the update (last finite loss: ${finalLoss}). Lower the learning ` +
         `rate or enable clipNorm.`,
     );
+  /** One step's mean loss and gradient norm from its readback; throws on a non-finite loss. */
+  const parseStep = (part: Float32Array, step: number) => {
+    const losses = Array.from(part.subarray(0, accumulation));
+    const bad = losses.findIndex((l) => !Number.isFinite(l));
+    if (bad >= 0) {
+      throw nonFinite(`the loss is ${losses[bad]} at step ${step} (micro-batch ${bad})`);
+    }
+    return { loss: losses.reduce((s, l) => s + l, 0) / accumulation, gradNorm: part[accumulation] };
+  };
   // Steps updated on the device but not yet read (readEvery > 1), and their chained gate.
   const unread: { step: number; lr: number; readback: tf.Tensor }[] = [];
   let gate: tf.Tensor | undefined;
@@ -183,17 +192,12 @@ export async function train<B extends Batch>(options: TrainOptions<B>): Promise<
     }
     for (const [i, { step, lr }] of window.entries()) {
       const part = read.subarray(i * (accumulation + 1), (i + 1) * (accumulation + 1));
-      const losses = Array.from(part.subarray(0, accumulation));
-      const gradNorm = part[accumulation];
-      const bad = losses.findIndex((l) => !Number.isFinite(l));
-      if (bad >= 0) {
-        throw nonFinite(`the loss is ${losses[bad]} at step ${step} (micro-batch ${bad})`);
-      }
+      const { loss, gradNorm } = parseStep(part, step);
       if (!Number.isFinite(gradNorm)) {
         throw nonFinite(`the gradient norm is ${gradNorm} at step ${step}`);
       }
-      finalLoss = losses.reduce((s, l) => s + l, 0) / accumulation;
-      emit({ step: step + 1, kind: "train", loss: finalLoss, lr, gradNorm });
+      finalLoss = loss;
+      emit({ step: step + 1, kind: "train", loss, lr, gradNorm });
     }
   };
   try {
@@ -245,25 +249,17 @@ export async function train<B extends Batch>(options: TrainOptions<B>): Promise<
           due(readEvery) || done === steps || due(evaluate?.every) || due(checkpoint?.every)
         ) await readWindow();
       } else {
-        let read: Float32Array;
+        let gradNorm: number;
         try {
-          read = await flushDeferredChecks(readback);
+          ({ loss: finalLoss, gradNorm } = parseStep(await flushDeferredChecks(readback), step));
         } catch (error) {
           tf.dispose(Object.values(grads));
           throw error;
         } finally {
           readback.dispose();
         }
-        const losses = Array.from(read.subarray(0, accumulation));
-        const gradNorm = read[accumulation];
-        const bad = losses.findIndex((l) => !Number.isFinite(l));
-        if (bad >= 0) {
-          tf.dispose(Object.values(grads));
-          throw nonFinite(`the loss is ${losses[bad]} at step ${step} (micro-batch ${bad})`);
-        }
         optimizer.apply(grads, lr);
         tf.dispose(Object.values(grads));
-        finalLoss = losses.reduce((s, l) => s + l, 0) / accumulation;
         await task.objective?.observe?.(finalLoss, step);
         emit({
           step: step + 1,
