@@ -190,6 +190,7 @@ export async function runLanguageModel(
   for (const m of [student, teacher, initModel, teacherBase, studentBase]) {
     if (m) Object.values(m.params).forEach((v) => v.dispose());
   }
+  objective.dispose?.();
   return summary;
 }
 

@@ -80,14 +80,14 @@ export async function fitUnimodalStudent(
   const t: number[] = [];
   try {
     for (let step = 0; step < steps; step++) {
-      if (name === "taid") t.push((objective.state!() as { t: number }).t);
+      if (name === "taid") t.push((await objective.state!() as { t: number }).t);
       const loss = optimizer.minimize(
         () => objective.loss({ teacherLogits, studentLogits: student() }),
         true,
       )!;
       const value = (await loss.data())[0]; // asynchronous: works on webgpu too
-      loss.dispose();
-      objective.observe?.(value, step);
+      const fields = objective.observe?.({ loss, step });
+      tf.dispose([loss, ...Object.values(fields ?? {}).filter((f) => f instanceof tf.Tensor)]);
       trace.push(value);
     }
     const fitted = tf.tidy(() =>
@@ -112,5 +112,6 @@ export async function fitUnimodalStudent(
   } finally {
     tf.dispose([grid, teacherLogits, mu, logSigma]);
     optimizer.dispose();
+    objective.dispose?.();
   }
 }

@@ -426,6 +426,7 @@ export async function runPhisStudent(
   run.finish(summary);
   Object.values(student.params).forEach((v) => v.dispose());
   Object.values(heads.params).forEach((v) => v.dispose());
+  heads.dispose();
   Object.values(normalizers).forEach((n) => n.dispose());
   return summary;
 }

@@ -201,6 +201,7 @@ export async function runVision(
   };
   run.finish(summary);
   for (const m of [student, teacher]) if (m) Object.values(m.params).forEach((v) => v.dispose());
+  objective.dispose?.();
   return summary;
 }
 

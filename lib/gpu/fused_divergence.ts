@@ -59,8 +59,12 @@ export interface FusedDivergence {
 export interface FusedDivergenceOptions {
   /** Softmax temperature T > 0. */
   temperature: number;
-  /** Teacher weight λ ∈ [0, 1] of the target logits λ·z_T + (1−λ)·sg(z_S) (TAID's t; default 1). */
-  interpolation?: number;
+  /**
+   * Teacher weight λ ∈ [0, 1] of the target logits λ·z_T + (1−λ)·sg(z_S) (TAID's t; default 1):
+   * a number, or a float32 scalar tensor read by the kernels on the device (TAID's t when it is
+   * updated on the device; its range is then the caller's to keep, nothing is read back).
+   */
+  interpolation?: number | tf.Tensor;
   /**
    * The calling loss's name: reject NaN/Inf logits, counted by the forward kernel in the sweep it
    * makes anyway, through `checkValues` of `lib/deferred_checks.ts` (an error naming the loss and
@@ -102,14 +106,17 @@ export function fusedDivergenceRows(
   registerFusedKernels();
   if (teacher.dtype !== "float32") teacher = tf.cast(teacher, "float32");
   if (student.dtype !== "float32") student = tf.cast(student, "float32");
+  const lambda = lambdaOf(
+    options.interpolation instanceof tf.Tensor ? options.interpolation : undefined,
+  );
   const rows = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [s, save] = args as [tf.Tensor2D, tf.GradSaveFunc];
     const stats = tf.engine().runKernel(
       ROWS_KERNEL,
-      { teacher, student: s },
+      { teacher, student: s, ...lambda },
       attrs as unknown as tf.NamedAttrMap,
     ) as tf.Tensor2D;
-    save([teacher, s, stats]);
+    save([teacher, s, stats, ...Object.values(lambda)]);
     const loss = options.checkFinite;
     if (loss !== undefined) {
       checkValues(tf.sum(tf.slice(stats, [0, 4], [-1, 2]), 0), ([badTeacher, badStudent]) => {
@@ -124,7 +131,7 @@ export function fusedDivergenceRows(
     const gradFunc = (dy: tf.Tensor1D, saved: tf.Tensor[]) =>
       tf.engine().runKernel(
         GRAD_KERNEL,
-        { teacher: saved[0], student: saved[1], stats: saved[2], dy },
+        { teacher: saved[0], student: saved[1], stats: saved[2], dy, ...lambdaOf(saved[3]) },
         attrs as unknown as tf.NamedAttrMap,
       ) as tf.Tensor2D;
     return { value, gradFunc };
@@ -137,7 +144,13 @@ interface Attrs {
   /** β of gjsd, α of skl/srkl. */
   param: number;
   invTemperature: number;
+  /** λ when it is a number; unused when λ is the kernels' `lambda` input. */
   interpolation: number;
+}
+
+/** The kernels' optional `lambda` input: λ as a float32 scalar on the device (read as lambda[0]). */
+function lambdaOf(lambda: tf.Tensor | undefined): { lambda?: tf.Tensor } {
+  return lambda ? { lambda } : {};
 }
 
 function checkedAttrs(divergence: FusedDivergence, options: FusedDivergenceOptions): Attrs {
@@ -157,11 +170,18 @@ function checkedAttrs(divergence: FusedDivergence, options: FusedDivergenceOptio
   if (!(Number.isFinite(t) && t > 0)) {
     throw new Error(`fusedDivergenceRows: temperature must be a finite number > 0, got ${t}`);
   }
-  const interpolation = options.interpolation ?? 1;
-  if (!(interpolation >= 0 && interpolation <= 1)) {
-    throw new Error(`fusedDivergenceRows: interpolation must be in [0, 1], got ${interpolation}`);
+  const lambda = options.interpolation ?? 1;
+  if (lambda instanceof tf.Tensor) {
+    if (lambda.dtype !== "float32" || lambda.size !== 1) {
+      throw new Error(
+        `fusedDivergenceRows: a tensor interpolation must be a float32 scalar, got ${lambda.dtype} [${lambda.shape}]`,
+      );
+    }
+  } else if (!(lambda >= 0 && lambda <= 1)) {
+    throw new Error(`fusedDivergenceRows: interpolation must be in [0, 1], got ${lambda}`);
   }
   const param = kind === "gjsd" ? beta : kind === "skl" || kind === "srkl" ? alpha : 0.5;
+  const interpolation = typeof lambda === "number" ? lambda : 0;
   return { kind, param, invTemperature: 1 / t, interpolation };
 }
 
@@ -170,25 +190,28 @@ export function registerFusedKernels(): void {
   if (registered) return;
   registered = true;
   const uniforms = (a: Attrs) => f32Uniforms(a.invTemperature, a.interpolation, a.param);
-  registerWebGPUKernel<Attrs>(ROWS_KERNEL, ({ teacher, student }, a) => ({
-    program: new DivergenceRowsProgram(teacher.shape as [number, number], a.kind),
-    inputs: [teacher, student],
+  registerWebGPUKernel<Attrs>(ROWS_KERNEL, ({ teacher, student, lambda }, a) => ({
+    program: new DivergenceRowsProgram(teacher.shape as [number, number], a.kind, !!lambda),
+    inputs: lambda ? [teacher, student, lambda] : [teacher, student],
     uniforms: uniforms(a),
   }));
-  registerWebGPUKernel<Attrs>(GRAD_KERNEL, ({ teacher, student, stats, dy }, a) => ({
-    program: new DivergenceGradProgram(teacher.shape as [number, number], a.kind),
-    inputs: [teacher, student, stats, dy],
+  registerWebGPUKernel<Attrs>(GRAD_KERNEL, ({ teacher, student, stats, dy, lambda }, a) => ({
+    program: new DivergenceGradProgram(teacher.shape as [number, number], a.kind, !!lambda),
+    inputs: lambda ? [teacher, student, stats, dy, lambda] : [teacher, student, stats, dy],
     uniforms: uniforms(a),
   }));
 }
 
 const UNIFORMS = "invTemperature : f32, interpolation : f32, param : f32,";
 
-/** WGSL shared by both programs: the target and student log-space coordinates of one element. */
-const LOGITS_WGSL = `
+/**
+ * WGSL shared by both programs: the target and student log-space coordinates of one element; λ is
+ * the `lambda` input when `lambdaInput`, else the uniform.
+ */
+const logitsWgsl = (lambdaInput: boolean) => `
   fn targetLogit(i : i32) -> f32 {
-    return (uniforms.interpolation * teacher[i] + (1.0 - uniforms.interpolation) * student[i]) *
-      uniforms.invTemperature;
+    let lam = ${lambdaInput ? "lambda[0]" : "uniforms.interpolation"};
+    return (lam * teacher[i] + (1.0 - lam) * student[i]) * uniforms.invTemperature;
   }
   fn studentLogit(i : i32) -> f32 {
     return student[i] * uniforms.invTemperature;
@@ -251,7 +274,7 @@ const addAll = (i: string, j: string) =>
  * divergence) with workgroup tree reductions. Output [N, 4]: LSE of the target, LSE of the student, D, Σg.
  */
 class DivergenceRowsProgram implements WebGPUProgram {
-  variableNames = ["teacher", "student"];
+  variableNames: string[];
   uniforms = UNIFORMS;
   outputShape: number[];
   shaderKey: string;
@@ -259,12 +282,17 @@ class DivergenceRowsProgram implements WebGPUProgram {
   dispatch: [number, number, number];
   workgroupSize: [number, number, number];
 
-  constructor(shape: [number, number], readonly kind: FusedDivergenceKind) {
+  constructor(
+    shape: [number, number],
+    readonly kind: FusedDivergenceKind,
+    readonly lambdaInput: boolean,
+  ) {
+    this.variableNames = lambdaInput ? ["teacher", "student", "lambda"] : ["teacher", "student"];
     this.outputShape = [shape[0], STATS];
     this.dispatchLayout = { x: [0, 1] };
     this.dispatch = [shape[0], 1, 1];
     this.workgroupSize = [shape[1] >= 2048 ? 256 : 64, 1, 1];
-    this.shaderKey = `kdlabDivergenceRows_${kind}`;
+    this.shaderKey = `kdlabDivergenceRows_${kind}_${lambdaInput}`;
   }
 
   getUserCode(): string {
@@ -274,7 +302,7 @@ class DivergenceRowsProgram implements WebGPUProgram {
   var<workgroup> maxB : array<f32, ${wg}>;
   var<workgroup> bufA : array<f32, ${wg}>;
   var<workgroup> bufB : array<f32, ${wg}>;
-  ${LOGITS_WGSL}
+  ${logitsWgsl(this.lambdaInput)}
   fn main(index : i32) {
     let tid = localId.x;
     let row = index / ${wg};
@@ -340,18 +368,23 @@ class DivergenceRowsProgram implements WebGPUProgram {
 
 /** Backward: one thread per logit, (g − q·Σg)·dy[row]/T from the logits and the row statistics. */
 class DivergenceGradProgram extends ElementwiseProgram {
-  variableNames = ["teacher", "student", "stats", "dy"];
+  variableNames: string[];
   uniforms = UNIFORMS;
   shaderKey: string;
 
-  constructor(shape: [number, number], readonly kind: FusedDivergenceKind) {
+  constructor(
+    shape: [number, number],
+    readonly kind: FusedDivergenceKind,
+    readonly lambdaInput: boolean,
+  ) {
     super(shape);
-    this.shaderKey = `kdlabDivergenceGrad_${kind}`;
+    this.variableNames = ["teacher", "student", "stats", "dy", ...lambdaInput ? ["lambda"] : []];
+    this.shaderKey = `kdlabDivergenceGrad_${kind}_${lambdaInput}`;
   }
 
   getUserCode(): string {
     return `
-  ${LOGITS_WGSL}
+  ${logitsWgsl(this.lambdaInput)}
   fn main(index : i32) {
     if (index < uniforms.size) {
       let row = index / uniforms.teacherShape[1];

@@ -166,15 +166,19 @@ Deno.test("the float64 reference gradient matches central finite differences", (
   }
 });
 
-/** Per-row values and ∂(Σ rows)/∂student of a case on the fused path, read back and freed. */
-async function fused(c: Case, t: tf.Tensor2D, s: tf.Tensor2D) {
-  const opts = { temperature: c.temperature, interpolation: c.interpolation };
+/**
+ * Per-row values and ∂(Σ rows)/∂student of a case on the fused path, read back and freed; with
+ * `lambdaTensor`, λ goes to the kernels as a device scalar instead of a uniform.
+ */
+async function fused(c: Case, t: tf.Tensor2D, s: tf.Tensor2D, lambdaTensor = false) {
+  const lambda = lambdaTensor ? tf.scalar(c.interpolation) : undefined;
+  const opts = { temperature: c.temperature, interpolation: lambda ?? c.interpolation };
   const { value, grad } = tf.valueAndGrad((x: tf.Tensor) =>
     tf.sum(fusedDivergenceRows(c.divergence, t, x as tf.Tensor2D, opts))
   )(s);
   const rows = fusedDivergenceRows(c.divergence, t, s, opts);
   const out = { values: await rows.data(), grads: await grad.data() };
-  tf.dispose([value, grad, rows]);
+  tf.dispose([value, grad, rows, ...lambda ? [lambda] : []]);
   return out;
 }
 
@@ -196,6 +200,39 @@ gpuTest("fused divergences match the float64 reference (values and gradients)", 
     tf.dispose([t, s]);
   }
 });
+
+gpuTest(
+  "a device-side λ (TAID's t as a tensor) gives the uniform λ's values and gradients",
+  async () => {
+    await webgpu();
+    const [n, v] = [5, 777];
+    const t64 = logits(n, v, 21, 4), s64 = logits(n, v, 22, 3);
+    const t = tf.tensor2d(Float32Array.from(t64), [n, v]);
+    const s = tf.tensor2d(Float32Array.from(s64), [n, v]);
+    const before = tf.memory().numTensors;
+    for (const c of CASES.filter((c) => c.interpolation !== 1 || c.divergence.kind === "rkl")) {
+      for (const lambda of [c.interpolation, 0.25]) {
+        const k = { ...c, interpolation: lambda };
+        const ref = reference(k, t64, s64, n, v);
+        const { values, grads } = await fused(k, t, s, true);
+        const label = `${k.divergence.kind} T=${k.temperature} λ=${lambda} (tensor)`;
+        assert(
+          maxAbsDiff(values, ref.values) < 2e-5 * Math.max(1, ...ref.values),
+          `${label}: values`,
+        );
+        assert(maxAbsDiff(grads, ref.grads) < 2e-6, `${label}: gradients`);
+      }
+    }
+    assert(tf.memory().numTensors === before, "no tensor leaks");
+    const two = tf.ones([2]);
+    assertThrows(
+      () => fusedDivergenceRows({ kind: "fkl" }, t, s, { temperature: 1, interpolation: two }),
+      Error,
+      "a tensor interpolation must be a float32 scalar, got float32 [2]",
+    );
+    tf.dispose([t, s, two]);
+  },
+);
 
 gpuTest("fused divergences stay finite and exact on extreme logits", async () => {
   await webgpu();

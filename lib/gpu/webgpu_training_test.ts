@@ -233,7 +233,7 @@ async function multiTeacher(backend: string) {
         row.multi_teacher_loss_small as number,
       ]),
   });
-  const ada = (heads.state() as { ada: { averages: Record<string, number> } }).ada.averages;
+  const ada = (await heads.state() as { ada: { averages: Record<string, number> } }).ada.averages;
   // The big teacher's head with its inverse normaliser folded in, computed on this backend.
   const folded = heads.foldedFinalLayer("big");
   const fold = [...await folded.kernel.data(), ...await folded.bias.data()];
@@ -270,19 +270,24 @@ gpuTest("a PHI-S multi-teacher student with AdaLoss trains on webgpu as on cpu",
 });
 
 /**
- * Ten steps of FKL distillation (not adaptive, so the trainer may read back every few steps) on
- * webgpu, reading every `readEvery` steps; the loss is NaN at step `nanAt` if given.
+ * Ten steps of distillation with `objective` ("fkl", or "taid" with t moving on the device) on
+ * webgpu, reading every `readEvery` steps; the loss is NaN at step `nanAt` if given. Returns the
+ * rows, tensor counts, the error if any, the embedding and the objective's state.
  */
-async function fklRun(readEvery: number, steps = 10, nanAt?: number) {
+async function distilRun(objective: "fkl" | "taid", readEvery: number, steps = 10, nanAt?: number) {
   await initBackend("webgpu", { log: false });
   const tiny = { vocabSize: 37, contextLength: 8, nLayer: 1, nHead: 2, dModel: 16 };
   const tokens = Int32Array.from({ length: 400 }, (_, i) => (i * 7 + (i >> 3)) % 37);
   const teacher = createGPT({ ...tiny, seed: 1 });
   const student = createGPT({ ...tiny, seed: 2 });
+  // TAID with a large α, so that t leaves its linear floor within ten steps.
+  const chosen = objective === "taid"
+    ? getLoss("taid", { totalSteps: 40, alpha: 0.2 })
+    : getLoss("fkl");
   const base = languageModelTask({
     student,
     teacher,
-    objective: getLoss("fkl"),
+    objective: chosen,
     batcher: new TokenBatcher(tokens, { batchSize: 4, contextLength: 8, seed: 3 }),
   });
   const task = {
@@ -302,8 +307,10 @@ async function fklRun(readEvery: number, steps = 10, nanAt?: number) {
       readEvery,
       evaluate: { every: 6, run: () => ({ seen: rows.length }) },
       onRow: (row) => {
-        if (row.kind === "train") rows.push([row.step, row.loss as number, row.gradNorm as number]);
-        else rows.push([row.step, -1, row.seen as number]);
+        if (row.kind === "train") {
+          rows.push([row.step, row.loss as number, row.gradNorm as number]);
+          if (objective === "taid") rows.at(-1)!.push(row.taid_t as number);
+        } else rows.push([row.step, -1, row.seen as number]);
         counts.push(tf.memory().numTensors);
       },
     });
@@ -311,34 +318,60 @@ async function fklRun(readEvery: number, steps = 10, nanAt?: number) {
     error = e as Error;
   }
   const wte = await student.params.wte.data();
-  return { rows, counts, error, wte };
+  const state = await chosen.state?.() as Record<string, number> | undefined;
+  chosen.dispose?.();
+  return { rows, counts, error, wte, state };
 }
 
-gpuTest("reading back every 4 steps trains exactly as reading every step", async () => {
-  const every = await fklRun(1);
-  const windowed = await fklRun(4);
-  assert.equal(windowed.error, undefined);
-  // Same rows in the same order (the evaluation at step 6 sees the 6 train rows before it).
-  assert.deepEqual(windowed.rows.map((r) => r[0]), every.rows.map((r) => r[0]));
-  assert.deepEqual(windowed.rows[6], [6, -1, 6]);
-  windowed.rows.forEach((r, i) =>
-    r.forEach((x, j) => assert.ok(Math.abs(x - every.rows[i][j]) < 1e-6, `row ${i}[${j}]`))
+for (const objective of ["fkl", "taid"] as const) {
+  gpuTest(
+    `reading back every 4 steps trains exactly as reading every step (${objective})`,
+    async () => {
+      const every = await distilRun(objective, 1);
+      const windowed = await distilRun(objective, 4);
+      assert.equal(windowed.error, undefined);
+      // Same rows in the same order (the evaluation at step 6 sees the 6 train rows before it).
+      assert.deepEqual(windowed.rows.map((r) => r[0]), every.rows.map((r) => r[0]));
+      assert.deepEqual(windowed.rows[6], [6, -1, 6]);
+      windowed.rows.forEach((r, i) =>
+        r.forEach((x, j) => assert.ok(Math.abs(x - every.rows[i][j]) < 1e-6, `row ${i}[${j}]`))
+      );
+      assert.deepEqual(windowed.wte, every.wte);
+      assert.deepEqual(windowed.state, every.state);
+      assert.equal(windowed.counts.at(-1), windowed.counts[0], "tensor count is flat");
+      if (objective === "taid") {
+        // t is logged with every step and leaves the linear floor 0.4 + 0.6·k/40.
+        const ts = every.rows.filter((r) => r[1] !== -1).map((r) => r[3]);
+        assert.equal(ts.length, 10);
+        assert.ok(ts[9] > 0.4 + 0.6 * 9 / 40 + 1e-3, `t = ${ts}`);
+      } else {
+        await assert.rejects(
+          distilRun(objective, 0).then((r) => Promise.reject(r.error)),
+          /readEvery must be/,
+        );
+      }
+      await initBackend("cpu", { log: false });
+    },
   );
-  assert.deepEqual(windowed.wte, every.wte);
-  assert.equal(windowed.counts.at(-1), windowed.counts[0], "tensor count is flat");
-  await assert.rejects(fklRun(0).then((r) => Promise.reject(r.error)), /readEvery must be/);
-  await initBackend("cpu", { log: false });
-});
 
-gpuTest(
-  "a NaN inside a read window stops the run with the weights of the step before",
-  async () => {
-    // Steps 4–7 form one window; step 5 is NaN, so steps 5, 6 (and 7) must not update.
-    const stopped = await fklRun(4, 10, 5);
-    assert.match(stopped.error?.message ?? "", /the loss is NaN at step 5 .*objective "fkl"/);
-    assert.deepEqual(stopped.rows.map((r) => r[0]), [1, 2, 3, 4, 5]);
-    const clean = await fklRun(4, 5);
-    assert.deepEqual(stopped.wte, clean.wte);
-    await initBackend("cpu", { log: false });
-  },
-);
+  gpuTest(
+    `a NaN inside a read window stops the run with the weights of the step before (${objective})`,
+    async () => {
+      // Steps 4 and 5 form one window (read for the evaluation after six steps); step 4 is NaN, so
+      // neither step 4 nor step 5 (finite, but behind the chained gate) may update anything.
+      const stopped = await distilRun(objective, 4, 10, 4);
+      assert.match(
+        stopped.error?.message ?? "",
+        new RegExp(`the loss is NaN at step 4 .*objective "${objective}"`),
+      );
+      assert.deepEqual(stopped.rows.map((r) => r[0]), [1, 2, 3, 4]);
+      const clean = await distilRun(objective, 4, 4);
+      assert.deepEqual(stopped.wte, clean.wte);
+      // TAID's t, momentum and previous loss stayed where the clean run left them.
+      const { step: _s, ...held } = stopped.state ?? {};
+      const { step: _c, ...kept } = clean.state ?? {};
+      assert.deepEqual(held, kept);
+      await initBackend("cpu", { log: false });
+    },
+  );
+}

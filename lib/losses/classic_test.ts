@@ -343,14 +343,24 @@ Deno.test("registry: every name builds and computes a finite loss; unknown names
   assert.throws(() => getLoss("taid", {}), /totalSteps must be a positive integer/);
 });
 
-Deno.test("registry: TAID's objective updates t through observe and checkpoints it", () => {
+Deno.test("registry: TAID's objective moves t on the device through observe and checkpoints it", async () => {
   const taid = getLoss("taid", { totalSteps: 10 });
-  for (let k = 0; k < 3; k++) taid.observe!(2 - k * 0.1, k);
-  const state = taid.state!() as { t: number };
-  close(state.t, 0.52, 1e-12, "linear floor at k=2");
+  const logged: number[] = [];
+  for (let k = 0; k < 3; k++) {
+    const loss = tf.scalar(2 - k * 0.1);
+    const fields = taid.observe!({ loss, step: k }) as Record<string, tf.Tensor>;
+    logged.push((await fields.t.data())[0]);
+    tf.dispose([loss, ...Object.values(fields)]);
+  }
+  const state = await taid.state!() as { t: number; step: number };
+  close(state.t, 0.52, 1e-6, "linear floor at k=2");
+  assert.deepEqual(logged, [Math.fround(0.4), Math.fround(0.46), Math.fround(0.52)]);
+  assert.equal(state.step, 3);
   const other = getLoss("taid", { totalSteps: 10 });
   other.load!(state);
-  assert.deepEqual(other.state!(), state);
+  assert.deepEqual(await other.state!(), state);
+  taid.dispose!();
+  other.dispose!();
 });
 
 Deno.test("classification bad input: labels missing, out of range, wrong length", () => {

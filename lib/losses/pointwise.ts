@@ -39,11 +39,12 @@ export interface PointwiseKernel {
 
 /**
  * Builds the target logits of a chunk from the teacher chunk and the (detached) student chunk.
- * `interpolation` = λ declares that the target is λ·teacher + (1−λ)·student (TAID), which the
- * fused WebGPU kernels compute themselves; without it the fused path is not used.
+ * `interpolation` = λ declares that the target is λ·teacher + (1−λ)·student (TAID; a number, or a
+ * float32 scalar tensor when λ lives on the device), which the fused WebGPU kernels compute
+ * themselves; without it the fused path is not used.
  */
 export type TargetFn = ((teacher: tf.Tensor2D, student: tf.Tensor2D) => tf.Tensor2D) & {
-  interpolation?: number;
+  interpolation?: number | tf.Tensor;
 };
 
 /** Options of the pointwise losses. */

@@ -6,7 +6,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { TAID, type TAIDConfig } from "../taid/mod.ts";
+import { DeviceTAID, type TAIDConfig, type TAIDState } from "../taid/mod.ts";
 import { adaptiveKL } from "./adaptive_kl.ts";
 import { ctkd, ctkdLambda, CTKDTemperature } from "./ctkd.ts";
 import { deltaKD } from "./delta_kd.ts";
@@ -40,6 +40,23 @@ export interface ObjectiveInputs {
   studentBaseLogits?: tf.Tensor;
 }
 
+/** What the trainer tells an objective after each optimiser step ({@link Objective.observe}). */
+export interface StepObservation {
+  /** The step's loss (the mean over its micro-batches): a scalar on the device, not read back. */
+  loss: tf.Scalar;
+  /** Optimiser steps done before this one. */
+  step: number;
+  /**
+   * float32 [1], 0 when the step's update was skipped on the device (a NaN/Inf loss or gradient
+   * norm in the trainer's unread window): the objective must not adapt to the step either. Absent
+   * when the trainer reads every step (it stops on a bad step before any other).
+   */
+  gate?: tf.Tensor;
+}
+
+/** Numbers an objective logs with a step: scalars on the device (read with the loss) or numbers. */
+export type ObjectiveFields = Record<string, tf.Tensor | number>;
+
 /** A distillation objective chosen by name. */
 export interface Objective {
   readonly name: string;
@@ -47,8 +64,13 @@ export interface Objective {
   readonly needsTeacher: boolean;
   /** The loss of one batch (a scalar to minimise). */
   loss(inputs: ObjectiveInputs): tf.Scalar;
-  /** Called after each optimiser step with that step's loss value and the steps done before it. */
-  observe?(lossValue: number, step: number): void | Promise<void>;
+  /**
+   * Called once per optimiser step, before anything is read back (every GPU readback costs
+   * ≥ 10 ms under Deno): adapts the objective's state to the step on the device (TAID's t) or to
+   * the step count (DKD's warm-up). Returns numbers to log in the step's row as `<name>_<key>`;
+   * the trainer reads tensors back with the loss and disposes them.
+   */
+  observe?(step: StepObservation): ObjectiveFields | void;
   /** Extra trainable variables (CTKD's temperature). */
   variables?(): tf.Variable[];
   /**
@@ -57,6 +79,8 @@ export interface Objective {
    */
   state?(): unknown;
   load?(state: unknown): void;
+  /** Frees what the objective holds on the device (TAID's state, CTKD's temperature). */
+  dispose?(): void;
 }
 
 type Config = Record<string, unknown>;
@@ -169,8 +193,9 @@ const REGISTRY: Record<string, Entry> = {
             mask: x.mask,
             labels: x.labels,
           }),
-        observe: (_loss, step) => {
+        observe: ({ step }) => {
           epoch = Math.floor((step + 1) / stepsPerEpoch) + 1;
+          return { epoch };
         },
         state: () => ({ epoch }),
         load: (state) => {
@@ -220,8 +245,9 @@ const REGISTRY: Record<string, Entry> = {
             );
             return softTargetCrossEntropy(targets, rows.student);
           }),
-        observe: (_loss, step) => {
+        observe: ({ step }) => {
           epoch = Math.floor((step + 1) / stepsPerEpoch!);
+          return { epoch };
         },
         state: () => ({ epoch }),
         load: (state) => {
@@ -272,12 +298,15 @@ const REGISTRY: Record<string, Entry> = {
             kdWeight: c.kdWeight,
           });
         },
-        observe: (_loss, s) => {
-          step = s + 1;
+        // Logs θ as this step's loss used it (observe runs before the optimiser's update).
+        observe: (observed) => {
+          step = observed.step + 1;
+          return { theta: tf.clone(temperature.theta) };
         },
         variables: () => [temperature.theta],
         // Read asynchronously on every backend (webgpu has no synchronous reads); the trainer awaits.
         state: async () => ({ step, theta: (await temperature.theta.data())[0] }),
+        dispose: () => temperature.theta.dispose(),
         load: (state) => {
           const s = state as { step: number; theta: number };
           step = s.step;
@@ -311,7 +340,8 @@ const REGISTRY: Record<string, Entry> = {
         temperature?: number;
         chunkElements?: number;
       };
-      const taid = new TAID(taidConfig as unknown as TAIDConfig);
+      // t lives on the device and moves there from the loss tensor: nothing is read back.
+      const taid = new DeviceTAID(taidConfig as unknown as TAIDConfig);
       return {
         name: "taid",
         needsTeacher: true,
@@ -321,13 +351,14 @@ const REGISTRY: Record<string, Entry> = {
             temperature,
             chunkElements,
           }),
-        observe: (loss, step) => void taid.update(loss, step),
-        state: () => taid.state(),
-        load: (state) => taid.load(state as ReturnType<TAID["state"]>),
-        get t() {
-          return taid.t;
+        observe: ({ loss, step, gate }) => {
+          taid.update(loss, step, gate);
+          return taid.fields();
         },
-      } as Objective;
+        state: () => taid.state(),
+        load: (state) => taid.load(state as TAIDState),
+        dispose: () => taid.dispose(),
+      };
     },
   },
 };

@@ -5,17 +5,15 @@
  *
  * The paper states neither the averaging rate nor whether the denominator carries gradient; here
  * it is an exponential moving average with decay 0.99 (bias-corrected, so the first step divides
- * by the first value), held on the host and therefore constant for the gradient. The average is
- * updated once per optimiser step ({@link AdaLoss.observe}) and is part of checkpoints.
- *
- * On backends without synchronous reads (webgpu) the values are kept as tensors and read in
- * `observe`, which then returns a promise (the trainer awaits it); before the first step the
- * divisor is the term itself, detached.
+ * by the first value), constant for the gradient. The averages live on the device and are updated
+ * there once per optimiser step ({@link AdaLoss.observe}), so nothing is read back during
+ * training (every GPU readback costs ≥ 10 ms under Deno); they are read for checkpoints
+ * ({@link AdaLoss.state}). Before the first step the divisor is the term itself, detached.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { syncReadsAvailable } from "../deferred_checks.ts";
+import { checkValues } from "../deferred_checks.ts";
 import { stopGradient } from "../losses/log_mix.ts";
 
 /** JSON state of {@link AdaLoss}. */
@@ -29,9 +27,10 @@ export interface AdaLossState {
 export class AdaLoss {
   readonly decay: number;
   #steps = 0;
-  #averages: Record<string, number> = {};
-  #pending: Record<string, number[]> = {};
-  #pendingTensors: Record<string, tf.Scalar[]> = {};
+  /** Un-corrected moving averages by term: float32 scalars on the device. */
+  #averages: Record<string, tf.Variable> = {};
+  /** The values of the current step's terms (one per micro-batch), kept until observe. */
+  #pending: Record<string, tf.Scalar[]> = {};
 
   constructor(decay = 0.99) {
     if (!(decay >= 0 && decay < 1)) {
@@ -40,69 +39,77 @@ export class AdaLoss {
     this.decay = decay;
   }
 
-  /** The bias-corrected average of a term (undefined before its first observed step). */
-  average(key: string): number | undefined {
+  /**
+   * The bias-corrected average of a term as a scalar on the device (a new tensor), or undefined
+   * before its first observed step.
+   */
+  average(key: string): tf.Scalar | undefined {
     const raw = this.#averages[key];
-    return raw === undefined ? undefined : raw / (1 - this.decay ** this.#steps);
+    if (!raw) return undefined;
+    return tf.tidy(() => tf.div(raw, 1 - this.decay ** this.#steps) as tf.Scalar);
   }
 
   /**
    * `loss / average(key)` (on the tape; the divisor is a constant). Before the first step the
-   * divisor is the current value itself. Records the value for {@link observe}.
+   * divisor is the current value itself. Records the value for {@link observe}. A non-positive
+   * average is an error at the next deferred-check flush (`lib/deferred_checks.ts`).
    */
   scale(key: string, loss: tf.Scalar): tf.Scalar {
-    if (!syncReadsAvailable()) {
-      (this.#pendingTensors[key] ??= []).push(tf.keep(tf.clone(loss)));
-      const average = this.average(key);
-      if (average !== undefined && !(average > 0)) {
-        throw new Error(`AdaLoss: term "${key}" has non-positive running average ${average}`);
-      }
-      return tf.div(loss, average ?? stopGradient(loss)) as tf.Scalar;
-    }
-    const value = loss.dataSync()[0];
-    (this.#pending[key] ??= []).push(value);
-    const divisor = this.average(key) ?? value;
-    if (!(divisor > 0)) {
-      throw new Error(`AdaLoss: term "${key}" has non-positive running average ${divisor}`);
-    }
-    return tf.div(loss, divisor);
+    (this.#pending[key] ??= []).push(tf.keep(tf.clone(stopGradient(loss)) as tf.Scalar));
+    const average = this.average(key);
+    if (!average) return tf.div(loss, stopGradient(loss)) as tf.Scalar;
+    checkValues(
+      tf.clone(average),
+      ([a]) => a > 0 ? undefined : `AdaLoss: term "${key}" has non-positive running average ${a}`,
+    );
+    const out = tf.div(loss, average) as tf.Scalar;
+    average.dispose();
+    return out;
   }
 
   /**
-   * Ends an optimiser step: folds the recorded values (mean over micro-batches) into the averages.
-   * Returns a promise when values recorded on a device without synchronous reads must be read.
+   * Ends an optimiser step: folds the recorded values (mean over micro-batches) into the
+   * averages, on the device. `gate` (float32 [1], the trainer's finite gate) keeps the averages
+   * unchanged where it is 0.
    */
-  observe(): void | Promise<void> {
-    if (Object.keys(this.#pendingTensors).length === 0) return this.#fold();
-    const tensors = this.#pendingTensors;
-    this.#pendingTensors = {};
-    return (async () => {
-      for (const [key, list] of Object.entries(tensors)) {
-        for (const t of list) (this.#pending[key] ??= []).push((await t.data())[0]);
-        tf.dispose(list);
-      }
-      this.#fold();
-    })();
-  }
-
-  #fold(): void {
+  observe(gate?: tf.Tensor): void {
     this.#steps++;
-    for (const [key, values] of Object.entries(this.#pending)) {
-      const mean = values.reduce((s, v) => s + v, 0) / values.length;
-      this.#averages[key] = this.decay * (this.#averages[key] ?? 0) + (1 - this.decay) * mean;
-    }
+    const pending = this.#pending;
     this.#pending = {};
+    tf.tidy(() => {
+      for (const [key, values] of Object.entries(pending)) {
+        const mean = tf.mean(tf.stack(values));
+        const old = this.#averages[key] ?? tf.zerosLike(mean);
+        let next = tf.add(tf.mul(this.decay, old), tf.mul(1 - this.decay, mean));
+        if (gate) next = tf.where(tf.notEqual(tf.reshape(gate, []), 0), next, old);
+        if (this.#averages[key]) this.#averages[key].assign(next);
+        else this.#averages[key] = tf.keep(tf.variable(next, false));
+      }
+    });
+    for (const values of Object.values(pending)) tf.dispose(values);
   }
 
-  state(): AdaLossState {
-    return { steps: this.#steps, averages: { ...this.#averages } };
+  /** The state for checkpoints, read from the device. */
+  async state(): Promise<AdaLossState> {
+    const averages: Record<string, number> = {};
+    for (const [key, v] of Object.entries(this.#averages)) averages[key] = (await v.data())[0];
+    return { steps: this.#steps, averages };
   }
 
+  /** Restores {@link state}; values recorded for an unfinished step are dropped. */
   load(state: AdaLossState): void {
+    this.dispose();
     this.#steps = state.steps;
-    this.#averages = { ...state.averages };
+    for (const [key, value] of Object.entries(state.averages)) {
+      this.#averages[key] = tf.variable(tf.scalar(value), false);
+    }
+  }
+
+  /** Frees the averages and any recorded values. */
+  dispose(): void {
+    tf.dispose(Object.values(this.#averages));
+    for (const values of Object.values(this.#pending)) tf.dispose(values);
+    this.#averages = {};
     this.#pending = {};
-    for (const list of Object.values(this.#pendingTensors)) tf.dispose(list);
-    this.#pendingTensors = {};
   }
 }

@@ -120,7 +120,7 @@ Deno.test("feature losses: zero at the target, cosine ignores scale, bad input i
   });
 });
 
-Deno.test("AdaLoss: divides by the bias-corrected running mean, constant for the gradient, state round-trips", () => {
+Deno.test("AdaLoss: divides by the bias-corrected running mean, constant for the gradient, state round-trips", async () => {
   const ada = new AdaLoss(0.9);
   const values = [4, 2, 8];
   const averages: number[] = [];
@@ -141,14 +141,32 @@ Deno.test("AdaLoss: divides by the bias-corrected running mean, constant for the
     tf.dispose([value, ...Object.values(grads)]);
     ada.observe();
     ema = 0.9 * ema + 0.1 * v;
-    averages.push(ada.average("t")!);
-    assert.ok(Math.abs(averages[k] - ema / (1 - 0.9 ** (k + 1))) < 1e-12);
+    averages.push(tf.tidy(() => ada.average("t")!.dataSync()[0]));
+    assert.ok(Math.abs(averages[k] - ema / (1 - 0.9 ** (k + 1))) < 1e-6 * averages[k]);
   });
   assert.equal(averages[0], 4);
+  // A closed gate (the trainer's: the step was not finite) leaves the averages as they were.
+  const before = await ada.state();
+  tf.tidy(() => ada.scale("t", tf.scalar(NaN)));
+  const closed = tf.tensor1d([0]);
+  ada.observe(closed);
+  closed.dispose();
+  assert.deepEqual((await ada.state()).averages, before.averages);
   const copy = new AdaLoss(0.9);
-  copy.load(JSON.parse(JSON.stringify(ada.state())));
-  assert.equal(copy.average("t"), ada.average("t"));
+  copy.load(JSON.parse(JSON.stringify(await ada.state())));
+  assert.deepEqual(await copy.state(), await ada.state());
+  const read = (a: AdaLoss) => tf.tidy(() => a.average("t")!.dataSync()[0]);
+  assert.equal(read(copy), read(ada));
+  const count = tf.memory().numTensors;
+  ada.dispose();
+  copy.dispose();
+  assert.equal(tf.memory().numTensors, count - 2, "dispose frees the averages");
   assert.throws(() => new AdaLoss(1), /decay/);
+  // A non-positive average is named (checked at once on cpu).
+  const bad = new AdaLoss(0.5);
+  bad.load({ steps: 1, averages: { t: -1 } });
+  assert.throws(() => tf.tidy(() => bad.scale("t", tf.scalar(1))), /term "t" has non-positive/);
+  bad.dispose();
 });
 
 Deno.test("MultiTeacherHeads: loss = Σ per-teacher MSE on normalised targets; folded heads predict teacher space", () => {
@@ -174,8 +192,8 @@ Deno.test("MultiTeacherHeads: loss = Σ per-teacher MSE on normalised targets; f
     const mse = (t: string) =>
       tf.mean(tf.squaredDifference(heads.predict(f, t), targets[t])).dataSync()[0];
     assert.ok(Math.abs(total - (mse("a") + 0.5 * mse("b"))) < 1e-5 * total);
-    const state = heads.state() as Record<string, number>;
-    assert.ok(Math.abs(state.loss_a - mse("a")) < 1e-5 * state.loss_a);
+    const logged = heads.observe().loss_a.dataSync()[0];
+    assert.ok(Math.abs(logged - mse("a")) < 1e-5 * logged);
     // Targets have unit scale whatever the teacher's scale was.
     assert.ok(Math.abs(tf.moments(targets.a).variance.dataSync()[0] - 1) < 0.05);
     // The folded final layer gives the teacher-space prediction directly.

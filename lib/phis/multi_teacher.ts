@@ -9,7 +9,8 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { syncReadsAvailable } from "../deferred_checks.ts";
+import type { StepObservation } from "../losses/registry.ts";
+import { stopGradient } from "../losses/log_mix.ts";
 import { gelu, linear } from "../models/ops.ts";
 import { ParamBuilder, type Params } from "../models/params.ts";
 import { AdaLoss, type AdaLossState } from "./ada_loss.ts";
@@ -47,8 +48,8 @@ export class MultiTeacherHeads {
   readonly name = "multi_teacher";
   readonly #options: MultiTeacherOptions;
   readonly #ada?: AdaLoss;
-  #lastTerms: Record<string, number> = {};
-  #lastTermTensors: Record<string, tf.Scalar> = {};
+  /** Each teacher's raw term per loss call since the last {@link observe}, on the device. */
+  #terms: Record<string, tf.Scalar[]> = {};
 
   constructor(options: MultiTeacherOptions) {
     if (options.teachers.length === 0) throw new Error("MultiTeacherHeads: no teachers");
@@ -132,11 +133,7 @@ export class MultiTeacherHeads {
           this.#options.lossOptions,
         )
       );
-      if (syncReadsAvailable()) this.#lastTerms[t.name] = term.dataSync()[0];
-      else {
-        this.#lastTermTensors[t.name]?.dispose();
-        this.#lastTermTensors[t.name] = tf.keep(tf.clone(term));
-      }
+      (this.#terms[t.name] ??= []).push(tf.keep(tf.clone(stopGradient(term)) as tf.Scalar));
       const balanced = this.#ada ? this.#ada.scale(t.name, term) : term;
       terms.push(tf.mul(balanced, t.weight ?? 1) as tf.Scalar);
     }
@@ -144,34 +141,36 @@ export class MultiTeacherHeads {
   }
 
   /**
-   * The trainer's per-step hook (AdaLoss averages). On a device without synchronous reads it
-   * reads the step's per-teacher values and returns a promise (the trainer awaits it).
+   * The trainer's per-step hook: folds the step's terms into AdaLoss's averages (on the device,
+   * behind the trainer's gate) and returns each teacher's raw term, averaged over the step's
+   * micro-batches, as `loss_<teacher>` scalars to log. Nothing is read back.
    */
-  observe(): void | Promise<void> {
-    const ada = this.#ada?.observe();
-    const terms = Object.entries(this.#lastTermTensors);
-    if (!ada && terms.length === 0) return;
-    this.#lastTermTensors = {};
-    return (async () => {
-      await ada;
-      for (const [name, t] of terms) {
-        this.#lastTerms[name] = (await t.data())[0];
-        t.dispose();
-      }
-    })();
+  observe(step?: Pick<StepObservation, "gate">): Record<string, tf.Tensor> {
+    this.#ada?.observe(step?.gate);
+    const out: Record<string, tf.Tensor> = {};
+    for (const [name, values] of Object.entries(this.#terms)) {
+      out[`loss_${name}`] = tf.tidy(() => tf.mean(tf.stack(values)));
+      tf.dispose(values);
+    }
+    this.#terms = {};
+    return out;
   }
 
-  /** Last per-teacher loss values (logged with each step) and AdaLoss's state (checkpointed). */
-  state(): Record<string, unknown> {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(this.#lastTerms)) out[`loss_${k}`] = v;
-    if (this.#ada) out.ada = this.#ada.state();
-    return out;
+  /** AdaLoss's state, read from the device (checkpointed). */
+  async state(): Promise<{ ada?: AdaLossState }> {
+    return this.#ada ? { ada: await this.#ada.state() } : {};
   }
 
   load(state: unknown): void {
     const s = state as { ada?: AdaLossState };
     if (this.#ada && s?.ada) this.#ada.load(s.ada);
+  }
+
+  /** Frees AdaLoss's averages and the recorded terms (not the parameters). */
+  dispose(): void {
+    this.#ada?.dispose();
+    for (const values of Object.values(this.#terms)) tf.dispose(values);
+    this.#terms = {};
   }
 
   /**

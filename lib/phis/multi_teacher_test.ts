@@ -43,7 +43,7 @@ Deno.test("multi-teacher distillation: the loss falls, tensors stay flat, AdaLos
     counts.slice(2).every((c) => c === counts[2]),
     `numTensors over steps: ${counts.slice(0, 8)}…`,
   );
-  const state = heads.state() as { ada: { steps: number; averages: Record<string, number> } };
+  const state = await heads.state() as { ada: { steps: number; averages: Record<string, number> } };
   assert.equal(state.ada.steps, 100);
   assert.ok(state.ada.averages.big > 0 && state.ada.averages.small > 0);
   // With AdaLoss each term is ≈ 1 at the start, so the loss starts at 2; both raw (unbalanced)
@@ -59,8 +59,9 @@ Deno.test("multi-teacher distillation: the loss falls, tensors stay flat, AdaLos
     adaLoss: true,
     seed: 2,
   });
-  copy.load(JSON.parse(JSON.stringify(heads.state())));
-  assert.deepEqual((copy.state() as typeof state).ada, state.ada);
+  copy.load(JSON.parse(JSON.stringify(await heads.state())));
+  assert.deepEqual((await copy.state() as typeof state).ada, state.ada);
   dispose();
   tf.dispose(Object.values(copy.params));
+  copy.dispose();
 });

@@ -6,3 +6,4 @@
  */
 export * from "./taid_loss.ts";
 export * from "./taid.ts";
+export * from "./device_taid.ts";

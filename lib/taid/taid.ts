@@ -39,7 +39,48 @@ export interface TAIDState {
   step: number;
 }
 
-/** Holds t and updates it from the loss; see the module doc. */
+/**
+ * A TAID configuration with its defaults filled in, validated; `who` names the caller in errors.
+ *
+ * @throws Error naming the first field out of range.
+ */
+export function resolveTAIDConfig(config: TAIDConfig, who = "TAID"): Required<TAIDConfig> {
+  const c = {
+    totalSteps: config.totalSteps,
+    tStart: config.tStart ?? 0.4,
+    tEnd: config.tEnd ?? 1,
+    alpha: config.alpha ?? 5e-4,
+    beta: config.beta ?? 0.99,
+    adaptive: config.adaptive ?? true,
+  };
+  if (!Number.isInteger(c.totalSteps) || c.totalSteps < 1) {
+    throw new Error(`${who}: totalSteps must be a positive integer, got ${config.totalSteps}`);
+  }
+  if (!(c.tStart >= 0 && c.tStart < 1)) {
+    throw new Error(`${who}: tStart must be in [0, 1), got ${c.tStart}`);
+  }
+  if (!(c.tEnd > 0 && c.tEnd <= 1 && c.tEnd >= c.tStart)) {
+    throw new Error(`${who}: tEnd must be in (0, 1] and ≥ tStart (${c.tStart}), got ${c.tEnd}`);
+  }
+  if (!(c.alpha >= 0 && c.alpha <= 1)) {
+    throw new Error(`${who}: alpha must be in [0, 1], got ${c.alpha}`);
+  }
+  if (!(c.beta >= 0 && c.beta < 1)) {
+    throw new Error(`${who}: beta must be in [0, 1), got ${c.beta}`);
+  }
+  return c;
+}
+
+/** The linear floor t_lin(k) = t_start + (t_end − t_start)·min(1, k/N) at optimizer step k. */
+export function taidLinearT(config: Required<TAIDConfig>, step: number): number {
+  const { tStart, tEnd, totalSteps } = config;
+  return tStart + (tEnd - tStart) * Math.min(1, step / totalSteps);
+}
+
+/**
+ * Holds t on the host and updates it from loss values; see the module doc. The trainer uses
+ * `DeviceTAID` (`device_taid.ts`), the same rule on the device, so that no loss is read back.
+ */
 export class TAID {
   readonly totalSteps: number;
   readonly tStart: number;
@@ -47,35 +88,22 @@ export class TAID {
   readonly alpha: number;
   readonly beta: number;
   readonly adaptive: boolean;
+  readonly #config: Required<TAIDConfig>;
   #t: number;
   #prevLoss: number | null = null;
   #momentum = 0;
   #step = 0;
 
   constructor(config: TAIDConfig) {
-    this.totalSteps = config.totalSteps;
-    this.tStart = config.tStart ?? 0.4;
-    this.tEnd = config.tEnd ?? 1;
-    this.alpha = config.alpha ?? 5e-4;
-    this.beta = config.beta ?? 0.99;
-    this.adaptive = config.adaptive ?? true;
-    if (!Number.isInteger(this.totalSteps) || this.totalSteps < 1) {
-      throw new Error(`TAID: totalSteps must be a positive integer, got ${config.totalSteps}`);
-    }
-    if (!(this.tStart >= 0 && this.tStart < 1)) {
-      throw new Error(`TAID: tStart must be in [0, 1), got ${this.tStart}`);
-    }
-    if (!(this.tEnd > 0 && this.tEnd <= 1 && this.tEnd >= this.tStart)) {
-      throw new Error(
-        `TAID: tEnd must be in (0, 1] and ≥ tStart (${this.tStart}), got ${this.tEnd}`,
-      );
-    }
-    if (!(this.alpha >= 0 && this.alpha <= 1)) {
-      throw new Error(`TAID: alpha must be in [0, 1], got ${this.alpha}`);
-    }
-    if (!(this.beta >= 0 && this.beta < 1)) {
-      throw new Error(`TAID: beta must be in [0, 1), got ${this.beta}`);
-    }
+    this.#config = resolveTAIDConfig(config);
+    ({
+      totalSteps: this.totalSteps,
+      tStart: this.tStart,
+      tEnd: this.tEnd,
+      alpha: this.alpha,
+      beta: this.beta,
+      adaptive: this.adaptive,
+    } = this.#config);
     this.#t = this.tStart;
   }
 
@@ -86,7 +114,7 @@ export class TAID {
 
   /** The linear floor t_lin at optimizer step k. */
   linearT(step: number): number {
-    return this.tStart + (this.tEnd - this.tStart) * Math.min(1, step / this.totalSteps);
+    return taidLinearT(this.#config, step);
   }
 
   /** The TAID loss at the current t (no update; call {@linkcode TAID.update} with its value). */

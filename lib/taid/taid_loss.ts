@@ -33,10 +33,19 @@ export function checkT(fn: string, t: number): void {
   }
 }
 
-const interpolate = (t: number): TargetFn =>
+/** Throws unless t is a float32 scalar tensor (its value stays on the device, unchecked). */
+function checkTTensor(fn: string, t: tf.Tensor): void {
+  if (t.dtype !== "float32" || t.size !== 1) {
+    throw new Error(`${fn}: a tensor t must be a float32 scalar, got ${t.dtype} [${t.shape}]`);
+  }
+}
+
+const interpolate = (t: number | tf.Tensor): TargetFn =>
   Object.assign(
     (teacher: tf.Tensor2D, student: tf.Tensor2D) =>
-      tf.add(tf.mul(1 - t, student), tf.mul(t, teacher)) as tf.Tensor2D,
+      typeof t === "number"
+        ? tf.add(tf.mul(1 - t, student), tf.mul(t, teacher)) as tf.Tensor2D
+        : tf.add(student, tf.mul(tf.reshape(t, []), tf.sub(teacher, student))) as tf.Tensor2D,
     { interpolation: t },
   );
 
@@ -47,8 +56,9 @@ const crossEntropyKernel: PointwiseKernel = {
   fused: { kind: "ce" },
 };
 
-function taidParts(t: number, options: TAIDLossOptions) {
-  checkT("taidLoss", t);
+function taidParts(t: number | tf.Tensor, options: TAIDLossOptions) {
+  if (typeof t === "number") checkT("taidLoss", t);
+  else checkTTensor("taidLoss", t);
   return {
     kernel: options.crossEntropy ? crossEntropyKernel : forwardKLKernel,
     target: interpolate(t),
@@ -56,7 +66,9 @@ function taidParts(t: number, options: TAIDLossOptions) {
 }
 
 /**
- * TAID loss KL(p_t ‖ q_S) for the interpolation parameter t ∈ [0, 1].
+ * TAID loss KL(p_t ‖ q_S) for the interpolation parameter t ∈ [0, 1]: a number, or a float32
+ * scalar tensor (t updated on the device by `DeviceTAID` of `device_taid.ts`, never read back; its range is
+ * then the caller's to keep).
  *
  * @example
  * ```ts
@@ -69,7 +81,7 @@ function taidParts(t: number, options: TAIDLossOptions) {
 export function taidLoss(
   teacherLogits: tf.Tensor,
   studentLogits: tf.Tensor,
-  t: number,
+  t: number | tf.Tensor,
   options: TAIDLossOptions = {},
 ): tf.Scalar {
   const { kernel, target } = taidParts(t, options);
@@ -87,7 +99,7 @@ export function taidLoss(
 export function taidLossNaive(
   teacherLogits: tf.Tensor,
   studentLogits: tf.Tensor,
-  t: number,
+  t: number | tf.Tensor,
   options: TAIDLossOptions = {},
 ): tf.Scalar {
   const { kernel, target } = taidParts(t, options);

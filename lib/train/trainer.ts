@@ -72,8 +72,8 @@ export interface TrainOptions<B extends Batch = Batch> {
    * readback there costs ≥ 10 ms: Deno's `mapAsync` sleeps 10 ms after polling the device), else 1.
    * Between reads, a step whose loss or gradient norm is NaN/Inf, and every later one, skips its
    * update on the device (`finiteGate`, fused AdamW's gate), so the run still stops with the
-   * weights of the last good step. Objectives that adapt to each step's loss (TAID's `observe`)
-   * or report state read every step. Input checks that fail with a finite loss are reported at
+   * weights of the last good step; objectives adapt on the device too (TAID's t, through
+   * `observe`), behind the same gate. Input checks that fail with a finite loss are reported at
    * the next read, after the steps in between have updated.
    */
   readEvery?: number;
@@ -93,19 +93,55 @@ export interface TrainResult {
   seconds: number;
 }
 
+/** What an objective's `observe` returned for one step, split for the readback. */
+interface Observed {
+  /** Row keys of `tensors`, in order. */
+  keys: string[];
+  /** float32 [k] on the device (read with the step's losses), or undefined when k = 0. */
+  tensors?: tf.Tensor;
+  numbers: Record<string, number>;
+}
+
 /**
- * Numeric fields of an objective's state, for the metrics row (e.g. TAID's `t`); awaited, since a
- * state read from the GPU is a promise.
+ * Calls the objective's per-step hook with the step's mean loss (on the device) and splits what it
+ * returns into device values, read back later with the losses, and host numbers.
  */
-async function objectiveFields(
+function observeStep(
   objective: StatefulObjective | undefined,
-): Promise<Record<string, number>> {
-  const state = await objective?.state?.();
-  const out: Record<string, number> = {};
-  if (state && typeof state === "object") {
-    for (const [key, value] of Object.entries(state)) {
-      if (typeof value === "number" && key !== "step") out[`${objective!.name}_${key}`] = value;
+  values: tf.Scalar[],
+  step: number,
+  gate: tf.Tensor | undefined,
+): Observed {
+  const out: Observed = { keys: [], numbers: {} };
+  if (!objective?.observe) return out;
+  const loss = tf.tidy(() => tf.mean(tf.stack(values)) as tf.Scalar);
+  let fields;
+  try {
+    fields = objective.observe({ loss, step, gate }) ?? {};
+  } finally {
+    loss.dispose();
+  }
+  const tensors: tf.Tensor[] = [];
+  for (const [key, value] of Object.entries(fields)) {
+    const name = `${objective.name}_${key}`;
+    if (typeof value === "number") out.numbers[name] = value;
+    else if (value instanceof tf.Tensor && value.size === 1) {
+      out.keys.push(name);
+      tensors.push(value);
+    } else {
+      tf.dispose(Object.values(fields).filter((v) => v instanceof tf.Tensor));
+      throw new Error(
+        `train: objective "${objective.name}" observed "${key}" as ${
+          value instanceof tf.Tensor ? `a tensor of shape [${value.shape}]` : typeof value
+        }; expected a number or a one-element tensor`,
+      );
     }
+  }
+  if (tensors.length > 0) {
+    out.tensors = tf.tidy(() =>
+      tf.concat(tensors.map((t) => tf.cast(tf.reshape(t, [1]), "float32")))
+    );
+    tf.dispose(tensors);
   }
   return out;
 }
@@ -130,12 +166,9 @@ export async function train<B extends Batch>(options: TrainOptions<B>): Promise<
   ) {
     throw new Error(`train: readEvery must be a positive integer, got ${options.readEvery}`);
   }
-  // Reading every few steps needs the fused AdamW's gate, and objectives that adapt to the loss
-  // (or report state) need every step's value on the host.
-  const adaptive = task.objective?.observe !== undefined || task.objective?.state !== undefined;
-  const readEvery = !fusedKernelsAvailable() || adaptive
-    ? 1
-    : options.readEvery ?? DEVICE_READ_EVERY;
+  // Where readbacks are cheap (cpu, wasm) every step is read before its update; elsewhere a
+  // device-side gate stands in for the read (see readEvery).
+  const readEvery = fusedKernelsAvailable() ? options.readEvery ?? DEVICE_READ_EVERY : 1;
   const names = Object.keys(task.params);
   if (names.length === 0) throw new Error("train: the task has no trainable parameters");
   const byVariable = new Map(names.map((n) => [task.params[n].name, n]));
@@ -166,21 +199,30 @@ export async function train<B extends Batch>(options: TrainOptions<B>): Promise<
         `stopping before the update (last finite loss: ${finalLoss}). Lower the learning ` +
         `rate or enable clipNorm.`,
     );
-  /** One step's mean loss and gradient norm from its readback; throws on a non-finite loss. */
+  /**
+   * One step's mean loss and gradient norm from its readback; throws on a non-finite loss or
+   * gradient norm.
+   */
   const parseStep = (part: Float32Array, step: number) => {
     const losses = Array.from(part.subarray(0, accumulation));
     const bad = losses.findIndex((l) => !Number.isFinite(l));
     if (bad >= 0) {
       throw nonFinite(`the loss is ${losses[bad]} at step ${step} (micro-batch ${bad})`);
     }
-    return { loss: losses.reduce((s, l) => s + l, 0) / accumulation, gradNorm: part[accumulation] };
+    const gradNorm = part[accumulation];
+    if (!Number.isFinite(gradNorm)) {
+      throw nonFinite(`the gradient norm is ${gradNorm} at step ${step}`);
+    }
+    return { loss: losses.reduce((s, l) => s + l, 0) / accumulation, gradNorm };
   };
-  // Steps updated on the device but not yet read (readEvery > 1), and their chained gate.
-  const unread: { step: number; lr: number; readback: tf.Tensor }[] = [];
+  // Steps not yet read back: their losses, gradient norm and observed values on the device.
+  const unread: { step: number; lr: number; readback: tf.Tensor; observed: Observed }[] = [];
+  // With readEvery > 1: 0 from the first unread step with a NaN/Inf loss or norm on.
   let gate: tf.Tensor | undefined;
-  /** Reads the unread steps in one readback, stops at the first non-finite one, emits rows. */
-  const readWindow = async () => {
+  /** Reads the unread steps in one readback; their rows, or an error at the first bad step. */
+  const readUnread = async (): Promise<MetricRow[]> => {
     const window = unread.splice(0);
+    const sizes = window.map((w) => w.readback.size);
     const all = tf.concat(window.map((w) => w.readback));
     tf.dispose([...window.map((w) => w.readback), ...(gate ? [gate] : [])]);
     gate = undefined;
@@ -190,20 +232,39 @@ export async function train<B extends Batch>(options: TrainOptions<B>): Promise<
     } finally {
       all.dispose();
     }
-    for (const [i, { step, lr }] of window.entries()) {
-      const part = read.subarray(i * (accumulation + 1), (i + 1) * (accumulation + 1));
-      const { loss, gradNorm } = parseStep(part, step);
-      if (!Number.isFinite(gradNorm)) {
-        throw nonFinite(`the gradient norm is ${gradNorm} at step ${step}`);
+    let offset = 0;
+    const rows: MetricRow[] = [];
+    for (const [i, { step, lr, observed }] of window.entries()) {
+      const part = read.subarray(offset, offset + sizes[i]);
+      offset += sizes[i];
+      let parsed;
+      try {
+        parsed = parseStep(part, step);
+      } catch (error) {
+        rows.forEach(emit); // the good steps before the bad one keep their rows
+        throw error;
       }
+      const { loss, gradNorm } = parsed;
       finalLoss = loss;
-      emit({ step: step + 1, kind: "train", loss, lr, gradNorm });
+      const fields = Object.fromEntries(
+        observed.keys.map((key, k) => [key, part[accumulation + 1 + k]]),
+      );
+      rows.push({
+        step: step + 1,
+        kind: "train",
+        loss,
+        lr,
+        gradNorm,
+        ...observed.numbers,
+        ...fields,
+      });
     }
+    return rows;
   };
   try {
     for (let step = start; step < steps; step++) {
       const lr = schedule(step);
-      const values: tf.Tensor[] = [];
+      const values: tf.Scalar[] = [];
       let summed: Record<string, tf.Tensor> | undefined;
       for (let micro = 0; micro < accumulation; micro++) {
         const index = step * accumulation + micro;
@@ -231,46 +292,52 @@ export async function train<B extends Batch>(options: TrainOptions<B>): Promise<
       }
       const { grads, norm } = clipByGlobalNorm(averaged, clipNorm);
       tf.dispose(Object.values(averaged));
-      // One readback per step (a GPU round trip is costly): the micro-batch losses, the gradient
-      // norm and any deferred input checks, all before the update.
-      const readback = tf.tidy(() => tf.concat([...values, norm].map((t) => t.reshape([1]))));
-      tf.dispose([...values, norm]);
+      // One readback for the step (a GPU round trip is costly): the micro-batch losses, the
+      // gradient norm, what the objective observed, and any deferred input checks.
+      let readback = tf.tidy(() => tf.concat([...values, norm].map((t) => t.reshape([1]))));
+      tf.dispose(norm);
       if (readEvery > 1) {
         // Read later: the gate closes on this step's NaN/Inf (and stays closed for the window).
         const open = finiteGate(readback, gate);
         gate?.dispose();
         gate = open;
+      }
+      let observed: Observed;
+      try {
+        observed = observeStep(task.objective, values, step, gate);
+      } catch (error) {
+        tf.dispose([readback, ...Object.values(grads)]);
+        throw error;
+      } finally {
+        tf.dispose(values);
+      }
+      if (observed.tensors) {
+        const joined = tf.concat([readback, observed.tensors]);
+        tf.dispose([readback, observed.tensors]);
+        readback = joined;
+      }
+      unread.push({ step, lr, readback, observed });
+      const done = step + 1;
+      if (readEvery > 1) {
         optimizer.apply(grads, lr, gate);
         tf.dispose(Object.values(grads));
-        unread.push({ step, lr, readback });
-        const done = step + 1;
         const due = (every?: number) => every !== undefined && done % every === 0;
-        if (
-          due(readEvery) || done === steps || due(evaluate?.every) || due(checkpoint?.every)
-        ) await readWindow();
+        if (due(readEvery) || done === steps || due(evaluate?.every) || due(checkpoint?.every)) {
+          (await readUnread()).forEach(emit);
+        }
       } else {
-        let gradNorm: number;
+        // Read before the update: a bad step stops the run with the weights of the one before.
+        let rows: MetricRow[];
         try {
-          ({ loss: finalLoss, gradNorm } = parseStep(await flushDeferredChecks(readback), step));
+          rows = await readUnread();
         } catch (error) {
           tf.dispose(Object.values(grads));
           throw error;
-        } finally {
-          readback.dispose();
         }
         optimizer.apply(grads, lr);
         tf.dispose(Object.values(grads));
-        await task.objective?.observe?.(finalLoss, step);
-        emit({
-          step: step + 1,
-          kind: "train",
-          loss: finalLoss,
-          lr,
-          gradNorm,
-          ...await objectiveFields(task.objective),
-        });
+        rows.forEach(emit);
       }
-      const done = step + 1;
       if (evaluate && (done % evaluate.every === 0 || done === steps)) {
         emit({ step: done, kind: "eval", ...await evaluate.run(done) });
       }
