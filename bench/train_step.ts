@@ -1,9 +1,12 @@
 /**
  * Benchmark of one training step (forward + backward + AdamW) of a GPT teacher config and a
- * student config, supervised and (student) distilled from the teacher with forward KL: tokens
- * per second on wasm (one thread; threaded wasm cannot start under Deno), wasm in two
+ * student config, supervised and (student) distilled from the teacher with forward KL and with
+ * TAID: tokens per second on wasm (one thread; threaded wasm cannot start under Deno), wasm in two
  * concurrent processes (the way the second core is used: two runs at once), and webgpu when a
- * hardware adapter is present. Writes `bench/results/train_step.json`.
+ * hardware adapter is present. On webgpu the trainer reads losses back every 16 steps (each
+ * readback costs ≥ 10 ms under Deno); rows with `read_every` 1 measure the same steps read back
+ * one by one. A case times `steps` steps of one `train` call after a warm-up call of one step.
+ * Writes `bench/results/train_step.json`.
  *
  * Usage: `deno task bench train_step [--backends wasm,webgpu] [--steps 4] [--batch 16] [--out f.json]
  * [--profile]`; `--profile` adds ms per kernel over one more step (the 12 largest) to each row.
@@ -17,7 +20,8 @@ import { initBackend } from "../lib/backend.ts";
 import { TokenBatcher } from "../lib/data/mod.ts";
 import { getLoss } from "../lib/losses/mod.ts";
 import { createGPT, type GPTConfig } from "../lib/models/mod.ts";
-import { constantLr, languageModelTask, train } from "../lib/train/mod.ts";
+import { constantLr, DEVICE_READ_EVERY, languageModelTask, train } from "../lib/train/mod.ts";
+import { fusedKernelsAvailable } from "../lib/gpu/mod.ts";
 import { parseArgs } from "../tools/args.ts";
 import { kernelsByName, type KernelTime } from "./kernel_profile.ts";
 
@@ -32,6 +36,10 @@ interface Row {
   adapter: string;
   config: string;
   mode: "supervised" | "distill";
+  /** The loss: sft (supervised), fkl or taid (distilled from the teacher config). */
+  objective: Objective;
+  /** Steps between the trainer's readbacks. */
+  read_every: number;
   processes: number;
   params: number;
   batch: number;
@@ -42,26 +50,31 @@ interface Row {
   kernels?: KernelTime[];
 }
 
-/** Times `steps` optimiser steps after one warm-up step; returns ms per step. */
+type Objective = "sft" | "fkl" | "taid";
+
+/**
+ * Times `steps` optimiser steps (one `train` call, so readbacks every `readEvery` steps as the
+ * trainer does them) after a warm-up call of one step; returns ms per step.
+ */
 async function timeSteps(
   config: string,
-  mode: Row["mode"],
+  objective: Objective,
   batch: number,
   steps: number,
+  readEvery: number | undefined,
   profile: boolean,
 ) {
   const cfg = CONFIGS[config];
   const student = createGPT({ ...cfg, seed: 1 });
-  const teacher = mode === "distill" ? createGPT({ ...CONFIGS.teacher, seed: 2 }) : undefined;
+  const teacher = objective === "sft" ? undefined : createGPT({ ...CONFIGS.teacher, seed: 2 });
   const tokens = Int32Array.from({ length: 50_000 }, (_, i) => (i * 2654435761) % cfg.vocabSize);
-  const times: number[] = [];
-  let last = performance.now();
-  const run = (n: number, onRow?: () => void) =>
-    train({
+  const run = async (n: number) => {
+    const loss = getLoss(objective, objective === "taid" ? { totalSteps: n } : {});
+    await train({
       task: languageModelTask({
         student,
         teacher,
-        objective: getLoss(mode === "distill" ? "fkl" : "sft"),
+        objective: loss,
         batcher: new TokenBatcher(tokens, {
           batchSize: batch,
           contextLength: cfg.contextLength,
@@ -70,29 +83,31 @@ async function timeSteps(
       }),
       steps: n,
       schedule: constantLr(1e-4),
-      onRow,
+      readEvery,
     });
-  await run(steps + 1, () => {
-    const now = performance.now();
-    times.push(now - last);
-    last = now;
-  });
-  const measured = times.slice(1);
+    loss.dispose?.();
+  };
+  await run(1);
+  const started = performance.now();
+  await run(steps);
   return {
-    ms: measured.reduce((a, b) => a + b, 0) / measured.length,
+    ms: (performance.now() - started) / steps,
     params: student.parameterCount,
     kernels: profile ? (await kernelsByName(() => run(1))).slice(0, 12) : undefined,
   };
 }
 
 async function runCase(spec: string): Promise<void> {
-  const [backend, config, mode, batch, steps, profile] = spec.split(":");
+  const [backend, config, name, batch, steps, every, profile] = spec.split(":");
+  const objective = name as Objective;
   const info = await initBackend(backend, { log: false });
+  const readEvery = every ? Number(every) : undefined;
   const { ms, params, kernels } = await timeSteps(
     config,
-    mode as Row["mode"],
+    objective,
     Number(batch),
     Number(steps),
+    readEvery,
     profile === "profile",
   );
   const context = CONFIGS[config].contextLength;
@@ -100,7 +115,9 @@ async function runCase(spec: string): Promise<void> {
     backend,
     adapter: info.adapter,
     config,
-    mode: mode as Row["mode"],
+    mode: objective === "sft" ? "supervised" : "distill",
+    objective,
+    read_every: fusedKernelsAvailable() ? readEvery ?? DEVICE_READ_EVERY : 1,
     processes: 1,
     params,
     batch: Number(batch),
@@ -160,15 +177,20 @@ if (import.meta.main) {
       notes.push("webgpu: software adapter only (llvmpipe); skipped (ask with --backends webgpu)");
       continue;
     }
-    const cases: [string, Row["mode"], number][] = [
-      ["teacher", "supervised", 1],
-      ["student", "supervised", 1],
-      ["student", "distill", 1],
+    // [config, objective, processes, readEvery (default: the trainer's)]
+    const cases: [string, Objective, number, number?][] = [
+      ["teacher", "sft", 1],
+      ["student", "sft", 1],
+      ["student", "fkl", 1],
+      ["student", "taid", 1],
     ];
-    if (backend === "wasm") cases.push(["student", "supervised", 2], ["student", "distill", 2]);
-    for (const [config, mode, processes] of cases) {
+    if (backend === "wasm") cases.push(["student", "sft", 2], ["student", "fkl", 2]);
+    // On webgpu, the same steps read back one by one: what the readback floor costs.
+    if (backend === "webgpu") cases.push(["student", "fkl", 1, 1], ["student", "taid", 1, 1]);
+    for (const [config, objective, processes, readEvery] of cases) {
+      const profile = options.profile ? "profile" : "";
       const found = await runConcurrent(
-        `${backend}:${config}:${mode}:${batch}:${steps}:${options.profile ? "profile" : ""}`,
+        `${backend}:${config}:${objective}:${batch}:${steps}:${readEvery ?? ""}:${profile}`,
         processes,
       );
       const row = {
@@ -179,7 +201,8 @@ if (import.meta.main) {
       };
       rows.push(row);
       console.log(
-        `${backend} ${config} ${mode} ×${processes}: ${row.ms_per_step.toFixed(0)} ms/step, ` +
+        `${backend} ${config} ${objective} ×${processes} (read every ${row.read_every}): ` +
+          `${row.ms_per_step.toFixed(0)} ms/step, ` +
           `${row.tokens_per_s.toFixed(0)} tokens/s (${(row.params / 1e6).toFixed(2)} M params)`,
       );
     }

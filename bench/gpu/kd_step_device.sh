@@ -64,10 +64,11 @@ run_tests() {
 }
 
 run_train() {
-  # The notebooks' GPT training step (teacher, student, student distilled with FKL) on webgpu, to
-  # set beside bench/results/train_step.json's wasm rows.
+  # The notebooks' GPT training step (teacher, student, student distilled with FKL and TAID) on
+  # webgpu, to set beside bench/results/train_step.json's wasm rows; 32 steps, so that reads every
+  # 16 steps are timed as the trainer does them (and the read_every 1 rows beside them).
   timeout "${KD_BENCH_TIMEOUT:-480}" bash .gpu/run.sh train_step.bundle.js --backends webgpu \
-    --steps "${KD_TRAIN_STEPS:-8}" --batch "${KD_TRAIN_BATCH:-16}" --profile "$@" \
+    --steps "${KD_TRAIN_STEPS:-32}" --batch "${KD_TRAIN_BATCH:-16}" --profile "$@" \
     --out "$out/train_step_webgpu.json"
 }
 
