@@ -74,8 +74,8 @@ export interface Objective {
   /** Extra trainable variables (CTKD's temperature). */
   variables?(): tf.Variable[];
   /**
-   * Objective state for checkpoints (TAID's t). May be a promise where it is read from a device
-   * without synchronous reads (CTKD's θ on webgpu); the trainer awaits it.
+   * Objective state for checkpoints (TAID's t). A promise where it is read from the device
+   * (TAID's state, CTKD's θ: asynchronous reads work on every backend); the trainer awaits it.
    */
   state?(): unknown;
   load?(state: unknown): void;
