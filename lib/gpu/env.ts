@@ -18,9 +18,9 @@ export function envFlag(name: string): string | undefined {
 let fused = envFlag("KD_FUSED") !== "0";
 
 /**
- * Turns the fused WGSL kernels (divergences, AdamW, GELU, layer norm, sum of squares) on or off (default on; `KD_FUSED=0` in the
- * environment turns them off), e.g. to benchmark the composite path on the same device. Returns
- * the previous setting.
+ * Turns the fused WGSL kernels (divergences, AdamW, GELU, layer norm, sum of squares) on or off
+ * (default on; `KD_FUSED=0` in the environment turns them off), e.g. to benchmark the composite
+ * path on the same device. Returns the previous setting.
  */
 export function setFusedKernels(on: boolean): boolean {
   const before = fused;

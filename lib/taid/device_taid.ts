@@ -15,8 +15,14 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { resolveTAIDConfig, type TAIDConfig, taidLinearT, type TAIDState } from "./taid.ts";
-import { checkT, taidLoss, type TAIDLossOptions } from "./taid_loss.ts";
+import {
+  checkTAIDState,
+  resolveTAIDConfig,
+  type TAIDConfig,
+  taidLinearT,
+  type TAIDState,
+} from "./taid.ts";
+import { taidLoss, type TAIDLossOptions } from "./taid_loss.ts";
 
 /** TAID's t on the device; see the module doc. */
 export class DeviceTAID {
@@ -105,14 +111,8 @@ export class DeviceTAID {
 
   /** Restores a state from {@linkcode DeviceTAID.state} or `TAID.state`. */
   load(state: TAIDState): void {
-    checkT("DeviceTAID.load", state.t);
+    checkTAIDState("DeviceTAID.load", state);
     const { prevLoss, momentum, step } = state;
-    if (
-      !Number.isFinite(momentum) || !Number.isInteger(step) || step < 0 ||
-      !(prevLoss === null || Number.isFinite(prevLoss))
-    ) {
-      throw new Error(`DeviceTAID.load: malformed state ${JSON.stringify(state)}`);
-    }
     tf.tidy(() =>
       this.#state.assign(
         tf.tensor1d([state.t, prevLoss ?? 0, momentum, prevLoss === null ? 0 : 1]),

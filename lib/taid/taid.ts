@@ -71,6 +71,21 @@ export function resolveTAIDConfig(config: TAIDConfig, who = "TAID"): Required<TA
   return c;
 }
 
+/**
+ * Throws unless `state` is a well-formed {@linkcode TAIDState} (t in [0, 1], finite momentum and
+ * previous loss or null, a non-negative integer step); `fn` names the caller.
+ */
+export function checkTAIDState(fn: string, state: TAIDState): void {
+  checkT(fn, state.t);
+  const { prevLoss, momentum, step } = state;
+  if (
+    !Number.isFinite(momentum) || !Number.isInteger(step) || step < 0 ||
+    !(prevLoss === null || Number.isFinite(prevLoss))
+  ) {
+    throw new Error(`${fn}: malformed state ${JSON.stringify(state)}`);
+  }
+}
+
 /** The linear floor t_lin(k) = t_start + (t_end − t_start)·min(1, k/N) at optimizer step k. */
 export function taidLinearT(config: Required<TAIDConfig>, step: number): number {
   const { tStart, tEnd, totalSteps } = config;
@@ -154,10 +169,7 @@ export class TAID {
 
   /** Restores a state from {@linkcode TAID.state}. */
   load(state: TAIDState): void {
-    checkT("TAID.load", state.t);
-    if (!Number.isFinite(state.momentum) || !Number.isInteger(state.step) || state.step < 0) {
-      throw new Error(`TAID.load: malformed state ${JSON.stringify(state)}`);
-    }
+    checkTAIDState("TAID.load", state);
     this.#t = state.t;
     this.#prevLoss = state.prevLoss;
     this.#momentum = state.momentum;

@@ -62,4 +62,8 @@ Deno.test("TAID: bad configuration and input are named", () => {
     () => new TAID({ totalSteps: 10 }).load({ t: 2, prevLoss: null, momentum: 0, step: 0 }),
     /t must be a number in \[0, 1\]/,
   );
+  assert.throws(
+    () => new TAID({ totalSteps: 10 }).load({ t: 0.5, prevLoss: NaN, momentum: 0, step: 0 }),
+    /TAID.load: malformed state/,
+  );
 });

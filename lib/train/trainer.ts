@@ -318,13 +318,14 @@ export async function train<B extends Batch>(options: TrainOptions<B>): Promise<
       }
       unread.push({ step, lr, readback, observed });
       const done = step + 1;
+      const due = (every?: number) => every !== undefined && (done % every === 0 || done === steps);
+      const evaluating = due(evaluate?.every);
+      const saving = due(checkpoint?.every);
       if (readEvery > 1) {
         optimizer.apply(grads, lr, gate);
         tf.dispose(Object.values(grads));
-        const due = (every?: number) => every !== undefined && done % every === 0;
-        if (due(readEvery) || done === steps || due(evaluate?.every) || due(checkpoint?.every)) {
-          (await readUnread()).forEach(emit);
-        }
+        // Evaluations and checkpoints see every step before them read (and checked).
+        if (due(readEvery) || evaluating || saving) (await readUnread()).forEach(emit);
       } else {
         // Read before the update: a bad step stops the run with the weights of the one before.
         let rows: MetricRow[];
@@ -338,10 +339,8 @@ export async function train<B extends Batch>(options: TrainOptions<B>): Promise<
         tf.dispose(Object.values(grads));
         rows.forEach(emit);
       }
-      if (evaluate && (done % evaluate.every === 0 || done === steps)) {
-        emit({ step: done, kind: "eval", ...await evaluate.run(done) });
-      }
-      if (checkpoint && (done % checkpoint.every === 0 || done === steps)) {
+      if (evaluate && evaluating) emit({ step: done, kind: "eval", ...await evaluate.run(done) });
+      if (checkpoint && saving) {
         await sink?.commit?.();
         await saveCheckpoint(checkpoint.dir, {
           state: {
