@@ -8,6 +8,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { logSumExp } from "./log_sum_exp.ts";
 import { checkLabels, crossEntropyRows } from "./labels.ts";
 import { checkTemperature, type LossOptions, reduceRows, toRows } from "./validate.ts";
 
@@ -37,9 +38,9 @@ export function dkdParts(
     const onehot = tf.oneHot(labels, teacher.shape[1]).toFloat();
     const parts = (z: tf.Tensor2D) => {
       const x = tf.div(z, temperature);
-      const lse = tf.logSumExp(x, 1);
+      const lse = logSumExp(x, 1);
       const masked = tf.sub(x, tf.mul(onehot, 1e9)); // target excluded
-      const lseRest = tf.logSumExp(masked, 1);
+      const lseRest = logSumExp(masked, 1);
       const logTarget = tf.sub(tf.sum(tf.mul(onehot, x), 1), lse);
       const logRest = tf.sub(lseRest, lse);
       const logNonTarget = tf.sub(masked, lseRest.expandDims(1));

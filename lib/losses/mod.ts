@@ -16,6 +16,7 @@ export * from "./skew_kl.ts";
 export * from "./adaptive_kl.ts";
 export * from "./f_divergence.ts";
 export * from "./labels.ts";
+export * from "./log_sum_exp.ts";
 export * from "./hinton_kd.ts";
 export * from "./dkd.ts";
 export * from "./nkd.ts";

@@ -11,6 +11,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { checkLabels, crossEntropyRows } from "./labels.ts";
+import { logSumExp } from "./log_sum_exp.ts";
 import { checkRange, checkTemperature, type LossOptions, toRows } from "./validate.ts";
 
 /** Options of {@linkcode sinkhornKD}. */
@@ -43,8 +44,8 @@ export function sinkhornKD(
     const cost = tf.sum(tf.abs(tf.sub(ps.expandDims(1), pt.expandDims(0))), 2); // [B, B]
     let logPi = tf.div(cost, -epsilon);
     for (let i = 0; i < iterations; i++) {
-      logPi = tf.sub(logPi, tf.logSumExp(logPi, 1, true));
-      logPi = tf.sub(logPi, tf.logSumExp(logPi, 0, true));
+      logPi = tf.sub(logPi, logSumExp(logPi, 1, true));
+      logPi = tf.sub(logPi, logSumExp(logPi, 0, true));
     }
     return tf.div(tf.sum(tf.mul(tf.exp(logPi), cost)), b) as tf.Scalar;
   });
