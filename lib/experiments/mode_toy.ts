@@ -70,8 +70,8 @@ export async function fitUnimodalStudent(
   const { vocab: V = 64, steps = 400, lr = 0.1, mu0 = V / 2 + 9, sigma0 = 4 } = options;
   const grid = tf.range(0, V, 1, "float32");
   const teacherLogits = bimodalTeacher(V);
-  const mu = tf.variable(tf.scalar(mu0));
-  const logSigma = tf.variable(tf.scalar(Math.log(sigma0)));
+  const mu = tf.tidy(() => tf.variable(tf.scalar(mu0)));
+  const logSigma = tf.tidy(() => tf.variable(tf.scalar(Math.log(sigma0))));
   const student = () =>
     tf.div(tf.square(tf.sub(grid, mu)), tf.mul(-2, tf.exp(tf.mul(2, logSigma)))).reshape([1, V]);
   const objective = getLoss(name, name === "taid" ? { totalSteps: steps, ...config } : config);

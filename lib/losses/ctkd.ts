@@ -33,7 +33,9 @@ export class CTKDTemperature {
   /** The raw parameter θ (train it with the student's optimiser). */
   readonly theta: tf.Variable;
   constructor(readonly tStart = 1, readonly tEnd = 20, init = 1) {
-    this.theta = tf.variable(tf.scalar(init), true, `ctkd_theta_${Date.now().toString(36)}`);
+    this.theta = tf.tidy(() =>
+      tf.variable(tf.scalar(init), true, `ctkd_theta_${Date.now().toString(36)}`)
+    );
   }
   /** T = tStart + tEnd·σ(GRL_λ(θ)) as a differentiable scalar. */
   temperature(lambda: number): tf.Scalar {

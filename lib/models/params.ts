@@ -49,10 +49,9 @@ export class ParamBuilder {
   #add(name: string, values: Float32Array, shape: number[]): tf.Variable {
     const full = this.#prefix + name;
     if (this.params[full]) throw new Error(`ParamBuilder: duplicate parameter "${full}"`);
-    return this.params[full] = tf.variable(
-      tf.tensor(values, shape),
-      true,
-      `${full}_${this.#seed}_${uid++}`,
+    // Inside tidy: the variable shares the initial tensor's data, and the tensor itself is freed.
+    return this.params[full] = tf.tidy(() =>
+      tf.variable(tf.tensor(values, shape), true, `${full}_${this.#seed}_${uid++}`)
     );
   }
 

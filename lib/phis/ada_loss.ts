@@ -101,7 +101,7 @@ export class AdaLoss {
     this.dispose();
     this.#steps = state.steps;
     for (const [key, value] of Object.entries(state.averages)) {
-      this.#averages[key] = tf.variable(tf.scalar(value), false);
+      this.#averages[key] = tf.tidy(() => tf.variable(tf.scalar(value), false));
     }
   }
 

@@ -33,7 +33,7 @@ export class DeviceTAID {
 
   constructor(config: TAIDConfig) {
     this.config = resolveTAIDConfig(config, "DeviceTAID");
-    this.#state = tf.variable(tf.tensor1d([this.config.tStart, 0, 0, 0]), false);
+    this.#state = tf.tidy(() => tf.variable(tf.tensor1d([this.config.tStart, 0, 0, 0]), false));
   }
 
   /** t as a float32 scalar on the device (a new tensor: dispose it, or call it inside tf.tidy). */

@@ -55,8 +55,9 @@ export class AdamW {
     }
     this.#params = params;
     for (const [name, p] of Object.entries(params)) {
-      this.#m[name] = tf.variable(tf.zerosLike(p), false);
-      this.#v[name] = tf.variable(tf.zerosLike(p), false);
+      // Inside tidy: the zeros are freed; each variable keeps its own reference to their data.
+      this.#m[name] = tf.tidy(() => tf.variable(tf.zerosLike(p), false));
+      this.#v[name] = tf.tidy(() => tf.variable(tf.zerosLike(p), false));
     }
   }
 
