@@ -16,6 +16,7 @@ export const BENCHMARKS: Record<string, string> = {
   scaling_fit: "scaling_fit.ts",
   tokenizer: "tokenizer.ts",
   phis: "phis.ts",
+  classifier_step: "classifier_step.ts",
 };
 
 if (import.meta.main) {

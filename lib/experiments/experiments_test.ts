@@ -12,10 +12,12 @@ import {
   modeMass,
   replayTAID,
   rowModeMass,
+  runVision,
   scaledTAIDAlpha,
   taidStudy,
   toyModes,
   VISION_METHODS,
+  type VisionSpec,
   visionStudy,
 } from "./mod.ts";
 import { distortionMap, PHIS_METHODS, phisImages, phisStudy, phisTeachers } from "./mod.ts";
@@ -83,6 +85,45 @@ Deno.test("the vision study plan: methods × seeds × settings, defense at four 
   assert.ok(psKD.selfDistill && !psKD.teacher);
   assert.ok(study.main.find((r) => r.method === "dual_head")!.spec.model.config.auxHead);
   assert.equal(study.main.find((r) => r.setting === "fewshot")!.spec.fewShot, 0.05);
+});
+
+Deno.test("runVision: a student that sees an epoch distils from the teacher's logit table", async () => {
+  await initBackend("wasm", { log: false });
+  const root = await Deno.makeTempDir();
+  try {
+    const train = { batchSize: 64, peakLr: 5e-3, warmupSteps: 1, weightDecay: 0 };
+    const teacher: VisionSpec = {
+      name: "t",
+      dataset: "mnist",
+      fewShot: 0.05,
+      model: { kind: "mlp", config: { hidden: [16] } },
+      train: { ...train, steps: 20 },
+      objective: { name: "sft" },
+      seed: 1,
+      testExamples: 200,
+    };
+    // 5% of MNIST's 8,571 training images is ~430: 8 steps of 64 see every one of them.
+    const student: VisionSpec = {
+      ...teacher,
+      name: "s",
+      model: { kind: "mlp", config: { hidden: [8] } },
+      train: { ...train, steps: 8 },
+      objective: { name: "kd" },
+      teacher,
+    };
+    const before = tf.memory().numTensors;
+    const s = await runVision(student, { root });
+    assert.ok((s.train_examples as number) * 1 <= 8 * 64, "the run covers an epoch");
+    assert.ok(Number.isFinite(s.final_loss as number) && s.test_acc > 0.1);
+    assert.ok(s.agreement > 0 && s.teacher_acc > 0.3);
+    assert.equal(tf.memory().numTensors - before, 0, "models and the table's tensors are freed");
+    // Finished runs are read back, not retrained (the same wall time is the recorded one).
+    const again = await runVision(student, { root });
+    assert.equal(again.seconds, s.seconds);
+    assert.equal(again.final_loss, s.final_loss);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
 });
 
 Deno.test("toy: FKL spreads over both modes, RKL sits on one", async () => {

@@ -32,6 +32,8 @@ import {
   classifierTask,
   evaluateClassifier,
   predictProbabilities,
+  type TeacherLogitTable,
+  teacherLogitTable,
   train,
   warmupCosine,
 } from "../train/mod.ts";
@@ -115,7 +117,32 @@ async function teacherTestProbs(
   return probs;
 }
 
-/** Trains (or resumes, or skips) a spec, its teacher first; returns its summary. */
+const teacherTableCache = new Map<string, TeacherLogitTable>();
+/**
+ * A teacher's logits over a spec's training split, computed once per process and split, when that
+ * costs less than running the teacher on every micro-batch: when the run sees at least one epoch,
+ * or the table is already there. Otherwise undefined (a short run over a large split).
+ */
+async function teacherTrainLogits(
+  spec: VisionSpec,
+  teacher: ImageClassifier,
+  split: ImageSplit,
+): Promise<TeacherLogitTable | undefined> {
+  const splitKey = spec.fewShot ? `${spec.dataset}:${spec.fewShot}:${spec.seed}` : spec.dataset;
+  const key = `${JSON.stringify(spec.teacher)}:${splitKey}`;
+  let table = teacherTableCache.get(key);
+  if (!table && spec.train.steps * spec.train.batchSize >= split.count) {
+    if (teacherTableCache.size >= 4) teacherTableCache.clear();
+    teacherTableCache.set(key, table = await teacherLogitTable(teacher, split));
+  }
+  return table;
+}
+
+/**
+ * Trains (or resumes, or skips) a spec, its teacher first; returns its summary. A frozen teacher's
+ * logits over the training split are computed once rather than once per micro-batch when the run
+ * sees at least an epoch (the same targets: the teacher is frozen, the images not augmented).
+ */
 export async function runVision(
   spec: VisionSpec,
   options: { root?: string } = {},
@@ -145,10 +172,13 @@ export async function runVision(
     objectiveConfig.stepsPerEpoch ??= stepsPerEpoch;
   }
   const objective = getLoss(spec.objective.name, objectiveConfig);
+  const teacherLogits = teacher && objective.needsTeacher
+    ? await teacherTrainLogits(spec, teacher, trainSplit)
+    : undefined;
   const result = await train({
     task: classifierTask({
       student,
-      teacher,
+      ...(teacherLogits ? { teacherLogits } : { teacher }),
       objective,
       batcher: new ImageBatcher(trainSplit, { batchSize: t.batchSize, seed: spec.seed }),
       selfTeacher: spec.selfDistill ? { stepsPerEpoch } : undefined,

@@ -2,12 +2,14 @@
  * Training tasks for {@link train}: a language model or an image classifier trained with any
  * objective of the loss registry. With the `sft` objective the same task trains a teacher on
  * labels alone; with a distillation objective a frozen teacher's logits are computed off the
- * gradient tape for every micro-batch.
+ * gradient tape for every micro-batch, or, for an image classifier, looked up in a table of the
+ * teacher's logits over the whole training split ({@link teacherLogitTable}), computed once.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import type { ImageBatcher, TokenBatcher } from "../data/batches.ts";
+import { type ImageBatcher, mapImageBatches, type TokenBatcher } from "../data/batches.ts";
+import type { ImageSplit } from "../data/images.ts";
 import { hashSeed } from "../data/rng.ts";
 import type { Objective } from "../losses/registry.ts";
 import type { GPT } from "../models/gpt.ts";
@@ -123,20 +125,74 @@ export interface ClassifierTaskOptions {
   /** Divide the student's (and teacher's) logits by this temperature in training (defensive
    * distillation, Papernot et al. 2016); evaluation uses the raw logits. Default 1. */
   temperature?: number;
+  /**
+   * The frozen teacher's logits over the batcher's split ({@link teacherLogitTable}), used instead
+   * of running the teacher on every micro-batch: the same targets (the teacher is frozen and the
+   * images are not augmented) at a fraction of the cost when training runs several epochs.
+   */
+  teacherLogits?: TeacherLogitTable;
+}
+
+/** A frozen teacher's logits for every example of a split: row i is example i's logits. */
+export interface TeacherLogitTable {
+  /** Row-major [examples, classes]. */
+  logits: Float32Array;
+  classes: number;
+}
+
+/**
+ * The teacher's logits for every example of `split` (in batches, read back asynchronously, so it
+ * runs on every backend), for {@link ClassifierTaskOptions.teacherLogits}.
+ */
+export async function teacherLogitTable(
+  teacher: ImageClassifier,
+  split: ImageSplit,
+): Promise<TeacherLogitTable> {
+  const logits = await mapImageBatches(split, (x) => teacher.logits(x));
+  return { logits, classes: logits.length / split.count };
+}
+
+function checkLogitTable(table: TeacherLogitTable, split: ImageSplit, who: string): void {
+  const { logits, classes } = table;
+  if (!(Number.isInteger(classes) && classes >= 2) || logits.length !== split.count * classes) {
+    throw new Error(
+      `${who}: teacherLogits must hold [${split.count} examples, classes ≥ 2] rows, got ` +
+        `${logits.length} values with classes = ${classes}`,
+    );
+  }
+  const bad = logits.findIndex((v) => !Number.isFinite(v));
+  if (bad >= 0) {
+    throw new Error(
+      `${who}: teacherLogits holds a non-finite value (${logits[bad]}) at example ` +
+        `${Math.floor(bad / classes)}`,
+    );
+  }
+}
+
+/** The rows of `indices` of a logit table, as a [indices.length, classes] tensor. */
+function gatherLogits(table: TeacherLogitTable, indices: Int32Array): tf.Tensor2D {
+  const { logits, classes } = table;
+  const rows = new Float32Array(indices.length * classes);
+  indices.forEach((i, r) => rows.set(logits.subarray(i * classes, (i + 1) * classes), r * classes));
+  return tf.tensor2d(rows, [indices.length, classes]);
 }
 
 /** Training of an image classifier, supervised or distilled (dual-head KD uses its aux head). */
 export function classifierTask(options: ClassifierTaskOptions): TrainTask {
-  const { student, objective, batcher, selfTeacher, temperature = 1 } = options;
+  const { student, objective, batcher, selfTeacher, teacherLogits: table, temperature = 1 } =
+    options;
   let teacher = options.teacher;
   let snapshotIndex = -1;
+  if ([teacher, selfTeacher, table].filter((t) => t !== undefined).length > 1) {
+    throw new Error("classifierTask: give one of teacher, selfTeacher or teacherLogits");
+  }
   if (selfTeacher) {
-    if (teacher) throw new Error("classifierTask: give a teacher or selfTeacher, not both");
     teacher = createModel(
       { kind: student.kind, config: student.config } as ModelSpec,
     ) as ImageClassifier;
   }
-  requireTeacher(objective, teacher, "classifierTask");
+  if (table) checkLogitTable(table, batcher.split, "classifierTask");
+  requireTeacher(objective, teacher ?? table, "classifierTask");
   if (!(temperature > 0)) {
     throw new Error(`classifierTask: temperature must be > 0, got ${temperature}`);
   }
@@ -156,9 +212,11 @@ export function classifierTask(options: ClassifierTaskOptions): TrainTask {
       }
       const { x, y } = batcher.batch(index);
       const frozen = teacher;
-      const teacherLogits = objective.needsTeacher && frozen
-        ? tf.tidy(() => frozen.logits(x).div(temperature))
-        : undefined;
+      const teacherLogits = !objective.needsTeacher
+        ? undefined
+        : tf.tidy(() =>
+          (table ? gatherLogits(table, batcher.indices(index)) : frozen!.logits(x)).div(temperature)
+        );
       return { x, y, teacherLogits };
     },
     loss(batch) {

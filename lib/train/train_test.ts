@@ -17,6 +17,7 @@ import {
   expectedCalibrationError,
   languageModelTask,
   MemorySink,
+  teacherLogitTable,
   train,
   warmupCosine,
 } from "./mod.ts";
@@ -227,6 +228,66 @@ Deno.test("an MLP student distils from a teacher on images and is evaluated", as
   assert.equal(ev.accuracy, 1);
   assert.equal(ev.agreement, 1);
   assert.ok(ev.ece >= 0 && ev.ece < 0.5);
+});
+
+Deno.test("a teacher-logit table trains the student as running the teacher every step does", async () => {
+  await initBackend("wasm", { log: false });
+  const n = 40;
+  const images = new Float32Array(n * 784).map((_, i) => ((i * 7919) % 101) / 101);
+  const labels = new Int32Array(n).map((_, i) => (i * 3) % 5);
+  const split = { images, labels, count: n };
+  const teacher = createMLP({ hidden: [12], classes: 5, seed: 3 });
+  const table = await teacherLogitTable(teacher, split);
+  assert.equal(table.classes, 5);
+  assert.equal(table.logits.length, n * 5);
+  // Batches of 16 from 40 examples: steps straddle epochs, so rows come from reshuffled orders.
+  const run = async (source: { teacher: typeof teacher } | { teacherLogits: typeof table }) => {
+    const student = createMLP({ hidden: [8], classes: 5, seed: 4 });
+    const sink = new MemorySink();
+    await train({
+      task: classifierTask({
+        student,
+        ...source,
+        objective: getLoss("kd", { temperature: 3, ceWeight: 0.2, kdWeight: 0.8 }),
+        batcher: new ImageBatcher(split, { batchSize: 16, seed: 5 }),
+        temperature: 2,
+      }),
+      steps: 8,
+      schedule: constantLr(1e-2),
+      sink,
+    });
+    const weights = Object.values(student.params).map((v) => Array.from(v.dataSync()));
+    Object.values(student.params).forEach((v) => v.dispose());
+    return { losses: sink.rows.map((r) => r.loss as number), weights };
+  };
+  const live = await run({ teacher });
+  const cached = await run({ teacherLogits: table });
+  assert.equal(cached.losses.length, 8);
+  cached.losses.forEach((l, i) => assert.ok(Math.abs(l - live.losses[i]) < 1e-5, `step ${i}`));
+  cached.weights.flat().forEach((w, i) => assert.ok(Math.abs(w - live.weights.flat()[i]) < 1e-5));
+  // A wrong teacher's table changes the run: the table is what the loss reads.
+  const other = await teacherLogitTable(createMLP({ hidden: [12], classes: 5, seed: 9 }), split);
+  const changed = await run({ teacherLogits: other });
+  assert.ok(Math.abs(changed.losses[0] - live.losses[0]) > 1e-3);
+
+  const student = createMLP({ hidden: [8], classes: 5, seed: 4 });
+  const batcher = new ImageBatcher(split, { batchSize: 16, seed: 5 });
+  const objective = getLoss("kd");
+  const bad = (teacherLogits: typeof table) => () =>
+    classifierTask({ student, objective, batcher, teacherLogits });
+  assert.throws(
+    bad({ logits: table.logits.subarray(5), classes: 5 }),
+    /teacherLogits must hold \[40/,
+  );
+  const withNaN = table.logits.slice();
+  withNaN[17] = NaN;
+  assert.throws(bad({ logits: withNaN, classes: 5 }), /non-finite value \(NaN\) at example 3/);
+  assert.throws(
+    () => classifierTask({ student, objective, batcher, teacher, teacherLogits: table }),
+    /one of teacher, selfTeacher or teacherLogits/,
+  );
+  Object.values(student.params).forEach((v) => v.dispose());
+  Object.values(teacher.params).forEach((v) => v.dispose());
 });
 
 /** Runs the resumable fixture; kills it (SIGKILL) once it prints `step <killAt>`. */
