@@ -8,7 +8,12 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { type ImageBatcher, mapImageBatches, type TokenBatcher } from "../data/batches.ts";
+import {
+  type ImageBatcher,
+  imageTensors,
+  mapImageBatches,
+  type TokenBatcher,
+} from "../data/batches.ts";
 import type { ImageSplit } from "../data/images.ts";
 import { hashSeed } from "../data/rng.ts";
 import type { Objective } from "../losses/registry.ts";
@@ -210,12 +215,13 @@ export function classifierTask(options: ClassifierTaskOptions): TrainTask {
         snapshotIndex = index / selfTeacher.stepsPerEpoch;
         for (const [name, v] of Object.entries(teacher!.params)) v.assign(student.params[name]);
       }
-      const { x, y } = batcher.batch(index);
+      const indices = batcher.indices(index);
+      const { x, y } = imageTensors(batcher.split, indices);
       const frozen = teacher;
       const teacherLogits = !objective.needsTeacher
         ? undefined
         : tf.tidy(() =>
-          (table ? gatherLogits(table, batcher.indices(index)) : frozen!.logits(x)).div(temperature)
+          (table ? gatherLogits(table, indices) : frozen!.logits(x)).div(temperature)
         );
       return { x, y, teacherLogits };
     },
