@@ -12,6 +12,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { syncReadsAvailable } from "../deferred_checks.ts";
 import { checkLabels } from "./labels.ts";
+import { stopGradient } from "./log_mix.ts";
 import { checkTemperature, type LossOptions, reduceRows, toRows } from "./validate.ts";
 
 /** Options of {@linkcode pld}. */
@@ -59,7 +60,8 @@ export function pld(
       : deviceOptimalPermutation(rows.teacher, y);
     const alpha = permuteRows(tf.softmax(tf.div(rows.teacher, tau)) as tf.Tensor2D, order);
     const z = permuteRows(rows.student, order);
-    const m = tf.max(z, 1, true);
+    // The shift cancels in the gradient: stop it there, as logSumExp does (no Equal mask).
+    const m = stopGradient(tf.max(z, 1, true));
     const suffix = tf.reverse(tf.cumsum(tf.reverse(tf.exp(tf.sub(z, m)), 1), 1), 1);
     const suffixLse = tf.add(tf.log(suffix), m);
     const perRow = tf.sum(tf.mul(alpha, tf.sub(suffixLse, z)), 1);
