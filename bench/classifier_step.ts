@@ -47,10 +47,13 @@ const gradOf = (f: (x: tf.Tensor) => tf.Tensor, x: tf.Tensor) => async () => {
 };
 
 const rng = new Rng(1);
-const plan = tf.tensor2d(Float32Array.from({ length: 128 * 128 }, () => rng.gaussian()), [
-  128,
-  128,
-]);
+/** A [rows, cols] tensor of N(0, scale²) values. */
+const gaussian = (rows: number, cols: number, scale = 1) =>
+  tf.tensor2d(Float32Array.from({ length: rows * cols }, () => scale * rng.gaussian()), [
+    rows,
+    cols,
+  ]);
+const plan = gaussian(128, 128);
 const lseRows = [];
 for (const axis of [0, 1]) {
   const ours = await medianMs(gradOf((x) => logSumExp(x, axis, true), plan));
@@ -58,14 +61,8 @@ for (const axis of [0, 1]) {
   lseRows.push({ shape: [128, 128], axis, ms_ours: ours, ms_tfjs: theirs, speedup: theirs / ours });
   console.log(`logSumExp axis ${axis}: ours ${ours.toFixed(3)} ms, tfjs ${theirs.toFixed(3)} ms`);
 }
-const teacherRows = tf.tensor2d(Float32Array.from({ length: 1280 }, () => 3 * rng.gaussian()), [
-  128,
-  10,
-]);
-const studentRows = tf.tensor2d(Float32Array.from({ length: 1280 }, () => 3 * rng.gaussian()), [
-  128,
-  10,
-]);
+const teacherRows = gaussian(128, 10, 3);
+const studentRows = gaussian(128, 10, 3);
 const sinkhornMs = await medianMs(gradOf((s) => sinkhornKD(teacherRows, s), studentRows));
 console.log(`sinkhornKD fwd+bwd [128, 10]: ${sinkhornMs.toFixed(2)} ms`);
 
