@@ -8,7 +8,9 @@
  * SwiftShader) is used only when `webgpu` is asked for by name. Starting webgpu also registers
  * device-side gradients of Sum and Mean (`lib/gpu/device_gradients.ts`) and patches tfjs-webgpu's
  * AddN, which is silently wrong with more than 7 inputs (`lib/gpu/kernel_patches.ts`), and a
- * register-tiled fp32 matmul over tfjs's BatchMatMul (`lib/gpu/tiled_matmul.ts`).
+ * register-tiled fp32 matmul over tfjs's BatchMatMul (`lib/gpu/tiled_matmul.ts`). Starting wasm
+ * registers a SIMD batched matmul over tfjs's scalar loop for batched and transposed products
+ * (`lib/wasm/simd_matmul.ts`).
  *
  * Facts measured on the CI machine (2 cores): wasm SIMD ≈ 16 GFLOP/s on a 1024³ matmul, one thread:
  * the threaded wasm build cannot start its emscripten workers under Deno's `worker_threads`
@@ -24,6 +26,7 @@ import { createRequire } from "node:module";
 import { registerDeviceGradients } from "./gpu/device_gradients.ts";
 import { patchWebGPUKernels } from "./gpu/kernel_patches.ts";
 import { registerTiledMatMul } from "./gpu/tiled_matmul.ts";
+import { registerSimdMatMul } from "./wasm/simd_matmul.ts";
 
 /** Backends kdlab knows how to start, fastest first. */
 export const BACKEND_NAMES = ["tensorflow", "webgpu", "wasm", "cpu"] as const;
@@ -154,6 +157,7 @@ async function startNamed(name: BackendName): Promise<BackendInfo> {
   if (name === "webgpu") patchWebGPUKernels(), registerTiledMatMul();
   const simd = name === "wasm" && Boolean(await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT"));
   if (name === "wasm") adapter = simd ? "wasm simd" : "wasm";
+  if (name === "wasm" && simd) registerSimdMatMul();
   if (name === "cpu") adapter = "js";
   return {
     name,

@@ -11,6 +11,7 @@ import {
   decodeSafetensors,
   embedding,
   encodeSafetensors,
+  gelu,
   loadModel,
   matMul,
   readParams,
@@ -97,6 +98,39 @@ for (const backend of BACKENDS) {
     assert.ok(maxAbs(conv2dSame(x, f).dataSync(), conv64.data) < 1e-4);
     const mm64 = matmul64(Array.from(a.dataSync()), Array.from(c.transpose().dataSync()), 4, 7, 5);
     assert.ok(maxAbs(matMul(a, c, false, true).dataSync(), mm64) < 1e-4);
+  });
+}
+
+const GELU_C = Math.sqrt(2 / Math.PI);
+const gelu64 = (x: number) => 0.5 * x * (1 + Math.tanh(GELU_C * (x + 0.044715 * x ** 3)));
+
+for (const backend of BACKENDS) {
+  Deno.test(`gelu: float64 tanh-form values, finite-difference gradients, extremes (${backend})`, async () => {
+    await initBackend(backend, { log: false });
+    const xs = [-60, -12, -5, -3, -1.5, -1, -0.3, -1e-3, 0, 1e-3, 0.3, 1, 1.5, 3, 5, 12, 60];
+    const weights = xs.map((_, i) => 1 + (i % 3));
+    const x = tf.tensor1d(xs);
+    const w = tf.tensor1d(weights);
+    const [y, g] = tf.tidy(() => [gelu(x), tf.grad((v) => gelu(v).mul(w).sum())(x)]);
+    const yv = y.dataSync();
+    const gv = g.dataSync();
+    xs.forEach((v, i) => {
+      const h = 1e-6;
+      const fd = weights[i] * (gelu64(v + h) - gelu64(v - h)) / (2 * h);
+      assert.ok(Math.abs(yv[i] - gelu64(v)) <= 1e-6 * (1 + Math.abs(v)), `y(${v}) ${yv[i]}`);
+      assert.ok(Math.abs(gv[i] - fd) < 2e-5, `y'(${v}) ${gv[i]} vs ${fd}`);
+    });
+    // Far outside any activation: finite values and gradients, the asymptotes x and 0.
+    const big = tf.tensor1d([-1e30, -1e13, 1e13, 1e30]);
+    const [yb, gb] = tf.tidy(() => [gelu(big), tf.grad((v) => gelu(v).sum())(big)]);
+    assert.deepEqual(
+      Array.from(yb.dataSync()).map((v) => Math.abs(v)),
+      [0, 0, 1e13, 1e30].map(
+        (v) => Math.fround(v),
+      ),
+    );
+    assert.deepEqual(Array.from(gb.dataSync()).map((v) => v + 0), [0, 0, 1, 1]); // −0 → 0
+    tf.dispose([x, w, y, g, big, yb, gb]);
   });
 }
 
