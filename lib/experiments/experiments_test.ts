@@ -74,6 +74,19 @@ Deno.test("the TAID study plan: every method × seed, a ≥4× smaller student, 
       `taid-${scale}-teacher-main`,
     ]);
     assert.ok(estimatedCost(study.teachers.large) > estimatedCost(study.teachers.small));
+    // The budget study: 3 methods at 1×, 2×, 4× the budget; 1× is the main table's run, and
+    // TAID's α is scaled to each budget.
+    assert.equal(study.budget.length, 9);
+    for (const r of study.budget.filter((b) => b.steps === study.config.student.steps)) {
+      const main = study.main.find((m) => m.method === r.method && m.seed === 1)!;
+      assert.deepEqual(r.spec, main.spec);
+    }
+    const taidAt = (steps: number) =>
+      study.budget.find((b) => b.method === "taid" && b.steps === steps)!.spec;
+    const n = study.config.student.steps;
+    assert.equal(taidAt(4 * n).train.steps, 4 * n);
+    assert.equal(taidAt(4 * n).objective.config!.alpha, scaledTAIDAlpha(4 * n));
+    assert.ok(scaledTAIDAlpha(4 * n) < (taidAt(n).objective.config!.alpha as number));
   }
 });
 

@@ -87,6 +87,11 @@ export function taidMethods(studentSteps: number): TAIDMethod[] {
   ];
 }
 
+/** Multiples of the student budget in the budget study. */
+export const STUDENT_BUDGET_FACTORS = [1, 2, 4];
+/** Methods of the budget study. */
+export const BUDGET_METHODS = ["fkl", "taid", "taid_linear"];
+
 /** Every spec of the study at one scale. */
 export function taidStudy(scale: TAIDScale, seeds: number) {
   const c = TAID_SCALES[scale];
@@ -111,11 +116,17 @@ export function taidStudy(scale: TAIDScale, seeds: number) {
     eval: c.eval,
   });
   const teachers = { small: teacher("small"), main: teacher("main"), large: teacher("large") };
-  const student = (m: TAIDMethod, seed: number, t: LMSpec, tag = "main"): LMSpec => ({
+  const student = (
+    m: TAIDMethod,
+    seed: number,
+    t: LMSpec,
+    tag = "main",
+    steps = c.student.steps,
+  ): LMSpec => ({
     name: `taid-${scale}-${tag}-${m.method}-s${seed}`,
     data,
     model: c.student.model,
-    train: trainCfg(c.student.steps, 3e-3),
+    train: trainCfg(steps, 3e-3),
     objective: m.objective,
     seed,
     ...(m.objective.name === "sft" ? {} : { teacher: t }),
@@ -165,7 +176,19 @@ export function taidStudy(scale: TAIDScale, seeds: number) {
       return { method, seed, spec, base };
     })
   );
-  return { config: c, teachers, teacherGenre, main, capacity, delta };
+  // The budget study: FKL, TAID and its linear ablation at 1×, 2× and 4× the student budget
+  // (seed 1; α scaled to each budget; the 1× runs are the main table's).
+  const budget = STUDENT_BUDGET_FACTORS.flatMap((factor) => {
+    const steps = factor * c.student.steps;
+    return taidMethods(steps).filter((m) => BUDGET_METHODS.includes(m.method)).map((m) => ({
+      method: m.method,
+      steps,
+      spec: factor === 1
+        ? student(m, 1, teachers.main)
+        : student(m, 1, teachers.main, `budget${steps}`, steps),
+    }));
+  });
+  return { config: c, teachers, teacherGenre, main, capacity, delta, budget };
 }
 
 /**

@@ -42,7 +42,9 @@ const plainMatMul = tf.customGrad(
  * `tf.matMul`, except on wasm, whose kernel is 10-30× slower with a transpose flag set (measured:
  * [2048,4096]ᵀ·[2048,256] takes 8.3 s with the flag, 0.26 s after an explicit transpose) and
  * whose autodiff gradients set those flags: there the operands are transposed explicitly, in the
- * forward pass and in the gradient.
+ * forward pass and in the gradient. (kdlab's SIMD kernel over wasm's BatchMatMul,
+ * `lib/wasm/simd_matmul.ts`, transposes flagged operands itself; this keeps the `KD_MATMUL=tfjs`
+ * path fast too.)
  */
 export function matMul<T extends tf.Tensor>(
   a: T,
