@@ -17,6 +17,7 @@ export const BENCHMARKS: Record<string, string> = {
   tokenizer: "tokenizer.ts",
   phis: "phis.ts",
   classifier_step: "classifier_step.ts",
+  wasm_matmul: "wasm_matmul.ts",
 };
 
 if (import.meta.main) {
