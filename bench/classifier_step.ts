@@ -16,6 +16,7 @@ import * as tf from "@tensorflow/tfjs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "../tools/args.ts";
+import { medianMs } from "./timing.ts";
 import { backendInfo, initBackend } from "../lib/backend.ts";
 import { ImageBatcher, type ImageSplit, Rng } from "../lib/data/mod.ts";
 import { getLoss, logSumExp, sinkhornKD } from "../lib/losses/mod.ts";
@@ -26,18 +27,6 @@ const here = dirname(fileURLToPath(import.meta.url));
 const { options } = parseArgs(Deno.args, ["backend", "steps"]);
 await initBackend((options.backend as string | undefined) ?? "wasm", { log: false });
 const steps = Number(options.steps ?? 60);
-
-/** Median milliseconds of `f` (awaited) over `repeats` calls after 3 warm-up calls. */
-async function medianMs(f: () => Promise<void>, repeats = 20): Promise<number> {
-  for (let i = 0; i < 3; i++) await f();
-  const times: number[] = [];
-  for (let i = 0; i < repeats; i++) {
-    const t0 = performance.now();
-    await f();
-    times.push(performance.now() - t0);
-  }
-  return times.sort((a, b) => a - b)[Math.floor(repeats / 2)];
-}
 
 /** Forward + backward of `f` at `x`, read back. */
 const gradOf = (f: (x: tf.Tensor) => tf.Tensor, x: tf.Tensor) => async () => {

@@ -16,28 +16,20 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "../tools/args.ts";
 import { initBackend } from "../lib/backend.ts";
 import { setSimdMatMul, simdMatMulCount } from "../lib/wasm/mod.ts";
+import { medianMs } from "./timing.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const { options } = parseArgs(Deno.args, ["repeats"]);
 const repeats = Number(options.repeats ?? 20);
 await initBackend("wasm", { log: false });
 
-/** Median ms of one product, read back, after 3 warm-up calls. */
-function medianMs(f: () => tf.Tensor): number {
-  const once = () => {
+/** Median ms of one product, read back. */
+const productMs = (f: () => tf.Tensor) =>
+  medianMs(() => {
     const y = f();
     y.dataSync();
     y.dispose();
-  };
-  for (let i = 0; i < 3; i++) once();
-  const times: number[] = [];
-  for (let i = 0; i < repeats; i++) {
-    const t0 = performance.now();
-    once();
-    times.push(performance.now() - t0);
-  }
-  return times.sort((a, b) => a - b)[Math.floor(repeats / 2)];
-}
+  }, repeats);
 
 interface Case {
   name: string;
@@ -73,10 +65,10 @@ for (const c of cases) {
   const k = c.a[c.a.length - (c.transposeA ? 2 : 1)];
   const flop = 2 * shape.reduce((p, x) => p * x, 1) * k;
   setSimdMatMul(false);
-  const tfjs = medianMs(product);
+  const tfjs = await productMs(product);
   setSimdMatMul(true);
   const before = simdMatMulCount();
-  const ours = medianMs(product);
+  const ours = await productMs(product);
   const row = {
     case: c.name,
     a: c.a,

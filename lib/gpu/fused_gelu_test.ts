@@ -10,9 +10,9 @@ import { gelu } from "../models/ops.ts";
 import { setFusedKernels } from "./env.ts";
 import { fusedGelu } from "./fused_gelu.ts";
 import { gpuTest } from "../../tests/fixtures/gpu_test.ts";
+import { gelu64 } from "../../tests/reference/models64.ts";
 
 const C = Math.sqrt(2 / Math.PI);
-const gelu64 = (x: number) => 0.5 * x * (1 + Math.tanh(C * (x + 0.044715 * x ** 3)));
 const dgelu64 = (x: number) => {
   const t = Math.tanh(C * (x + 0.044715 * x ** 3));
   return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * C * (1 + 3 * 0.044715 * x * x);

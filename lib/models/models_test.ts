@@ -2,7 +2,7 @@ import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { initBackend } from "../backend.ts";
-import { conv2dSame64, gpt64, matmul64 } from "../../tests/reference/models64.ts";
+import { conv2dSame64, gelu64, gpt64, matmul64 } from "../../tests/reference/models64.ts";
 import {
   conv2dSame,
   createCNN,
@@ -100,9 +100,6 @@ for (const backend of BACKENDS) {
     assert.ok(maxAbs(matMul(a, c, false, true).dataSync(), mm64) < 1e-4);
   });
 }
-
-const GELU_C = Math.sqrt(2 / Math.PI);
-const gelu64 = (x: number) => 0.5 * x * (1 + Math.tanh(GELU_C * (x + 0.044715 * x ** 3)));
 
 for (const backend of BACKENDS) {
   Deno.test(`gelu: float64 tanh-form values, finite-difference gradients, extremes (${backend})`, async () => {

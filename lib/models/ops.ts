@@ -17,7 +17,7 @@ const hasKernel = (name: string) => tf.getKernel(name, tf.getBackend()) !== unde
 const onHost = () => tf.getBackend() === "wasm" || tf.getBackend() === "cpu";
 
 /** Swaps the last two axes. */
-const swapLast = (x: tf.Tensor) =>
+export const swapLast = (x: tf.Tensor): tf.Tensor =>
   x.rank === 2
     ? x.transpose()
     : x.transpose([...x.shape.keys()].map((i) =>

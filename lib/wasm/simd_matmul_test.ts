@@ -7,6 +7,7 @@ import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
 import { initBackend } from "../backend.ts";
 import { matmul64 } from "../../tests/reference/models64.ts";
+import { swapLast } from "../models/ops.ts";
 import { setSimdMatMul, SIMD_MATMUL_WASM, simdMatMulCount } from "./simd_matmul.ts";
 import { sleb, uleb } from "./wasm_module.ts";
 
@@ -29,12 +30,6 @@ function batchedProduct64(
   }
   return out;
 }
-
-const swapLast = (x: tf.Tensor) => {
-  const perm = x.shape.map((_, i) => i);
-  perm.splice(-2, 2, x.rank - 1, x.rank - 2);
-  return tf.transpose(x, perm);
-};
 
 const maxRelative = (got: ArrayLike<number>, want: number[]) => {
   assert.equal(got.length, want.length);

@@ -50,7 +50,6 @@ const section = (id: number, body: number[]) => [id, ...uleb(body.length), ...bo
 export const op = {
   block: () => [0x02, 0x40],
   loop: () => [0x03, 0x40],
-  if: () => [0x04, 0x40],
   end: () => [0x0b],
   br: (depth: number) => [0x0c, ...uleb(depth)],
   brIf: (depth: number) => [0x0d, ...uleb(depth)],
@@ -63,7 +62,6 @@ export const op = {
   i32Mul: () => [0x6c],
   i32LtU: () => [0x49],
   i32GtU: () => [0x4b],
-  i32GeU: () => [0x4f],
   f32Load: (offset = 0) => [0x2a, 2, ...uleb(offset)],
   f32Store: (offset = 0) => [0x38, 2, ...uleb(offset)],
   f32Zero: () => [0x43, 0, 0, 0, 0],

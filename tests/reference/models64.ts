@@ -38,7 +38,8 @@ function layerNorm64(x: number[], rows: number, d: number, g: number[], b: numbe
   return out;
 }
 
-const gelu64 = (x: number) =>
+/** GELU, tanh approximation (GPT-2's), in float64. */
+export const gelu64 = (x: number): number =>
   0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x ** 3)));
 
 function addBias(x: number[], rows: number, bias: number[]): number[] {
