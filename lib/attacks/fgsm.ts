@@ -14,6 +14,7 @@ import * as tf from "@tensorflow/tfjs";
 import { imageTensors } from "../data/batches.ts";
 import type { ImageSplit } from "../data/images.ts";
 import type { ImageClassifier } from "../models/vision.ts";
+import { sign } from "../models/ops.ts";
 
 /** Adversarial images `[B, 28, 28, 1]` for images `x` with labels `y`. */
 export function fgsm(
@@ -27,7 +28,7 @@ export function fgsm(
   if (!(temperature > 0)) throw new Error(`fgsm: temperature must be > 0, got ${temperature}`);
   return tf.tidy(() => {
     const grad = inputGradient(model, x, y, temperature);
-    return tf.clipByValue(x.add(tf.sign(grad).mul(epsilon)), 0, 1) as tf.Tensor4D;
+    return tf.clipByValue(x.add(sign(grad).mul(epsilon)), 0, 1) as tf.Tensor4D;
   });
 }
 
@@ -65,7 +66,7 @@ export async function fgsmCurve(
       const counts = tf.tidy(() => {
         const { x, y } = imageTensors(split, indices);
         const grad = inputGradient(model, x, y, temperature);
-        const adv = tf.clipByValue(x.add(tf.sign(grad).mul(epsilon)), 0, 1);
+        const adv = tf.clipByValue(x.add(sign(grad).mul(epsilon)), 0, 1);
         const predicted = model.logits(adv).argMax(1);
         const zeroRows = grad.abs().reshape([indices.length, -1]).max(1).equal(0);
         return tf.stack([predicted.equal(y.cast("int32")).sum(), zeroRows.sum()]);

@@ -55,6 +55,27 @@ for (const backend of ["cpu", "wasm"]) {
         assert.ok(Math.abs(a - expected) < 1e-6, `adv[${i}]`);
       });
     }
+    // A saturated softmax (head scaled ×40, label = argmax): input gradients far below 1e-7 but
+    // not 0; the step must still move every pixel whose gradient is nonzero (wasm's Sign kernel
+    // returns 0 below 1.2e-7).
+    const x1 = tf.tensor4d(xs, [1, 28, 28, 1]);
+    const head = model.params["head.w"] as tf.Variable;
+    const saved = head.clone();
+    head.assign(head.mul(40));
+    const label = tf.tidy(() => model.logits(x1).argMax(1).cast("int32")) as tf.Tensor1D;
+    const [small, stepped] = tf.tidy(() => [
+      inputGradient(model, x1, label).dataSync(),
+      fgsm(model, x1, label, 0.1).dataSync(),
+    ]);
+    const nonzero = small.filter((g) => g !== 0);
+    assert.ok(nonzero.length > 100, `nonzero gradients: ${nonzero.length}`);
+    assert.ok(Math.max(...nonzero.map(Math.abs)) < 1e-7, "the gradients are tiny");
+    stepped.forEach((a, i) => {
+      const expected = Math.fround(Math.min(1, Math.max(0, xs[i] + 0.1 * Math.sign(small[i]))));
+      assert.ok(Math.abs(a - expected) < 1e-6, `tiny-gradient step [${i}]: ${a} vs ${expected}`);
+    });
+    head.assign(saved);
+    tf.dispose([x1, saved, label]);
     const split = {
       images: Float32Array.from({ length: 2 * 784 }, (_, i) => xs[i % 784]),
       labels: Int32Array.of(0, 2),

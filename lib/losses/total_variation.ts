@@ -5,6 +5,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { sign } from "../models/ops.ts";
 import { type PointwiseKernel, pointwiseLoss, type PointwiseOptions } from "./pointwise.ts";
 
 /** ½Σ|p − q| per row; ∂/∂ℓq = ½·sign(q − p)·q. */
@@ -12,7 +13,7 @@ export const totalVariationKernel: PointwiseKernel = {
   value: (lp, lq) => tf.mul(0.5, tf.sum(tf.abs(tf.sub(tf.exp(lp), tf.exp(lq))), 1)) as tf.Tensor1D,
   gradLogQ: (lp, lq) => {
     const q = tf.exp(lq);
-    return tf.mul(tf.mul(0.5, tf.sign(tf.sub(q, tf.exp(lp)))), q) as tf.Tensor2D;
+    return tf.mul(tf.mul(0.5, sign(tf.sub(q, tf.exp(lp)))), q) as tf.Tensor2D;
   },
   fused: { kind: "tvd" },
 };

@@ -16,6 +16,7 @@ import {
   matMul,
   readParams,
   saveModel,
+  sign,
 } from "./mod.ts";
 
 const BACKENDS = ["cpu", "wasm"] as const;
@@ -102,6 +103,14 @@ for (const backend of BACKENDS) {
 }
 
 for (const backend of BACKENDS) {
+  Deno.test(`sign is exact at any magnitude (${backend})`, async () => {
+    await initBackend(backend, { log: false });
+    const x = tf.tensor1d([1e-8, -1e-8, 0, -3, 2e-30, -2e-30, 5, 1.1e-7, NaN]);
+    const y = sign(x);
+    assert.deepEqual(Array.from(y.dataSync()), [1, -1, 0, -1, 1, -1, 1, 1, 0]);
+    tf.dispose([x, y]);
+  });
+
   Deno.test(`gelu: float64 tanh-form values, finite-difference gradients, extremes (${backend})`, async () => {
     await initBackend(backend, { log: false });
     const xs = [-60, -12, -5, -3, -1.5, -1, -0.3, -1e-3, 0, 1e-3, 0.3, 1, 1.5, 3, 5, 12, 60];

@@ -186,3 +186,13 @@ export function gelu(x: tf.Tensor): tf.Tensor {
   if (x.dtype === "float32" && fusedKernelsAvailable()) return fusedGelu(x);
   return geluSigmoid(x);
 }
+
+/**
+ * sign(x) ∈ {−1, 0, 1} on every backend. tfjs-backend-wasm 4.22's `Sign` returns 0 for
+ * |x| < 1.2e-7 (FLT_EPSILON; measured: 1e-7 → 0, 1.2e-7 → 1, −1.1e-7 → 0), which would silently
+ * zero FGSM's step on small input gradients and TVD's subgradient where p and q nearly agree;
+ * this compares with 0 instead. NaN gives 0.
+ */
+export function sign(x: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => tf.sub(tf.cast(tf.greater(x, 0), x.dtype), tf.cast(tf.less(x, 0), x.dtype)));
+}
