@@ -1,7 +1,9 @@
 /**
  * Benchmark of the token-level objectives: forward+backward time and peak tensor bytes of FKL,
- * GJSD and TAID, chunked custom-gradient path vs tfjs's naive composite (autodiff), at
- * [4096, 8192] and [4096, 32000] on wasm (and webgpu when a real GPU adapter is present).
+ * GJSD and TAID on three paths: the fused kernels (`lib/wasm/simd_divergence.ts` on wasm, the
+ * WGSL ones on webgpu), the chunked custom-gradient composite (fused kernels off), and tfjs's
+ * naive composite (autodiff), at [4096, 8192] and [4096, 32000] on wasm (and webgpu when a real
+ * GPU adapter is present).
  * Writes `bench/results/losses.json`.
  *
  * Usage: `deno task bench losses [--shapes 4096x8192,4096x32000] [--backends wasm,webgpu] [--repeats 3]`
@@ -12,6 +14,7 @@ import * as tf from "@tensorflow/tfjs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { initBackend } from "../lib/backend.ts";
+import { setFusedKernels } from "../lib/gpu/env.ts";
 import {
   forwardKL,
   forwardKLKernel,
@@ -40,11 +43,14 @@ const objectives: Record<string, { chunked: Loss; naive: Loss }> = {
   },
 };
 
+const PATHS = ["fused", "chunked", "naive"] as const;
+type Path = (typeof PATHS)[number];
+
 interface Row {
   backend: string;
   adapter: string;
   objective: string;
-  path: "chunked" | "naive";
+  path: Path;
   n: number;
   v: number;
   ms_median?: number;
@@ -86,18 +92,24 @@ async function measure(loss: Loss, n: number, v: number, repeats: number) {
 async function runCase(spec: string, repeats: number): Promise<void> {
   const [backend, objective, path, n, v] = spec.split(":");
   const info = await initBackend(backend, { log: false });
+  setFusedKernels(path === "fused");
   const row: Row = {
     backend,
     adapter: info.adapter,
     objective,
-    path: path as Row["path"],
+    path: path as Path,
     n: Number(n),
     v: Number(v),
     input_bytes: 2 * Number(n) * Number(v) * 4,
   };
   Object.assign(
     row,
-    await measure(objectives[objective][path as Row["path"]], row.n, row.v, repeats),
+    await measure(
+      objectives[objective][path === "naive" ? "naive" : "chunked"],
+      row.n,
+      row.v,
+      repeats,
+    ),
   );
   console.log(`ROW ${JSON.stringify(row)}`);
 }
@@ -163,7 +175,7 @@ if (import.meta.main) {
     }
     for (const [n, v] of shapes) {
       for (const name of names) {
-        for (const path of ["chunked", "naive"] as const) {
+        for (const path of PATHS) {
           const row = await runIsolated(`${backend}:${name}:${path}:${n}:${v}`, repeats, {
             backend,
             adapter: info.adapter,
@@ -186,22 +198,28 @@ if (import.meta.main) {
     }
   }
   const backends = [...new Set(rows.map((r) => r.backend))];
-  const summary = rows.filter((r) => r.path === "chunked").map((c) => {
-    const naive = rows.find((r) =>
-      r.path === "naive" && r.backend === c.backend && r.objective === c.objective && r.n === c.n &&
-      r.v === c.v
-    )!;
+  const ratio = (a?: number, b?: number) => a && b ? a / b : null;
+  const summary = rows.filter((r) => r.path === "fused").map((f) => {
+    const same = (path: Path) =>
+      rows.find((r) =>
+        r.path === path && r.backend === f.backend && r.objective === f.objective &&
+        r.n === f.n && r.v === f.v
+      )!;
+    const chunked = same("chunked"), naive = same("naive");
     return {
-      backend: c.backend,
-      objective: c.objective,
-      shape: `${c.n}x${c.v}`,
-      time_ratio_chunked_over_naive: c.ms_median && naive.ms_median
-        ? c.ms_median / naive.ms_median
-        : null,
-      peak_ratio_chunked_over_naive: c.peak_bytes && naive.peak_bytes
-        ? c.peak_bytes / naive.peak_bytes
-        : null,
-      naive_error: naive.error ?? null,
+      backend: f.backend,
+      objective: f.objective,
+      shape: `${f.n}x${f.v}`,
+      fused_ms: f.ms_median ?? null,
+      chunked_ms: chunked.ms_median ?? null,
+      naive_ms: naive.ms_median ?? null,
+      time_ratio_fused_over_chunked: ratio(f.ms_median, chunked.ms_median),
+      time_ratio_chunked_over_naive: ratio(chunked.ms_median, naive.ms_median),
+      peak_ratio_fused_over_chunked: ratio(f.peak_bytes, chunked.peak_bytes),
+      peak_ratio_chunked_over_naive: ratio(chunked.peak_bytes, naive.peak_bytes),
+      errors: Object.fromEntries(
+        [f, chunked, naive].filter((r) => r.error).map((r) => [r.path, r.error]),
+      ),
     };
   });
   const out = join(dirname(fileURLToPath(import.meta.url)), "results", "losses.json");

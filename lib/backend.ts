@@ -10,7 +10,9 @@
  * AddN, which is silently wrong with more than 7 inputs (`lib/gpu/kernel_patches.ts`), and a
  * register-tiled fp32 matmul over tfjs's BatchMatMul (`lib/gpu/tiled_matmul.ts`). Starting wasm
  * registers a SIMD batched matmul over tfjs's scalar loop for batched and transposed products
- * (`lib/wasm/simd_matmul.ts`).
+ * (`lib/wasm/simd_matmul.ts`), SIMD kernels of the fused divergences
+ * (`lib/wasm/simd_divergence.ts`), and an `Identity` that shares buffers instead of copying them
+ * (`lib/wasm/shared_identity.ts`).
  *
  * Facts measured on the CI machine (2 cores): wasm SIMD ≈ 16 GFLOP/s on a 1024³ matmul, one thread:
  * the threaded wasm build cannot start its emscripten workers under Deno's `worker_threads`
@@ -27,6 +29,8 @@ import { registerDeviceGradients } from "./gpu/device_gradients.ts";
 import { patchWebGPUKernels } from "./gpu/kernel_patches.ts";
 import { registerTiledMatMul } from "./gpu/tiled_matmul.ts";
 import { registerSimdMatMul } from "./wasm/simd_matmul.ts";
+import { registerSimdDivergence } from "./wasm/simd_divergence.ts";
+import { registerSharedIdentity } from "./wasm/shared_identity.ts";
 
 /** Backends kdlab knows how to start, fastest first. */
 export const BACKEND_NAMES = ["tensorflow", "webgpu", "wasm", "cpu"] as const;
@@ -157,7 +161,8 @@ async function startNamed(name: BackendName): Promise<BackendInfo> {
   if (name === "webgpu") patchWebGPUKernels(), registerTiledMatMul();
   const simd = name === "wasm" && Boolean(await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT"));
   if (name === "wasm") adapter = simd ? "wasm simd" : "wasm";
-  if (name === "wasm" && simd) registerSimdMatMul();
+  if (name === "wasm") registerSharedIdentity();
+  if (name === "wasm" && simd) registerSimdMatMul(), registerSimdDivergence();
   if (name === "cpu") adapter = "js";
   return {
     name,

@@ -18,7 +18,8 @@ export function envFlag(name: string): string | undefined {
 let fused = envFlag("KD_FUSED") !== "0";
 
 /**
- * Turns the fused WGSL kernels (divergences, AdamW, GELU, layer norm, sum of squares) on or off
+ * Turns the fused kernels (WGSL: divergences, AdamW, GELU, layer norm, sum of squares; wasm SIMD:
+ * divergences) on or off
  * (default on; `KD_FUSED=0` in the environment turns them off), e.g. to benchmark the composite
  * path on the same device. Returns the previous setting.
  */
@@ -26,6 +27,11 @@ export function setFusedKernels(on: boolean): boolean {
   const before = fused;
   fused = on;
   return before;
+}
+
+/** True unless the fused kernels were switched off (`KD_FUSED=0`, `setFusedKernels(false)`). */
+export function fusedKernelsEnabled(): boolean {
+  return fused;
 }
 
 /** True when the active backend is webgpu and the fused kernels are switched on. */

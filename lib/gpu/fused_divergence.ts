@@ -6,7 +6,7 @@
  * and materialises several [N, V] tensors per loss; on the H100 a KL forward over [4096, 8192] took
  * 41 ms against PyTorch's 1.4 ms (issue #10). Here the forward pass is one kernel with one
  * workgroup per row (two sweeps over the row: an online log-sum-exp, then the divergence), writing
- * four numbers per row; the backward pass is one elementwise kernel that recomputes p and q from
+ * eight numbers per row; the backward pass is one elementwise kernel that recomputes p and q from
  * the logits and the saved row statistics (as Liger Kernel's fused losses and FlashAttention's
  * recomputation do), so the only [N, V] tensor ever written is the gradient itself.
  *
@@ -24,9 +24,11 @@
  * - `tvd`  ½|p − q| (total variation);                               g = ½·sign(q − p)·q
  *
  * The kernels are registered with tfjs as `KdlabDivergenceRows` and `KdlabDivergenceGrad` for the
- * `webgpu` backend; {@linkcode fusedDivergenceRows} wraps them in a `tf.customGrad`. On other
- * backends they are not available (`fusedKernelsAvailable()` of `env.ts` says so) and the losses use
- * the composite path. Tests compare both on the software adapter.
+ * `webgpu` backend, and as WebAssembly SIMD kernels of the same names for the `wasm` backend
+ * (`lib/wasm/simd_divergence.ts`, registered by `initBackend("wasm")`); {@linkcode fusedDivergenceRows}
+ * wraps them in a `tf.customGrad`. On other backends they are not available
+ * ({@linkcode fusedDivergenceAvailable} says so) and the losses use the composite path. Tests compare
+ * both on the software adapter and on wasm.
  *
  * @module
  */
@@ -37,9 +39,9 @@ import {
   ElementwiseProgram,
   f32Uniforms,
   registerWebGPUKernel,
-  requireWebGPU,
   treeReduce,
 } from "./webgpu_kernel.ts";
+import { fusedKernelsEnabled } from "./env.ts";
 
 /** The divergences with a fused kernel. */
 export type FusedDivergenceKind = "fkl" | "ce" | "rkl" | "gjsd" | "skl" | "srkl" | "tvd";
@@ -73,13 +75,39 @@ export interface FusedDivergenceOptions {
   checkFinite?: string;
 }
 
-const ROWS_KERNEL = "KdlabDivergenceRows";
-const GRAD_KERNEL = "KdlabDivergenceGrad";
 /**
- * Numbers written per row by the forward kernel: LSE of the target, LSE of the student, D, Σg, and
- * how many of the row's teacher and student logits are NaN or ±Inf.
+ * The forward kernel: inputs `teacher`, `student` [N, V] (and optionally `lambda`, a float32
+ * scalar), attributes {@linkcode FusedDivergenceAttrs}; output [N, {@linkcode DIVERGENCE_STATS}].
  */
-const STATS = 6;
+export const DIVERGENCE_ROWS_KERNEL = "KdlabDivergenceRows";
+/**
+ * The backward kernel: inputs `teacher`, `student`, `stats` (the forward output), `dy` [N] (and
+ * `lambda`); output ∂/∂student [N, V].
+ */
+export const DIVERGENCE_GRAD_KERNEL = "KdlabDivergenceGrad";
+/**
+ * Numbers written per row by the forward kernel: the maximum and log Σ e^(x − max) of the target
+ * logits, the same of the student logits, D, Σg, and how many of the row's teacher and student
+ * logits are NaN or ±Inf. The maximum and the log-sum are kept apart so that a log-probability is
+ * computed as (x − max) − log Σ, as tfjs's logSoftmax does: folded into one float32 LSE, their sum
+ * would carry an error of up to half an ulp of the logits' size (≈ 8e-6 at 238), which shifts every
+ * log-probability of the row by as much and, on one-hot rows, costs 100× the composite path's error.
+ */
+export const DIVERGENCE_STATS = 8;
+const ROWS_KERNEL = DIVERGENCE_ROWS_KERNEL;
+const GRAD_KERNEL = DIVERGENCE_GRAD_KERNEL;
+const STATS = DIVERGENCE_STATS;
+
+/**
+ * True when {@linkcode fusedDivergenceRows} can run: the fused kernels are switched on (`KD_FUSED`,
+ * `setFusedKernels`) and the active backend is webgpu, or has the kernels registered (wasm with
+ * SIMD).
+ */
+export function fusedDivergenceAvailable(): boolean {
+  if (!fusedKernelsEnabled()) return false;
+  const backend = tf.getBackend();
+  return backend === "webgpu" || tf.getKernel(ROWS_KERNEL, backend) !== undefined;
+}
 
 let registered = false;
 
@@ -97,13 +125,18 @@ export function fusedDivergenceRows(
   options: FusedDivergenceOptions,
 ): tf.Tensor1D {
   const attrs = checkedAttrs(divergence, options);
-  requireWebGPU("fusedDivergenceRows");
+  const backend = tf.getBackend();
+  if (backend === "webgpu") registerFusedKernels();
+  else if (tf.getKernel(ROWS_KERNEL, backend) === undefined) {
+    throw new Error(
+      `fusedDivergenceRows: needs the webgpu backend or the wasm backend with SIMD, active is ${backend}`,
+    );
+  }
   if (teacher.rank !== 2 || student.rank !== 2 || teacher.shape.join() !== student.shape.join()) {
     throw new Error(
       `fusedDivergenceRows: teacher and student must both be [N, V], got [${teacher.shape}] and [${student.shape}]`,
     );
   }
-  registerFusedKernels();
   if (teacher.dtype !== "float32") teacher = tf.cast(teacher, "float32");
   if (student.dtype !== "float32") student = tf.cast(student, "float32");
   const lambda = lambdaOf(
@@ -119,13 +152,13 @@ export function fusedDivergenceRows(
     save([teacher, s, stats, ...Object.values(lambda)]);
     const loss = options.checkFinite;
     if (loss !== undefined) {
-      checkValues(tf.sum(tf.slice(stats, [0, 4], [-1, 2]), 0), ([badTeacher, badStudent]) => {
+      checkValues(tf.sum(tf.slice(stats, [0, 6], [-1, 2]), 0), ([badTeacher, badStudent]) => {
         if (badTeacher > 0) return `${loss}: teacherLogits contain NaN or Inf`;
         if (badStudent > 0) return `${loss}: studentLogits contain NaN or Inf`;
       });
     }
     const value = tf.tidy(() =>
-      tf.reshape(tf.slice(stats, [0, 2], [-1, 1]), [stats.shape[0]]) as tf.Tensor1D
+      tf.reshape(tf.slice(stats, [0, 4], [-1, 1]), [stats.shape[0]]) as tf.Tensor1D
     );
     stats.dispose();
     const gradFunc = (dy: tf.Tensor1D, saved: tf.Tensor[]) =>
@@ -139,7 +172,8 @@ export function fusedDivergenceRows(
   return rows(student) as tf.Tensor1D;
 }
 
-interface Attrs {
+/** The kernels' attributes. */
+export interface FusedDivergenceAttrs {
   kind: FusedDivergenceKind;
   /** β of gjsd, α of skl/srkl. */
   param: number;
@@ -153,7 +187,10 @@ function lambdaOf(lambda: tf.Tensor | undefined): { lambda?: tf.Tensor } {
   return lambda ? { lambda } : {};
 }
 
-function checkedAttrs(divergence: FusedDivergence, options: FusedDivergenceOptions): Attrs {
+function checkedAttrs(
+  divergence: FusedDivergence,
+  options: FusedDivergenceOptions,
+): FusedDivergenceAttrs {
   const { kind } = divergence;
   if (!KINDS.includes(kind)) {
     throw new Error(`fusedDivergenceRows: unknown kind "${kind}"; expected ${KINDS.join(", ")}`);
@@ -189,17 +226,21 @@ function checkedAttrs(divergence: FusedDivergence, options: FusedDivergenceOptio
 export function registerFusedKernels(): void {
   if (registered) return;
   registered = true;
-  const uniforms = (a: Attrs) => f32Uniforms(a.invTemperature, a.interpolation, a.param);
-  registerWebGPUKernel<Attrs>(ROWS_KERNEL, ({ teacher, student, lambda }, a) => ({
+  const uniforms = (a: FusedDivergenceAttrs) =>
+    f32Uniforms(a.invTemperature, a.interpolation, a.param);
+  registerWebGPUKernel<FusedDivergenceAttrs>(ROWS_KERNEL, ({ teacher, student, lambda }, a) => ({
     program: new DivergenceRowsProgram(teacher.shape as [number, number], a.kind, !!lambda),
     inputs: lambda ? [teacher, student, lambda] : [teacher, student],
     uniforms: uniforms(a),
   }));
-  registerWebGPUKernel<Attrs>(GRAD_KERNEL, ({ teacher, student, stats, dy, lambda }, a) => ({
-    program: new DivergenceGradProgram(teacher.shape as [number, number], a.kind, !!lambda),
-    inputs: lambda ? [teacher, student, stats, dy, lambda] : [teacher, student, stats, dy],
-    uniforms: uniforms(a),
-  }));
+  registerWebGPUKernel<FusedDivergenceAttrs>(
+    GRAD_KERNEL,
+    ({ teacher, student, stats, dy, lambda }, a) => ({
+      program: new DivergenceGradProgram(teacher.shape as [number, number], a.kind, !!lambda),
+      inputs: lambda ? [teacher, student, stats, dy, lambda] : [teacher, student, stats, dy],
+      uniforms: uniforms(a),
+    }),
+  );
 }
 
 const UNIFORMS = "invTemperature : f32, interpolation : f32, param : f32,";
@@ -271,7 +312,7 @@ const addAll = (i: string, j: string) =>
 
 /**
  * Forward: one workgroup per row; two sweeps (an online log-sum-exp of both rows, then the
- * divergence) with workgroup tree reductions. Output [N, 4]: LSE of the target, LSE of the student, D, Σg.
+ * divergence) with workgroup tree reductions. Output [N, DIVERGENCE_STATS] (see there).
  */
 class DivergenceRowsProgram implements WebGPUProgram {
   variableNames: string[];
@@ -334,16 +375,18 @@ class DivergenceRowsProgram implements WebGPUProgram {
     bufB[tid] = sb;
     workgroupBarrier();
     ${treeReduce(wg, mergeLse)}
-    let lseA = maxA[0] + log(bufA[0]);
-    let lseB = maxB[0] + log(bufB[0]);
+    let rowMaxA = maxA[0];
+    let logSumA = log(bufA[0]);
+    let rowMaxB = maxB[0];
+    let logSumB = log(bufB[0]);
     workgroupBarrier();
 
     // Sweep 2: the divergence and Σg.
     var v0 = 0.0;
     var v1 = 0.0;
     for (var c = i32(tid); c < cols; c += ${wg}) {
-      let lp = targetLogit(base + c) - lseA;
-      let lq = studentLogit(base + c) - lseB;
+      let lp = (targetLogit(base + c) - rowMaxA) - logSumA;
+      let lq = (studentLogit(base + c) - rowMaxB) - logSumB;
       ${termWgsl(this.kind)}
       v0 += term;
       v1 += g;
@@ -355,12 +398,14 @@ class DivergenceRowsProgram implements WebGPUProgram {
     workgroupBarrier();
     ${treeReduce(wg, addAll)}
     if (tid == 0u && row < rows) {
-      result[row * ${STATS}] = lseA;
-      result[row * ${STATS} + 1] = lseB;
-      result[row * ${STATS} + 2] = bufA[0];
-      result[row * ${STATS} + 3] = bufB[0];
-      result[row * ${STATS} + 4] = maxA[0];
-      result[row * ${STATS} + 5] = maxB[0];
+      result[row * ${STATS}] = rowMaxA;
+      result[row * ${STATS} + 1] = logSumA;
+      result[row * ${STATS} + 2] = rowMaxB;
+      result[row * ${STATS} + 3] = logSumB;
+      result[row * ${STATS} + 4] = bufA[0];
+      result[row * ${STATS} + 5] = bufB[0];
+      result[row * ${STATS} + 6] = maxA[0];
+      result[row * ${STATS} + 7] = maxB[0];
     }
   }`;
   }
@@ -388,9 +433,10 @@ class DivergenceGradProgram extends ElementwiseProgram {
   fn main(index : i32) {
     if (index < uniforms.size) {
       let row = index / uniforms.teacherShape[1];
-      let lp = targetLogit(index) - stats[row * ${STATS}];
-      let lq = studentLogit(index) - stats[row * ${STATS} + 1];
-      let sumG = stats[row * ${STATS} + 3];
+      let at = row * ${STATS};
+      let lp = (targetLogit(index) - stats[at]) - stats[at + 1];
+      let lq = (studentLogit(index) - stats[at + 2]) - stats[at + 3];
+      let sumG = stats[at + 5];
       ${termWgsl(this.kind)}
       result[index] = (g - exp(lq) * sumG) * dy[row] * uniforms.invTemperature;
     }

@@ -16,14 +16,19 @@
  *
  * On the webgpu backend, a kernel that names a fused version (`fused`, with a target that is the
  * teacher or TAID's interpolation) runs as two WGSL kernels instead (`lib/gpu/fused_divergence.ts`:
- * one pass per row forward, one elementwise pass backward, no chunking needed).
+ * one pass per row forward, one elementwise pass backward, no chunking needed); on wasm with SIMD,
+ * as the same two kernels in WebAssembly (`lib/wasm/simd_divergence.ts`).
  *
  * Gradient mapping: with ℓ = z/T − LSE(z/T) and g = ∂D/∂ℓ, ∂D/∂z = (g − q·Σg)/T.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { type FusedDivergence, fusedDivergenceRows, fusedKernelsAvailable } from "../gpu/mod.ts";
+import {
+  type FusedDivergence,
+  fusedDivergenceAvailable,
+  fusedDivergenceRows,
+} from "../gpu/fused_divergence.ts";
 import { stopGradient } from "./log_mix.ts";
 import { checkTemperature, type LossOptions, reduceRows, type Rows, toRows } from "./validate.ts";
 
@@ -89,7 +94,7 @@ export function pointwiseLoss(
   const temperature = checkTemperature(fn, options.temperature);
   const chunk = options.chunkElements ?? DEFAULT_CHUNK_ELEMENTS;
   if (!(chunk >= 1)) throw new Error(`${fn}: chunkElements must be ≥ 1, got ${chunk}`);
-  const fused = target.interpolation !== undefined && fusedKernelsAvailable()
+  const fused = target.interpolation !== undefined && fusedDivergenceAvailable()
     ? kernel.fused
     : undefined;
   const validate = options.validate ?? true;

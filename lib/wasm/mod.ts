@@ -7,3 +7,6 @@
  */
 export * from "./wasm_module.ts";
 export * from "./simd_matmul.ts";
+export * from "./simd_math.ts";
+export * from "./simd_divergence.ts";
+export * from "./shared_identity.ts";

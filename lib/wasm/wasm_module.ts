@@ -57,16 +57,22 @@ export const op = {
   set: (local: number) => [0x21, ...uleb(local)],
   tee: (local: number) => [0x22, ...uleb(local)],
   i32: (n: number) => [0x41, ...sleb(n)],
+  i32Eqz: () => [0x45],
   i32Add: () => [0x6a],
   i32Sub: () => [0x6b],
   i32Mul: () => [0x6c],
   i32LtU: () => [0x49],
   i32GtU: () => [0x4b],
+  i32GeU: () => [0x4f],
   f32Load: (offset = 0) => [0x2a, 2, ...uleb(offset)],
   f32Store: (offset = 0) => [0x38, 2, ...uleb(offset)],
   f32Zero: () => [0x43, 0, 0, 0, 0],
+  f32: (x: number) => [0x43, ...new Uint8Array(Float32Array.of(x).buffer)],
   f32Add: () => [0x92],
+  f32Sub: () => [0x93],
   f32Mul: () => [0x94],
+  f32Max: () => [0x97],
+  f32ConvertI32S: () => [0xb2],
   v128Load: (offset = 0) => [0xfd, ...uleb(0x00), 0, ...uleb(offset)],
   v128Store: (offset = 0) => [0xfd, ...uleb(0x0b), 0, ...uleb(offset)],
   v128Zero: () => [0xfd, ...uleb(0x0c), ...new Array(16).fill(0)],
@@ -75,20 +81,28 @@ export const op = {
   f32x4Mul: () => [0xfd, ...uleb(0xe6)],
 };
 
-/** One exported function: its parameters (all i32 here), extra locals by type, and body. */
+/**
+ * One exported function: its parameters (a count of i32 parameters, or their value types), extra
+ * locals by type, and body. Functions return nothing.
+ */
 export interface WasmFunction {
   name: string;
-  params: number;
+  params: number | number[];
   locals: { type: number; count: number }[];
   body: number[][];
 }
 
+/** The value types of a function's parameters. */
+export function paramTypes(f: WasmFunction): number[] {
+  return typeof f.params === "number" ? new Array(f.params).fill(I32) : f.params;
+}
+
 /**
  * The bytes of a module that imports `env.memory` (any size) and exports the given functions,
- * each `(i32 × params) → ()`.
+ * each `(params) → ()`.
  */
 export function moduleBytes(functions: WasmFunction[]): Uint8Array {
-  const types = functions.map((f) => [0x60, ...vec(new Array(f.params).fill([I32])), 0]);
+  const types = functions.map((f) => [0x60, ...vec(paramTypes(f).map((t) => [t])), 0]);
   const imports = [[...name("env"), ...name("memory"), 0x02, 0x00, ...uleb(1)]];
   const code = functions.map((f) => {
     const body = [
