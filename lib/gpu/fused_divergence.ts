@@ -94,9 +94,13 @@ export const DIVERGENCE_GRAD_KERNEL = "KdlabDivergenceGrad";
  * log-probability of the row by as much and, on one-hot rows, costs 100× the composite path's error.
  */
 export const DIVERGENCE_STATS = 8;
-const ROWS_KERNEL = DIVERGENCE_ROWS_KERNEL;
-const GRAD_KERNEL = DIVERGENCE_GRAD_KERNEL;
 const STATS = DIVERGENCE_STATS;
+
+/** True when the active backend has the kernels: webgpu (registered on first use), or wasm with SIMD. */
+function backendHasKernels(): boolean {
+  const backend = tf.getBackend();
+  return backend === "webgpu" || tf.getKernel(DIVERGENCE_ROWS_KERNEL, backend) !== undefined;
+}
 
 /**
  * True when {@linkcode fusedDivergenceRows} can run: the fused kernels are switched on (`KD_FUSED`,
@@ -104,9 +108,7 @@ const STATS = DIVERGENCE_STATS;
  * SIMD).
  */
 export function fusedDivergenceAvailable(): boolean {
-  if (!fusedKernelsEnabled()) return false;
-  const backend = tf.getBackend();
-  return backend === "webgpu" || tf.getKernel(ROWS_KERNEL, backend) !== undefined;
+  return fusedKernelsEnabled() && backendHasKernels();
 }
 
 let registered = false;
@@ -125,13 +127,12 @@ export function fusedDivergenceRows(
   options: FusedDivergenceOptions,
 ): tf.Tensor1D {
   const attrs = checkedAttrs(divergence, options);
-  const backend = tf.getBackend();
-  if (backend === "webgpu") registerFusedKernels();
-  else if (tf.getKernel(ROWS_KERNEL, backend) === undefined) {
+  if (!backendHasKernels()) {
     throw new Error(
-      `fusedDivergenceRows: needs the webgpu backend or the wasm backend with SIMD, active is ${backend}`,
+      `fusedDivergenceRows: needs the webgpu backend or the wasm backend with SIMD, active is ${tf.getBackend()}`,
     );
   }
+  if (tf.getBackend() === "webgpu") registerFusedKernels();
   if (teacher.rank !== 2 || student.rank !== 2 || teacher.shape.join() !== student.shape.join()) {
     throw new Error(
       `fusedDivergenceRows: teacher and student must both be [N, V], got [${teacher.shape}] and [${student.shape}]`,
@@ -145,7 +146,7 @@ export function fusedDivergenceRows(
   const rows = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [s, save] = args as [tf.Tensor2D, tf.GradSaveFunc];
     const stats = tf.engine().runKernel(
-      ROWS_KERNEL,
+      DIVERGENCE_ROWS_KERNEL,
       { teacher, student: s, ...lambda },
       attrs as unknown as tf.NamedAttrMap,
     ) as tf.Tensor2D;
@@ -163,7 +164,7 @@ export function fusedDivergenceRows(
     stats.dispose();
     const gradFunc = (dy: tf.Tensor1D, saved: tf.Tensor[]) =>
       tf.engine().runKernel(
-        GRAD_KERNEL,
+        DIVERGENCE_GRAD_KERNEL,
         { teacher: saved[0], student: saved[1], stats: saved[2], dy, ...lambdaOf(saved[3]) },
         attrs as unknown as tf.NamedAttrMap,
       ) as tf.Tensor2D;
@@ -228,13 +229,16 @@ export function registerFusedKernels(): void {
   registered = true;
   const uniforms = (a: FusedDivergenceAttrs) =>
     f32Uniforms(a.invTemperature, a.interpolation, a.param);
-  registerWebGPUKernel<FusedDivergenceAttrs>(ROWS_KERNEL, ({ teacher, student, lambda }, a) => ({
-    program: new DivergenceRowsProgram(teacher.shape as [number, number], a.kind, !!lambda),
-    inputs: lambda ? [teacher, student, lambda] : [teacher, student],
-    uniforms: uniforms(a),
-  }));
   registerWebGPUKernel<FusedDivergenceAttrs>(
-    GRAD_KERNEL,
+    DIVERGENCE_ROWS_KERNEL,
+    ({ teacher, student, lambda }, a) => ({
+      program: new DivergenceRowsProgram(teacher.shape as [number, number], a.kind, !!lambda),
+      inputs: lambda ? [teacher, student, lambda] : [teacher, student],
+      uniforms: uniforms(a),
+    }),
+  );
+  registerWebGPUKernel<FusedDivergenceAttrs>(
+    DIVERGENCE_GRAD_KERNEL,
     ({ teacher, student, stats, dy, lambda }, a) => ({
       program: new DivergenceGradProgram(teacher.shape as [number, number], a.kind, !!lambda),
       inputs: lambda ? [teacher, student, stats, dy, lambda] : [teacher, student, stats, dy],

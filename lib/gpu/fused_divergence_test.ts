@@ -8,15 +8,12 @@ import nodeAssert from "node:assert/strict";
 import { flushDeferredChecks } from "../deferred_checks.ts";
 import { initBackend } from "../backend.ts";
 import { forwardKL } from "../losses/forward_kl.ts";
-import { generalizedJSD } from "../losses/generalized_jsd.ts";
-import { reverseKL } from "../losses/reverse_kl.ts";
-import { skewKL, skewReverseKL } from "../losses/skew_kl.ts";
-import { totalVariation } from "../losses/total_variation.ts";
 import { taidLoss } from "../taid/taid_loss.ts";
 import { type FusedDivergence, fusedDivergenceRows } from "./fused_divergence.ts";
 import type { Case } from "../../tests/reference/fused_divergence64.ts";
 import { fusedKernelsAvailable, setFusedKernels } from "./env.ts";
 import { gpuTest } from "../../tests/fixtures/gpu_test.ts";
+import { assertFusedLossesMatchComposite } from "../../tests/fixtures/fused_losses.ts";
 import {
   CASES,
   logits,
@@ -148,43 +145,7 @@ gpuTest(
   async () => {
     await webgpu();
     assert(fusedKernelsAvailable());
-    const [b, len, v] = [2, 5, 777];
-    const teacher = tf.tensor3d(Float32Array.from(logits(b * len, v, 21, 3)), [b, len, v]);
-    const student = tf.tensor3d(Float32Array.from(logits(b * len, v, 22, 3)), [b, len, v]);
-    const mask = tf.tensor2d([[1, 1, 1, 0, 0], [1, 0, 1, 1, 1]]);
-    const losses: [string, (s: tf.Tensor) => tf.Scalar][] = [
-      ["forwardKL", (s) => forwardKL(teacher, s, { temperature: 2, mask })],
-      ["reverseKL", (s) => reverseKL(teacher, s, { mask, reduction: "sum" })],
-      ["generalizedJSD", (s) => generalizedJSD(teacher, s, { beta: 0.3, mask })],
-      ["taidLoss", (s) => taidLoss(teacher, s, 0.35, { mask })],
-      ["taidLoss ce", (s) => taidLoss(teacher, s, 0.8, { crossEntropy: true, temperature: 1.5 })],
-      ["skewKL", (s) => skewKL(teacher, s, { alpha: 0.1, mask })],
-      ["skewReverseKL", (s) => skewReverseKL(teacher, s, { alpha: 0.3, temperature: 2 })],
-      ["totalVariation", (s) => totalVariation(teacher, s, { mask })],
-    ];
-    for (const [name, loss] of losses) {
-      const run = async (fused: boolean) => {
-        setFusedKernels(fused);
-        const { value, grad } = tf.valueAndGrad(loss)(student);
-        const out = [await value.data(), await grad.data()];
-        tf.dispose([value, grad]);
-        return out;
-      };
-      const [fv, fg] = await run(true);
-      const [cv, cg] = await run(false);
-      setFusedKernels(true);
-      assert(
-        Math.abs(fv[0] - cv[0]) < 1e-5 * Math.max(1, Math.abs(cv[0])),
-        `${name}: ${fv} vs ${cv}`,
-      );
-      // The float64 reference test's bound, relative to the largest gradient (sum reduction).
-      const scale = Math.max(1, ...Array.from(cg, Math.abs));
-      assert(
-        maxAbsDiff(fg, cg) < 2e-6 * scale,
-        `${name}: gradients differ by ${maxAbsDiff(fg, cg)} (largest ${scale})`,
-      );
-    }
-    tf.dispose([teacher, student, mask]);
+    await assertFusedLossesMatchComposite();
   },
 );
 

@@ -30,6 +30,7 @@ import {
   type FusedDivergenceKind,
 } from "../gpu/fused_divergence.ts";
 import { F32, I32, moduleBytes, op, type WasmFunction } from "./wasm_module.ts";
+import { backendMemory, heapOffset, instanceExports, type WasmBackendLike } from "./tfjs_heap.ts";
 import {
   assign,
   type Expr,
@@ -163,12 +164,12 @@ class RowCode {
    * logits, then (tail) with each remaining logit splatted to all four lanes.
    */
   sweep(body: (tail: boolean) => Expr[]): Expr[] {
-    const address = (base: number) => [...get(base), ...get(this.i), ...op.i32Add()];
-    const advance = (bytes: number) => [
-      ...get(this.i),
-      ...op.i32(bytes),
-      ...op.i32Add(),
-      ...op.set(this.i),
+    const pass = (tail: boolean) => [
+      assign(this.xt, this.loadAt(this.t, tail)),
+      assign(this.xs, this.loadAt(this.s, tail)),
+      ...body(tail),
+      [...get(this.i), ...op.i32(tail ? 4 : 16), ...op.i32Add(), ...op.set(this.i)],
+      op.br(0),
     ];
     return [
       [...op.i32(0), ...op.set(this.i)],
@@ -176,60 +177,40 @@ class RowCode {
       op.loop(),
       [...get(this.i), ...op.i32(16), ...op.i32Add(), ...get(this.rowBytes), ...op.i32GtU()],
       op.brIf(1),
-      assign(this.xt, f4.load(address(this.t))),
-      assign(this.xs, f4.load(address(this.s))),
-      ...body(false),
-      advance(16),
-      op.br(0),
+      ...pass(false),
       op.end(),
       op.end(),
       op.block(),
       op.loop(),
       [...get(this.i), ...get(this.rowBytes), ...op.i32GeU(), ...op.brIf(1)],
-      assign(this.xt, f4.splat([...address(this.t), ...op.f32Load()])),
-      assign(this.xs, f4.splat([...address(this.s), ...op.f32Load()])),
-      ...body(true),
-      advance(4),
-      op.br(0),
+      ...pass(true),
       op.end(),
       op.end(),
     ];
   }
 }
 
-/** Sum of the four f32 lanes of a local. */
-const laneSum = (x: number): Expr => [
-  ...f4.lane(get(x), 0),
-  ...f4.lane(get(x), 1),
-  ...op.f32Add(),
-  ...f4.lane(get(x), 2),
-  ...f4.lane(get(x), 3),
-  ...op.f32Add(),
-  ...op.f32Add(),
+/** The four lanes of a local, extracted by `lane` and folded pairwise by the scalar `combine`. */
+const foldLanes = (x: number, lane: (v: Expr, i: number) => Expr, combine: Expr): Expr => [
+  ...lane(get(x), 0),
+  ...lane(get(x), 1),
+  ...combine,
+  ...lane(get(x), 2),
+  ...lane(get(x), 3),
+  ...combine,
+  ...combine,
 ];
+
+/** Sum of the four f32 lanes of a local. */
+const laneSum = (x: number): Expr => foldLanes(x, f4.lane, op.f32Add());
 
 /** Maximum of the four f32 lanes of a local. */
-const laneMax = (x: number): Expr => [
-  ...f4.lane(get(x), 0),
-  ...f4.lane(get(x), 1),
-  ...op.f32Max(),
-  ...f4.lane(get(x), 2),
-  ...f4.lane(get(x), 3),
-  ...op.f32Max(),
-  ...op.f32Max(),
-];
+const laneMax = (x: number): Expr => foldLanes(x, f4.lane, op.f32Max());
 
 /** Sum of the four i32 lanes of a local, as f32. */
-const laneCount = (x: number): Expr => [
-  ...i4.lane(get(x), 0),
-  ...i4.lane(get(x), 1),
-  ...op.i32Add(),
-  ...i4.lane(get(x), 2),
-  ...i4.lane(get(x), 3),
-  ...op.i32Add(),
-  ...op.i32Add(),
-  ...op.f32ConvertI32S(),
-];
+const laneCount = (
+  x: number,
+): Expr => [...foldLanes(x, i4.lane, op.i32Add()), ...op.f32ConvertI32S()];
 
 /** −1 in lanes whose value is NaN or ±Inf (all exponent bits set), 0 elsewhere. */
 const nonFinite = (c: RowCode, x: Expr): Expr =>
@@ -492,39 +473,19 @@ export function simdDivergenceModule(kind: FusedDivergenceKind): Uint8Array {
 
 type Fn = (...args: number[]) => void;
 
-/** The minimal view of tfjs's wasm backend this module uses. */
-interface WasmBackendLike {
-  wasm: { asm?: { memory?: unknown } };
-  dataIdMap: { get(dataId: object): { memoryOffset: number } };
-  makeOutput(shape: number[], dtype: "float32"): tf.TensorInfo;
-  disposeData(dataId: object): void;
-}
-
 const compiled = new Map<FusedDivergenceKind, WebAssembly.Module>();
-const instances = new WeakMap<
-  WebAssembly.Memory,
-  Map<FusedDivergenceKind, { rows: Fn; grad: Fn }>
->();
 
+/** The rows and grad functions of one divergence over the backend's memory. */
 function kernelsFor(backend: WasmBackendLike, kind: FusedDivergenceKind) {
-  const memory = backend.wasm.asm?.memory;
-  if (!(memory instanceof WebAssembly.Memory)) {
-    throw new Error("simd divergence: tfjs-backend-wasm's memory is not reachable");
+  const memory = backendMemory(backend);
+  if (!memory) throw new Error("simd divergence: tfjs-backend-wasm's memory is not reachable");
+  let module = compiled.get(kind);
+  if (!module) {
+    module = new WebAssembly.Module(simdDivergenceModule(kind) as BufferSource);
+    compiled.set(kind, module);
   }
-  let byKind = instances.get(memory);
-  if (!byKind) instances.set(memory, byKind = new Map());
-  let fns = byKind.get(kind);
-  if (!fns) {
-    let module = compiled.get(kind);
-    if (!module) {
-      module = new WebAssembly.Module(simdDivergenceModule(kind) as BufferSource);
-      compiled.set(kind, module);
-    }
-    const exports = new WebAssembly.Instance(module, { env: { memory } }).exports;
-    fns = { rows: exports.rows as Fn, grad: exports.grad as Fn };
-    byKind.set(kind, fns);
-  }
-  return { fns, memory };
+  const exports = instanceExports(module, memory);
+  return { fns: { rows: exports.rows as Fn, grad: exports.grad as Fn }, memory };
 }
 
 /** The scalar parameters of both functions, λ read from its tensor when given. */
@@ -535,7 +496,7 @@ function scalars(
   memory: WebAssembly.Memory,
 ): number[] {
   const lam = lambda
-    ? new Float32Array(memory.buffer, backend.dataIdMap.get(lambda.dataId).memoryOffset, 1)[0]
+    ? new Float32Array(memory.buffer, heapOffset(backend, lambda), 1)[0]
     : a.interpolation;
   // Mixture weights of ℓm: gjsd m = βp + (1−β)q, skl m = αp + (1−α)q, srkl m = (1−α)p + αq.
   const [wp, wq] = a.kind === "srkl" ? [1 - a.param, a.param] : [a.param, 1 - a.param];
@@ -552,9 +513,8 @@ let registered = false;
 export function registerSimdDivergence(): boolean {
   if (registered) return true;
   const backend = tf.findBackend("wasm") as unknown as WasmBackendLike | null;
-  if (!(backend?.wasm.asm?.memory instanceof WebAssembly.Memory)) return false;
+  if (!backend || !backendMemory(backend)) return false;
   registered = true;
-  const offset = (b: WasmBackendLike, x: tf.TensorInfo) => b.dataIdMap.get(x.dataId).memoryOffset;
   tf.registerKernel({
     kernelName: DIVERGENCE_ROWS_KERNEL,
     backendName: "wasm",
@@ -567,7 +527,7 @@ export function registerSimdDivergence(): boolean {
       const scratch = b.makeOutput([2, v], "float32");
       const { fns, memory } = kernelsFor(b, a.kind);
       const args = scalars(a, lambda, b, memory);
-      const pointers = [teacher, student, out, scratch].map((x) => offset(b, x));
+      const pointers = [teacher, student, out, scratch].map((x) => heapOffset(b, x));
       fns.rows(...pointers, n, v, ...args);
       b.disposeData(scratch.dataId);
       return out;
@@ -584,7 +544,7 @@ export function registerSimdDivergence(): boolean {
       const out = b.makeOutput([n, v], "float32");
       const { fns, memory } = kernelsFor(b, a.kind);
       const args = scalars(a, lambda, b, memory);
-      const pointers = [teacher, student, stats, dy, out].map((x) => offset(b, x));
+      const pointers = [teacher, student, stats, dy, out].map((x) => heapOffset(b, x));
       fns.grad(...pointers, n, v, ...args);
       return out;
     },

@@ -7,12 +7,6 @@ import * as tf from "@tensorflow/tfjs";
 import nodeAssert from "node:assert/strict";
 import { initBackend } from "../backend.ts";
 import { fusedDivergenceAvailable, fusedDivergenceRows } from "../gpu/fused_divergence.ts";
-import { setFusedKernels } from "../gpu/env.ts";
-import { forwardKL } from "../losses/forward_kl.ts";
-import { generalizedJSD } from "../losses/generalized_jsd.ts";
-import { reverseKL } from "../losses/reverse_kl.ts";
-import { skewKL, skewReverseKL } from "../losses/skew_kl.ts";
-import { totalVariation } from "../losses/total_variation.ts";
 import { taidLoss } from "../taid/taid_loss.ts";
 import {
   type Case,
@@ -21,6 +15,7 @@ import {
   maxAbsDiff,
   reference,
 } from "../../tests/reference/fused_divergence64.ts";
+import { assertFusedLossesMatchComposite } from "../../tests/fixtures/fused_losses.ts";
 
 const assert = (ok: boolean, message?: string) => nodeAssert.ok(ok, message);
 
@@ -80,44 +75,7 @@ Deno.test("wasm fused divergences stay finite and exact on extreme logits", asyn
 
 Deno.test("the public losses take the wasm fused path and agree with the composite path", async () => {
   await wasm();
-  const [b, len, v] = [2, 5, 777];
-  const teacher = tf.tensor3d(Float32Array.from(logits(b * len, v, 21, 3)), [b, len, v]);
-  const student = tf.tensor3d(Float32Array.from(logits(b * len, v, 22, 3)), [b, len, v]);
-  const mask = tf.tensor2d([[1, 1, 1, 0, 0], [1, 0, 1, 1, 1]]);
-  const losses: [string, (s: tf.Tensor) => tf.Scalar][] = [
-    ["forwardKL", (s) => forwardKL(teacher, s, { temperature: 2, mask })],
-    ["reverseKL", (s) => reverseKL(teacher, s, { mask, reduction: "sum" })],
-    ["generalizedJSD", (s) => generalizedJSD(teacher, s, { beta: 0.3, mask })],
-    ["taidLoss", (s) => taidLoss(teacher, s, 0.35, { mask })],
-    ["taidLoss ce", (s) => taidLoss(teacher, s, 0.8, { crossEntropy: true, temperature: 1.5 })],
-    ["skewKL", (s) => skewKL(teacher, s, { alpha: 0.1, mask })],
-    ["skewReverseKL", (s) => skewReverseKL(teacher, s, { alpha: 0.3, temperature: 2 })],
-    ["totalVariation", (s) => totalVariation(teacher, s, { mask })],
-  ];
-  for (const [name, loss] of losses) {
-    const run = async (on: boolean) => {
-      setFusedKernels(on);
-      const profile = await tf.profile(() => {
-        const { value, grad } = tf.valueAndGrad(loss)(student);
-        return [value, grad];
-      });
-      const [value, grad] = profile.result as tf.Tensor[];
-      const kernels = profile.kernels.map((k) => k.name);
-      const out = { value: value.dataSync()[0], grad: grad.dataSync(), kernels };
-      tf.dispose([value, grad]);
-      return out;
-    };
-    const f = await run(true);
-    const c = await run(false);
-    setFusedKernels(true);
-    assert(f.kernels.includes("KdlabDivergenceGrad"), `${name}: fused path used`);
-    assert(!c.kernels.includes("KdlabDivergenceRows"), `${name}: composite path when off`);
-    assert(Math.abs(f.value - c.value) < 1e-5 * Math.max(1, Math.abs(c.value)), `${name} value`);
-    const scale = Math.max(1, ...Array.from(c.grad, Math.abs));
-    const d = maxAbsDiff(f.grad, c.grad);
-    assert(d < 2e-6 * scale, `${name}: gradients differ by ${d} (largest ${scale})`);
-  }
-  tf.dispose([teacher, student, mask]);
+  await assertFusedLossesMatchComposite();
 });
 
 Deno.test("the wasm fused path rejects NaN/Inf logits from its own sweep", async () => {

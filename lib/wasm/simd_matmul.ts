@@ -22,6 +22,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { envFlag } from "../gpu/env.ts";
 import { F32, I32, moduleBytes, op, V128, type WasmFunction } from "./wasm_module.ts";
+import { backendMemory, heapOffset, instanceExports, type WasmBackendLike } from "./tfjs_heap.ts";
 
 // Parameters of `bmm` (i32): pointers in bytes, sizes in elements, batch strides in bytes.
 const A = 0, B = 1, OUT = 2, BATCH = 3, M = 4, K = 5, N = 6, A_STRIDE = 7, B_STRIDE = 8;
@@ -126,29 +127,14 @@ export const SIMD_MATMUL_WASM: Uint8Array = moduleBytes([BMM]);
 
 type Bmm = (...args: number[]) => void;
 
-/** The minimal view of tfjs's wasm backend this module uses. */
-interface WasmBackendLike {
-  wasm: { asm?: { memory?: unknown } };
-  dataIdMap: { get(dataId: object): { memoryOffset: number } };
-  makeOutput(shape: number[], dtype: "float32"): tf.TensorInfo;
-  disposeData(dataId: object): void;
-}
-
 let compiled: WebAssembly.Module | undefined;
-const instances = new WeakMap<WebAssembly.Memory, Bmm>();
 
-/** The kernel over a wasm backend's memory (one instance per memory), or undefined when the
- * memory is not reachable. */
+/** The kernel over a wasm backend's memory, or undefined when the memory is not reachable. */
 function kernelFor(backend: WasmBackendLike): Bmm | undefined {
-  const memory = backend.wasm.asm?.memory;
-  if (!(memory instanceof WebAssembly.Memory)) return undefined;
-  let bmm = instances.get(memory);
-  if (!bmm) {
-    compiled ??= new WebAssembly.Module(SIMD_MATMUL_WASM as BufferSource);
-    bmm = new WebAssembly.Instance(compiled, { env: { memory } }).exports.bmm as Bmm;
-    instances.set(memory, bmm);
-  }
-  return bmm;
+  const memory = backendMemory(backend);
+  if (!memory) return undefined;
+  compiled ??= new WebAssembly.Module(SIMD_MATMUL_WASM as BufferSource);
+  return instanceExports(compiled, memory).bmm as Bmm;
 }
 
 let enabled = envFlag("KD_MATMUL") !== "tfjs";
@@ -235,7 +221,7 @@ export function registerSimdMatMul(): boolean {
         }) as tf.TensorInfo;
       } else {
         out = wasm.makeOutput([...outBatch, m, n], "float32");
-        const offset = (x: tf.TensorInfo) => wasm.dataIdMap.get(x.dataId).memoryOffset;
+        const offset = (x: tf.TensorInfo) => heapOffset(wasm, x);
         kernel(
           offset(pa),
           offset(pb),
