@@ -29,11 +29,15 @@ export function ranksWithTies(values: number[], options: { lowerIsBetter: boolea
 
 /** One score of one method on one criterion (e.g. teacher "sam", metric "mse"). */
 export interface RankInput {
+  /** The method ranked. */
   method: string;
+  /** The criterion it is ranked on, against the other methods. */
   criterion: string;
   /** The group the criterion belongs to (e.g. "teacher MSE", "kNN"). */
   group: string;
+  /** The score. */
   value: number;
+  /** Whether a lower score ranks first (e.g. MSE) or a higher one (accuracy). */
   lowerIsBetter: boolean;
 }
 

@@ -10,22 +10,30 @@ import { hashSeed, permutation, Rng } from "./rng.ts";
 
 /** A language-model batch: inputs and next-token targets, both `[batchSize, contextLength]`. */
 export interface TokenBatch {
+  /** Token ids, `[batchSize, contextLength]` int32. */
   inputs: tf.Tensor2D;
+  /** The next token of each input position, `[batchSize, contextLength]` int32. */
   targets: tf.Tensor2D;
 }
 
 /** Options of {@link TokenBatcher}. */
 export interface TokenBatcherOptions {
+  /** Windows per batch. */
   batchSize: number;
+  /** Tokens per window. */
   contextLength: number;
+  /** Seed of the window positions. */
   seed: number;
 }
 
 /** Random windows of a token stream: step k's windows depend only on (seed, k). */
 export class TokenBatcher {
+  /** The token stream windows are drawn from. */
   readonly tokens: Int32Array;
+  /** Batch size, window length and seed. */
   readonly options: TokenBatcherOptions;
 
+  /** Batches of `options.batchSize` windows of `contextLength` + 1 tokens of `tokens`. */
   constructor(tokens: Int32Array, options: TokenBatcherOptions) {
     const { batchSize, contextLength } = options;
     if (!(batchSize >= 1 && Number.isInteger(batchSize))) {
@@ -106,7 +114,9 @@ export function evaluationBatches(
 
 /** An image batch: `x` is `[B, 28, 28, 1]` float32, `y` class ids `[B]`. */
 export interface ImageBatch {
+  /** Images, `[B, 28, 28, 1]` float32 in [0, 1]. */
   x: tf.Tensor4D;
+  /** Class ids, `[B]` int32. */
   y: tf.Tensor1D;
 }
 
@@ -115,11 +125,15 @@ export interface ImageBatch {
  * `⌊i / N⌋`'s permutation (seeded by seed and epoch), so batch k depends only on (seed, k).
  */
 export class ImageBatcher {
+  /** The images batches are drawn from. */
   readonly split: ImageSplit;
+  /** Examples per batch. */
   readonly batchSize: number;
+  /** Seed of every epoch's permutation. */
   readonly seed: number;
   #orders = new Map<number, Int32Array>();
 
+  /** Batches of `options.batchSize` examples of a non-empty `split`. */
   constructor(split: ImageSplit, options: { batchSize: number; seed: number }) {
     if (split.count === 0) throw new Error("ImageBatcher: the split is empty");
     if (!(options.batchSize >= 1 && Number.isInteger(options.batchSize))) {

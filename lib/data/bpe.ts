@@ -23,7 +23,9 @@ export const END_OF_TEXT = "<|endoftext|>";
 
 /** A tokenizer as saved to JSON. */
 export interface BPEJson {
+  /** Format tag. */
   type: "byte-bpe";
+  /** Format version. */
   version: 1;
   /** Merged pairs in rank order; merge r makes token 256 + r. */
   merges: [number, number][];
@@ -51,12 +53,15 @@ export function chunks(text: string): string[] {
 
 /** A trained byte-level BPE tokenizer. */
 export class BPETokenizer {
+  /** Merged pairs in rank order; merge r makes token 256 + r. */
   readonly merges: readonly [number, number][];
+  /** Special tokens, with ids after the merges. */
   readonly specialTokens: readonly string[];
   readonly #ranks = new Map<number, number>();
   readonly #bytes: Uint8Array[] = [];
   readonly #cache = new Map<string, number[]>();
 
+  /** A tokenizer from its saved JSON (see {@linkcode BPETokenizer.train} to train one). */
   constructor(json: BPEJson) {
     if (json?.type !== "byte-bpe" || json.version !== 1 || !Array.isArray(json.merges)) {
       throw new Error('BPETokenizer: expected JSON of {type: "byte-bpe", version: 1, merges}');

@@ -34,7 +34,9 @@ export type BrownCategory = typeof BROWN_CATEGORIES[number];
 
 /** One document: its file id (e.g. `ca01`), genre, and sentences as lists of word tokens. */
 export interface BrownDocument {
+  /** File id in the corpus (e.g. `ca01`). */
   id: string;
+  /** Genre category. */
   category: BrownCategory;
   /** Tokens of each sentence, tags removed (punctuation tokens included, as in the corpus). */
   sentences: string[][];

@@ -10,9 +10,13 @@ import { type BrownSplit, documentText, loadBrown } from "./brown.ts";
 
 /** Token streams of the three splits and the tokenizer that made them. */
 export interface BrownTokens {
+  /** The BPE tokenizer trained on Brown's training split. */
   tokenizer: BPETokenizer;
+  /** Training tokens, documents separated by the end-of-text token. */
   train: Int32Array;
+  /** Validation tokens. */
   validation: Int32Array;
+  /** Test tokens. */
   test: Int32Array;
 }
 

@@ -17,16 +17,23 @@ export type ImageDatasetName = typeof IMAGE_DATASETS[number];
 
 /** Images as one flat array of `count × 28 × 28` pixels in [0, 1], with class ids. */
 export interface ImageSplit {
+  /** Pixels, `count × 784` row-major, in [0, 1]. */
   images: Float32Array;
+  /** Class ids in [0, 10). */
   labels: Int32Array;
+  /** Number of images. */
   count: number;
 }
 
 /** A data set's splits and class names. */
 export interface ImageDataset {
+  /** MNIST or Fashion-MNIST. */
   name: ImageDatasetName;
+  /** Names of the 10 classes, by class id. */
   classNames: readonly string[];
+  /** The training images. */
   train: ImageSplit;
+  /** The test images. */
   test: ImageSplit;
 }
 

@@ -33,6 +33,7 @@ function mix32(x: number): number {
 export class Rng {
   #state: number;
 
+  /** A generator seeded with any finite number (taken modulo 2^32). */
   constructor(seed: number) {
     if (!Number.isFinite(seed)) throw new Error(`Rng: seed must be a finite number, got ${seed}`);
     this.#state = seed >>> 0;

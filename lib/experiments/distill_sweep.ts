@@ -15,20 +15,31 @@ export type SweepScale = "quick" | "full";
 
 /** A model size of the family: layers and width at a fixed d_model / n_layer. */
 export interface SweepSize {
+  /** Size label in run names. */
   name: string;
+  /** Transformer blocks. */
   nLayer: number;
+  /** Residual width (heads of 32 dimensions). */
   dModel: number;
 }
 
 /** Sizes and budgets of one scale. */
 export interface SweepConfig {
+  /** BPE vocabulary size. */
   vocabSize: number;
+  /** Tokens per training window. */
   contextLength: number;
+  /** Windows per optimiser step. */
   batchSize: number;
+  /** Teacher sizes. */
   teacherSizes: SweepSize[];
+  /** Teacher budgets, in optimiser steps (every size trains at every budget). */
   teacherSteps: number[];
+  /** Student sizes. */
   studentSizes: SweepSize[];
+  /** Student budgets, in optimiser steps. */
   studentSteps: number[];
+  /** Validation windows of every run. */
   eval: LMSpec["eval"];
 }
 
@@ -66,17 +77,34 @@ export const SWEEP_SCALES: Record<SweepScale, SweepConfig> = {
 
 /** One planned run with what the analysis needs. */
 export interface SweepRun {
+  /** Teacher, supervised student, or student distilled from `teacher`. */
   role: "teacher" | "supervised" | "distilled";
+  /** The model size. */
   size: SweepSize;
+  /** Optimiser steps. */
   steps: number;
   /** Tokens seen: steps × batch × context. */
   tokens: number;
+  /** The teacher run of a distilled student. */
   teacher?: SweepRun;
+  /** The run. */
   spec: LMSpec;
 }
 
+/** Every run of the sweep at one scale; see {@linkcode distillationSweep}. */
+export interface DistillationSweep {
+  /** The scale's sizes and budgets. */
+  config: SweepConfig;
+  /** Every teacher size at every teacher budget. */
+  teachers: SweepRun[];
+  /** Every student size at every budget, supervised and distilled from every teacher. */
+  students: SweepRun[];
+  /** Non-embedding parameters N and forward FLOPs per token F of a size. */
+  counts: (size: SweepSize) => { N: number; F: number };
+}
+
 /** Every run of the sweep at one scale. */
-export function distillationSweep(scale: SweepScale, seed = 1) {
+export function distillationSweep(scale: SweepScale, seed = 1): DistillationSweep {
   const c = SWEEP_SCALES[scale];
   const model = (s: SweepSize) => ({ nLayer: s.nLayer, nHead: s.dModel / 32, dModel: s.dModel });
   const train = (steps: number): LMSpec["train"] => ({
@@ -142,7 +170,6 @@ export function distillationSweep(scale: SweepScale, seed = 1) {
       return [supervised, ...distilled];
     })
   );
-  /** Non-embedding parameters N and forward FLOPs per token F of a size. */
   const counts = (s: SweepSize) => ({
     N: 12 * s.nLayer * s.dModel * s.dModel,
     F: gptForwardFlopsPerToken({ ...s, vocabSize: c.vocabSize, contextLength: c.contextLength }),

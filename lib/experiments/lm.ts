@@ -15,14 +15,20 @@ import { getLoss } from "../losses/mod.ts";
 import { createGPT, type GPT, loadModel, saveModel } from "../models/mod.ts";
 import { openRun, type Run, RUNS_ROOT, runWithDependencies } from "../runs/mod.ts";
 import { evaluateLanguageModel, languageModelTask, train, warmupCosine } from "../train/mod.ts";
-import { modeMass } from "./mode_mass.ts";
+import { type ModeMass, modeMass } from "./mode_mass.ts";
 
 /** A language-model run; see the module doc. */
 export interface LMSpec {
   /** Folder prefix under `runs/` (letters, digits, `-_.`). */
   name: string;
+  /**
+   * BPE vocabulary size, Brown genre categories (default all), and which alternate half of the
+   * training documents to use (default all).
+   */
   data: { vocabSize: number; categories?: string[]; trainHalf?: 0 | 1 };
+  /** GPT shape (context length is `train.contextLength`). */
   model: { nLayer: number; nHead: number; dModel: number; dropout?: number };
+  /** Optimiser steps, batch, context, warmup-cosine schedule, clipping and AdamW weight decay. */
   train: {
     steps: number;
     batchSize: number;
@@ -32,7 +38,9 @@ export interface LMSpec {
     clipNorm: number;
     weightDecay: number;
   };
+  /** The objective's registry name (`lib/losses/registry.ts`) and its options. */
   objective: { name: string; config?: Record<string, unknown> };
+  /** Seed of initialisation, dropout and batch order. */
   seed: number;
   /** The frozen teacher (any objective but `sft`). */
   teacher?: LMSpec;
@@ -40,6 +48,7 @@ export interface LMSpec {
   init?: LMSpec;
   /** Delta-KD's frozen base models. */
   teacherBase?: LMSpec;
+  /** Delta-KD's frozen base models (the student's). */
   studentBase?: LMSpec;
   /** Validation windows for cross-entropy and KL, and how many of them for head/tail mass. */
   eval: { windows: number; modeWindows: number };
@@ -47,19 +56,33 @@ export interface LMSpec {
 
 /** What a finished run reports. */
 export interface LMSummary {
+  /** Further numbers a summary may carry (run summaries are flat records). */
   [key: string]: number | string;
+  /** Run name. */
   name: string;
+  /** The objective's registry name. */
   objective: string;
+  /** The run's seed. */
   seed: number;
+  /** Validation cross-entropy, nats per token. */
   val_ce: number;
+  /** Validation perplexity, exp(val_ce). */
   val_ppl: number;
+  /** KL(teacher ‖ student) on validation windows, nats per token (NaN without a teacher). */
   kl_to_teacher: number;
+  /** Mean probability of the 10 most probable tokens (TAID's Table 3). */
   head_mass: number;
+  /** Mean probability of the least probable 20% of the vocabulary (TAID's Table 3). */
   tail_mass: number;
+  /** Teacher parameter count (0 without a teacher). */
   teacher_params: number;
+  /** Student parameter count. */
   student_params: number;
+  /** Optimiser steps taken. */
   steps: number;
+  /** The tfjs backend it trained on. */
   backend: string;
+  /** Wall-clock seconds of training and evaluation. */
   seconds: number;
 }
 
@@ -200,7 +223,7 @@ export async function studentModeMass(
   tokens: Int32Array,
   contextLength: number,
   windows: number,
-) {
+): Promise<ModeMass> {
   const batches = evaluationBatches(tokens, { contextLength, batchSize: 8, maxWindows: windows });
   let head = 0;
   let tail = 0;
@@ -238,6 +261,7 @@ export function runJob(input: { spec: LMSpec; root: string }): Promise<LMSummary
 
 /** Options of {@link runLanguageModels}. */
 export interface RunManyOptions {
+  /** Runs folder (default `runs/`). */
   root?: string;
   /** Worker processes (0: run in this process, one after another). Default: CPU cores. */
   workers?: number;

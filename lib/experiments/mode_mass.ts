@@ -8,8 +8,20 @@
  * @module
  */
 
+/** Head and tail mass of a token distribution; see the module doc. */
+export interface ModeMass {
+  /** Total probability of the `head` most probable tokens. */
+  head: number;
+  /** Total probability of the tokens ranked from the `tailFrom` quantile down. */
+  tail: number;
+}
+
 /** Head and tail mass of one probability row (sorted on a copy). */
-export function rowModeMass(probs: Float32Array | number[], head = 10, tailFrom = 0.8) {
+export function rowModeMass(
+  probs: Float32Array | number[],
+  head = 10,
+  tailFrom = 0.8,
+): ModeMass {
   const sorted = Float64Array.from(probs).sort().reverse();
   const V = sorted.length;
   if (V === 0) throw new Error("rowModeMass: empty row");
@@ -24,7 +36,12 @@ export function rowModeMass(probs: Float32Array | number[], head = 10, tailFrom 
 }
 
 /** Mean head and tail mass over the rows of a row-major `[N × V]` probability matrix. */
-export function modeMass(probs: Float32Array, vocab: number, head = 10, tailFrom = 0.8) {
+export function modeMass(
+  probs: Float32Array,
+  vocab: number,
+  head = 10,
+  tailFrom = 0.8,
+): ModeMass {
   const rows = probs.length / vocab;
   if (!Number.isInteger(rows) || rows === 0) {
     throw new Error(`modeMass: ${probs.length} values are not rows of ${vocab}`);

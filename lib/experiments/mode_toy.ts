@@ -25,6 +25,7 @@ import { getLoss } from "../losses/mod.ts";
 export interface ModeToyOptions {
   /** Tokens (default 64). */
   vocab?: number;
+  /** Optimiser steps (default 400). */
   steps?: number;
   /** Adam learning rate (default 0.1). */
   lr?: number;
@@ -36,9 +37,13 @@ export interface ModeToyOptions {
 
 /** A fitted student. */
 export interface ModeToyFit {
+  /** The objective's registry name. */
   name: string;
+  /** The student's fitted mean μ. */
   mu: number;
+  /** The student's fitted width σ. */
   sigma: number;
+  /** The student's distribution over the V tokens. */
   probs: number[];
   /** Loss per step. */
   trace: number[];

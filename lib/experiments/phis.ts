@@ -55,24 +55,33 @@ export interface FeatureDistortion {
   logScaleStd: number;
   /** Std of the per-channel offsets b, in output units. */
   shiftStd: number;
+  /** Seed of the map's random directions, scales and offsets. */
   seed: number;
 }
 
 /** One teacher of the study: a trained classifier, the paper model it stands for, a distortion. */
 export interface PhisTeacher {
+  /** The teacher's name in tables and as its head's key. */
   name: string;
+  /** The paper's teacher it stands for (e.g. "DFN CLIP"). */
   standsFor: string;
+  /** The classifier trained as this teacher (its penultimate features are distorted). */
   spec: VisionSpec;
+  /** The fixed map applied to its features. */
   distortion: FeatureDistortion;
 }
 
 /** A distillation method of the paper's Tab. 1 (plus AdaLoss, Tab. 12). */
 export interface PhisMethod {
+  /** Key in run names and CSV rows. */
   name: string;
   /** As printed in the paper's tables. */
   label: string;
+  /** The normaliser applied to every teacher's targets. */
   normalizer: NormalizerKind;
+  /** The feature loss of each head. */
   loss: FeatureLossName;
+  /** Balance the teachers' terms with AdaLoss (Tab. 12). */
   adaLoss?: boolean;
 }
 
@@ -94,13 +103,19 @@ export const PHIS_METHODS: PhisMethod[] = [
 
 /** One student run. */
 export interface PhisStudentSpec {
+  /** Run name (the run folder is this name plus a hash of the spec). */
   name: string;
+  /** The normaliser and loss being compared. */
   method: PhisMethod;
+  /** Seed of the student's and heads' initialisation and of the batch order. */
   seed: number;
+  /** The teachers distilled at once. */
   teachers: PhisTeacher[];
   /** Images per data set in the (label-free) training pool and in the test sets. */
   data: { trainPerDataset: number; testPerDataset: number };
+  /** The student CNN trunk (conv channels, feature width) and each head's hidden width. */
   student: { channels: number[]; featureDim: number; headHidden: number };
+  /** Optimiser steps, batch, warmup-cosine schedule and AdamW weight decay. */
   train: {
     steps: number;
     batchSize: number;
@@ -114,30 +129,54 @@ export interface PhisStudentSpec {
 
 /** What a finished student reports; `rows` is JSON of {@link PhisRow}[]. */
 export interface PhisSummary {
+  /** Further numbers a summary may carry (run summaries are flat records). */
   [key: string]: number | string;
+  /** Run name. */
   name: string;
+  /** The method's key (PhisMethod.name). */
   method: string;
+  /** The student's seed. */
   seed: number;
+  /** Training loss at the last step. */
   final_loss: number;
+  /** Optimiser steps taken. */
   steps: number;
+  /** The tfjs backend it trained on. */
   backend: string;
+  /** Wall-clock seconds of training and evaluation. */
   seconds: number;
+  /** JSON of the result rows (PhisRow[]). */
   rows: string;
 }
 
 /** One result value, the long format of `data/results/phis_full.csv`. */
 export interface PhisRow {
+  /** The method's key (PhisMethod.name). */
   normalizer: string;
+  /** The student's seed. */
   seed: number;
+  /** The teacher (match metrics) or data set (probe metrics) the value is about. */
   teacher: string;
+  /** mse, rel_mse, err_var_range_norm, err_var_range_teacher, linear_probe or knn. */
   metric: string;
+  /** The metric's value. */
   value: number;
 }
 
 const DATASETS: ImageDatasetName[] = ["mnist", "fashion-mnist"];
 
+/** The images of the PHI-S study, see {@linkcode phisImages}. */
+export interface PhisImages {
+  /** Each data set's training and test images. */
+  sets: { name: ImageDatasetName; train: ImageSplit; test: ImageSplit }[];
+  /** All training images (MNIST first), the distillation pool. */
+  pool: ImageSplit;
+  /** All test images (MNIST first). */
+  test: ImageSplit;
+}
+
 /** The images of the study: a fixed pool of training images and fixed test sets (seed-free). */
-export function phisImages(data: PhisStudentSpec["data"]) {
+export function phisImages(data: PhisStudentSpec["data"]): PhisImages {
   const pick = (name: ImageDatasetName) => {
     const d = loadImages(name);
     const order = permutation(d.train.count, hashSeed("phis-pool", name));
@@ -168,13 +207,7 @@ export function phisImages(data: PhisStudentSpec["data"]) {
     }
     return { images, labels, count };
   };
-  return {
-    sets,
-    /** All training images (MNIST first), the distillation pool. */
-    pool: concat(sets.map((s) => s.train)),
-    /** All test images (MNIST first). */
-    test: concat(sets.map((s) => s.test)),
-  };
+  return { sets, pool: concat(sets.map((s) => s.train)), test: concat(sets.map((s) => s.test)) };
 }
 
 /** The distortion's matrix A [d, width] and offsets b, from its seed. */
@@ -205,8 +238,11 @@ function modelFeatures(model: ImageClassifier, split: ImageSplit): Promise<Float
 
 /** A teacher's distorted features on the pool and test images. */
 export interface TeacherFeatures {
+  /** The teacher's (distorted) feature width. */
   width: number;
+  /** Features of the training pool, [pool count, width] row-major. */
   pool: Float32Array;
+  /** Features of the test images, [test count, width] row-major. */
   test: Float32Array;
 }
 

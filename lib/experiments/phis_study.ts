@@ -24,10 +24,15 @@ export type PhisScale = "quick" | "full";
 
 /** Budgets of one scale. */
 export interface PhisScaleConfig {
+  /** Optimiser steps of each teacher classifier. */
   teacherSteps: number;
+  /** Optimiser steps of each student. */
   studentSteps: number;
+  /** Images per optimiser step. */
   batchSize: number;
+  /** Images in the training pool and test sets. */
   data: PhisStudentSpec["data"];
+  /** Linear-probe iterations and k of kNN. */
   probe: PhisStudentSpec["probe"];
 }
 

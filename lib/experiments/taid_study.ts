@@ -14,19 +14,27 @@ export type TAIDScale = "quick" | "full";
 
 /** A method of the main table: a name for tables and the registry objective it runs. */
 export interface TAIDMethod {
+  /** Name in tables and run names. */
   method: string;
+  /** The registry objective it trains with. */
   objective: LMSpec["objective"];
 }
 
 /** Sizes and budgets of one scale. */
 export interface TAIDScaleConfig {
+  /** BPE vocabulary size. */
   vocabSize: number;
+  /** Tokens per training window. */
   contextLength: number;
+  /** Windows per optimiser step. */
   batchSize: number;
+  /** The three teachers of the capacity-gap study (the main one teaches every method). */
   teachers: Record<"small" | "main" | "large", { model: LMSpec["model"]; steps: number }>;
+  /** The student every method trains, and its budget in optimiser steps. */
   student: { model: LMSpec["model"]; steps: number };
   /** Delta-KD: the genre, the teacher's fine-tuning steps, the genre students' steps. */
   delta: { category: string; teacherSteps: number; studentSteps: number };
+  /** Validation windows of every run. */
   eval: LMSpec["eval"];
 }
 
@@ -64,7 +72,7 @@ export const TAID_SCALES: Record<TAIDScale, TAIDScaleConfig> = {
  * TAID's α scaled to the run length, as `shared/reference/taid.md` §2 advises: the official 5e-4
  * is tuned for ~15,000 steps; with fewer steps the adaptive branch never beats the linear floor.
  */
-export const scaledTAIDAlpha = (steps: number) => Math.min(0.2, 5e-4 * 15000 / steps);
+export const scaledTAIDAlpha = (steps: number): number => Math.min(0.2, 5e-4 * 15000 / steps);
 
 /** The methods of the main table (the paper's Table 1 baselines; DKD stands for CTKD/DKD). */
 export function taidMethods(studentSteps: number): TAIDMethod[] {
@@ -92,8 +100,26 @@ export const STUDENT_BUDGET_FACTORS = [1, 2, 4];
 /** Methods of the budget study. */
 export const BUDGET_METHODS = ["fkl", "taid", "taid_linear"];
 
+/** Every run of the TAID study at one scale; see {@linkcode taidStudy}. */
+export interface TAIDStudy {
+  /** The scale's sizes and budgets. */
+  config: TAIDScaleConfig;
+  /** The three supervised teachers. */
+  teachers: Record<"small" | "main" | "large", LMSpec>;
+  /** The main teacher fine-tuned on one genre (Delta-KD's teacher). */
+  teacherGenre: LMSpec;
+  /** The main table: every method at every seed, from the main teacher. */
+  main: (TAIDMethod & { seed: number; spec: LMSpec })[];
+  /** The capacity-gap study: FKL and TAID from each teacher size (seed 1). */
+  capacity: { size: "small" | "main" | "large"; method: string; teacher: LMSpec; spec: LMSpec }[];
+  /** Delta-KD against FKL on the genre, each from a supervised student (`base`). */
+  delta: { method: string; seed: number; spec: LMSpec; base: LMSpec }[];
+  /** The budget study: {@linkcode BUDGET_METHODS} at each budget factor (seed 1). */
+  budget: { method: string; steps: number; spec: LMSpec }[];
+}
+
 /** Every spec of the study at one scale. */
-export function taidStudy(scale: TAIDScale, seeds: number) {
+export function taidStudy(scale: TAIDScale, seeds: number): TAIDStudy {
   const c = TAID_SCALES[scale];
   const trainCfg = (steps: number, peakLr: number): LMSpec["train"] => ({
     steps,

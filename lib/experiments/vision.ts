@@ -40,13 +40,17 @@ import {
 
 /** An image-classification run; see the module doc. */
 export interface VisionSpec {
+  /** Folder prefix under `runs/`. */
   name: string;
+  /** MNIST or Fashion-MNIST. */
   dataset: ImageDatasetName;
   /** Train on this fraction of each class (seeded by the run's seed); default all. */
   fewShot?: number;
+  /** The classifier trained: an MLP or a CNN. */
   model:
     | { kind: "mlp"; config: Omit<MLPConfig, "seed"> }
     | { kind: "cnn"; config: Omit<CNNConfig, "seed"> };
+  /** Optimiser steps, batch, warmup-cosine schedule and AdamW weight decay. */
   train: {
     steps: number;
     batchSize: number;
@@ -54,8 +58,11 @@ export interface VisionSpec {
     warmupSteps: number;
     weightDecay: number;
   };
+  /** The objective's registry name (`lib/losses/registry.ts`) and its options. */
   objective: { name: string; config?: Record<string, unknown> };
+  /** Seed of initialisation, batch order and the few-shot subset. */
   seed: number;
+  /** The frozen teacher (any objective but `sft`). */
   teacher?: VisionSpec;
   /** PS-KD: the teacher is the student's previous-epoch snapshot. */
   selfDistill?: boolean;
@@ -69,19 +76,33 @@ export interface VisionSpec {
 
 /** What a finished vision run reports. */
 export interface VisionSummary {
+  /** Further numbers a summary may carry (run summaries are flat records). */
   [key: string]: number | string;
+  /** Run name. */
   name: string;
+  /** The objective's registry name. */
   objective: string;
+  /** The run's seed. */
   seed: number;
+  /** The data set. */
   dataset: string;
+  /** Test accuracy. */
   test_acc: number;
+  /** Expected calibration error (15 equal-width bins). */
   ece: number;
+  /** Top-1 agreement with the teacher on the test images (NaN without a teacher). */
   agreement: number;
+  /** The teacher's test accuracy (NaN without a teacher). */
   teacher_acc: number;
+  /** Student parameter count. */
   student_params: number;
+  /** Teacher parameter count (0 without a teacher). */
   teacher_params: number;
+  /** Optimiser steps taken. */
   steps: number;
+  /** The tfjs backend it trained on. */
   backend: string;
+  /** Wall-clock seconds of training and evaluation. */
   seconds: number;
   /** JSON of `{temperature, epsilon, accuracy, zeroGradient}[]` when attacked. */
   fgsm: string;
@@ -104,20 +125,44 @@ export async function loadVisionModel(spec: VisionSpec, root: string): Promise<I
 const evenlySpaced = (n: number, count: number) =>
   Array.from({ length: Math.min(count, n) }, (_, i) => Math.floor(i * n / Math.min(count, n)));
 
-const teacherProbCache = new Map<string, Float32Array>();
+/**
+ * Values computed once per process and key, at most `limit` of them (the oldest is dropped), so
+ * that a study's runs share their teacher's outputs without a notebook process growing forever.
+ */
+class ProcessCache<T> {
+  #values = new Map<string, T>();
+  constructor(readonly limit: number) {}
+
+  /** The value under `key`, if computed. */
+  peek(key: string): T | undefined {
+    return this.#values.get(key);
+  }
+
+  /** The value under `key`, computed by `compute` the first time. */
+  async get(key: string, compute: () => Promise<T>): Promise<T> {
+    const found = this.#values.get(key);
+    if (found !== undefined) return found;
+    const value = await compute();
+    if (this.#values.size >= this.limit) this.#values.delete(this.#values.keys().next().value!);
+    this.#values.set(key, value);
+    return value;
+  }
+}
+
+const teacherTestProbCache = new ProcessCache<Float32Array>(16);
 /** A teacher's test probabilities, computed once per process and test subset. */
-async function teacherTestProbs(
+function teacherTestProbs(
   spec: VisionSpec,
   teacher: ImageClassifier,
   split: ImageSplit,
 ): Promise<Float32Array> {
-  const key = `${JSON.stringify(spec)}:${split.count}`;
-  let probs = teacherProbCache.get(key);
-  if (!probs) teacherProbCache.set(key, probs = await predictProbabilities(teacher, split));
-  return probs;
+  return teacherTestProbCache.get(
+    `${JSON.stringify(spec)}:${split.count}`,
+    () => predictProbabilities(teacher, split),
+  );
 }
 
-const teacherTableCache = new Map<string, TeacherLogitTable>();
+const teacherTableCache = new ProcessCache<TeacherLogitTable>(4);
 /**
  * A teacher's logits over a spec's training split, computed once per process and split, when that
  * costs less than running the teacher on every micro-batch: when the run sees at least one epoch,
@@ -130,12 +175,8 @@ async function teacherTrainLogits(
 ): Promise<TeacherLogitTable | undefined> {
   const splitKey = spec.fewShot ? `${spec.dataset}:${spec.fewShot}:${spec.seed}` : spec.dataset;
   const key = `${JSON.stringify(spec.teacher)}:${splitKey}`;
-  let table = teacherTableCache.get(key);
-  if (!table && spec.train.steps * spec.train.batchSize >= split.count) {
-    if (teacherTableCache.size >= 4) teacherTableCache.clear();
-    teacherTableCache.set(key, table = await teacherLogitTable(teacher, split));
-  }
-  return table;
+  if (spec.train.steps * spec.train.batchSize < split.count) return teacherTableCache.peek(key);
+  return await teacherTableCache.get(key, () => teacherLogitTable(teacher, split));
 }
 
 /**

@@ -15,11 +15,17 @@ export type VisionScale = "quick" | "full";
 
 /** Budgets of one scale. */
 export interface VisionScaleConfig {
+  /** Examples per optimiser step. */
   batchSize: number;
+  /** Steps of each data set's CNN teacher. */
   teacherSteps: Record<ImageDatasetName, number>;
+  /** Steps of each data set's MLP students. */
   studentSteps: Record<ImageDatasetName, number>;
+  /** Steps of the few-shot (5% of each class) students. */
   fewShotSteps: number;
+  /** Steps of each defensive-distillation network. */
   defenseSteps: number;
+  /** Test images attacked with FGSM. */
   attackExamples: number;
   /** Test images evaluated per run (undefined: all). */
   testExamples?: number;
@@ -73,10 +79,47 @@ export const VISION_METHODS: { method: string; objective: VisionSpec["objective"
 
 /** Attack temperatures and ε of the defensive-distillation experiment. */
 export const DEFENSE_TEMPERATURES = [1, 20, 50, 100];
+/** The ε of the FGSM evaluation, in pixel units ([0, 1] images). */
 export const FGSM_EPSILONS = [0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3];
 
+/** One student of the main table: a method on a data set, all data or few-shot, one seed. */
+export interface VisionStudent {
+  /** The method's key ({@linkcode VISION_METHODS}). */
+  method: string;
+  /** The data set. */
+  dataset: ImageDatasetName;
+  /** All training images, or 5% of each class. */
+  setting: "full" | "fewshot";
+  /** The run's seed. */
+  seed: number;
+  /** The run. */
+  spec: VisionSpec;
+}
+
+/** One temperature of the defensive-distillation experiment (Papernot et al. 2016). */
+export interface DefensePair {
+  /** Training temperature of both networks. */
+  T: number;
+  /** The first network, trained on labels at temperature T. */
+  first: VisionSpec;
+  /** The distilled network, trained on the first's soft labels at T. */
+  distilled: VisionSpec;
+}
+
+/** Every run of the vision study at one scale. */
+export interface VisionStudy {
+  /** The scale's budgets. */
+  config: VisionScaleConfig;
+  /** The CNN teachers of the two data sets. */
+  teachers: { fashion: VisionSpec; mnist: VisionSpec };
+  /** The main table's students. */
+  main: VisionStudent[];
+  /** The defensive-distillation pairs, one per temperature. */
+  defense: DefensePair[];
+}
+
 /** Every spec of the study at one scale. */
-export function visionStudy(scale: VisionScale, seeds: number) {
+export function visionStudy(scale: VisionScale, seeds: number): VisionStudy {
   const c = VISION_SCALES[scale];
   const trainCfg = (steps: number, peakLr = 2e-3): VisionSpec["train"] => ({
     steps,

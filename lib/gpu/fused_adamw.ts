@@ -34,8 +34,11 @@ const PARAM_KERNEL = "KdlabAdamWParam";
 export interface FusedAdamWStep {
   /** Learning rate η ≥ 0. */
   lr: number;
+  /** First-moment decay β1 ∈ [0, 1). */
   beta1: number;
+  /** Second-moment decay β2 ∈ [0, 1). */
   beta2: number;
+  /** ε added to √v̂. */
   epsilon: number;
   /** Decoupled decay λ applied to this parameter (0 for those that do not decay). */
   weightDecay: number;
@@ -45,9 +48,13 @@ export interface FusedAdamWStep {
 
 /** The tensors of one parameter's update: its value, gradient and both moments (all float32, same shape). */
 export interface FusedAdamWState {
+  /** The parameter θ. */
   param: tf.Tensor;
+  /** Its gradient g. */
   grad: tf.Tensor;
+  /** The first moment m. */
   m: tf.Tensor;
+  /** The second moment v. */
   v: tf.Tensor;
   /**
    * Optional float32 [1] on the device: 0 skips the update (value and moments stay as they are,

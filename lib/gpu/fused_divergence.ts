@@ -50,6 +50,7 @@ const KINDS: readonly FusedDivergenceKind[] = ["fkl", "ce", "rkl", "gjsd", "skl"
 
 /** A fused divergence: which one, and its parameter. */
 export interface FusedDivergence {
+  /** Which divergence. */
   kind: FusedDivergenceKind;
   /** Teacher weight β ∈ (0, 1) of `gjsd`. */
   beta?: number;
@@ -175,9 +176,11 @@ export function fusedDivergenceRows(
 
 /** The kernels' attributes. */
 export interface FusedDivergenceAttrs {
+  /** Which divergence. */
   kind: FusedDivergenceKind;
   /** β of gjsd, α of skl/srkl. */
   param: number;
+  /** 1/T: the kernels scale both sides' logits by it. */
   invTemperature: number;
   /** λ when it is a number; unused when λ is the kernels' `lambda` input. */
   interpolation: number;

@@ -32,8 +32,11 @@ import type { WebGPUBackend, WebGPUProgram } from "@tensorflow/tfjs-backend-webg
 
 /** Tile parameters: per-thread outputs TM×TN, K-slice depth BK (workgroups are 16×16 threads). */
 export interface MatMulTiling {
+  /** Outputs per thread along M (rows of C). */
   tm: number;
+  /** Outputs per thread along N (columns of C). */
   tn: number;
+  /** Depth of each K slice staged in workgroup memory. */
   bk: number;
   /**
    * Give each thread blocks of 4 consecutive rows and columns, read from workgroup memory as vec4
@@ -217,7 +220,11 @@ export function registerTiledMatMul(): void {
  * Bytes of workgroup memory the staged tiles take: BK rows of BM (A) and BN (B) floats, plus the
  * padding slot (4 floats in the vec4 layout) of the side that is padded.
  */
-export function workgroupStorageBytes(t: MatMulTiling, transposeA: boolean, transposeB: boolean) {
+export function workgroupStorageBytes(
+  t: MatMulTiling,
+  transposeA: boolean,
+  transposeB: boolean,
+): number {
   const slot = t.vec4 ? 4 : 1;
   const rowA = 16 * t.tm + (transposeA ? 0 : slot), rowB = 16 * t.tn + (transposeB ? slot : 0);
   return 4 * t.bk * (rowA + rowB);

@@ -16,8 +16,11 @@ export function requireWebGPU(fn: string): void {
 
 /** One dispatch: the program, its inputs in `variableNames` order, and its uniforms. */
 export interface WebGPUDispatch {
+  /** The program (shader and layout). */
   program: WebGPUProgram;
+  /** Its inputs, in `variableNames` order. */
   inputs: tf.TensorInfo[];
+  /** Its uniforms, in the order its `uniforms` declaration lists them. */
   uniforms: { type: string; data: number[] }[];
 }
 
@@ -57,21 +60,31 @@ export function f32Uniforms(...values: number[]): WebGPUDispatch["uniforms"] {
  * `main(index)` with `uniforms.size` (tfjs folds dispatches past 65535 workgroups).
  */
 export abstract class ElementwiseProgram implements WebGPUProgram {
+  /** Names of the inputs in the shader, in dispatch order. */
   abstract variableNames: string[];
+  /** WGSL declarations of the uniforms (e.g. `lr: f32, step: f32,`). */
   abstract uniforms: string;
+  /** Key of the compiled shader in tfjs's cache: must change whenever the code does. */
   abstract shaderKey: string;
+  /** The output's shape. */
   outputShape: number[];
+  /** tfjs's dispatch layout: every output dimension folded into x. */
   dispatchLayout: { x: number[] };
+  /** Workgroups per dimension (x: ⌈elements / 256⌉). */
   dispatch: [number, number, number];
+  /** Threads per workgroup. */
   workgroupSize: [number, number, number] = [256, 1, 1];
+  /** Ask tfjs for the `uniforms.size` element count. */
   size = true;
 
+  /** A program with one thread per element of `outputShape`. */
   constructor(outputShape: number[]) {
     this.outputShape = outputShape;
     this.dispatchLayout = { x: outputShape.map((_, i) => i) };
     this.dispatch = [Math.ceil(outputShape.reduce((a, b) => a * b, 1) / 256), 1, 1];
   }
 
+  /** The WGSL of `main(index)`, with the inputs and uniforms tfjs declares. */
   abstract getUserCode(): string;
 }
 

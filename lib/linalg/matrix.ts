@@ -7,8 +7,11 @@
 
 /** A dense `rows × cols` float64 matrix stored row-major in `data`. */
 export interface Matrix {
+  /** Number of rows. */
   readonly rows: number;
+  /** Number of columns. */
   readonly cols: number;
+  /** Entries, row-major (`data[i·cols + j]`). */
   readonly data: Float64Array;
 }
 

@@ -11,6 +11,7 @@ import { type Matrix, matrix } from "./matrix.ts";
 
 /** Eigenvalues (ascending) and orthonormal eigenvectors (the columns of `vectors`). */
 export interface SymmetricEigen {
+  /** Eigenvalues, ascending. */
   values: Float64Array;
   /** Column j is the unit eigenvector of `values[j]`. */
   vectors: Matrix;

@@ -32,6 +32,7 @@ export function ctkdLambda(epoch: number, decayEpochs = 10): number {
 export class CTKDTemperature {
   /** The raw parameter θ (train it with the student's optimiser). */
   readonly theta: tf.Variable;
+  /** T = tStart + tEnd·σ(θ), with θ starting at `init`. */
   constructor(readonly tStart = 1, readonly tEnd = 20, init = 1) {
     this.theta = tf.tidy(() =>
       tf.variable(tf.scalar(init), true, `ctkd_theta_${Date.now().toString(36)}`)
@@ -50,6 +51,7 @@ export class CTKDTemperature {
   value(): number {
     return this.tStart + this.tEnd / (1 + Math.exp(-this.theta.dataSync()[0]));
   }
+  /** Frees θ. */
   dispose(): void {
     this.theta.dispose();
   }
@@ -59,6 +61,7 @@ export class CTKDTemperature {
 export interface CTKDOptions extends Omit<LossOptions, "temperature"> {
   /** The (differentiable) temperature, e.g. `CTKDTemperature.temperature(λ)`. */
   temperature: tf.Scalar | number;
+  /** Class ids [N], for the hard-label cross-entropy term (needed when ceWeight ≠ 0). */
   labels?: tf.Tensor | number[];
   /** Cross-entropy weight γ (default 0.1). */
   ceWeight?: number;

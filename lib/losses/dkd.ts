@@ -14,6 +14,7 @@ import { checkTemperature, type LossOptions, reduceRows, toRows } from "./valida
 
 /** Options of {@linkcode dkd}. */
 export interface DKDOptions extends LossOptions {
+  /** Class ids [N] (DKD splits the target class from the rest). */
   labels?: tf.Tensor | number[];
   /** TCKD weight (default 1). */
   alpha?: number;
@@ -33,7 +34,7 @@ export function dkdParts(
   student: tf.Tensor2D,
   labels: tf.Tensor1D,
   temperature: number,
-) {
+): { tckd: tf.Tensor1D; nckd: tf.Tensor1D } {
   return tf.tidy(() => {
     const onehot = tf.oneHot(labels, teacher.shape[1]).toFloat();
     const parts = (z: tf.Tensor2D) => {

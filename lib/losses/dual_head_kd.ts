@@ -15,6 +15,7 @@ import { checkTemperature, type LossOptions, reduceRows, toRows } from "./valida
 export interface DualHeadKDOptions extends LossOptions {
   /** The auxiliary head's logits [N, C] (the student argument is the main head). */
   auxLogits?: tf.Tensor;
+  /** Class ids [N] for the main head's cross-entropy. */
   labels?: tf.Tensor | number[];
   /** Weight of the main head's cross-entropy (default 1). */
   gamma?: number;

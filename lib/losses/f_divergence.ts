@@ -12,6 +12,13 @@ import { checkTemperature, type LossOptions, reduceRows, toRows } from "./valida
 /** The generator f of an f-divergence, applied elementwise to the ratio r = p/q. */
 export type FGenerator = (ratio: tf.Tensor) => tf.Tensor;
 
+/** A divergence between teacher and student logits (rows over the last axis), as a loss. */
+export type LogitDivergence = (
+  teacherLogits: tf.Tensor,
+  studentLogits: tf.Tensor,
+  options?: LossOptions,
+) => tf.Scalar;
+
 /** Common generators: KL (t log t), reverse KL (−log t), TVD (½|t−1|), JS and squared Hellinger. */
 export const F_GENERATORS: Record<string, FGenerator> = {
   kl: (r) => tf.mul(r, tf.log(r)),
@@ -36,7 +43,7 @@ export const F_GENERATORS: Record<string, FGenerator> = {
  * const loss = hellinger(tf.tensor2d([[0, 1]]), tf.tensor2d([[1, 0]]));
  * ```
  */
-export function fDivergence(f: FGenerator, name = "fDivergence") {
+export function fDivergence(f: FGenerator, name = "fDivergence"): LogitDivergence {
   return (
     teacherLogits: tf.Tensor,
     studentLogits: tf.Tensor,

@@ -13,6 +13,7 @@ import { checkTemperature, type LossOptions, reduceRows, toRows } from "./valida
 
 /** Options of {@linkcode nkd}. */
 export interface NKDOptions extends LossOptions {
+  /** Class ids [N] (NKD normalises the non-target classes). */
   labels?: tf.Tensor | number[];
   /** Non-target weight γ (default 1.5). */
   gamma?: number;

@@ -17,6 +17,7 @@ import { checkTemperature, type LossOptions, reduceRows, toRows } from "./valida
 
 /** Options of {@linkcode pld}. */
 export interface PLDOptions extends LossOptions {
+  /** Class ids [N]: the first entry of the teacher-optimal permutation. */
   labels?: tf.Tensor | number[];
 }
 

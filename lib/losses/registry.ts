@@ -27,7 +27,9 @@ import { reduceRows, toRows } from "./validate.ts";
 
 /** What an objective may need for one batch. */
 export interface ObjectiveInputs {
+  /** The frozen teacher's logits (every objective but SFT). */
   teacherLogits?: tf.Tensor;
+  /** The student's logits, [N, V] or [B, T, V]. */
   studentLogits: tf.Tensor;
   /** Class ids [N] or next-token ids [B, T] (SFT, DKD, NKD, PLD, dual-head, CTKD, Hinton's CE). */
   labels?: tf.Tensor;
@@ -37,6 +39,7 @@ export interface ObjectiveInputs {
   auxLogits?: tf.Tensor;
   /** Delta-KD's frozen base models. */
   teacherBaseLogits?: tf.Tensor;
+  /** Delta-KD's frozen student base model's logits. */
   studentBaseLogits?: tf.Tensor;
 }
 
@@ -59,6 +62,7 @@ export type ObjectiveFields = Record<string, tf.Tensor | number>;
 
 /** A distillation objective chosen by name. */
 export interface Objective {
+  /** The registry name. */
   readonly name: string;
   /** False for objectives that use no teacher (SFT). */
   readonly needsTeacher: boolean;
@@ -78,6 +82,7 @@ export interface Objective {
    * (TAID's state, CTKD's θ: asynchronous reads work on every backend); the trainer awaits it.
    */
   state?(): unknown;
+  /** Restores {@link state}. */
   load?(state: unknown): void;
   /** Frees what the objective holds on the device (TAID's state, CTKD's temperature). */
   dispose?(): void;

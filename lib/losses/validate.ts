@@ -24,12 +24,15 @@ export interface LossOptions {
 
 /** Logits flattened to rows, with what is needed to reduce and reshape back. */
 export interface Rows {
+  /** Teacher logits as rows [rows, vocab]. */
   teacher: tf.Tensor2D;
+  /** Student logits as rows [rows, vocab]. */
   student: tf.Tensor2D;
   /** [N] float mask, or undefined when every position counts. */
   mask?: tf.Tensor1D;
   /** The leading shape ([N] or [B, T]). */
   leading: number[];
+  /** Vocabulary (classes) per row. */
   vocab: number;
 }
 

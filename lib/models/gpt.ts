@@ -13,10 +13,15 @@ import { ParamBuilder, parameterCount, type Params } from "./params.ts";
 
 /** The size and shape of a GPT. */
 export interface GPTConfig {
+  /** Tokens in the vocabulary. */
   vocabSize: number;
+  /** Positions (the longest input). */
   contextLength: number;
+  /** Transformer blocks. */
   nLayer: number;
+  /** Attention heads per block (dModel must be a multiple). */
   nHead: number;
+  /** Residual width. */
   dModel: number;
   /** Seed of the initial weights. */
   seed: number;
@@ -42,19 +47,27 @@ export interface GPTForwardOptions {
 export interface GPTOutput {
   /** `[B, T, vocabSize]`. */
   logits: tf.Tensor3D;
+  /**
+   * The residual stream after the embedding and after each block, `[B, T, dModel]`, when asked for.
+   */
   hiddenStates?: tf.Tensor3D[];
+  /** Each block's attention probabilities `[B, H, T, T]`, when asked for. */
   attentions?: tf.Tensor4D[];
 }
 
 /** A GPT and its variables. */
 export interface GPT {
+  /** Model family tag (saved with the weights). */
   readonly kind: "gpt";
+  /** The configuration with its defaults filled in. */
   readonly config: Required<GPTConfig>;
+  /** The variables by name. */
   readonly params: Params;
   /** Number of parameters (tied embeddings counted once). */
   readonly parameterCount: number;
   /** Next-token logits `[B, T, V]` of int32 tokens `[B, T]`. */
   logits(tokens: tf.Tensor): tf.Tensor3D;
+  /** Logits and, when asked, hidden states and attention probabilities of int32 tokens `[B, T]`. */
   forward(tokens: tf.Tensor, options?: GPTForwardOptions): GPTOutput;
 }
 

@@ -12,7 +12,9 @@ export type Params = Record<string, tf.Variable>;
 
 /** Anything with named parameters and its config. */
 export interface ParameterisedModel {
+  /** The model's configuration (saved with the weights). */
   readonly config: object;
+  /** The variables by name. */
   readonly params: Params;
 }
 
@@ -37,10 +39,14 @@ export function normalValues(size: number, std: number, seed: number): Float32Ar
 
 /** Builds parameters whose initial values depend only on (seed, name). */
 export class ParamBuilder {
+  /** The variables built so far, by their full names. */
   readonly params: Params = {};
   readonly #seed: number;
   readonly #prefix: string;
 
+  /**
+   * A builder whose variables are named `prefix + name`, with values seeded by (seed, full name).
+   */
   constructor(seed: number, prefix = "") {
     this.#seed = seed;
     this.#prefix = prefix;

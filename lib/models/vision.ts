@@ -14,9 +14,11 @@ import { ParamBuilder, parameterCount, type Params } from "./params.ts";
 export interface MLPConfig {
   /** Widths of the ReLU hidden layers; the last one is the feature layer (default [256, 128]). */
   hidden?: number[];
+  /** Output classes (default 10). */
   classes?: number;
   /** Add a second linear head on the features (default false). */
   auxHead?: boolean;
+  /** Seed of the initial weights. */
   seed: number;
 }
 
@@ -26,8 +28,11 @@ export interface CNNConfig {
   channels?: number[];
   /** Width of the dense feature layer (default 128). */
   featureDim?: number;
+  /** Output classes (default 10). */
   classes?: number;
+  /** Add a second linear head on the features (default false). */
   auxHead?: boolean;
+  /** Seed of the initial weights. */
   seed: number;
 }
 
@@ -43,14 +48,22 @@ export interface ClassifierOutput {
 
 /** An image classifier and its variables. */
 export interface ImageClassifier {
+  /** Model family tag (saved with the weights). */
   readonly kind: "mlp" | "cnn";
+  /** The configuration with its defaults filled in. */
   readonly config: Required<MLPConfig> | Required<CNNConfig>;
+  /** The variables by name. */
   readonly params: Params;
+  /** Number of parameters. */
   readonly parameterCount: number;
   /** Width of the feature layer. */
   readonly featureDim: number;
   /** Logits of images `[B, 28, 28, 1]` (or `[B, 784]`). */
   logits(x: tf.Tensor): tf.Tensor2D;
+  /**
+   * Logits and, when asked, features and the second head's logits, of images `[B, 28, 28, 1]` (or
+   * `[B, 784]`).
+   */
   forward(x: tf.Tensor, options?: { features?: boolean }): ClassifierOutput;
 }
 

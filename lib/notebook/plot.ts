@@ -11,8 +11,11 @@ import { emit, escapeHtml } from "./display.ts";
 
 /** A plotly figure: traces, layout and config as plotly.js takes them. */
 export interface Figure {
+  /** The traces. */
   data: Record<string, unknown>[];
+  /** Axes, titles, sizes. */
   layout?: Record<string, unknown>;
+  /** Plotly's options (e.g. `{ responsive: true }`). */
   config?: Record<string, unknown>;
 }
 

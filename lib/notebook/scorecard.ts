@@ -27,7 +27,9 @@ export interface ScorecardRow {
 
 /** A scorecard as carried in notebook outputs. */
 export interface Scorecard {
+  /** The heading. */
   title: string;
+  /** One row per claim. */
   rows: ScorecardRow[];
 }
 

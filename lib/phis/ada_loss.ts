@@ -15,9 +15,11 @@
 import * as tf from "@tensorflow/tfjs";
 import { checkValues } from "../deferred_checks.ts";
 import { stopGradient } from "../losses/log_mix.ts";
+import { StepMeans } from "./step_means.ts";
 
 /** JSON state of {@link AdaLoss}. */
 export interface AdaLossState {
+  /** Optimiser steps observed. */
   steps: number;
   /** Un-corrected moving averages by term. */
   averages: Record<string, number>;
@@ -25,13 +27,15 @@ export interface AdaLossState {
 
 /** Running-average loss balancing; see the module doc. */
 export class AdaLoss {
+  /** Decay of the moving averages. */
   readonly decay: number;
   #steps = 0;
   /** Un-corrected moving averages by term: float32 scalars on the device. */
   #averages: Record<string, tf.Variable> = {};
   /** The values of the current step's terms (one per micro-batch), kept until observe. */
-  #pending: Record<string, tf.Scalar[]> = {};
+  #pending = new StepMeans();
 
+  /** AdaLoss with moving averages of decay `decay` (in [0, 1)). */
   constructor(decay = 0.99) {
     if (!(decay >= 0 && decay < 1)) {
       throw new Error(`AdaLoss: decay must be in [0, 1), got ${decay}`);
@@ -55,7 +59,7 @@ export class AdaLoss {
    * average is an error at the next deferred-check flush (`lib/deferred_checks.ts`).
    */
   scale(key: string, loss: tf.Scalar): tf.Scalar {
-    (this.#pending[key] ??= []).push(tf.keep(tf.clone(stopGradient(loss)) as tf.Scalar));
+    this.#pending.record(key, loss);
     const average = this.average(key);
     if (!average) return tf.div(loss, stopGradient(loss)) as tf.Scalar;
     checkValues(
@@ -74,11 +78,9 @@ export class AdaLoss {
    */
   observe(gate?: tf.Tensor): void {
     this.#steps++;
-    const pending = this.#pending;
-    this.#pending = {};
+    const means = this.#pending.take();
     tf.tidy(() => {
-      for (const [key, values] of Object.entries(pending)) {
-        const mean = tf.mean(tf.stack(values));
+      for (const [key, mean] of Object.entries(means)) {
         const old = this.#averages[key] ?? tf.zerosLike(mean);
         let next = tf.add(tf.mul(this.decay, old), tf.mul(1 - this.decay, mean));
         if (gate) next = tf.where(tf.notEqual(tf.reshape(gate, []), 0), next, old);
@@ -86,7 +88,7 @@ export class AdaLoss {
         else this.#averages[key] = tf.keep(tf.variable(next, false));
       }
     });
-    for (const values of Object.values(pending)) tf.dispose(values);
+    tf.dispose(Object.values(means));
   }
 
   /** The state for checkpoints, read from the device. */
@@ -108,8 +110,7 @@ export class AdaLoss {
   /** Frees the averages and any recorded values. */
   dispose(): void {
     tf.dispose(Object.values(this.#averages));
-    for (const values of Object.values(this.#pending)) tf.dispose(values);
+    this.#pending.dispose();
     this.#averages = {};
-    this.#pending = {};
   }
 }

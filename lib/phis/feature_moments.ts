@@ -49,8 +49,11 @@ export function featureMatrix(rows: FeatureRows, who: string, width?: number): M
 
 /** JSON form of {@link FeatureMoments}. */
 export interface FeatureMomentsState {
+  /** Feature width. */
   width: number;
+  /** Rows accumulated. */
   count: number;
+  /** Mean of the rows. */
   mean: number[];
   /** Σ (x − mean)(x − mean)ᵀ, row-major. */
   comoment: number[];
@@ -58,12 +61,16 @@ export interface FeatureMomentsState {
 
 /** Count, mean and co-moment of feature vectors of one width. */
 export class FeatureMoments {
+  /** Feature width. */
   readonly width: number;
+  /** Rows accumulated. */
   count = 0;
+  /** Mean of the rows. */
   readonly mean: Float64Array;
   /** Σ (x − mean)(x − mean)ᵀ, row-major width × width. */
   readonly comoment: Float64Array;
 
+  /** Empty statistics for vectors of `width` features. */
   constructor(width: number) {
     if (!Number.isInteger(width) || width < 1) {
       throw new Error(`FeatureMoments: width must be a positive integer, got ${width}`);

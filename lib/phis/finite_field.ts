@@ -75,8 +75,11 @@ export function irreduciblePolynomial(p: number, k: number): number[] {
 
 /** GF(q) arithmetic on element codes 0..q−1. */
 export class FiniteField {
+  /** The field's order q = p^k. */
   readonly q: number;
+  /** The characteristic p. */
   readonly p: number;
+  /** The degree k over GF(p). */
   readonly k: number;
   /** The modulus (monic, degree k); [0, 1] for a prime field. */
   readonly modulus: number[];

@@ -11,5 +11,6 @@ export * from "./hadamard.ts";
 export * from "./feature_moments.ts";
 export * from "./normalizer.ts";
 export * from "./feature_losses.ts";
+export * from "./step_means.ts";
 export * from "./ada_loss.ts";
 export * from "./multi_teacher.ts";

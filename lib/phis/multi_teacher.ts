@@ -10,17 +10,18 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { StepObservation } from "../losses/registry.ts";
-import { stopGradient } from "../losses/log_mix.ts";
 import { gelu, linear } from "../models/ops.ts";
 import { ParamBuilder, type Params } from "../models/params.ts";
 import { AdaLoss, type AdaLossState } from "./ada_loss.ts";
+import { StepMeans } from "./step_means.ts";
 import { featureLoss, type FeatureLossName, type FeatureLossOptions } from "./feature_losses.ts";
 import type { Normalizer } from "./normalizer.ts";
 
 /** One teacher as the student sees it. */
 export interface TeacherTarget {
+  /** Unique name: the key of its head, targets and logged term. */
   name: string;
-  /** The teacher's feature width (its normaliser's width). */
+  /** The teacher's frozen normaliser; its width is the teacher's feature width. */
   normalizer: Normalizer;
   /** Weight of its loss term (default 1). */
   weight?: number;
@@ -28,29 +29,38 @@ export interface TeacherTarget {
 
 /** Options of {@link MultiTeacherHeads}. */
 export interface MultiTeacherOptions {
+  /** The teachers, one head each. */
   teachers: TeacherTarget[];
   /** Width of the student trunk's features. */
   trunkDim: number;
   /** Hidden width of each adaptor MLP (default 2 × trunkDim). */
   hidden?: number;
+  /** Feature loss of every head (default MSE). */
   loss?: FeatureLossName;
+  /** Options of the feature loss. */
   lossOptions?: FeatureLossOptions;
   /** Balance the teachers' terms with AdaLoss (decay 0.99 unless given). */
   adaLoss?: boolean | { decay: number };
+  /** Seed of the heads' initialisation. */
   seed: number;
 }
 
 /** Per-teacher adaptor heads and the summed loss; see the module doc. */
 export class MultiTeacherHeads {
+  /** The heads' parameters (`<teacher>.*`), trained with the student. */
   readonly params: Params;
+  /** The teachers, in order. */
   readonly teachers: TeacherTarget[];
+  /** The feature loss of every head. */
   readonly lossName: FeatureLossName;
+  /** The objective's name in logs. */
   readonly name = "multi_teacher";
   readonly #options: MultiTeacherOptions;
   readonly #ada?: AdaLoss;
   /** Each teacher's raw term per loss call since the last {@link observe}, on the device. */
-  #terms: Record<string, tf.Scalar[]> = {};
+  #terms = new StepMeans();
 
+  /** Builds one adaptor head per teacher. */
   constructor(options: MultiTeacherOptions) {
     if (options.teachers.length === 0) throw new Error("MultiTeacherHeads: no teachers");
     const names = new Set(options.teachers.map((t) => t.name));
@@ -133,7 +143,7 @@ export class MultiTeacherHeads {
           this.#options.lossOptions,
         )
       );
-      (this.#terms[t.name] ??= []).push(tf.keep(tf.clone(stopGradient(term)) as tf.Scalar));
+      this.#terms.record(t.name, term);
       const balanced = this.#ada ? this.#ada.scale(t.name, term) : term;
       terms.push(tf.mul(balanced, t.weight ?? 1) as tf.Scalar);
     }
@@ -148,11 +158,7 @@ export class MultiTeacherHeads {
   observe(step?: Pick<StepObservation, "gate">): Record<string, tf.Tensor> {
     this.#ada?.observe(step?.gate);
     const out: Record<string, tf.Tensor> = {};
-    for (const [name, values] of Object.entries(this.#terms)) {
-      out[`loss_${name}`] = tf.tidy(() => tf.mean(tf.stack(values)));
-      tf.dispose(values);
-    }
-    this.#terms = {};
+    for (const [name, mean] of Object.entries(this.#terms.take())) out[`loss_${name}`] = mean;
     return out;
   }
 
@@ -161,6 +167,7 @@ export class MultiTeacherHeads {
     return this.#ada ? { ada: await this.#ada.state() } : {};
   }
 
+  /** Restores {@link state} (AdaLoss's averages). */
   load(state: unknown): void {
     const s = state as { ada?: AdaLossState };
     if (this.#ada && s?.ada) this.#ada.load(s.ada);
@@ -169,8 +176,7 @@ export class MultiTeacherHeads {
   /** Frees AdaLoss's averages and the recorded terms (not the parameters). */
   dispose(): void {
     this.#ada?.dispose();
-    for (const values of Object.values(this.#terms)) tf.dispose(values);
-    this.#terms = {};
+    this.#terms.dispose();
   }
 
   /**

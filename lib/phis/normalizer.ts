@@ -66,8 +66,11 @@ export interface NormalizerOptions {
 
 /** A fitted normaliser as JSON. */
 export interface NormalizerState {
+  /** Which normaliser. */
   kind: NormalizerKind;
+  /** Feature width. */
   width: number;
+  /** μ, the mean the normaliser subtracts. */
   mean: number[];
   /** W, row-major. */
   forward: number[];
@@ -77,26 +80,35 @@ export interface NormalizerState {
   eigenvalues?: number[];
   /** PHI-S's α or 1/σ_g for `global-std`. */
   alpha?: number;
+  /** Rows the statistics came from. */
   count: number;
+  /** What the fit noticed (e.g. a clamped negative eigenvalue). */
   warnings: string[];
 }
 
 /** A fitted, frozen normaliser; see the module doc. */
 export class Normalizer {
+  /** Which normaliser. */
   readonly kind: NormalizerKind;
+  /** Feature width. */
   readonly width: number;
+  /** μ, the mean subtracted before W. */
   readonly mean: Float64Array;
   /** W: y′ = W·(y − μ). */
   readonly forwardMatrix: Matrix;
   /** Θ: y = Θ·y′ + μ. */
   readonly inverseMatrix: Matrix;
+  /** Eigenvalues of the fitted covariance (ascending, clamped at 0), for the eigen kinds. */
   readonly eigenvalues?: Float64Array;
+  /** PHI-S's α or 1/σ_g for `global-std`. */
   readonly alpha?: number;
   /** Rows the statistics came from. */
   readonly count: number;
+  /** What the fit noticed (e.g. a clamped negative eigenvalue). */
   readonly warnings: string[];
   #tensors?: { mean: tf.Tensor1D; forwardT: tf.Tensor2D; inverseT: tf.Tensor2D };
 
+  /** A normaliser from its state (see {@linkcode fitNormalizer} to fit one). */
   constructor(state: NormalizerState) {
     const c = state.width;
     if (!NORMALIZER_KINDS.includes(state.kind)) {
@@ -167,6 +179,7 @@ export class Normalizer {
 
   /** y′ = W·(y − μ) for each row (float64 rows, or a float32 tensor [N, width]). */
   forward(rows: FeatureRows): Matrix;
+  /** y′ = W·(y − μ) for each row of a float32 tensor [N, width], on its backend. */
   forward(rows: tf.Tensor2D): tf.Tensor2D;
   forward(rows: FeatureRows | tf.Tensor2D): Matrix | tf.Tensor2D {
     if (rows instanceof tf.Tensor) {
@@ -181,6 +194,7 @@ export class Normalizer {
 
   /** y = Θ·y′ + μ for each row. */
   inverse(rows: FeatureRows): Matrix;
+  /** y = Θ·y′ + μ for each row of a float32 tensor [N, width], on its backend. */
   inverse(rows: tf.Tensor2D): tf.Tensor2D;
   inverse(rows: FeatureRows | tf.Tensor2D): Matrix | tf.Tensor2D {
     if (rows instanceof tf.Tensor) {
@@ -201,6 +215,7 @@ export class Normalizer {
    * backend in float32 (no readback, so it works on webgpu too).
    */
   foldIntoLinear(kernel: Matrix, bias: ArrayLike<number>): { kernel: Matrix; bias: Float64Array };
+  /** The same fold for tensors, on their backend in float32. */
   foldIntoLinear(
     kernel: tf.Tensor2D,
     bias: tf.Tensor1D,

@@ -6,9 +6,13 @@
 
 /** `count` feature vectors of width `dim` (row-major) and their class ids in [0, classes). */
 export interface LabelledFeatures {
+  /** Features, `count × dim` row-major. */
   features: Float32Array | Float64Array;
+  /** Class ids, one per vector. */
   labels: Int32Array;
+  /** Feature width. */
   dim: number;
+  /** Number of classes. */
   classes: number;
 }
 

@@ -26,6 +26,7 @@ export interface LinearProbeResult {
   trainAccuracy: number;
   /** Final mean training loss (cross-entropy + penalty). */
   loss: number;
+  /** L-BFGS iterations taken. */
   iterations: number;
 }
 

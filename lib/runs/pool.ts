@@ -18,6 +18,7 @@ export interface PoolJob<I = unknown> {
   label: string;
   /** Path or file URL of the module. */
   module: string;
+  /** The JSON input passed to `runJob`. */
   input: I;
 }
 

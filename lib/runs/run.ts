@@ -73,6 +73,7 @@ export interface OpenRunOptions {
   name: string;
   /** Everything that determines the result; hashed into the folder name. */
   config: Record<string, unknown>;
+  /** The run's seed (part of the hash). */
   seed: number;
   /** The folder holding runs (default {@link RUNS_ROOT}). */
   root?: string;
@@ -80,14 +81,19 @@ export interface OpenRunOptions {
 
 /** A run's folder: metrics sink, checkpoint location, summary. */
 export class Run implements MetricsSink {
+  /** Folder name: `<name>-<hash>`. */
   readonly id: string;
+  /** The run's folder. */
   readonly dir: string;
+  /** Everything that determines the result. */
   readonly config: Record<string, unknown>;
+  /** The run's seed. */
   readonly seed: number;
   /** Metric rows, read from `metrics.parquet` on first use (checking `finished` or reading a
    * summary does not need them). */
   #loaded?: MetricRow[];
 
+  /** A run over folder `dir` (see {@linkcode openRun}, which creates it). */
   constructor(dir: string, id: string, config: Record<string, unknown>, seed: number) {
     this.dir = dir;
     this.id = id;

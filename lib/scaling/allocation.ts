@@ -17,12 +17,19 @@ const LOG_MAX = Math.log(1e17);
 
 /** The chosen allocation and what it achieves. */
 export interface DistillationAllocation {
+  /** Which compute the budget covers (the paper's four scenarios). */
   scenario: Scenario;
+  /** Student parameters N_S (given). */
   NS: number;
+  /** Student tokens D_S (chosen). */
   DS: number;
+  /** Teacher parameters N_T (chosen, or given by the scenario). */
   NT: number;
+  /** Teacher tokens D_T (chosen, or given by the scenario). */
   DT: number;
+  /** The teacher's supervised loss L_T at (N_T, D_T). */
   LT: number;
+  /** The distilled student's loss L_S. */
   LS: number;
   /** The same student trained supervised on the whole budget: D = C / (3F(N_S)). */
   supervisedLS: number;

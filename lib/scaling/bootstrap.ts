@@ -12,15 +12,21 @@ import type { ScalingPoint } from "./chinchilla.ts";
 
 /** Summary of one coefficient over the resamples. */
 export interface BootstrapInterval {
+  /** The coefficient fitted on all points. */
   estimate: number;
+  /** Standard deviation of the coefficient over the resamples. */
   se: number;
+  /** Lower end of the percentile interval. */
   lower: number;
+  /** Upper end of the percentile interval. */
   upper: number;
 }
 
 /** Options of {@link bootstrap}. */
 export interface BootstrapOptions {
+  /** Resamples (default 1000). */
   resamples?: number;
+  /** Seed of the resampling (default 42). */
   seed?: number;
   /** Central interval level (default 0.95: the 2.5th and 97.5th percentiles). */
   level?: number;

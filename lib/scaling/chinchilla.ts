@@ -12,17 +12,25 @@ import { minimizeLBFGS, type Objective } from "./lbfgs.ts";
 
 /** One training run: parameters N, tokens D, final loss L. */
 export interface ScalingPoint {
+  /** Model parameters N. */
   N: number;
+  /** Training tokens D. */
   D: number;
+  /** Final loss L, nats per token. */
   L: number;
 }
 
 /** Fitted coefficients of L = E + A/N^α + B/D^β. */
 export interface ChinchillaParams {
+  /** E, the irreducible loss. */
   E: number;
+  /** A, the parameter term's scale. */
   A: number;
+  /** B, the data term's scale. */
   B: number;
+  /** α, the parameter exponent. */
   alpha: number;
+  /** β, the data exponent. */
   beta: number;
 }
 
@@ -32,6 +40,7 @@ export interface ChinchillaFit extends ChinchillaParams {
   objective: number;
   /** Starts tried, and how many converged. */
   starts: number;
+  /** Starts whose L-BFGS run met a convergence test. */
   converged: number;
   /** True when the optimum sits on the edge of the start grid in some coordinate (a warning). */
   onGridEdge: boolean;
@@ -45,6 +54,7 @@ export interface ChinchillaFitOptions {
   reduction?: "sum" | "mean";
   /** Starting points as [a, b, e, α, β]; default {@link hoffmannGrid} (4500 starts). */
   starts?: number[][];
+  /** L-BFGS iterations per start (default 1000). */
   maxIterations?: number;
 }
 

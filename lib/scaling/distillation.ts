@@ -19,22 +19,35 @@ import { supervisedLoss, type SupervisedParams } from "./supervised.ts";
 
 /** One distilled student: its size, tokens, teacher loss, and final loss. */
 export interface DistillationPoint {
+  /** Student parameters N_S. */
   NS: number;
+  /** Student training tokens D_S. */
   DS: number;
+  /** The teacher's loss L_T (nats per token). */
   LT: number;
+  /** The distilled student's loss L_S (nats per token). */
   LS: number;
 }
 
 /** Coefficients of Eq. 8 (primes dropped). */
 export interface DistillationParams {
+  /** A′ of the parameter term. */
   A: number;
+  /** B′ of the data term. */
   B: number;
+  /** α′, the parameter exponent. */
   alpha: number;
+  /** β′, the data exponent. */
   beta: number;
+  /** γ′, the outer exponent of the supervised term. */
   gamma: number;
+  /** c0, the exponent of L_T's prefactor. */
   c0: number;
+  /** c1, the strength of the teacher–student transition. */
   c1: number;
+  /** f1, the sharpness of the transition. */
   f1: number;
+  /** d1, where the transition sits in L_T / L̃_S. */
   d1: number;
 }
 

@@ -34,13 +34,19 @@ export interface LBFGSOptions {
 
 /** The outcome of a minimisation. */
 export interface LBFGSResult {
+  /** The best point found. */
   x: Float64Array;
+  /** The objective there. */
   f: number;
+  /** Euclidean norm of the gradient there. */
   gradNorm: number;
+  /** Iterations taken. */
   iterations: number;
+  /** Objective evaluations (line-search steps included). */
   evaluations: number;
   /** True when a convergence test (not the iteration cap or a failed line search) stopped it. */
   converged: boolean;
+  /** What stopped it. */
   reason: "gradient" | "relative-decrease" | "max-iterations" | "line-search" | "non-finite";
 }
 

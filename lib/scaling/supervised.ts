@@ -10,18 +10,27 @@ import { checkScalingPoints, multistart, type ScalingPoint } from "./chinchilla.
 
 /** Coefficients of E + (A/N^α + B/D^β)^γ. */
 export interface SupervisedParams {
+  /** E, the irreducible loss. */
   E: number;
+  /** A, the parameter term's scale. */
   A: number;
+  /** B, the data term's scale. */
   B: number;
+  /** α, the parameter exponent. */
   alpha: number;
+  /** β, the data exponent. */
   beta: number;
+  /** γ, the outer exponent. */
   gamma: number;
 }
 
 /** A fit and how it was found. */
 export interface SupervisedFit extends SupervisedParams {
+  /** The summed Huber objective at the optimum. */
   objective: number;
+  /** Starts tried. */
   starts: number;
+  /** Starts whose L-BFGS run met a convergence test. */
   converged: number;
 }
 

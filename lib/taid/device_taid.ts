@@ -26,11 +26,15 @@ import { taidLoss, type TAIDLossOptions } from "./taid_loss.ts";
 
 /** TAID's t on the device; see the module doc. */
 export class DeviceTAID {
+  /** The configuration with its defaults filled in. */
   readonly config: Readonly<Required<TAIDConfig>>;
   /** float32 [4]: t, the previous loss, the momentum, and 1 once a loss was recorded. */
   readonly #state: tf.Variable;
   #step = 0;
 
+  /**
+   * TAID's state on the current backend, t = tStart (validated; see {@linkcode resolveTAIDConfig}).
+   */
   constructor(config: TAIDConfig) {
     this.config = resolveTAIDConfig(config, "DeviceTAID");
     this.#state = tf.tidy(() => tf.variable(tf.tensor1d([this.config.tStart, 0, 0, 0]), false));
@@ -95,7 +99,9 @@ export class DeviceTAID {
     });
   }
 
-  /** The numbers to log with a step: t and the momentum, as device scalars (the caller disposes). */
+  /**
+   * The numbers to log with a step: t and the momentum, as device scalars (the caller disposes).
+   */
   fields(): { t: tf.Scalar; momentum: tf.Scalar } {
     return tf.tidy(() => {
       const [t, , momentum] = tf.unstack(this.#state);

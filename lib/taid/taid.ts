@@ -33,9 +33,13 @@ export interface TAIDConfig {
 
 /** Checkpointable state of {@linkcode TAID}. */
 export interface TAIDState {
+  /** The interpolation coefficient t ∈ [0, 1]. */
   t: number;
+  /** The last recorded loss (null before the first). */
   prevLoss: number | null;
+  /** The momentum m of the relative loss change. */
   momentum: number;
+  /** Optimiser steps recorded. */
   step: number;
 }
 
@@ -97,11 +101,17 @@ export function taidLinearT(config: Required<TAIDConfig>, step: number): number 
  * `DeviceTAID` (`device_taid.ts`), the same rule on the device, so that no loss is read back.
  */
 export class TAID {
+  /** Total optimiser steps N of the run. */
   readonly totalSteps: number;
+  /** Initial t. */
   readonly tStart: number;
+  /** Final t. */
   readonly tEnd: number;
+  /** Learning rate α of t. */
   readonly alpha: number;
+  /** Momentum β of the relative loss change. */
   readonly beta: number;
+  /** Adaptive update (false: the linear schedule). */
   readonly adaptive: boolean;
   readonly #config: Required<TAIDConfig>;
   #t: number;
@@ -109,6 +119,7 @@ export class TAID {
   #momentum = 0;
   #step = 0;
 
+  /** A host-side TAID at `config` (validated; see {@linkcode resolveTAIDConfig}). */
   constructor(config: TAIDConfig) {
     this.#config = resolveTAIDConfig(config);
     ({

@@ -19,8 +19,11 @@ import { fusedKernelsAvailable } from "../gpu/env.ts";
 
 /** Hyper-parameters of {@link AdamW}. */
 export interface AdamWConfig {
+  /** First-moment decay β1 (default 0.9). */
   beta1?: number;
+  /** Second-moment decay β2 (default 0.999). */
   beta2?: number;
+  /** ε added to √v̂ (default 1e-8). */
   epsilon?: number;
   /** Decoupled decay λ (default 0.01, PyTorch's). */
   weightDecay?: number;
@@ -30,6 +33,7 @@ export interface AdamWConfig {
 
 /** AdamW over named variables. */
 export class AdamW {
+  /** The configuration with its defaults filled in. */
   readonly config: Required<AdamWConfig>;
   readonly #params: Params;
   readonly #m: Record<string, tf.Variable> = {};
@@ -37,6 +41,7 @@ export class AdamW {
   /** Updates done so far (t in the bias corrections). */
   step = 0;
 
+  /** AdamW over `params`, with zero moments. */
   constructor(params: Params, config: AdamWConfig = {}) {
     this.config = {
       beta1: 0.9,
@@ -128,6 +133,7 @@ export class AdamW {
     this.step = step;
   }
 
+  /** Frees the moments (not the parameters). */
   dispose(): void {
     for (const v of [...Object.values(this.#m), ...Object.values(this.#v)]) v.dispose();
   }

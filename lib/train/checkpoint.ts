@@ -18,6 +18,7 @@ export interface CheckpointState {
   step: number;
   /** The AdamW step counter (differs from `step` only if a run changed optimisers). */
   optimizerStep: number;
+  /** The objective's state (e.g. TAID's t), as its `state()` returned it. */
   objective?: unknown;
   /** Anything else the caller wants back (e.g. a config fingerprint). */
   extra?: Record<string, unknown>;
@@ -25,8 +26,11 @@ export interface CheckpointState {
 
 /** A loaded checkpoint. */
 export interface Checkpoint {
+  /** Step counters and the objective's state. */
   state: CheckpointState;
+  /** Parameter values by name. */
   params: HostTensors;
+  /** AdamW's moments by name (`m.<name>`, `v.<name>`). */
   moments: HostTensors;
 }
 

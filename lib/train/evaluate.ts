@@ -14,10 +14,13 @@ import type { ImageClassifier } from "../models/vision.ts";
 
 /** A language model's held-out metrics (nats per token). */
 export interface LanguageModelEval {
+  /** Mean cross-entropy against the true next token. */
   crossEntropy: number;
+  /** exp(crossEntropy). */
   perplexity: number;
   /** Mean KL(p_teacher ‖ q_model) per token, when a teacher is given. */
   teacherKL?: number;
+  /** Tokens scored. */
   tokens: number;
 }
 
@@ -66,12 +69,15 @@ export async function evaluateLanguageModel(
 
 /** A classifier's held-out metrics. */
 export interface ClassifierEval {
+  /** Top-1 accuracy. */
   accuracy: number;
+  /** Mean cross-entropy against the labels. */
   crossEntropy: number;
   /** Expected calibration error, 15 bins. */
   ece: number;
   /** Fraction of examples where the model's and the teacher's argmax agree. */
   agreement?: number;
+  /** Examples scored. */
   count: number;
 }
 
@@ -97,6 +103,7 @@ const argmaxRow = (probs: Float32Array, i: number, classes: number) => {
 export interface ReliabilityBin {
   /** Lower edge of the confidence bin. */
   lower: number;
+  /** Examples in the bin. */
   count: number;
   /** Mean top-class probability in the bin. */
   confidence: number;

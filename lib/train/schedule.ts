@@ -10,7 +10,9 @@ export type Schedule = (step: number) => number;
 
 /** Options of {@link warmupCosine}. */
 export interface WarmupCosineOptions {
+  /** The largest learning rate, reached at the end of warm-up. */
   peakLr: number;
+  /** Steps of the whole schedule (the cosine ends here). */
   totalSteps: number;
   /** Linear warm-up from 0 over this many steps (default 0). */
   warmupSteps?: number;

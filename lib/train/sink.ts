@@ -7,14 +7,17 @@
 
 /** One row of metrics: `step` (optimiser steps completed) and `kind` plus named numbers. */
 export interface MetricRow {
+  /** Optimiser steps completed. */
   step: number;
   /** "train" for the optimiser step, "eval" for an evaluation. */
   kind: "train" | "eval";
+  /** Named numbers (losses, learning rate, gradient norm, evaluation metrics, ...). */
   [metric: string]: number | string;
 }
 
 /** Receives metric rows as training goes. */
 export interface MetricsSink {
+  /** Receives one row. */
   write(row: MetricRow): void;
   /** Persist rows so far (called when a checkpoint is written, and at the end). */
   commit?(): Promise<void> | void;
@@ -25,8 +28,10 @@ export interface MetricsSink {
 
 /** Keeps rows in memory (tests, notebooks that plot as they go). */
 export class MemorySink implements MetricsSink {
+  /** Rows in the order written. */
   rows: MetricRow[] = [];
 
+  /** Appends a row. */
   write(row: MetricRow): void {
     this.rows.push(row);
   }

@@ -51,13 +51,17 @@ function checkTokenIds(tokens: Int32Array, vocabSize: number, who: string): void
 
 /** Options of {@link languageModelTask}. */
 export interface LanguageModelTaskOptions {
+  /** The model trained. */
   student: GPT;
+  /** Its objective (`lib/losses/registry.ts`). */
   objective: Objective;
+  /** Training windows, drawn by step. */
   batcher: TokenBatcher;
   /** Frozen teacher (needed unless the objective is `sft`). */
   teacher?: GPT;
   /** Delta-KD's frozen base models. */
   teacherBase?: GPT;
+  /** Delta-KD's frozen student base model. */
   studentBase?: GPT;
   /** Seed of the dropout masks (default: the batcher's seed). */
   seed?: number;
@@ -117,9 +121,16 @@ export function languageModelTask(options: LanguageModelTaskOptions): TrainTask 
 
 /** Options of {@link classifierTask}. */
 export interface ClassifierTaskOptions {
+  /** The model trained. */
   student: ImageClassifier;
+  /** Its objective (`lib/losses/registry.ts`). */
   objective: Objective;
+  /** Training images, drawn by step. */
   batcher: ImageBatcher;
+  /**
+   * Frozen teacher (needed by distillation objectives unless `teacherLogits` or `selfTeacher` is
+   * given).
+   */
   teacher?: ImageClassifier;
   /**
    * Self-distillation (PS-KD): the teacher is a snapshot of the student taken at the start of
@@ -142,6 +153,7 @@ export interface ClassifierTaskOptions {
 export interface TeacherLogitTable {
   /** Row-major [examples, classes]. */
   logits: Float32Array;
+  /** Logits per example. */
   classes: number;
 }
 

@@ -47,10 +47,13 @@ export type StatefulObjective = Pick<Objective, "name" | "observe" | "state" | "
 
 /** Options of {@link train}. */
 export interface TrainOptions<B extends Batch = Batch> {
+  /** What is trained: parameters, batches, loss, objective. */
   task: TrainTask<B>;
   /** Total optimiser steps. */
   steps: number;
+  /** Learning rate by step. */
   schedule: Schedule;
+  /** AdamW's hyper-parameters (defaults: {@linkcode AdamWConfig}). */
   optimizer?: AdamWConfig;
   /** Clip gradients to this global L2 norm (default: no clipping, norm still logged). */
   clipNorm?: number;
@@ -61,6 +64,7 @@ export interface TrainOptions<B extends Batch = Batch> {
     every: number;
     run: (step: number) => Record<string, number> | Promise<Record<string, number>>;
   };
+  /** Where rows go (a run's metrics file, memory, ...). */
   sink?: MetricsSink;
   /** Save a checkpoint every `every` steps and after the last, and resume from `dir`. */
   checkpoint?: { dir: string; every: number };
@@ -90,6 +94,7 @@ export interface TrainResult {
   resumedFrom: number;
   /** The last step's training loss (NaN when no step ran). */
   finalLoss: number;
+  /** Wall-clock seconds of this call. */
   seconds: number;
 }
 

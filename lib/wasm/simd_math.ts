@@ -89,6 +89,7 @@ export const i4 = {
 export class Locals {
   #types: number[] = [];
   #constants = new Map<number, number>();
+  /** Locals start after `params` parameters. */
   constructor(readonly params: number) {}
   /** A new local of the given value type; returns its index. */
   add(type: number): number {
@@ -121,20 +122,31 @@ export class Locals {
 
 /** Scratch locals of {@linkcode vexp}, and the function's constant pool. */
 export interface ExpScratch {
+  /** The function's locals and constant pool. */
   locals: Locals;
+  /** Local: the clamped input. */
   x: number;
+  /** Local: x·log2 e + 1.5·2^23, which holds n = round(x·log2 e) in its low mantissa bits. */
   n: number;
+  /** Local: the reduced argument x − n·ln 2. */
   r: number;
 }
 
 /** Scratch locals of {@linkcode vlog}, and the function's constant pool. */
 export interface LogScratch {
+  /** The function's locals and constant pool. */
   locals: Locals;
+  /** Local: the input. */
   x: number;
+  /** Local: the exponent e. */
   e: number;
+  /** Local: the mantissa f ∈ [√2/2, √2). */
   f: number;
+  /** Local: the lane mask where the mantissa was halved. */
   big: number;
+  /** Local: s = (f − 1)/(f + 1). */
   s: number;
+  /** Local: s². */
   z: number;
 }
 
@@ -176,7 +188,7 @@ const ROUNDER = 12582912;
 const LN2_HI = 0.693359375;
 const LN2_LO = -2.12194440e-4;
 /** Below this, e^x is not a normal float32: the result is 0. */
-export const EXP_UNDERFLOW = -87.33654;
+export const EXP_UNDERFLOW: number = -87.33654;
 /** Inputs above this are clamped (e^88 ≈ 1.65e38). */
 export const EXP_CLAMP = 88;
 

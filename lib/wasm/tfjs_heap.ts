@@ -8,9 +8,13 @@ import type * as tf from "@tensorflow/tfjs";
 
 /** The minimal view of tfjs-backend-wasm's `BackendWasm` the kernels use. */
 export interface WasmBackendLike {
+  /** The emscripten module: its memory. */
   wasm: { asm?: { memory?: unknown } };
+  /** Tensor data by data id: each tensor's offset in the heap. */
   dataIdMap: { get(dataId: object): { memoryOffset: number } };
+  /** Allocates an output tensor in the heap. */
   makeOutput(shape: number[], dtype: "float32"): tf.TensorInfo;
+  /** Frees a tensor's data. */
   disposeData(dataId: object): void;
 }
 

@@ -86,9 +86,13 @@ export const op = {
  * locals by type, and body. Functions return nothing.
  */
 export interface WasmFunction {
+  /** The exported name. */
   name: string;
+  /** How many i32 parameters, or their value types. */
   params: number | number[];
+  /** Extra locals, by value type. */
   locals: { type: number; count: number }[];
+  /** The body's instructions (joined in order). */
   body: number[][];
 }
 
