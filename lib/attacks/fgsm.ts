@@ -27,9 +27,13 @@ export function fgsm(
   if (!(epsilon >= 0)) throw new Error(`fgsm: epsilon must be ≥ 0, got ${epsilon}`);
   if (!(temperature > 0)) throw new Error(`fgsm: temperature must be > 0, got ${temperature}`);
   return tf.tidy(() => {
-    const grad = inputGradient(model, x, y, temperature);
-    return tf.clipByValue(x.add(sign(grad).mul(epsilon)), 0, 1) as tf.Tensor4D;
+    return fgsmStep(x, sign(inputGradient(model, x, y, temperature)), epsilon) as tf.Tensor4D;
   });
+}
+
+/** x + ε·direction, clipped to the pixel range [0, 1]. */
+function fgsmStep(x: tf.Tensor, direction: tf.Tensor, epsilon: number): tf.Tensor {
+  return tf.clipByValue(x.add(direction.mul(epsilon)), 0, 1);
 }
 
 /** ∇ₓ of the mean cross-entropy of softmax(z(x)/T) against `y`. */
@@ -48,7 +52,10 @@ export function inputGradient(
   );
 }
 
-/** Accuracy under FGSM for each ε, and the fraction of examples whose input gradient is exactly 0. */
+/**
+ * Accuracy under FGSM for each ε, and the fraction of examples whose input gradient is exactly 0.
+ * Each batch's gradient is computed once and serves every ε.
+ */
 export async function fgsmCurve(
   model: ImageClassifier,
   split: ImageSplit,
@@ -57,26 +64,29 @@ export async function fgsmCurve(
 ): Promise<{ epsilon: number; accuracy: number; zeroGradient: number }[]> {
   const { temperature = 1, batchSize = 250 } = options;
   if (split.count === 0) throw new Error("fgsmCurve: the split is empty");
-  const curve = [];
-  for (const epsilon of epsilons) {
-    let correct = 0;
-    let zero = 0;
-    for (let i = 0; i < split.count; i += batchSize) {
-      const indices = Array.from({ length: Math.min(batchSize, split.count - i) }, (_, j) => i + j);
-      const counts = tf.tidy(() => {
-        const { x, y } = imageTensors(split, indices);
-        const grad = inputGradient(model, x, y, temperature);
-        const adv = tf.clipByValue(x.add(sign(grad).mul(epsilon)), 0, 1);
-        const predicted = model.logits(adv).argMax(1);
-        const zeroRows = grad.abs().reshape([indices.length, -1]).max(1).equal(0);
-        return tf.stack([predicted.equal(y.cast("int32")).sum(), zeroRows.sum()]);
-      });
-      const [hits, zeros] = await counts.data(); // asynchronous: works on webgpu too
-      counts.dispose();
-      correct += hits;
-      zero += zeros;
-    }
-    curve.push({ epsilon, accuracy: correct / split.count, zeroGradient: zero / split.count });
+  const correct = new Array<number>(epsilons.length).fill(0);
+  let zero = 0;
+  for (let i = 0; i < split.count; i += batchSize) {
+    const indices = Array.from({ length: Math.min(batchSize, split.count - i) }, (_, j) => i + j);
+    const counts = tf.tidy(() => {
+      const { x, y } = imageTensors(split, indices);
+      const grad = inputGradient(model, x, y, temperature);
+      const direction = sign(grad);
+      const labels = y.cast("int32");
+      const hits = epsilons.map((epsilon) =>
+        model.logits(fgsmStep(x, direction, epsilon)).argMax(1).equal(labels).sum()
+      );
+      const zeroRows = grad.abs().reshape([indices.length, -1]).max(1).equal(0);
+      return tf.stack([...hits, zeroRows.sum()]);
+    });
+    const values = await counts.data(); // asynchronous: works on webgpu too
+    counts.dispose();
+    epsilons.forEach((_, e) => correct[e] += values[e]);
+    zero += values[epsilons.length];
   }
-  return curve;
+  return epsilons.map((epsilon, e) => ({
+    epsilon,
+    accuracy: correct[e] / split.count,
+    zeroGradient: zero / split.count,
+  }));
 }

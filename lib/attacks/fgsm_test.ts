@@ -84,6 +84,27 @@ for (const backend of ["cpu", "wasm"]) {
     const curve = await fgsmCurve(model, split, [0, 0.2]);
     assert.equal(curve.length, 2);
     assert.equal(curve[0].zeroGradient, 0);
+    // Each ε's accuracy is that of fgsm's images, example by example, whatever the batching.
+    const epsilons = [0, 0.05, 0.2, 0.6];
+    const expected = epsilons.map((epsilon) =>
+      tf.tidy(() => {
+        let hits = 0;
+        for (let i = 0; i < split.count; i++) {
+          const x = tf.tensor4d(split.images.slice(i * 784, (i + 1) * 784), [1, 28, 28, 1]);
+          const y = tf.tensor1d([split.labels[i]], "int32");
+          const adv = fgsm(model, x, y, epsilon);
+          if (model.logits(adv).argMax(1).dataSync()[0] === split.labels[i]) hits++;
+        }
+        return hits / split.count;
+      })
+    );
+    for (const batchSize of [1, 250]) {
+      const accuracies = (await fgsmCurve(model, split, epsilons, { batchSize })).map((c) =>
+        c.accuracy
+      );
+      assert.deepEqual(accuracies, expected, `batchSize ${batchSize}`);
+    }
+    assert.deepEqual(await fgsmCurve(model, split, []), []);
     assert.throws(
       () => fgsm(model, tf.zeros([1, 28, 28, 1]) as tf.Tensor4D, tf.tensor1d([0], "int32"), -1),
       /epsilon must be ≥ 0/,

@@ -44,6 +44,7 @@ import {
   type VisionSpec,
   type VisionSummary,
 } from "./vision.ts";
+import { ProcessCache } from "./process_cache.ts";
 
 /** A fixed affine map y = gain·(f·A) + b of a teacher's features f (width d → `width`). */
 export interface FeatureDistortion {
@@ -246,17 +247,25 @@ export interface TeacherFeatures {
   test: Float32Array;
 }
 
-const featureCache = new Map<string, TeacherFeatures>();
+const featureCache = new ProcessCache<TeacherFeatures>(8);
 
 /** The distorted features of a (finished) teacher on the study's images; cached per process. */
-export async function teacherFeatures(
+export function teacherFeatures(
   teacher: PhisTeacher,
   data: PhisStudentSpec["data"],
   root = RUNS_ROOT,
 ): Promise<TeacherFeatures> {
-  const key = JSON.stringify([teacher, data, root]);
-  const hit = featureCache.get(key);
-  if (hit) return hit;
+  return featureCache.get(
+    JSON.stringify([teacher, data, root]),
+    () => computeTeacherFeatures(teacher, data, root),
+  );
+}
+
+async function computeTeacherFeatures(
+  teacher: PhisTeacher,
+  data: PhisStudentSpec["data"],
+  root: string,
+): Promise<TeacherFeatures> {
   const model = await loadVisionModel(teacher.spec, root);
   const images = phisImages(data);
   const d = model.featureDim;
@@ -280,7 +289,6 @@ export async function teacherFeatures(
     test: distort(await modelFeatures(model, images.test)),
   };
   Object.values(model.params).forEach((v) => v.dispose());
-  featureCache.set(key, result);
   return result;
 }
 

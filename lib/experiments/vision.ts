@@ -28,6 +28,7 @@ import {
   saveModel,
 } from "../models/mod.ts";
 import { openRun, type Run, RUNS_ROOT, runWithDependencies } from "../runs/mod.ts";
+import { ProcessCache } from "./process_cache.ts";
 import {
   classifierTask,
   evaluateClassifier,
@@ -124,30 +125,6 @@ export async function loadVisionModel(spec: VisionSpec, root: string): Promise<I
 /** `count` indices spread evenly over [0, n). */
 const evenlySpaced = (n: number, count: number) =>
   Array.from({ length: Math.min(count, n) }, (_, i) => Math.floor(i * n / Math.min(count, n)));
-
-/**
- * Values computed once per process and key, at most `limit` of them (the oldest is dropped), so
- * that a study's runs share their teacher's outputs without a notebook process growing forever.
- */
-class ProcessCache<T> {
-  #values = new Map<string, T>();
-  constructor(readonly limit: number) {}
-
-  /** The value under `key`, if computed. */
-  peek(key: string): T | undefined {
-    return this.#values.get(key);
-  }
-
-  /** The value under `key`, computed by `compute` the first time. */
-  async get(key: string, compute: () => Promise<T>): Promise<T> {
-    const found = this.#values.get(key);
-    if (found !== undefined) return found;
-    const value = await compute();
-    if (this.#values.size >= this.limit) this.#values.delete(this.#values.keys().next().value!);
-    this.#values.set(key, value);
-    return value;
-  }
-}
 
 const teacherTestProbCache = new ProcessCache<Float32Array>(16);
 /** A teacher's test probabilities, computed once per process and test subset. */

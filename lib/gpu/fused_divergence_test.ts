@@ -13,7 +13,10 @@ import { type FusedDivergence, fusedDivergenceRows } from "./fused_divergence.ts
 import type { Case } from "../../tests/reference/fused_divergence64.ts";
 import { fusedKernelsAvailable, setFusedKernels } from "./env.ts";
 import { gpuTest } from "../../tests/fixtures/gpu_test.ts";
-import { assertFusedLossesMatchComposite } from "../../tests/fixtures/fused_losses.ts";
+import {
+  assertFusedLossesMatchComposite,
+  nonFiniteLogitCases,
+} from "../../tests/fixtures/fused_losses.ts";
 import {
   CASES,
   logits,
@@ -177,24 +180,7 @@ gpuTest(
   "the fused path rejects NaN/Inf logits from its own sweep, without extra passes",
   async () => {
     await webgpu();
-    const [n, v] = [6, 300];
-    const clean = Float32Array.from(logits(n, v, 31, 2));
-    const withBad = (index: number, bad: number) => {
-      const x = clean.slice();
-      x[index] = bad;
-      return tf.tensor2d(x, [n, v]);
-    };
-    const good = tf.tensor2d(clean, [n, v]);
-    const cases: [string, tf.Tensor2D, tf.Tensor2D, RegExp][] = [
-      [
-        "NaN teacher",
-        withBad(5 * v + 299, NaN),
-        good,
-        /taidLoss: teacherLogits contain NaN or Inf/,
-      ],
-      ["+Inf student", good, withBad(0, Infinity), /taidLoss: studentLogits contain NaN or Inf/],
-      ["-Inf student", good, withBad(2 * v + 7, -Infinity), /taidLoss: studentLogits/],
-    ];
+    const { good, cases } = nonFiniteLogitCases(6, 300);
     for (const [label, t, s, message] of cases) {
       const value = taidLoss(t, s, 0.4);
       await nodeAssert.rejects(flushDeferredChecks(), message, label);

@@ -447,9 +447,7 @@ function gradFunction(kind: FusedDivergenceKind): WasmFunction {
     ...c.sweep((tail) => [
       ...logProbs(c, code, row4, { q: true }),
       assign(c.g, code.g(c)),
-      tail
-        ? [...get(out), ...get(c.i), ...op.i32Add(), ...f4.lane(value(), 0), ...op.f32Store()]
-        : [...get(out), ...get(c.i), ...op.i32Add(), ...value(), ...op.v128Store()],
+      c.storeAt(out, value(), tail),
     ]),
   ];
   const body = [

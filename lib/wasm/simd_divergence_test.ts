@@ -15,7 +15,10 @@ import {
   maxAbsDiff,
   reference,
 } from "../../tests/reference/fused_divergence64.ts";
-import { assertFusedLossesMatchComposite } from "../../tests/fixtures/fused_losses.ts";
+import {
+  assertFusedLossesMatchComposite,
+  nonFiniteLogitCases,
+} from "../../tests/fixtures/fused_losses.ts";
 
 const assert = (ok: boolean, message?: string) => nodeAssert.ok(ok, message);
 
@@ -80,19 +83,7 @@ Deno.test("the public losses take the wasm fused path and agree with the composi
 
 Deno.test("the wasm fused path rejects NaN/Inf logits from its own sweep", async () => {
   await wasm();
-  const [n, v] = [6, 301];
-  const clean = Float32Array.from(logits(n, v, 31, 2));
-  const withBad = (index: number, bad: number) => {
-    const x = clean.slice();
-    x[index] = bad;
-    return tf.tensor2d(x, [n, v]);
-  };
-  const good = tf.tensor2d(clean, [n, v]);
-  const cases: [string, tf.Tensor2D, tf.Tensor2D, RegExp][] = [
-    ["NaN teacher (row tail)", withBad(5 * v + 300, NaN), good, /taidLoss: teacherLogits/],
-    ["+Inf student", good, withBad(0, Infinity), /taidLoss: studentLogits contain NaN or Inf/],
-    ["-Inf student", good, withBad(2 * v + 7, -Infinity), /taidLoss: studentLogits/],
-  ];
+  const { good, cases } = nonFiniteLogitCases(6, 301);
   // wasm reads synchronously: the check throws at the call (webgpu defers it to the next flush).
   const before = tf.memory().numTensors;
   for (const [label, t, s, message] of cases) {

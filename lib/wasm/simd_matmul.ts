@@ -42,7 +42,7 @@ function innerLoop(width: 16 | 4 | 1): number[][] {
     op.set(KK),
   ];
   const zero = width === 1
-    ? [[...op.f32Zero(), ...op.set(S)]]
+    ? [[...op.f32(0), ...op.set(S)]]
     : ACC.slice(0, vectors).map((acc) => [...op.v128Zero(), ...op.set(acc)]);
   const step = width === 1
     ? [[

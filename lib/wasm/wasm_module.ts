@@ -66,7 +66,6 @@ export const op = {
   i32GeU: () => [0x4f],
   f32Load: (offset = 0) => [0x2a, 2, ...uleb(offset)],
   f32Store: (offset = 0) => [0x38, 2, ...uleb(offset)],
-  f32Zero: () => [0x43, 0, 0, 0, 0],
   f32: (x: number) => [0x43, ...new Uint8Array(Float32Array.of(x).buffer)],
   f32Add: () => [0x92],
   f32Sub: () => [0x93],
