@@ -24,6 +24,7 @@ import {
 import { pointwiseLossNaive } from "../lib/losses/pointwise.ts";
 import { taidLoss, taidLossNaive } from "../lib/taid/mod.ts";
 import { parseArgs } from "../tools/args.ts";
+import { timeCalls } from "./timing.ts";
 
 type Loss = (t: tf.Tensor, s: tf.Tensor) => tf.Scalar;
 const objectives: Record<string, { chunked: Loss; naive: Loss }> = {
@@ -70,19 +71,9 @@ async function measure(loss: Loss, n: number, v: number, repeats: number) {
   const t = tf.randomNormal([n, v], 0, 2, "float32", 1);
   const s = tf.randomNormal([n, v], 0, 2, "float32", 2);
   try {
-    const profile = await tf.profile(() => step(loss, t, s));
-    const times: number[] = [];
-    for (let r = 0; r < repeats; r++) {
-      const t0 = performance.now();
-      await step(loss, t, s);
-      times.push(performance.now() - t0);
-    }
-    const sorted = [...times].sort((a, b) => a - b);
-    return {
-      ms_median: sorted[Math.floor(sorted.length / 2)],
-      ms_all: times,
-      peak_bytes: profile.peakBytes,
-    };
+    const profile = await tf.profile(() => step(loss, t, s)); // also the warm-up call
+    const { median, all } = await timeCalls(() => step(loss, t, s), repeats, 0);
+    return { ms_median: median, ms_all: all, peak_bytes: profile.peakBytes };
   } finally {
     tf.dispose([t, s]);
   }

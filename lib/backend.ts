@@ -76,8 +76,10 @@ let current: BackendInfo | undefined;
  * @example
  * ```ts
  * import { initBackend } from "./backend.ts";
+ * import assert from "node:assert/strict";
  * const info = await initBackend("cpu", { log: false });
- * console.log(info.name); // "cpu"
+ * assert.equal(info.name, "cpu");
+ * await assert.rejects(() => initBackend("tpu"), /unknown backend "tpu"/);
  * ```
  */
 export async function initBackend(

@@ -4,15 +4,18 @@
  * explicit types. Deno's `private-type-ref` rule is not applied: it asks for re-exports of the
  * tfjs and polars types our signatures use, which are theirs to document, not ours.
  *
+ * One rule of ours is added (`missing-module-example`): every folder's `mod.ts` opens with a
+ * module doc holding an `@example` that asserts something, a known answer that `deno test --doc`
+ * runs, so that each folder's entry point shows how it is used and the example cannot go stale.
+ *
  * Usage: `deno run -A tools/doc_lint.ts` (part of `deno task check`; tests/style_test.ts runs it).
  * Exits 1 and prints each finding when there is one.
  *
  * @module
  */
-import { dirname, join, relative } from "node:path";
-import { fileURLToPath } from "node:url";
+import { basename, join, relative } from "node:path";
+import { ROOT, runDeno } from "./deno.ts";
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const IGNORED_RULES = new Set(["private-type-ref"]);
 
 /** A finding of `deno doc --lint`: its rule, where, and what it says. */
@@ -36,17 +39,27 @@ export function libraryModules(dir = join(ROOT, "lib")): string[] {
   return out.sort();
 }
 
-/** Runs `deno doc --lint` on `modules`; returns its findings, ignored rules left out. */
+/** True when the module doc (the file's first JSDoc block) has an `@example` with an assertion. */
+export function hasAssertingExample(source: string): boolean {
+  const moduleDoc = source.match(/\/\*\*[\s\S]*?\*\//)?.[0] ?? "";
+  if (!moduleDoc.includes("@module")) return false;
+  const example = moduleDoc.slice(moduleDoc.indexOf("@example"));
+  return moduleDoc.includes("@example") && /\bassert\b/.test(example);
+}
+
+/**
+ * Runs `deno doc --lint` on `modules`, and the module-example rule on each `mod.ts` among them;
+ * returns the findings, ignored rules left out.
+ */
 export async function docFindings(modules: string[] = libraryModules()): Promise<DocFinding[]> {
-  const { stderr, stdout } = await new Deno.Command(Deno.execPath(), {
-    args: ["doc", "--lint", ...modules],
-    env: { NO_COLOR: "1" },
-    cwd: ROOT,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = new TextDecoder().decode(stderr) + new TextDecoder().decode(stdout);
-  const findings: DocFinding[] = [];
+  const { output: text } = await runDeno(["doc", "--lint", ...modules]);
+  const findings: DocFinding[] = modules.filter((m) => basename(m) === "mod.ts")
+    .filter((m) => !hasAssertingExample(Deno.readTextFileSync(m)))
+    .map((m) => ({
+      rule: "missing-module-example",
+      location: `${relative(ROOT, m)}:1:1`,
+      message: "a folder's mod.ts needs an @example in its module doc that asserts its result",
+    }));
   const pattern = /^error\[([\w-]+)\]: (.*)\n\s*--> (.*)$/gm;
   for (const [, rule, message, where] of text.matchAll(pattern)) {
     if (IGNORED_RULES.has(rule)) continue;

@@ -4,14 +4,14 @@
  *
  * @module
  */
-import { basename, dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { basename, join, resolve } from "node:path";
 import { PARAMS_ENV, parseJsonObject } from "../lib/notebook/params.ts";
 import { type Scorecard, SCORECARD_MIME } from "../lib/notebook/scorecard.ts";
+import { ROOT } from "./deno.ts";
 import { SYSTEM_PYTHON } from "./setup.ts";
 
-/** The project's root folder. */
-export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+/** The project's root folder (defined in `deno.ts`). */
+export { ROOT };
 
 /** Options of {@linkcode runNotebook}. */
 export interface RunNotebookOptions {

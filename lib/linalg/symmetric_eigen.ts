@@ -23,9 +23,10 @@ export interface SymmetricEigen {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { matrix, symmetricEigen } from "./mod.ts";
  * const { values } = symmetricEigen(matrix(2, 2, [2, 1, 1, 2]));
- * console.assert(Math.abs(values[0] - 1) < 1e-12 && Math.abs(values[1] - 3) < 1e-12);
+ * assert.ok(Math.abs(values[0] - 1) < 1e-12 && Math.abs(values[1] - 3) < 1e-12);
  * ```
  */
 export function symmetricEigen(a: Matrix): SymmetricEigen {

@@ -37,10 +37,14 @@ export const F_GENERATORS: Record<string, FGenerator> = {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
  * import { F_GENERATORS, fDivergence } from "./f_divergence.ts";
- * const hellinger = fDivergence(F_GENERATORS.hellinger);
- * const loss = hellinger(tf.tensor2d([[0, 1]]), tf.tensor2d([[1, 0]]));
+ * const hellinger = fDivergence(F_GENERATORS.hellinger); // f(r) = (√r − 1)²
+ * // p = (1/4, 3/4), q = (1/2, 1/2): Σ q·f(p/q) = Σ (√p − √q)²
+ * const loss = hellinger(tf.tensor2d([[0, Math.log(3)]]), tf.tensor2d([[0, 0]]));
+ * const expected = (0.5 - Math.sqrt(0.5)) ** 2 + (Math.sqrt(0.75) - Math.sqrt(0.5)) ** 2;
+ * assert.ok(Math.abs((await loss.data())[0] - expected) < 1e-6); // 0.068148
  * ```
  */
 export function fDivergence(f: FGenerator, name = "fDivergence"): LogitDivergence {

@@ -5,6 +5,35 @@
  * unmasked positions (`options.mask`, `options.reduction`). `getLoss(name, config)` chooses one by
  * name; `lossNames()` lists them.
  *
+ * @example Known answers: teacher p = (1/4, 3/4), student q = (1/2, 1/2)
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import * as tf from "@tensorflow/tfjs";
+ * import { forwardKL, getLoss } from "./mod.ts";
+ *
+ * const teacherLogits = tf.tensor2d([[0, Math.log(3)]]);
+ * const studentLogits = tf.tensor2d([[0, 0]]);
+ * const value = async (name: string) =>
+ *   (await getLoss(name).loss({ teacherLogits, studentLogits }).data())[0];
+ * const close = (a: number, b: number) => assert.ok(Math.abs(a - b) < 1e-6, `${a} vs ${b}`);
+ * close(await value("fkl"), 0.25 * Math.log(0.5) + 0.75 * Math.log(1.5)); // KL(p‖q) = 0.130812
+ * close(await value("rkl"), 0.5 * Math.log(2) + 0.5 * Math.log(2 / 3)); // KL(q‖p) = 0.143841
+ * close(await value("tvd"), 0.25); // ½ Σ |p − q|
+ * close(await value("gjsd"), 0.033822); // ½ KL(p‖m) + ½ KL(q‖m), m = (p + q) / 2
+ *
+ * // [B, T, V] logits with a mask: the mean runs over unmasked positions only.
+ * const masked = forwardKL(
+ *   tf.tensor3d([[[0, Math.log(3)], [5, -5]]]),
+ *   tf.tensor3d([[[0, 0], [0, 0]]]),
+ *   { mask: tf.tensor2d([[1, 0]]) },
+ * );
+ * close((await masked.data())[0], 0.130812);
+ *
+ * // Bad input is an error that names the argument, never a silent NaN.
+ * assert.throws(() => forwardKL(tf.zeros([2, 3]), tf.zeros([2, 4])), /vocab sizes differ/);
+ * assert.throws(() => getLoss("fkl", { temp: 2 }), /takes temperature/);
+ * ```
+ *
  * @module
  */
 export * from "./validate.ts";

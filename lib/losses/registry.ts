@@ -389,10 +389,13 @@ export function lossNames(): Record<string, string> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
  * import { getLoss } from "./registry.ts";
  * const fkl = getLoss("fkl", { temperature: 2 });
  * const loss = fkl.loss({ teacherLogits: tf.tensor2d([[0, 1]]), studentLogits: tf.tensor2d([[1, 0]]) });
+ * assert.ok(Math.abs((await loss.data())[0] - 0.1224593) < 1e-6); // KL at T = 2, in float64
+ * assert.throws(() => getLoss("fkl", { temprature: 2 }), /takes temperature, chunkElements/);
  * ```
  */
 export function getLoss(name: string, config: Config = {}): Objective {

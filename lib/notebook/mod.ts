@@ -3,6 +3,24 @@
  * scorecards and papermill-style parameters. This is the analysis/display layer: it may import
  * polars and plotly; compute code (`lib/losses`, `lib/models`, `lib/train`) must not import it.
  *
+ * @example A notebook's first and last cells: parameters, then the scorecard
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { params, type Scale, scorecard } from "./mod.ts";
+ *
+ * // Defaults, overridden by `deno task nb X.ipynb --params '{"scale": "full"}'` (here: a string).
+ * const p = params({ scale: "quick" as Scale, seeds: 3 }, '{"scale": "full"}');
+ * assert.deepEqual(p, { scale: "full", seeds: 3 });
+ * assert.throws(() => params({ scale: "quick" as Scale, seeds: 3 }, '{"seed": 2}'), /unknown/);
+ *
+ * // In a kernel this renders as a table; elsewhere it prints "Demo: 1/2 claims hold" and rows.
+ * const card = await scorecard(`Demo (${p.scale} scale)`, [
+ *   { claim: "TAID ≥ FKL", paper: "Table 1", ours: "2.91 vs 2.95", holds: true },
+ *   { claim: "RKL is mode seeking", paper: "Table 3", ours: "head 0.20 vs 0.23", holds: false },
+ * ]);
+ * assert.equal(card.rows.filter((r) => r.holds).length, 1);
+ * ```
+ *
  * @module
  */
 export * from "./display.ts";

@@ -20,8 +20,10 @@ export const PARAMS_ENV = "KDLAB_PARAMS";
  * @example
  * ```ts
  * import { params } from "./params.ts";
+ * import assert from "node:assert/strict";
  * const p = params({ scale: "quick" as "quick" | "full", seeds: 3 }, '{"seeds": 1}');
- * console.log(p.seeds); // 1
+ * assert.equal(p.seeds, 1);
+ * assert.throws(() => params({ scale: "quick", seeds: 3 }, '{"seeds": "two"}'), /must be a number/);
  * ```
  */
 export function params<T extends { scale: Scale }>(defaults: T, source?: string): T {

@@ -165,9 +165,13 @@ function build(c: HadamardConstruction): Matrix {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { hadamard } from "./hadamard.ts";
+ * import { identity, maxAbsDifference, multiply, transpose } from "../linalg/mod.ts";
  * const h = hadamard(12, { normalized: false }); // Paley I, q = 11
- * console.assert(h.data.every((v) => v === 1 || v === -1));
+ * assert.ok(h.data.every((v) => v === 1 || v === -1));
+ * assert.equal(maxAbsDifference(multiply(h, transpose(h)), identity(12, 12)), 0); // H·Hᵀ = n·I
+ * assert.throws(() => hadamard(6), /multiple of 4/);
  * ```
  */
 export function hadamard(n: number, options: { normalized?: boolean } = {}): Matrix {

@@ -323,10 +323,17 @@ function momentsOf(source: Source): FeatureMoments {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { fitNormalizer } from "./normalizer.ts";
  * const rows = Array.from({ length: 64 }, (_, i) => [Math.sin(i), 10 * Math.cos(i), i % 3, 1]);
- * const phis = fitNormalizer("phi-s", rows);
- * const y = phis.forward(rows); // every column has variance 1
+ * const phis = fitNormalizer("phi-s", rows); // a constant channel is fine: no division by it
+ * const y = phis.forward(rows);
+ * for (let c = 0; c < 4; c++) { // every column has variance 1 (divisor n − 1, as the fit's)
+ *   const column = Array.from({ length: 64 }, (_, r) => y.data[4 * r + c]);
+ *   const mean = column.reduce((a, b) => a + b) / 64;
+ *   const variance = column.reduce((s, v) => s + (v - mean) ** 2, 0) / 63;
+ *   assert.ok(Math.abs(variance - 1) < 1e-9);
+ * }
  * ```
  */
 export function fitNormalizer(

@@ -187,7 +187,7 @@ export function openRun(options: OpenRunOptions): Run {
       name,
       config,
       seed,
-      backend: info?.name ?? tf.getBackend(),
+      backend: info?.name ?? tf.getBackend() ?? null, // null: no backend chosen yet
       backendDetail: info ?? null,
       versions: { tfjs: tf.version.tfjs, deno: Deno.version.deno, v8: Deno.version.v8 },
       commit: gitCommit(),

@@ -72,10 +72,12 @@ function taidParts(t: number | tf.Tensor, options: TAIDLossOptions) {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
  * import { taidLoss } from "./taid_loss.ts";
  * const loss = taidLoss(tf.tensor2d([[0, 2, -0.5, 0]]), tf.tensor2d([[1, 0, -1, 0.5]]), 0.4);
- * // KL ≈ 0.129716 (the reference note's golden value)
+ * assert.ok(Math.abs((await loss.data())[0] - 0.129716) < 1e-6); // the reference note's value
+ * assert.throws(() => taidLoss(tf.zeros([1, 4]), tf.zeros([1, 4]), 1.5), /t must be a number in \[0, 1\]/);
  * ```
  */
 export function taidLoss(

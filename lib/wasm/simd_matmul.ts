@@ -21,6 +21,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { envFlag } from "../gpu/env.ts";
+import { f4 } from "./simd_math.ts";
 import { F32, I32, moduleBytes, op, V128, type WasmFunction } from "./wasm_module.ts";
 import { backendMemory, heapOffset, instanceExports, type WasmBackendLike } from "./tfjs_heap.ts";
 
@@ -56,14 +57,9 @@ function innerLoop(width: 16 | 4 | 1): number[][] {
       ...op.set(S),
     ]]
     : [
-      [...op.get(AP), ...op.f32Load(), ...op.f32x4Splat(), ...op.set(AV)],
+      [...f4.splat([...op.get(AP), ...op.f32Load()]), ...op.set(AV)],
       ...ACC.slice(0, vectors).map((acc, q) => [
-        ...op.get(acc),
-        ...op.get(AV),
-        ...op.get(BP),
-        ...op.v128Load(16 * q),
-        ...op.f32x4Mul(),
-        ...op.f32x4Add(),
+        ...f4.add(op.get(acc), f4.mul(op.get(AV), [...op.get(BP), ...op.v128Load(16 * q)])),
         ...op.set(acc),
       ]),
     ];

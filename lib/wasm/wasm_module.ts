@@ -75,9 +75,6 @@ export const op = {
   v128Load: (offset = 0) => [0xfd, ...uleb(0x00), 0, ...uleb(offset)],
   v128Store: (offset = 0) => [0xfd, ...uleb(0x0b), 0, ...uleb(offset)],
   v128Zero: () => [0xfd, ...uleb(0x0c), ...new Array(16).fill(0)],
-  f32x4Splat: () => [0xfd, ...uleb(0x13)],
-  f32x4Add: () => [0xfd, ...uleb(0xe4)],
-  f32x4Mul: () => [0xfd, ...uleb(0xe6)],
 };
 
 /**
