@@ -42,9 +42,9 @@ export function libraryModules(dir = join(ROOT, "lib")): string[] {
 /** True when the module doc (the file's first JSDoc block) has an `@example` with an assertion. */
 export function hasAssertingExample(source: string): boolean {
   const moduleDoc = source.match(/\/\*\*[\s\S]*?\*\//)?.[0] ?? "";
-  if (!moduleDoc.includes("@module")) return false;
-  const example = moduleDoc.slice(moduleDoc.indexOf("@example"));
-  return moduleDoc.includes("@example") && /\bassert\b/.test(example);
+  const example = moduleDoc.indexOf("@example");
+  return moduleDoc.includes("@module") && example >= 0 &&
+    /\bassert\b/.test(moduleDoc.slice(example));
 }
 
 /**

@@ -10,25 +10,12 @@
 import { join, relative } from "node:path";
 import { parseArgs } from "./args.ts";
 import { type DenoOutput, ROOT, runDeno } from "./deno.ts";
+import { libraryModules } from "./doc_lint.ts";
 
 /** The entry points documented: every `lib/<folder>/mod.ts`, and `lib/*.ts` but the tests. */
 export function documentedModules(): string[] {
-  const lib = join(ROOT, "lib");
-  const out: string[] = [];
-  for (const entry of Deno.readDirSync(lib)) {
-    const path = join(lib, entry.name);
-    if (entry.isDirectory) {
-      try {
-        Deno.statSync(join(path, "mod.ts"));
-        out.push(join(path, "mod.ts"));
-      } catch {
-        // a folder without a mod.ts is not an entry point
-      }
-    } else if (entry.name.endsWith(".ts") && !entry.name.endsWith("_test.ts")) {
-      out.push(path);
-    }
-  }
-  return out.sort().map((p) => relative(ROOT, p));
+  return libraryModules().map((p) => relative(ROOT, p))
+    .filter((p) => /^lib\/([^/]+\/mod|[^/]+)\.ts$/.test(p));
 }
 
 /** Writes the site to `outDir`; returns `deno doc`'s exit code and output. */

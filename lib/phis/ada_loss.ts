@@ -54,12 +54,21 @@ export class AdaLoss {
   }
 
   /**
-   * `loss / average(key)` (on the tape; the divisor is a constant). Before the first step the
-   * divisor is the current value itself. Records the value for {@link observe}. A non-positive
-   * average is an error at the next deferred-check flush (`lib/deferred_checks.ts`).
+   * `loss / average(key)` (on the tape; the divisor is a constant), and records the value for
+   * {@link observe}; see {@link divide}.
    */
   scale(key: string, loss: tf.Scalar): tf.Scalar {
     this.#pending.record(key, loss);
+    return this.divide(key, loss);
+  }
+
+  /**
+   * `loss / average(key)` without recording it, for a caller that records the step's values
+   * itself and passes their means to {@link update}. Before the first step the divisor is the
+   * current value itself. A non-positive average is an error at the next deferred-check flush
+   * (`lib/deferred_checks.ts`).
+   */
+  divide(key: string, loss: tf.Scalar): tf.Scalar {
     const average = this.average(key);
     if (!average) return tf.div(loss, stopGradient(loss)) as tf.Scalar;
     checkValues(
@@ -77,8 +86,17 @@ export class AdaLoss {
    * unchanged where it is 0.
    */
   observe(gate?: tf.Tensor): void {
-    this.#steps++;
     const means = this.#pending.take();
+    this.update(means, gate);
+    tf.dispose(Object.values(means));
+  }
+
+  /**
+   * Ends an optimiser step with the step's mean of each term given by the caller (who still owns
+   * them): what {@link observe} does with the values {@link scale} recorded.
+   */
+  update(means: Record<string, tf.Scalar>, gate?: tf.Tensor): void {
+    this.#steps++;
     tf.tidy(() => {
       for (const [key, mean] of Object.entries(means)) {
         const old = this.#averages[key] ?? tf.zerosLike(mean);
@@ -88,7 +106,6 @@ export class AdaLoss {
         else this.#averages[key] = tf.keep(tf.variable(next, false));
       }
     });
-    tf.dispose(Object.values(means));
   }
 
   /** The state for checkpoints, read from the device. */

@@ -144,7 +144,7 @@ export class MultiTeacherHeads {
         )
       );
       this.#terms.record(t.name, term);
-      const balanced = this.#ada ? this.#ada.scale(t.name, term) : term;
+      const balanced = this.#ada ? this.#ada.divide(t.name, term) : term;
       terms.push(tf.mul(balanced, t.weight ?? 1) as tf.Scalar);
     }
     return tf.addN(terms) as tf.Scalar;
@@ -156,9 +156,10 @@ export class MultiTeacherHeads {
    * micro-batches, as `loss_<teacher>` scalars to log. Nothing is read back.
    */
   observe(step?: Pick<StepObservation, "gate">): Record<string, tf.Tensor> {
-    this.#ada?.observe(step?.gate);
+    const means = this.#terms.take();
+    this.#ada?.update(means, step?.gate);
     const out: Record<string, tf.Tensor> = {};
-    for (const [name, mean] of Object.entries(this.#terms.take())) out[`loss_${name}`] = mean;
+    for (const [name, mean] of Object.entries(means)) out[`loss_${name}`] = mean;
     return out;
   }
 

@@ -20,12 +20,11 @@
  *
  * @module
  */
-import { op, uleb, V128 } from "./wasm_module.ts";
+import { op, simd, V128 } from "./wasm_module.ts";
 
 /** A wasm expression: instructions that leave one value on the stack. */
 export type Expr = number[];
 
-const simd = (code: number) => [0xfd, ...uleb(code)];
 const binary = (code: number) => (a: Expr, b: Expr): Expr => [...a, ...b, ...simd(code)];
 const unary = (code: number) => (a: Expr): Expr => [...a, ...simd(code)];
 

@@ -42,6 +42,11 @@ export function sleb(n: number): number[] {
   }
 }
 
+/** A fixed-width SIMD instruction: the 0xfd prefix and its opcode (immediates follow). */
+export function simd(opcode: number): number[] {
+  return [0xfd, ...uleb(opcode)];
+}
+
 const name = (s: string) => [...uleb(s.length), ...new TextEncoder().encode(s)];
 const vec = (items: number[][]) => [...uleb(items.length), ...items.flat()];
 const section = (id: number, body: number[]) => [id, ...uleb(body.length), ...body];
@@ -72,9 +77,9 @@ export const op = {
   f32Mul: () => [0x94],
   f32Max: () => [0x97],
   f32ConvertI32S: () => [0xb2],
-  v128Load: (offset = 0) => [0xfd, ...uleb(0x00), 0, ...uleb(offset)],
-  v128Store: (offset = 0) => [0xfd, ...uleb(0x0b), 0, ...uleb(offset)],
-  v128Zero: () => [0xfd, ...uleb(0x0c), ...new Array(16).fill(0)],
+  v128Load: (offset = 0) => [...simd(0x00), 0, ...uleb(offset)],
+  v128Store: (offset = 0) => [...simd(0x0b), 0, ...uleb(offset)],
+  v128Zero: () => [...simd(0x0c), ...new Array(16).fill(0)],
 };
 
 /**
