@@ -4,7 +4,8 @@ Usage: python3 bench/reference/merge_kd_step.py ours.json torch.json [nvidia-smi
 A tfjs case `X_composite` (composite tfjs path), `X_tfjs` (tfjs's own matmul) or
 `X_tMxNxK[v][u][p][sN]` (another tiling) is compared with torch's `X`, and so are the tfjs-only
 variants in ALIASES. Cases that failed keep their error; a tfjs side cut off by a time limit
-(`complete: false`) is merged as far as it got.
+(`complete: false`) is merged as far as it got; a missing or unreadable torch.json (the PyTorch
+side failed) gives a merge without ratios, marked incomplete, with the error under raw.torch.
 """
 import json
 import re
@@ -15,7 +16,10 @@ import sys
 ALIASES = [(r"^grad_sum_host_ones_", "grad_sum_"), (r"^upload_(tfjs|writebuffer)_", "upload_")]
 
 ours = json.load(open(sys.argv[1]))
-torch = json.load(open(sys.argv[2]))
+try:
+    torch = json.load(open(sys.argv[2]))
+except (OSError, ValueError) as e:  # the PyTorch side failed: keep the tfjs side, no ratios
+    torch = {"cases": [], "versions": {}, "repeats": None, "error": f"{type(e).__name__}: {e}"}
 smi = open(sys.argv[3]).read().strip() if len(sys.argv) > 3 else None
 reference = {c["name"]: c for c in torch["cases"]}
 cases = []
@@ -26,7 +30,7 @@ for c in ours["cases"]:
     ref = reference.get(base)
     ms = c["ms"] if c["ms"] == c["ms"] else None  # NaN (a failed case) becomes null
     row = {"name": c["name"], "ours_ms": ms, "torch_ms": ref and ref["ms"]}
-    if ref and ms is not None:
+    if ref and ms is not None and ref["ms"] > 0:
         row["ratio_vs_torch"] = ms / ref["ms"]
     if "error" in c:
         row["error"] = c["error"]
@@ -43,7 +47,7 @@ print(json.dumps({
     "adapter": ours.get("adapter"),
     "features": ours.get("features"),
     "chosen_tiling": ours.get("chosenTiling"),
-    "complete": ours.get("complete", True),
+    "complete": ours.get("complete", True) and "error" not in torch,
     "versions": {**ours["versions"], **torch["versions"]},
     "shapes": ours["shapes"],
     "repeats": {"tfjs": ours["repeats"], "torch": torch["repeats"]},
