@@ -52,8 +52,8 @@ Deno.test("replaying TAID's update reproduces the reference golden sequence", ()
 Deno.test("the TAID study plan: every method × seed, a ≥4× smaller student, dependencies", () => {
   for (const scale of ["quick", "full"] as const) {
     const study = taidStudy(scale, 3);
-    assert.equal(study.main.length, 11 * 3);
-    assert.equal(new Set(study.main.map((r) => r.spec.name)).size, 33);
+    assert.equal(study.main.length, 12 * 3);
+    assert.equal(new Set(study.main.map((r) => r.spec.name)).size, 36);
     const vocabSize = study.config.vocabSize;
     const count = (m: { nLayer: number; nHead: number; dModel: number }, ctx: number) =>
       createGPT({ ...m, vocabSize, contextLength: ctx, seed: 1 }).parameterCount;
@@ -87,6 +87,32 @@ Deno.test("the TAID study plan: every method × seed, a ≥4× smaller student, 
     assert.equal(taidAt(4 * n).train.steps, 4 * n);
     assert.equal(taidAt(4 * n).objective.config!.alpha, scaledTAIDAlpha(4 * n));
     assert.ok(scaledTAIDAlpha(4 * n) < (taidAt(n).objective.config!.alpha as number));
+    // GKD: generalized JSD on a quarter-window prompt; the on-policy study's λ = 0.5 run is the
+    // main table's, the others differ in λ alone, and generating costs more than it saves.
+    const gkd = study.main.find((r) => r.method === "gkd" && r.seed === 1)!.spec;
+    assert.deepEqual(gkd.objective, { name: "gjsd", config: { beta: 0.5 } });
+    assert.deepEqual(gkd.onPolicy, { fraction: 0.5, promptLength: ctx / 4 });
+    assert.deepEqual(study.onPolicy.map((r) => [r.start, r.fraction]), [
+      ["scratch", 0],
+      ["scratch", 0.5],
+      ["scratch", 1],
+      ["sft", 0],
+      ["sft", 0.5],
+      ["sft", 1],
+    ]);
+    assert.deepEqual(study.onPolicy[1].spec, gkd);
+    const { name: _n, onPolicy: _o, ...rest } = study.onPolicy[2].spec;
+    const { name: _n2, onPolicy: _o2, ...gkdRest } = gkd;
+    assert.deepEqual(rest, gkdRest);
+    const sftMain = study.main.find((r) => r.method === "sft" && r.seed === 1)!.spec;
+    for (const r of study.onPolicy.filter((r) => r.start === "sft")) {
+      assert.deepEqual(r.spec.init, sftMain);
+      assert.equal(r.spec.onPolicy!.fraction, r.fraction);
+    }
+    assert.equal(new Set(study.onPolicy.map((r) => r.spec.name)).size, 6);
+    const costs = study.onPolicy.slice(0, 3).map((r) => estimatedCost(r.spec));
+    assert.ok(costs[0] < costs[1] && costs[1] < costs[2], `${costs}`);
+    assert.equal(study.main.find((r) => r.method === "fkl")!.spec.onPolicy, undefined);
   }
 });
 

@@ -14,7 +14,14 @@ import { brownTokens, evaluationBatches, TokenBatcher, windowsAt } from "../data
 import { getLoss } from "../losses/mod.ts";
 import { createGPT, type GPT, loadModel, saveModel } from "../models/mod.ts";
 import { openRun, type Run, RUNS_ROOT, runWithDependencies } from "../runs/mod.ts";
-import { evaluateLanguageModel, languageModelTask, train, warmupCosine } from "../train/mod.ts";
+import {
+  evaluateLanguageModel,
+  languageModelTask,
+  type OnPolicyOptions,
+  train,
+  type TrainOptions,
+  warmupCosine,
+} from "../train/mod.ts";
 import { type ModeMass, modeMass } from "./mode_mass.ts";
 
 /** A language-model run; see the module doc. */
@@ -50,6 +57,11 @@ export interface LMSpec {
   teacherBase?: LMSpec;
   /** Delta-KD's frozen base models (the student's). */
   studentBase?: LMSpec;
+  /**
+   * On-policy distillation (GKD, Agarwal et al. 2024): the probability that a micro-batch's
+   * outputs are the student's samples, and the prompt length (`lib/train/on_policy.ts`).
+   */
+  onPolicy?: OnPolicyOptions;
   /** Validation windows for cross-entropy and KL, and how many of them for head/tail mass. */
   eval: { windows: number; modeWindows: number };
 }
@@ -82,7 +94,10 @@ export interface LMSummary {
   steps: number;
   /** The tfjs backend it trained on. */
   backend: string;
-  /** Wall-clock seconds of training and evaluation. */
+  /**
+   * Wall-clock seconds of training (every segment of a resumed run, steps redone after an
+   * interruption counted once) and evaluation.
+   */
   seconds: number;
 }
 
@@ -128,16 +143,19 @@ export function lmData(data: LMSpec["data"]): ReturnType<typeof brownTokens> {
   return tokens;
 }
 
-/** Trains (or resumes, or skips) a spec, its dependencies first; returns its summary. */
-export async function runLanguageModel(
-  spec: LMSpec,
-  options: { root?: string; onStep?: (step: number, loss: number) => void } = {},
-): Promise<LMSummary> {
-  const root = options.root ?? RUNS_ROOT;
-  const run = lmRun(spec, root);
-  if (run.finished) return run.summary() as LMSummary;
-  for (const dep of directDependencies(spec)) await runLanguageModel(dep, { root });
-  const started = performance.now();
+/** A spec's models, objective and training options, ready for `train` (see {@link prepareTraining}). */
+interface PreparedTraining {
+  student: GPT;
+  teacher?: GPT;
+  /** Every model loaded or created, to dispose after training. */
+  models: GPT[];
+  objective: ReturnType<typeof getLoss>;
+  data: ReturnType<typeof lmData>;
+  options: Omit<TrainOptions, "sink" | "checkpoint" | "onRow">;
+}
+
+/** Loads a spec's finished dependencies and builds its student, objective and task. */
+async function prepareTraining(spec: LMSpec, root: string): Promise<PreparedTraining> {
   const load = (s?: LMSpec) => s ? loadLanguageModel(s, root) : Promise.resolve(undefined);
   const [teacher, initModel, teacherBase, studentBase] = await Promise.all([
     load(spec.teacher),
@@ -159,27 +177,81 @@ export async function runLanguageModel(
   if (spec.objective.name === "taid") objectiveConfig.totalSteps ??= spec.train.steps;
   const objective = getLoss(spec.objective.name, objectiveConfig);
   const t = spec.train;
-  const result = await train({
-    task: languageModelTask({
-      student,
-      teacher,
-      teacherBase,
-      studentBase,
-      objective,
-      batcher: new TokenBatcher(data.train, {
-        batchSize: t.batchSize,
-        contextLength: t.contextLength,
-        seed: spec.seed,
+  return {
+    student,
+    teacher,
+    models: [student, teacher, initModel, teacherBase, studentBase].filter((m) => m !== undefined),
+    objective,
+    data,
+    options: {
+      task: languageModelTask({
+        student,
+        teacher,
+        teacherBase,
+        studentBase,
+        objective,
+        batcher: new TokenBatcher(data.train, {
+          batchSize: t.batchSize,
+          contextLength: t.contextLength,
+          seed: spec.seed,
+        }),
+        onPolicy: spec.onPolicy,
       }),
-    }),
-    steps: t.steps,
-    schedule: warmupCosine({ peakLr: t.peakLr, totalSteps: t.steps, warmupSteps: t.warmupSteps }),
-    optimizer: { weightDecay: t.weightDecay, beta2: 0.95 },
-    clipNorm: t.clipNorm,
+      steps: t.steps,
+      schedule: warmupCosine({ peakLr: t.peakLr, totalSteps: t.steps, warmupSteps: t.warmupSteps }),
+      optimizer: { weightDecay: t.weightDecay, beta2: 0.95 },
+      clipNorm: t.clipNorm,
+    },
+  };
+}
+
+function disposeTraining(prepared: PreparedTraining): void {
+  for (const m of prepared.models) Object.values(m.params).forEach((v) => v.dispose());
+  prepared.objective.dispose?.();
+}
+
+/**
+ * Milliseconds per optimiser step of a spec's training in this process (the teacher's forward,
+ * the student's forward and backward, the update, and on-policy sampling where the spec has it),
+ * over `steps` steps after a warm-up step; nothing is written. Its dependencies must have
+ * finished. For comparing methods' costs under the same conditions (run summaries' seconds come
+ * from whatever else the machine was doing then).
+ */
+export async function stepMilliseconds(
+  spec: LMSpec,
+  options: { steps?: number; root?: string } = {},
+): Promise<number> {
+  const steps = options.steps ?? 8;
+  const prepared = await prepareTraining(spec, options.root ?? RUNS_ROOT);
+  try {
+    await train({ ...prepared.options, steps: 1 });
+    const started = performance.now();
+    await train({ ...prepared.options, steps });
+    return (performance.now() - started) / steps;
+  } finally {
+    disposeTraining(prepared);
+  }
+}
+
+/** Trains (or resumes, or skips) a spec, its dependencies first; returns its summary. */
+export async function runLanguageModel(
+  spec: LMSpec,
+  options: { root?: string; onStep?: (step: number, loss: number) => void } = {},
+): Promise<LMSummary> {
+  const root = options.root ?? RUNS_ROOT;
+  const run = lmRun(spec, root);
+  if (run.finished) return run.summary() as LMSummary;
+  for (const dep of directDependencies(spec)) await runLanguageModel(dep, { root });
+  const prepared = await prepareTraining(spec, root);
+  const { student, teacher, data } = prepared;
+  const t = spec.train;
+  const result = await train({
+    ...prepared.options,
     sink: run,
     checkpoint: { dir: run.checkpointDir, every: Math.max(1, Math.ceil(t.steps / 10)) },
     onRow: (row) => row.kind === "train" && options.onStep?.(row.step, row.loss as number),
   });
+  const trained = performance.now();
   await saveModel(join(run.dir, "model"), student);
   const evaluation = await evaluateLanguageModel(student, data.validation, {
     contextLength: t.contextLength,
@@ -207,13 +279,11 @@ export async function runLanguageModel(
     resumed_from: result.resumedFrom,
     final_loss: result.finalLoss,
     backend: backendInfo()?.name ?? tf.getBackend(),
-    seconds: (performance.now() - started) / 1000,
+    train_seconds: result.totalSeconds,
+    seconds: result.totalSeconds + (performance.now() - trained) / 1000,
   };
   run.finish(summary);
-  for (const m of [student, teacher, initModel, teacherBase, studentBase]) {
-    if (m) Object.values(m.params).forEach((v) => v.dispose());
-  }
-  objective.dispose?.();
+  disposeTraining(prepared);
   return summary;
 }
 
@@ -244,14 +314,23 @@ export async function studentModeMass(
   return { head: head / n, tail: tail / n };
 }
 
-/** A relative cost of a spec: tokens seen × (student + teacher) width², for scheduling. */
+/**
+ * A relative cost of a spec, for scheduling: tokens seen × (student + teacher) width², with the
+ * student's forward passes over the prefix when it generates on-policy outputs.
+ */
 export function estimatedCost(spec: LMSpec): number {
   const size = (m: LMSpec["model"]) =>
     m.nLayer * m.dModel * m.dModel + 8 * m.dModel * spec.data.vocabSize;
   const frozen = [spec.teacher, spec.teacherBase, spec.studentBase].filter((s) => s !== undefined)
     .reduce((sum, s) => sum + size(s!.model) / 3, 0);
-  return spec.train.steps * spec.train.batchSize * spec.train.contextLength *
-    (size(spec.model) + frozen);
+  const T = spec.train.contextLength;
+  // n = T + 1 − P generated tokens, each a forward (a third of a training step) over ≈ (P + T) / 2.
+  const generation = spec.onPolicy
+    ? spec.onPolicy.fraction * (T + 1 - spec.onPolicy.promptLength) *
+      (spec.onPolicy.promptLength + T) / (6 * T)
+    : 0;
+  return spec.train.steps * spec.train.batchSize * T *
+    (size(spec.model) * (1 + generation) + frozen);
 }
 
 /** Worker entry for `runPool`: runs one spec. */

@@ -38,6 +38,7 @@ export {
   runLanguageModel,
   runLanguageModels,
   type RunManyOptions,
+  stepMilliseconds,
   studentModeMass,
 } from "./lm.ts";
 export * from "./vision_study.ts";

@@ -18,6 +18,8 @@ export interface TAIDMethod {
   method: string;
   /** The registry objective it trains with. */
   objective: LMSpec["objective"];
+  /** On-policy data (GKD); absent: the data's windows. */
+  onPolicy?: LMSpec["onPolicy"];
 }
 
 /** Sizes and budgets of one scale. */
@@ -74,8 +76,30 @@ export const TAID_SCALES: Record<TAIDScale, TAIDScaleConfig> = {
  */
 export const scaledTAIDAlpha = (steps: number): number => Math.min(0.2, 5e-4 * 15000 / steps);
 
-/** The methods of the main table (the paper's Table 1 baselines; DKD stands for CTKD/DKD). */
-export function taidMethods(studentSteps: number): TAIDMethod[] {
+/** GKD's prompt: the first quarter of each window; the student generates the rest. */
+export const gkdPromptLength = (contextLength: number): number =>
+  Math.max(1, Math.floor(contextLength / 4));
+
+/**
+ * GKD (Agarwal et al., ICLR 2024) as the TAID paper's baseline: generalized JSD on outputs that
+ * the student generates with probability λ (TRL's defaults β = 0.5, λ = 0.5; sampling at T = 1).
+ */
+export function gkdMethod(contextLength: number, fraction = 0.5, method = "gkd"): TAIDMethod {
+  return {
+    method,
+    objective: { name: "gjsd", config: { beta: 0.5 } },
+    onPolicy: { fraction, promptLength: gkdPromptLength(contextLength) },
+  };
+}
+
+/** λ of the on-policy study (seed 1): GKD's supervised counterpart, GKD, and fully on-policy. */
+export const ON_POLICY_FRACTIONS = [0, 0.5, 1];
+
+/**
+ * The methods of the main table (the paper's Table 1 baselines; DKD stands for CTKD/DKD; GKD is
+ * generalized JSD on half student-generated outputs, DistiLLM is skew KL / skew RKL on the data).
+ */
+export function taidMethods(studentSteps: number, contextLength: number): TAIDMethod[] {
   const alpha = scaledTAIDAlpha(studentSteps);
   return [
     { method: "sft", objective: { name: "sft" } },
@@ -90,6 +114,7 @@ export function taidMethods(studentSteps: number): TAIDMethod[] {
       method: "dkd",
       objective: { name: "dkd", config: { temperature: 1, alpha: 1, beta: 0.5, warmup: 1 } },
     },
+    gkdMethod(contextLength),
     { method: "taid", objective: { name: "taid", config: { alpha } } },
     { method: "taid_linear", objective: { name: "taid", config: { alpha, adaptive: false } } },
   ];
@@ -116,6 +141,12 @@ export interface TAIDStudy {
   delta: { method: string; seed: number; spec: LMSpec; base: LMSpec }[];
   /** The budget study: {@linkcode BUDGET_METHODS} at each budget factor (seed 1). */
   budget: { method: string; steps: number; spec: LMSpec }[];
+  /**
+   * The on-policy study: GKD at each λ of {@linkcode ON_POLICY_FRACTIONS} (seed 1), from scratch
+   * as in the main table, and from the supervised student (GKD's own setting, where the student's
+   * samples are text from the start).
+   */
+  onPolicy: { method: string; fraction: number; start: "scratch" | "sft"; spec: LMSpec }[];
 }
 
 /** Every spec of the study at one scale. */
@@ -156,10 +187,11 @@ export function taidStudy(scale: TAIDScale, seeds: number): TAIDStudy {
     objective: m.objective,
     seed,
     ...(m.objective.name === "sft" ? {} : { teacher: t }),
+    ...(m.onPolicy ? { onPolicy: m.onPolicy } : {}),
     eval: c.eval,
   });
   const seedList = Array.from({ length: seeds }, (_, i) => i + 1);
-  const methods = taidMethods(c.student.steps);
+  const methods = taidMethods(c.student.steps, c.contextLength);
   const main = methods.flatMap((m) =>
     seedList.map((seed) => ({ ...m, seed, spec: student(m, seed, teachers.main) }))
   );
@@ -206,15 +238,35 @@ export function taidStudy(scale: TAIDScale, seeds: number): TAIDStudy {
   // (seed 1; α scaled to each budget; the 1× runs are the main table's).
   const budget = STUDENT_BUDGET_FACTORS.flatMap((factor) => {
     const steps = factor * c.student.steps;
-    return taidMethods(steps).filter((m) => BUDGET_METHODS.includes(m.method)).map((m) => ({
-      method: m.method,
-      steps,
-      spec: factor === 1
-        ? student(m, 1, teachers.main)
-        : student(m, 1, teachers.main, `budget${steps}`, steps),
-    }));
+    return taidMethods(steps, c.contextLength).filter((m) => BUDGET_METHODS.includes(m.method)).map(
+      (m) => ({
+        method: m.method,
+        steps,
+        spec: factor === 1
+          ? student(m, 1, teachers.main)
+          : student(m, 1, teachers.main, `budget${steps}`, steps),
+      }),
+    );
   });
-  return { config: c, teachers, teacherGenre, main, capacity, delta, budget };
+  // The on-policy study (seed 1): from scratch, λ = 0.5 is the main table's GKD; from the
+  // supervised student, each λ fine-tunes it for the student budget at the delta study's rate.
+  const sftStudent = student(byName("sft"), 1, teachers.main);
+  const onPolicy = (["scratch", "sft"] as const).flatMap((start) =>
+    ON_POLICY_FRACTIONS.map((fraction) => {
+      const m = gkdMethod(c.contextLength, fraction);
+      const spec = start === "sft"
+        ? {
+          ...student(m, 1, teachers.main, `onpolicy-sft${fraction}`),
+          train: trainCfg(c.student.steps, 1e-3),
+          init: sftStudent,
+        }
+        : fraction === 0.5
+        ? student(byName("gkd"), 1, teachers.main)
+        : student(m, 1, teachers.main, `onpolicy${fraction}`);
+      return { method: m.method, fraction, start, spec };
+    })
+  );
+  return { config: c, teachers, teacherGenre, main, capacity, delta, budget, onPolicy };
 }
 
 /**

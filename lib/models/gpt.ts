@@ -41,11 +41,16 @@ export interface GPTForwardOptions {
   dropoutSeed?: number;
   /** Check token ids on the host (default true; one small readback). */
   checkIds?: boolean;
+  /**
+   * Logits of the last position only, `[B, 1, V]` (generation: the output projection, the largest
+   * product of a small model, runs on one position instead of T).
+   */
+  lastPosition?: boolean;
 }
 
 /** What a forward pass returns. */
 export interface GPTOutput {
-  /** `[B, T, vocabSize]`. */
+  /** `[B, T, vocabSize]` (`[B, 1, vocabSize]` with {@link GPTForwardOptions.lastPosition}). */
   logits: tf.Tensor3D;
   /**
    * The residual stream after the embedding and after each block, `[B, T, dModel]`, when asked for.
@@ -191,10 +196,12 @@ export function createGPT(config: GPTConfig): GPT {
       x = x.add(drop(mlp, seed, `mlp_out${l}`));
       if (options.hiddenStates) hidden.push(x);
     }
-    const final = layerNorm(x, w1("lnf.g"), w1("lnf.b"));
+    const last = options.lastPosition ? tf.slice(x, [0, T - 1, 0], [B, 1, D]) : x;
+    const rows = options.lastPosition ? 1 : T;
+    const final = layerNorm(last, w1("lnf.g"), w1("lnf.b"));
     const logits = cfg.tieWeights
-      ? matMul(final.reshape([B * T, D]) as tf.Tensor2D, p.wte as tf.Tensor2D, false, true)
-        .reshape([B, T, V])
+      ? matMul(final.reshape([B * rows, D]) as tf.Tensor2D, p.wte as tf.Tensor2D, false, true)
+        .reshape([B, rows, V])
       : linear(final, w2("lm_head"));
     return {
       logits: logits as tf.Tensor3D,

@@ -33,5 +33,6 @@
 export * from "./ops.ts";
 export * from "./params.ts";
 export * from "./gpt.ts";
+export * from "./generate.ts";
 export * from "./vision.ts";
 export * from "./io.ts";

@@ -20,6 +20,11 @@ export interface CheckpointState {
   optimizerStep: number;
   /** The objective's state (e.g. TAID's t), as its `state()` returned it. */
   objective?: unknown;
+  /**
+   * Wall-clock seconds of training up to this checkpoint, over every segment of a resumed run
+   * (absent in checkpoints written before it was recorded).
+   */
+  seconds?: number;
   /** Anything else the caller wants back (e.g. a config fingerprint). */
   extra?: Record<string, unknown>;
 }

@@ -1,6 +1,7 @@
 /**
  * Training: AdamW, learning-rate schedules, gradient clipping, the loop with exact resume,
- * tasks for language models and classifiers, evaluation, and the metrics sink interface.
+ * tasks for language models (supervised, distilled, or on-policy: GKD) and classifiers,
+ * evaluation, and the metrics sink interface.
  *
  * @example A task of your own, its metrics, and an exact resume
  * ```ts
@@ -47,4 +48,5 @@ export * from "./sink.ts";
 export * from "./checkpoint.ts";
 export * from "./trainer.ts";
 export * from "./tasks.ts";
+export * from "./on_policy.ts";
 export * from "./evaluate.ts";

@@ -21,6 +21,7 @@ import type { GPT } from "../models/gpt.ts";
 import type { Params } from "../models/params.ts";
 import type { ImageClassifier } from "../models/vision.ts";
 import { createModel, type ModelSpec } from "../models/io.ts";
+import { checkOnPolicy, type OnPolicyOptions, onPolicyWindows } from "./on_policy.ts";
 import type { TrainTask } from "./trainer.ts";
 
 /** The student's parameters plus the objective's own trainable variables (CTKD's θ). */
@@ -63,11 +64,17 @@ export interface LanguageModelTaskOptions {
   teacherBase?: GPT;
   /** Delta-KD's frozen student base model. */
   studentBase?: GPT;
-  /** Seed of the dropout masks (default: the batcher's seed). */
+  /** Seed of the dropout masks and of on-policy sampling (default: the batcher's seed). */
   seed?: number;
+  /**
+   * On-policy distillation (GKD): with probability `fraction` a micro-batch's outputs (the tokens
+   * after the first `promptLength` of each window) are the student's own samples, and the loss
+   * counts output positions only; see `./on_policy.ts`.
+   */
+  onPolicy?: OnPolicyOptions;
 }
 
-/** Next-token training of a GPT, supervised or distilled. */
+/** Next-token training of a GPT, supervised or distilled (optionally on the student's samples). */
 export function languageModelTask(options: LanguageModelTaskOptions): TrainTask {
   const { student, objective, batcher, teacher, teacherBase, studentBase } = options;
   requireTeacher(objective, teacher, "languageModelTask");
@@ -88,16 +95,22 @@ export function languageModelTask(options: LanguageModelTaskOptions): TrainTask 
   }
   checkTokenIds(batcher.tokens, student.config.vocabSize, "languageModelTask");
   const seed = options.seed ?? batcher.options.seed;
+  const onPolicy = options.onPolicy;
+  if (onPolicy) checkOnPolicy(onPolicy, batcher.options.contextLength);
   const frozen = (model: GPT | undefined, inputs: tf.Tensor) =>
     model ? tf.tidy(() => model.forward(inputs, { checkIds: false }).logits) : undefined;
   return {
     params: trainable(student, objective),
     objective,
     batch(index) {
-      const { inputs, targets } = batcher.batch(index);
+      const window = batcher.batch(index);
+      const { inputs, targets, mask } = onPolicy
+        ? onPolicyWindows(student, window, onPolicy, seed, index)
+        : { ...window, mask: undefined };
       return {
         inputs,
         targets,
+        mask,
         teacherLogits: objective.needsTeacher ? frozen(teacher, inputs) : undefined,
         teacherBaseLogits: frozen(teacherBase, inputs),
         studentBaseLogits: frozen(studentBase, inputs),
@@ -112,6 +125,7 @@ export function languageModelTask(options: LanguageModelTaskOptions): TrainTask 
         studentLogits,
         teacherLogits: batch.teacherLogits,
         labels: batch.targets,
+        mask: batch.mask,
         teacherBaseLogits: batch.teacherBaseLogits,
         studentBaseLogits: batch.studentBaseLogits,
       });

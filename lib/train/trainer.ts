@@ -96,6 +96,12 @@ export interface TrainResult {
   finalLoss: number;
   /** Wall-clock seconds of this call. */
   seconds: number;
+  /**
+   * Wall-clock seconds of the whole run: this call's plus those recorded in the checkpoint it
+   * resumed from (the steps redone after an interruption count once). What an uninterrupted run
+   * would have taken, for comparing methods' costs.
+   */
+  totalSeconds: number;
 }
 
 /** What an objective's `observe` returned for one step, split for the readback. */
@@ -186,9 +192,11 @@ export async function train<B extends Batch>(options: TrainOptions<B>): Promise<
   };
 
   let start = 0;
+  let earlierSeconds = 0;
   if (checkpoint) {
     const saved = await loadCheckpoint(checkpoint.dir);
     if (saved) {
+      earlierSeconds = saved.state.seconds ?? 0;
       assignParams(task.params, saved.params, `checkpoint in ${checkpoint.dir}`);
       optimizer.load(saved.moments, saved.state.optimizerStep);
       if (saved.state.objective !== undefined) task.objective?.load?.(saved.state.objective);
@@ -352,6 +360,7 @@ export async function train<B extends Batch>(options: TrainOptions<B>): Promise<
             step: done,
             optimizerStep: optimizer.step,
             objective: await task.objective?.state?.(),
+            seconds: earlierSeconds + (performance.now() - started) / 1000,
           },
           params: await readParams(task.params),
           moments: await optimizer.moments(),
@@ -363,10 +372,12 @@ export async function train<B extends Batch>(options: TrainOptions<B>): Promise<
     optimizer.dispose();
     tf.dispose([...unread.map((w) => w.readback), ...(gate ? [gate] : [])]);
   }
+  const seconds = (performance.now() - started) / 1000;
   return {
     steps: Math.max(start, steps),
     resumedFrom: start,
     finalLoss,
-    seconds: (performance.now() - started) / 1000,
+    seconds,
+    totalSeconds: earlierSeconds + seconds,
   };
 }

@@ -1,0 +1,168 @@
+import * as tf from "@tensorflow/tfjs";
+import assert from "node:assert/strict";
+import { initBackend } from "../backend.ts";
+import { Rng } from "../data/rng.ts";
+import { gpt64 } from "../../tests/reference/models64.ts";
+import { createGPT, generate, type GPT, readParams, sampleCategorical } from "./mod.ts";
+
+const BACKENDS = ["cpu", "wasm"] as const;
+const tiny = { vocabSize: 23, contextLength: 8, nLayer: 2, nHead: 2, dModel: 8, seed: 3 };
+
+/** Softmax of a row in float64. */
+function softmax64(row: ArrayLike<number>, temperature = 1): number[] {
+  const z = Array.from(row, (v) => v / temperature);
+  const max = Math.max(...z);
+  const e = z.map((v) => Math.exp(v - max));
+  const sum = e.reduce((a, b) => a + b, 0);
+  return e.map((v) => v / sum);
+}
+
+async function weights64(model: GPT) {
+  const weights = await readParams(model.params);
+  return Object.fromEntries(
+    Object.entries(weights).map(([k, v]) => [k, { shape: v.shape, data: Array.from(v.data) }]),
+  );
+}
+
+const dispose = (model: GPT) => Object.values(model.params).forEach((v) => v.dispose());
+
+for (const backend of BACKENDS) {
+  Deno.test(`GPT lastPosition gives the last row of the full logits (${backend})`, async () => {
+    await initBackend(backend, { log: false });
+    for (const tieWeights of [true, false]) {
+      const model = createGPT({ ...tiny, tieWeights });
+      const tokens = tf.tensor2d([[1, 5, 22, 0, 7], [4, 4, 9, 10, 11]], undefined, "int32");
+      const full = model.logits(tokens);
+      const last = model.forward(tokens, { lastPosition: true }).logits;
+      assert.deepEqual(last.shape, [2, 1, tiny.vocabSize]);
+      const want = await tf.slice(full, [0, 4, 0], [2, 1, tiny.vocabSize]).data();
+      const got = await last.data();
+      want.forEach((v, i) => assert.ok(Math.abs(v - got[i]) < 1e-5, `tie=${tieWeights} [${i}]`));
+      tf.dispose([tokens, full, last]);
+      dispose(model);
+    }
+  });
+
+  Deno.test(`sampleCategorical inverts the float64 CDF at each uniform (${backend})`, async () => {
+    await initBackend(backend, { log: false });
+    const [B, V] = [200, 37];
+    const rng = new Rng(11);
+    const logits = Float32Array.from({ length: B * V }, () => 3 * rng.gaussian());
+    // Some tokens of zero probability in float32 (exp(-200) underflows): never drawn.
+    for (let b = 0; b < B; b += 3) logits[b * V + (b % V)] = -200;
+    const u = Float32Array.from({ length: B }, () => rng.next());
+    const ids = await sampleCategorical(tf.tensor2d(logits, [B, V]), tf.tensor1d(u)).data();
+    let compared = 0;
+    for (let b = 0; b < B; b++) {
+      const p = softmax64(logits.subarray(b * V, (b + 1) * V));
+      let cdf = 0;
+      let want = V - 1;
+      let margin = Infinity;
+      for (let i = 0; i < V; i++) {
+        const next = cdf + p[i];
+        margin = Math.min(margin, Math.abs(u[b] - next));
+        if (u[b] < next && want === V - 1 && i < V - 1) want = i;
+        cdf = next;
+      }
+      assert.ok(p[ids[b]] > 1e-30, `row ${b} drew a token of probability ${p[ids[b]]}`);
+      if (margin < 1e-5) continue; // within float32 rounding of an interval boundary
+      assert.equal(ids[b], want, `row ${b}, u = ${u[b]}`);
+      compared++;
+    }
+    assert.ok(compared > 190, `${compared} rows compared`);
+  });
+
+  Deno.test(`generate with temperature 0 is the float64 model's argmax, token by token (${backend})`, async () => {
+    await initBackend(backend, { log: false });
+    const model = createGPT(tiny);
+    const w64 = await weights64(model);
+    const prompts = [[1, 5, 22], [4, 4, 9]];
+    // 9 new tokens from 3 take the sequence past the context (8): the window slides.
+    const got = await generate(model, tf.tensor2d(prompts, undefined, "int32"), {
+      newTokens: 9,
+      temperature: 0,
+    }).array();
+    for (let b = 0; b < prompts.length; b++) {
+      const seq = [...prompts[b]];
+      while (seq.length < prompts[b].length + 9) {
+        const window = seq.slice(-tiny.contextLength);
+        const logits = gpt64(w64, { ...model.config }, window).slice(-tiny.vocabSize);
+        seq.push(logits.indexOf(Math.max(...logits)));
+      }
+      assert.deepEqual(got[b], seq, `row ${b}`);
+    }
+    dispose(model);
+  });
+
+  Deno.test(`generate draws the first token from softmax(logits / T) (${backend})`, async () => {
+    await initBackend(backend, { log: false });
+    const model = createGPT({ ...tiny, seed: 5 });
+    // A freshly initialised GPT is nearly uniform; larger embeddings give a peaked distribution,
+    // on which temperature matters.
+    model.params.wte.assign(tf.mul(model.params.wte, 20));
+    const w64 = await weights64(model);
+    const prompt = [3, 14];
+    const rows = 4000;
+    for (const temperature of [1, 0.5]) {
+      const p = softmax64(
+        gpt64(w64, { ...model.config }, prompt).slice(-tiny.vocabSize),
+        temperature,
+      );
+      const prompts = tf.tensor2d(Array.from({ length: rows }, () => prompt), undefined, "int32");
+      const out = generate(model, prompts, { newTokens: 1, temperature, seed: 21 });
+      const drawn = await tf.slice(out, [0, 2], [rows, 1]).data();
+      assert.ok(Math.max(...p) > 0.2 && Math.max(...p) < 0.95, `max p ${Math.max(...p)}`);
+      const counts = new Array(tiny.vocabSize).fill(0);
+      drawn.forEach((id) => counts[id]++);
+      for (let i = 0; i < tiny.vocabSize; i++) {
+        const sd = Math.sqrt(rows * p[i] * (1 - p[i]));
+        assert.ok(
+          Math.abs(counts[i] - rows * p[i]) <= 5 * sd + 1,
+          `T=${temperature} token ${i}: ${counts[i]} draws, expected ${(rows * p[i]).toFixed(1)}`,
+        );
+      }
+      tf.dispose([prompts, out]);
+    }
+    dispose(model);
+  });
+
+  Deno.test(`generate is reproducible by seed, keeps the prompt, and leaks nothing (${backend})`, async () => {
+    await initBackend(backend, { log: false });
+    const model = createGPT(tiny);
+    const prompts = tf.tensor2d([[1, 2, 3], [7, 8, 9]], undefined, "int32");
+    const before = tf.memory().numTensors;
+    const a = generate(model, prompts, { newTokens: 6, seed: 1 });
+    assert.equal(tf.memory().numTensors, before + 1);
+    const b = generate(model, prompts, { newTokens: 6, seed: 1 });
+    const c = generate(model, prompts, { newTokens: 6, seed: 2 });
+    assert.equal(a.dtype, "int32");
+    assert.deepEqual(a.shape, [2, 9]);
+    const [va, vb, vc] = [await a.array(), await b.array(), await c.array()];
+    assert.deepEqual(va, vb);
+    assert.notDeepEqual(va, vc);
+    assert.deepEqual(va.map((r) => r.slice(0, 3)), [[1, 2, 3], [7, 8, 9]]);
+    assert.ok(va.flat().every((id) => id >= 0 && id < tiny.vocabSize));
+    const none = generate(model, prompts, { newTokens: 0 });
+    assert.deepEqual(await none.array(), await prompts.array());
+    tf.dispose([a, b, c, none, prompts]);
+    dispose(model);
+  });
+}
+
+Deno.test("generate and sampleCategorical name the bad argument", async () => {
+  await initBackend("cpu", { log: false });
+  const model = createGPT(tiny);
+  const ok = tf.tensor2d([[1, 2]], undefined, "int32");
+  const cases: [() => unknown, RegExp][] = [
+    [() => generate(model, tf.tensor2d([[1, 2]]), { newTokens: 1 }), /prompts must be .*int32/],
+    [() => generate(model, tf.tensor1d([1], "int32"), { newTokens: 1 }), /prompts must be/],
+    [() => generate(model, ok, { newTokens: -1 }), /newTokens must be a non-negative integer/],
+    [() => generate(model, ok, { newTokens: 1.5 }), /newTokens/],
+    [() => generate(model, ok, { newTokens: 1, temperature: -1 }), /temperature must be/],
+    [() => generate(model, ok, { newTokens: 1, temperature: NaN }), /temperature must be/],
+    [() => generate(model, ok, { newTokens: 1, seed: Infinity }), /seed must be/],
+    [() => sampleCategorical(tf.zeros([2, 3]) as tf.Tensor2D, tf.zeros([3])), /one number per row/],
+  ];
+  for (const [run, message] of cases) assert.throws(run, message);
+  dispose(model);
+});
