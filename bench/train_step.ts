@@ -19,6 +19,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { initBackend } from "../lib/backend.ts";
 import { TokenBatcher } from "../lib/data/mod.ts";
+import { gkdMethod } from "../lib/experiments/taid_study.ts";
 import { getLoss } from "../lib/losses/mod.ts";
 import { createGPT, type GPTConfig } from "../lib/models/mod.ts";
 import { constantLr, DEVICE_READ_EVERY, languageModelTask, train } from "../lib/train/mod.ts";
@@ -72,9 +73,10 @@ async function timeSteps(
   const student = createGPT({ ...cfg, seed: 1 });
   const teacher = objective === "sft" ? undefined : createGPT({ ...CONFIGS.teacher, seed: 2 });
   const tokens = Int32Array.from({ length: 50_000 }, (_, i) => (i * 2654435761) % cfg.vocabSize);
+  const gkd = gkdMethod(cfg.contextLength, 1); // the TAID study's GKD, every batch on-policy
   const run = async (n: number) => {
     const loss = objective === "gkd"
-      ? getLoss("gjsd", { beta: 0.5 })
+      ? getLoss(gkd.objective.name, gkd.objective.config)
       : getLoss(objective, objective === "taid" ? { totalSteps: n } : {});
     await train({
       task: languageModelTask({
@@ -86,9 +88,7 @@ async function timeSteps(
           contextLength: cfg.contextLength,
           seed: 1,
         }),
-        onPolicy: objective === "gkd"
-          ? { fraction: 1, promptLength: cfg.contextLength / 4 }
-          : undefined,
+        onPolicy: objective === "gkd" ? gkd.onPolicy : undefined,
       }),
       steps: n,
       schedule: constantLr(1e-4),

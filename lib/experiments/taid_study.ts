@@ -84,9 +84,9 @@ export const gkdPromptLength = (contextLength: number): number =>
  * GKD (Agarwal et al., ICLR 2024) as the TAID paper's baseline: generalized JSD on outputs that
  * the student generates with probability λ (TRL's defaults β = 0.5, λ = 0.5; sampling at T = 1).
  */
-export function gkdMethod(contextLength: number, fraction = 0.5, method = "gkd"): TAIDMethod {
+export function gkdMethod(contextLength: number, fraction = 0.5): TAIDMethod {
   return {
-    method,
+    method: "gkd",
     objective: { name: "gjsd", config: { beta: 0.5 } },
     onPolicy: { fraction, promptLength: gkdPromptLength(contextLength) },
   };
@@ -260,9 +260,7 @@ export function taidStudy(scale: TAIDScale, seeds: number): TAIDStudy {
           train: trainCfg(c.student.steps, 1e-3),
           init: sftStudent,
         }
-        : fraction === 0.5
-        ? student(byName("gkd"), 1, teachers.main)
-        : student(m, 1, teachers.main, `onpolicy${fraction}`);
+        : student(m, 1, teachers.main, fraction === 0.5 ? "main" : `onpolicy${fraction}`);
       return { method: m.method, fraction, start, spec };
     })
   );

@@ -62,7 +62,7 @@ export function sampleCategorical(logits: tf.Tensor2D, uniforms: tf.Tensor): tf.
     const cdf = tf.cumsum(tf.softmax(logits), 1);
     const threshold = tf.mul(uniforms.reshape([B, 1]), tf.slice(cdf, [0, V - 1], [B, 1]));
     const below = tf.sum(tf.cast(tf.lessEqual(cdf, threshold), "int32"), 1);
-    return tf.minimum(below, V - 1) as tf.Tensor1D;
+    return tf.minimum(below, tf.scalar(V - 1, "int32")) as tf.Tensor1D;
   });
 }
 
@@ -130,7 +130,7 @@ export function generate(model: GPT, prompts: tf.Tensor, options: GenerateOption
         tf.div(logits, temperature),
         tf.tensor1d(uniforms!.subarray(k * B, (k + 1) * B)),
       );
-      return tf.concat([sequence, next.reshape([B, 1]).cast("int32")], 1) as tf.Tensor2D;
+      return tf.concat([sequence, next.reshape([B, 1])], 1) as tf.Tensor2D;
     });
     sequence.dispose();
     sequence = grown;

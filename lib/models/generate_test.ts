@@ -51,7 +51,9 @@ for (const backend of BACKENDS) {
     // Some tokens of zero probability in float32 (exp(-200) underflows): never drawn.
     for (let b = 0; b < B; b += 3) logits[b * V + (b % V)] = -200;
     const u = Float32Array.from({ length: B }, () => rng.next());
-    const ids = await sampleCategorical(tf.tensor2d(logits, [B, V]), tf.tensor1d(u)).data();
+    const drawn = sampleCategorical(tf.tensor2d(logits, [B, V]), tf.tensor1d(u));
+    assert.equal(drawn.dtype, "int32");
+    const ids = await drawn.data();
     let compared = 0;
     for (let b = 0; b < B; b++) {
       const p = softmax64(logits.subarray(b * V, (b + 1) * V));
