@@ -18,6 +18,7 @@ export const BENCHMARKS: Record<string, string> = {
   phis: "phis.ts",
   classifier_step: "classifier_step.ts",
   wasm_matmul: "wasm_matmul.ts",
+  generate: "generate.ts",
 };
 
 if (import.meta.main) {

@@ -316,7 +316,7 @@ export async function studentModeMass(
 
 /**
  * A relative cost of a spec, for scheduling: tokens seen × (student + teacher) width², with the
- * student's forward passes over the prefix when it generates on-policy outputs.
+ * student's one-position forward passes when it generates on-policy outputs.
  */
 export function estimatedCost(spec: LMSpec): number {
   const size = (m: LMSpec["model"]) =>
@@ -324,10 +324,10 @@ export function estimatedCost(spec: LMSpec): number {
   const frozen = [spec.teacher, spec.teacherBase, spec.studentBase].filter((s) => s !== undefined)
     .reduce((sum, s) => sum + size(s!.model) / 3, 0);
   const T = spec.train.contextLength;
-  // n = T + 1 − P generated tokens, each a forward (a third of a training step) over ≈ (P + T) / 2.
+  // n = T + 1 − P generated tokens, each a forward (a third of a training step) of one position
+  // against a key/value cache: n / T of a window's forward pass.
   const generation = spec.onPolicy
-    ? spec.onPolicy.fraction * (T + 1 - spec.onPolicy.promptLength) *
-      (spec.onPolicy.promptLength + T) / (6 * T)
+    ? spec.onPolicy.fraction * (T + 1 - spec.onPolicy.promptLength) / (3 * T)
     : 0;
   return spec.train.steps * spec.train.batchSize * T *
     (size(spec.model) * (1 + generation) + frozen);

@@ -5,16 +5,17 @@
  * the same model, prompts and seed give the same tokens (an on-policy training run resumes
  * exactly). Temperature 0 takes the most probable token (greedy decoding).
  *
- * Each step runs the model over the whole prefix (no key/value cache; the prefix is at most the
- * context length, and the output projection runs on the last position only): generating n tokens
- * costs about n forward passes of the prefix. Prompts longer than the context keep their last
- * `contextLength` tokens as the model's input (a sliding window).
+ * The prompts run through the model once; each later step runs one position against the keys and
+ * values of the positions before it (a key/value cache, {@linkcode KVCache}), with the output
+ * projection on that position only. Past the context length the model's input is the last
+ * `contextLength` tokens (a sliding window); the learned positions then shift at every step, so
+ * those steps run the whole window again, without a cache.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../data/rng.ts";
-import type { GPT } from "./gpt.ts";
+import type { GPT, KVCache } from "./gpt.ts";
 
 /** Options of {@linkcode generate}. */
 export interface GenerateOptions {
@@ -61,7 +62,10 @@ export function sampleCategorical(logits: tf.Tensor2D, uniforms: tf.Tensor): tf.
   return tf.tidy(() => {
     const cdf = tf.cumsum(tf.softmax(logits), 1);
     const threshold = tf.mul(uniforms.reshape([B, 1]), tf.slice(cdf, [0, V - 1], [B, 1]));
-    const below = tf.sum(tf.cast(tf.lessEqual(cdf, threshold), "int32"), 1);
+    // The number of cdf entries ≤ threshold, by binary search (cdf never decreases: it sums
+    // non-negative numbers). On wasm this is 0.05 ms for [16, 4096], against 6.7 ms for a
+    // broadcast comparison and a sum.
+    const below = tf.upperBound(cdf, threshold).reshape([B]);
     return tf.minimum(below, tf.scalar(V - 1, "int32")) as tf.Tensor1D;
   });
 }
@@ -118,22 +122,50 @@ export function generate(model: GPT, prompts: tf.Tensor, options: GenerateOption
   const { contextLength, vocabSize } = model.config;
   const uniforms = temperature > 0 ? uniformDraws(seed, newTokens * B) : undefined;
   let sequence = tf.clone(prompts) as tf.Tensor2D;
-  for (let k = 0; k < newTokens; k++) {
-    const grown = tf.tidy(() => {
-      const length = sequence.shape[1];
-      const start = Math.max(0, length - contextLength);
-      const context = start > 0 ? tf.slice(sequence, [0, start], [B, length - start]) : sequence;
-      // The prompts' ids are checked once (a deferred read); generated ids are in range.
-      const logits = model.forward(context, { checkIds: k === 0, lastPosition: true }).logits
-        .reshape([B, vocabSize]) as tf.Tensor2D;
-      const next = temperature === 0 ? tf.argMax(logits, 1) : sampleCategorical(
-        tf.div(logits, temperature),
-        tf.tensor1d(uniforms!.subarray(k * B, (k + 1) * B)),
-      );
-      return tf.concat([sequence, next.reshape([B, 1])], 1) as tf.Tensor2D;
-    });
+  let cache: KVCache | undefined;
+  // The weights do not change while generating: transpose the tied embedding once.
+  const outputProjection = model.config.tieWeights && newTokens > 1
+    ? tf.transpose(model.params.wte) as tf.Tensor2D
+    : undefined;
+  const dropCache = () => cache && tf.dispose([...cache.keys, ...cache.values]);
+  try {
+    for (let k = 0; k < newTokens; k++) {
+      const step = tf.tidy(() => {
+        const length = sequence.shape[1];
+        // With a cache, only the token drawn last is new; past the context the window slides.
+        const cached = cache !== undefined && length <= contextLength;
+        const start = cached ? length - 1 : Math.max(0, length - contextLength);
+        const input = start > 0 ? tf.slice(sequence, [0, start], [B, length - start]) : sequence;
+        // The prompts' ids are checked once (a deferred read); generated ids are in range.
+        const out = model.forward(input, {
+          checkIds: k === 0,
+          lastPosition: true,
+          cache: cached ? cache : undefined,
+          returnCache: length < contextLength && k < newTokens - 1,
+          outputProjection,
+        });
+        const logits = out.logits.reshape([B, vocabSize]) as tf.Tensor2D;
+        const next = temperature === 0 ? tf.argMax(logits, 1) : sampleCategorical(
+          tf.div(logits, temperature),
+          tf.tensor1d(uniforms!.subarray(k * B, (k + 1) * B)),
+        );
+        return {
+          sequence: tf.concat([sequence, next.reshape([B, 1])], 1) as tf.Tensor2D,
+          keys: out.cache?.keys ?? [],
+          values: out.cache?.values ?? [],
+        };
+      });
+      sequence.dispose();
+      dropCache();
+      sequence = step.sequence;
+      cache = step.keys.length > 0 ? { keys: step.keys, values: step.values } : undefined;
+    }
+  } catch (error) {
     sequence.dispose();
-    sequence = grown;
+    throw error;
+  } finally {
+    dropCache();
+    outputProjection?.dispose();
   }
   return sequence;
 }

@@ -3,7 +3,15 @@ import assert from "node:assert/strict";
 import { initBackend } from "../backend.ts";
 import { Rng } from "../data/rng.ts";
 import { gpt64 } from "../../tests/reference/models64.ts";
-import { createGPT, generate, type GPT, readParams, sampleCategorical } from "./mod.ts";
+import { gpuTest } from "../../tests/fixtures/gpu_test.ts";
+import {
+  createGPT,
+  generate,
+  type GPT,
+  type KVCache,
+  readParams,
+  sampleCategorical,
+} from "./mod.ts";
 
 const BACKENDS = ["cpu", "wasm"] as const;
 const tiny = { vocabSize: 23, contextLength: 8, nLayer: 2, nHead: 2, dModel: 8, seed: 3 };
@@ -41,6 +49,80 @@ for (const backend of BACKENDS) {
       tf.dispose([tokens, full, last]);
       dispose(model);
     }
+  });
+
+  Deno.test(`GPT with a key/value cache gives the full pass's logits, chunk by chunk (${backend})`, async () => {
+    await initBackend(backend, { log: false });
+    for (const tieWeights of [true, false]) {
+      const model = createGPT({ ...tiny, tieWeights });
+      const tokens = tf.tensor2d(
+        [[1, 5, 22, 0, 7, 3, 3], [4, 4, 9, 10, 11, 2, 0]],
+        undefined,
+        "int32",
+      );
+      const full = await model.logits(tokens).array();
+      let cache: KVCache | undefined;
+      let start = 0;
+      for (const length of [3, 1, 2, 1]) {
+        const chunk = tf.slice(tokens, [0, start], [2, length]);
+        const out = model.forward(chunk, { cache, returnCache: true, attentions: true });
+        assert.deepEqual(out.logits.shape, [2, length, tiny.vocabSize]);
+        assert.deepEqual(out.cache!.keys[1].shape, [2 * tiny.nHead, start + length, 4]);
+        assert.deepEqual(out.attentions![0].shape, [2, tiny.nHead, length, start + length]);
+        // Causal: no attention from a query to a later key.
+        const att = await out.attentions![0].array();
+        for (let i = 0; i < length; i++) {
+          for (let j = start + i + 1; j < start + length; j++) assert.ok(att[0][0][i][j] < 1e-6);
+        }
+        const got = await out.logits.array();
+        for (let b = 0; b < 2; b++) {
+          for (let t = 0; t < length; t++) {
+            got[b][t].forEach((v, i) =>
+              assert.ok(
+                Math.abs(v - full[b][start + t][i]) < 1e-5,
+                `tie=${tieWeights} position ${start + t}`,
+              )
+            );
+          }
+        }
+        tf.dispose([chunk, out.logits, ...out.attentions!]);
+        if (cache) tf.dispose([...cache.keys, ...cache.values]);
+        cache = out.cache;
+        start += length;
+      }
+      tf.dispose([...cache!.keys, ...cache!.values]);
+      tokens.dispose();
+      dispose(model);
+    }
+  });
+
+  Deno.test(`GPT names a cache or an output projection that does not fit (${backend})`, async () => {
+    await initBackend(backend, { log: false });
+    const model = createGPT(tiny);
+    const five = tf.zeros([2, 5], "int32");
+    const { cache } = model.forward(five, { returnCache: true });
+    const cases: [tf.Tensor, KVCache, RegExp][] = [
+      [
+        tf.zeros([2, 4], "int32"),
+        cache!,
+        /cache length 5 \+ sequence length 4 exceeds contextLength 8/,
+      ],
+      [tf.zeros([3, 1], "int32"), cache!, /cache must hold 2 keys and values \[6, L, 4\]/],
+      [tf.zeros([2, 1], "int32"), { keys: cache!.keys.slice(1), values: cache!.values }, /2 keys/],
+      [tf.zeros([2, 1], "int32"), { keys: [], values: [] }, /cache must hold/],
+    ];
+    for (const [tokens, c, message] of cases) {
+      assert.throws(() => model.forward(tokens, { cache: c }), message);
+      tokens.dispose();
+    }
+    const wrong = tf.zeros([tiny.vocabSize, tiny.dModel]) as tf.Tensor2D;
+    assert.throws(
+      () => model.forward(five, { outputProjection: wrong }),
+      /outputProjection must be \[8, 23\], got \[23,8\]/,
+    );
+    tf.dispose([five, wrong, ...cache!.keys, ...cache!.values]);
+    assert.throws(() => model.forward(tf.zeros([2, 1], "int32"), { cache }), /disposed/);
+    dispose(model);
   });
 
   Deno.test(`sampleCategorical inverts the float64 CDF at each uniform (${backend})`, async () => {
@@ -132,6 +214,7 @@ for (const backend of BACKENDS) {
     await initBackend(backend, { log: false });
     const model = createGPT(tiny);
     const prompts = tf.tensor2d([[1, 2, 3], [7, 8, 9]], undefined, "int32");
+    generate(model, prompts, { newTokens: 1 }).dispose(); // causal masks are kept per shape
     const before = tf.memory().numTensors;
     const a = generate(model, prompts, { newTokens: 6, seed: 1 });
     assert.equal(tf.memory().numTensors, before + 1);
@@ -167,4 +250,26 @@ Deno.test("generate and sampleCategorical name the bad argument", async () => {
   ];
   for (const [run, message] of cases) assert.throws(run, message);
   dispose(model);
+});
+
+gpuTest("generate gives the same tokens on webgpu as on cpu (cache, sliding window)", async () => {
+  const run = async (backend: string) => {
+    await initBackend(backend, { log: false });
+    const model = createGPT({ ...tiny, seed: 8 });
+    model.params.wte.assign(tf.mul(model.params.wte, 10)); // peaked, so draws differ by seed
+    const prompts = tf.tensor2d([[1, 5, 22], [4, 4, 9], [0, 0, 0]], undefined, "int32");
+    const out = [];
+    for (const [temperature, seed] of [[0, 0], [1, 3], [0.7, 4]]) {
+      const tokens = generate(model, prompts, { newTokens: 10, temperature, seed });
+      out.push(await tokens.array());
+      tokens.dispose();
+    }
+    prompts.dispose();
+    dispose(model);
+    return out;
+  };
+  const cpu = await run("cpu");
+  const webgpu = await run("webgpu");
+  assert.deepEqual(webgpu, cpu);
+  assert.notDeepEqual(cpu[1], cpu[2]);
 });

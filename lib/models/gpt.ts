@@ -46,6 +46,38 @@ export interface GPTForwardOptions {
    * product of a small model, runs on one position instead of T).
    */
   lastPosition?: boolean;
+  /**
+   * Keys and values of the positions before `tokens` (from an earlier call's
+   * {@link GPTOutput.cache}): `tokens` are then positions `L … L + T − 1`, where L is the cache's
+   * length, and attend to the cached positions too. L + T must not exceed the context length.
+   */
+  cache?: KVCache;
+  /**
+   * Also return the keys and values of every position seen (the cache's and these tokens'), to
+   * continue from (incremental decoding: each new token then costs one position's forward pass).
+   */
+  returnCache?: boolean;
+  /**
+   * The output projection `[dModel, vocabSize]` in place of the model's own (`wteᵀ` when tied,
+   * else `lm_head`), for callers that run many passes over unchanged weights: generation
+   * transposes the tied embedding once per call, not once per token (on wasm, XNNPACK also packs
+   * a matrix it has seen once: [16, 128]·[128, 4096] took 0.9 ms, against 7.2 ms through the
+   * transpose flag). The caller keeps it equal to the model's weights.
+   */
+  outputProjection?: tf.Tensor2D;
+}
+
+/**
+ * Each layer's attention keys and values of the positions a GPT has seen, for incremental
+ * decoding: `keys[l]` and `values[l]` are `[B·nHead, L, dModel / nHead]` for L positions.
+ * Returned by {@link GPT.forward} with {@link GPTForwardOptions.returnCache}; the caller owns
+ * (and disposes) its tensors.
+ */
+export interface KVCache {
+  /** Per layer, `[B·nHead, L, headDim]`. */
+  keys: tf.Tensor3D[];
+  /** Per layer, `[B·nHead, L, headDim]`. */
+  values: tf.Tensor3D[];
 }
 
 /** What a forward pass returns. */
@@ -56,8 +88,13 @@ export interface GPTOutput {
    * The residual stream after the embedding and after each block, `[B, T, dModel]`, when asked for.
    */
   hiddenStates?: tf.Tensor3D[];
-  /** Each block's attention probabilities `[B, H, T, T]`, when asked for. */
+  /**
+   * Each block's attention probabilities `[B, H, T, T]` (`[B, H, T, L + T]` after a cache of L
+   * positions), when asked for.
+   */
   attentions?: tf.Tensor4D[];
+  /** Keys and values of every position seen, with {@link GPTForwardOptions.returnCache}. */
+  cache?: KVCache;
 }
 
 /** A GPT and its variables. */
@@ -95,15 +132,19 @@ function checkConfig(config: GPTConfig): Required<GPTConfig> {
   return full;
 }
 
-/** Additive causal masks `[T, T]` (0 on and below the diagonal, -1e9 above), one per length. */
+/**
+ * Additive causal masks `[T, past + T]` for T queries after `past` cached positions (query i sees
+ * keys j ≤ past + i: 0 there, -1e9 elsewhere), one per shape.
+ */
 const causalMasks = new Map<string, tf.Tensor2D>();
-function causalMask(T: number): tf.Tensor2D {
-  const key = `${tf.getBackend()}:${T}`;
+function causalMask(T: number, past: number): tf.Tensor2D {
+  const key = `${tf.getBackend()}:${T}:${past}`;
   let mask = causalMasks.get(key);
   if (!mask || mask.isDisposed) {
-    const values = new Float32Array(T * T);
-    for (let i = 0; i < T; i++) for (let j = i + 1; j < T; j++) values[i * T + j] = -1e9;
-    mask = tf.keep(tf.tensor2d(values, [T, T]));
+    const S = past + T;
+    const values = new Float32Array(T * S);
+    for (let i = 0; i < T; i++) for (let j = past + i + 1; j < S; j++) values[i * S + j] = -1e9;
+    mask = tf.keep(tf.tensor2d(values, [T, S]));
     causalMasks.set(key, mask);
   }
   return mask;
@@ -155,8 +196,13 @@ export function createGPT(config: GPTConfig): GPT {
     }
     const [B, T] = tokens.shape;
     if (B === 0 || T === 0) throw new Error(`GPT: tokens must not be empty, got [${tokens.shape}]`);
-    if (T > contextLength) {
-      throw new Error(`GPT: sequence length ${T} exceeds contextLength ${contextLength}`);
+    const past = options.cache ? checkCache(options.cache, B) : 0;
+    if (past + T > contextLength) {
+      throw new Error(
+        past > 0
+          ? `GPT: cache length ${past} + sequence length ${T} exceeds contextLength ${contextLength}`
+          : `GPT: sequence length ${T} exceeds contextLength ${contextLength}`,
+      );
     }
     if (options.checkIds !== false) {
       checkValues(tf.tidy(() => tf.stack([tokens.min(), tokens.max()])), ([lo, hi]) => {
@@ -168,21 +214,29 @@ export function createGPT(config: GPTConfig): GPT {
     const seed = options.dropoutSeed;
     const hidden: tf.Tensor3D[] = [];
     const attentions: tf.Tensor4D[] = [];
-    const positions = tf.slice(p.wpe, [0, 0], [T, D]);
+    const cache: KVCache | undefined = options.returnCache ? { keys: [], values: [] } : undefined;
+    const positions = tf.slice(p.wpe, [past, 0], [T, D]);
     let x = embedding(p.wte as tf.Tensor2D, tokens).add(positions) as tf.Tensor3D;
     x = drop(x, seed, "embed") as tf.Tensor3D;
     if (options.hiddenStates) hidden.push(x);
-    const mask = causalMask(T);
+    // One query after the cache sees every key: no mask.
+    const mask = T === 1 ? undefined : causalMask(T, past);
     for (let l = 0; l < nLayer; l++) {
       const h = layerNorm(x, w1(`h${l}.ln1.g`), w1(`h${l}.ln1.b`));
       const qkv = linear(h, w2(`h${l}.attn.wqkv`), w1(`h${l}.attn.bqkv`));
       const heads = (i: number) =>
         tf.slice(qkv, [0, 0, i * D], [B, T, D]).reshape([B, T, nHead, hd]).transpose([0, 2, 1, 3])
           .reshape([B * nHead, T, hd]) as tf.Tensor3D;
-      const [q, k, v] = [heads(0), heads(1), heads(2)];
-      const scores = matMul(q, k, false, true).mul(1 / Math.sqrt(hd)).add(mask);
-      const att = tf.softmax(scores);
-      if (options.attentions) attentions.push(att.reshape([B, nHead, T, T]));
+      let [q, k, v] = [heads(0), heads(1), heads(2)];
+      if (options.cache) {
+        k = tf.concat([options.cache.keys[l], k], 1);
+        v = tf.concat([options.cache.values[l], v], 1);
+      }
+      cache?.keys.push(k);
+      cache?.values.push(v);
+      const scaled = matMul(q, k, false, true).mul(1 / Math.sqrt(hd));
+      const att = tf.softmax(mask ? scaled.add(mask) : scaled);
+      if (options.attentions) attentions.push(att.reshape([B, nHead, T, past + T]));
       const y = matMul(drop(att, seed, `att${l}`) as tf.Tensor3D, v)
         .reshape([B, nHead, T, hd]).transpose([0, 2, 1, 3]).reshape([B, T, D]);
       const attnOut = linear(y, w2(`h${l}.attn.wo`), w1(`h${l}.attn.bo`));
@@ -199,7 +253,16 @@ export function createGPT(config: GPTConfig): GPT {
     const last = options.lastPosition ? tf.slice(x, [0, T - 1, 0], [B, 1, D]) : x;
     const rows = options.lastPosition ? 1 : T;
     const final = layerNorm(last, w1("lnf.g"), w1("lnf.b"));
-    const logits = cfg.tieWeights
+    const projection = options.outputProjection;
+    if (
+      projection &&
+      !(projection.rank === 2 && projection.shape[0] === D && projection.shape[1] === V)
+    ) {
+      throw new Error(`GPT: outputProjection must be [${D}, ${V}], got [${projection.shape}]`);
+    }
+    const logits = projection
+      ? matMul(final.reshape([B * rows, D]) as tf.Tensor2D, projection).reshape([B, rows, V])
+      : cfg.tieWeights
       ? matMul(final.reshape([B * rows, D]) as tf.Tensor2D, p.wte as tf.Tensor2D, false, true)
         .reshape([B, rows, V])
       : linear(final, w2("lm_head"));
@@ -207,7 +270,27 @@ export function createGPT(config: GPTConfig): GPT {
       logits: logits as tf.Tensor3D,
       ...(options.hiddenStates ? { hiddenStates: hidden } : {}),
       ...(options.attentions ? { attentions } : {}),
+      ...(cache ? { cache } : {}),
     };
+  }
+
+  /** The cache's length, after checking it belongs to this model and a batch of B. */
+  function checkCache(c: KVCache, B: number): number {
+    const L = c.keys[0]?.shape[1];
+    const ok = (t: tf.Tensor | undefined) =>
+      t !== undefined && !t.isDisposed && t.rank === 3 && t.shape[0] === B * nHead &&
+      t.shape[1] === L && t.shape[2] === hd;
+    if (
+      c.keys.length !== nLayer || c.values.length !== nLayer || !c.keys.every(ok) ||
+      !c.values.every(ok)
+    ) {
+      throw new Error(
+        `GPT: cache must hold ${nLayer} keys and values [${B * nHead}, L, ${hd}] ` +
+          `(batch ${B} × ${nHead} heads) from this model's forward, got keys ` +
+          `[${c.keys.map((t) => t.isDisposed ? "disposed" : `[${t.shape}]`)}]`,
+      );
+    }
+    return L!;
   }
 
   return {

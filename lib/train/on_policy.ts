@@ -10,9 +10,9 @@
  *
  * The draw of each micro-batch is a function of (seed, micro-batch index), and sampling is seeded
  * the same way, so a run resumed from a checkpoint generates what an uninterrupted run generates.
- * Generating an output of n tokens costs about n forward passes of the student over the prefix
- * (see `lib/models/generate.ts`): the price TAID's paper names when it reports training 2–10×
- * faster than GKD.
+ * Generating an output of n tokens costs n sequential forward passes of the student, one position
+ * each against a key/value cache (see `lib/models/generate.ts`): the price TAID's paper names when
+ * it reports training 2–10× faster than GKD.
  *
  * @module
  */
