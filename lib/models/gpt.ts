@@ -204,6 +204,13 @@ export function createGPT(config: GPTConfig): GPT {
           : `GPT: sequence length ${T} exceeds contextLength ${contextLength}`,
       );
     }
+    const projection = options.outputProjection;
+    if (
+      projection &&
+      !(projection.rank === 2 && projection.shape[0] === D && projection.shape[1] === V)
+    ) {
+      throw new Error(`GPT: outputProjection must be [${D}, ${V}], got [${projection.shape}]`);
+    }
     if (options.checkIds !== false) {
       checkValues(tf.tidy(() => tf.stack([tokens.min(), tokens.max()])), ([lo, hi]) => {
         if (lo < 0 || hi >= V) {
@@ -253,13 +260,6 @@ export function createGPT(config: GPTConfig): GPT {
     const last = options.lastPosition ? tf.slice(x, [0, T - 1, 0], [B, 1, D]) : x;
     const rows = options.lastPosition ? 1 : T;
     const final = layerNorm(last, w1("lnf.g"), w1("lnf.b"));
-    const projection = options.outputProjection;
-    if (
-      projection &&
-      !(projection.rank === 2 && projection.shape[0] === D && projection.shape[1] === V)
-    ) {
-      throw new Error(`GPT: outputProjection must be [${D}, ${V}], got [${projection.shape}]`);
-    }
     const logits = projection
       ? matMul(final.reshape([B * rows, D]) as tf.Tensor2D, projection).reshape([B, rows, V])
       : cfg.tieWeights
