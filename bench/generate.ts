@@ -14,12 +14,15 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { initBackend } from "../lib/backend.ts";
-import { Rng } from "../lib/data/rng.ts";
-import { createGPT, generate, type GPT, sampleCategorical } from "../lib/models/mod.ts";
+import {
+  createGPT,
+  generate,
+  type GPT,
+  sampleCategorical,
+  uniformDraws,
+} from "../lib/models/mod.ts";
 import { parseArgs } from "../tools/args.ts";
+import { benchBackends, writeBenchResult } from "./harness.ts";
 import { timeCalls } from "./timing.ts";
 import { CONFIGS } from "./train_step.ts";
 
@@ -27,11 +30,11 @@ const [BATCH, PROMPT, NEW_TOKENS] = [16, 32, 97];
 
 /** The same draws as `generate`, without a cache: each token reruns the whole prefix. */
 function generateUncached(model: GPT, prompts: tf.Tensor2D, temperature: number, seed: number) {
-  const rng = new Rng(seed);
   const [B] = prompts.shape;
+  const draws = uniformDraws(seed, NEW_TOKENS * B);
   let sequence = tf.clone(prompts);
   for (let k = 0; k < NEW_TOKENS; k++) {
-    const uniforms = Float32Array.from({ length: B }, () => (rng.nextUint32() >>> 8) / 16777216);
+    const uniforms = draws.subarray(k * B, (k + 1) * B);
     const grown = tf.tidy(() => {
       const logits = model.forward(sequence, { checkIds: false, lastPosition: true }).logits
         .reshape([B, model.config.vocabSize]) as tf.Tensor2D;
@@ -67,18 +70,7 @@ if (import.meta.main) {
   const repeats = Number(options.repeats ?? 3);
   const rows: Row[] = [];
   const notes: string[] = [];
-  for (const backend of String(options.backends ?? "wasm,webgpu").split(",")) {
-    let info;
-    try {
-      info = await initBackend(backend, { log: false });
-    } catch (error) {
-      notes.push(`${backend}: unavailable (${(error as Error).message.split("\n")[0]})`);
-      continue;
-    }
-    if (backend === "webgpu" && info.fallbackAdapter && !options.backends) {
-      notes.push("webgpu: software adapter only (llvmpipe); skipped (ask with --backends webgpu)");
-      continue;
-    }
+  for await (const { backend } of benchBackends(options.backends, (n) => notes.push(n))) {
     for (const config of ["student", "teacher"]) {
       const model = createGPT({ ...CONFIGS[config], seed: 1 });
       const V = model.config.vocabSize;
@@ -122,19 +114,9 @@ if (import.meta.main) {
     }
   }
   notes.forEach((n) => console.log(n));
-  const out = typeof options.out === "string"
-    ? options.out
-    : join(dirname(fileURLToPath(import.meta.url)), "results", "generate.json");
-  const result = {
-    benchmark: "generate",
-    date: new Date().toISOString(),
-    deno: Deno.version.deno,
-    machine: { cpus: navigator.hardwareConcurrency },
-    configs: CONFIGS,
-    repeats,
-    rows,
-    notes,
-  };
-  await Deno.writeTextFile(out, JSON.stringify(result, null, 2) + "\n");
-  console.log(`wrote ${out}`);
+  await writeBenchResult(
+    "generate",
+    { configs: CONFIGS, repeats, rows, notes },
+    typeof options.out === "string" ? options.out : undefined,
+  );
 }

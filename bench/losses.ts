@@ -24,6 +24,7 @@ import {
 import { pointwiseLossNaive } from "../lib/losses/pointwise.ts";
 import { taidLoss, taidLossNaive } from "../lib/taid/mod.ts";
 import { parseArgs } from "../tools/args.ts";
+import { benchBackends } from "./harness.ts";
 import { timeCalls } from "./timing.ts";
 
 type Loss = (t: tf.Tensor, s: tf.Tensor) => tf.Scalar;
@@ -152,18 +153,9 @@ if (import.meta.main) {
   );
   const names = String(options.objectives ?? "fkl,gjsd,taid").split(",");
   const rows: Row[] = [];
-  for (const backend of String(options.backends ?? "wasm,webgpu").split(",")) {
-    let info;
-    try {
-      info = await initBackend(backend);
-    } catch (error) {
-      console.log(`${backend}: unavailable (${(error as Error).message.split("\n")[0]})`);
-      continue;
-    }
-    if (backend === "webgpu" && info.fallbackAdapter && !options.backends) {
-      console.log("webgpu: software adapter only; skipped (ask with --backends webgpu)");
-      continue;
-    }
+  for await (
+    const { backend, info } of benchBackends(options.backends, console.log, { log: true })
+  ) {
     for (const [n, v] of shapes) {
       for (const name of names) {
         for (const path of PATHS) {

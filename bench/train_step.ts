@@ -15,7 +15,6 @@
  *
  * @module
  */
-import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { initBackend } from "../lib/backend.ts";
 import { TokenBatcher } from "../lib/data/mod.ts";
@@ -25,6 +24,7 @@ import { createGPT, type GPTConfig } from "../lib/models/mod.ts";
 import { constantLr, DEVICE_READ_EVERY, languageModelTask, train } from "../lib/train/mod.ts";
 import { fusedKernelsAvailable } from "../lib/gpu/mod.ts";
 import { parseArgs } from "../tools/args.ts";
+import { benchBackends, writeBenchResult } from "./harness.ts";
 import { kernelsByName, type KernelTime } from "./kernel_profile.ts";
 
 /** The measured model sizes (vocabulary of the Brown BPE, context 128). */
@@ -174,18 +174,7 @@ if (import.meta.main) {
     "wasm threads: unavailable under Deno (the emscripten pthread worker fails with " +
     "ERR_WORKER_PATH), so the second core is used by running two processes at once.",
   ];
-  for (const backend of String(options.backends ?? "wasm,webgpu").split(",")) {
-    let info;
-    try {
-      info = await initBackend(backend, { log: false });
-    } catch (error) {
-      notes.push(`${backend}: unavailable (${(error as Error).message.split("\n")[0]})`);
-      continue;
-    }
-    if (backend === "webgpu" && info.fallbackAdapter && !options.backends) {
-      notes.push("webgpu: software adapter only (llvmpipe); skipped (ask with --backends webgpu)");
-      continue;
-    }
+  for await (const { backend } of benchBackends(options.backends, (n) => notes.push(n))) {
     // [config, objective, processes, readEvery (default: the trainer's)]
     const cases: [string, Objective, number, number?][] = [
       ["teacher", "sft", 1],
@@ -218,19 +207,9 @@ if (import.meta.main) {
     }
   }
   notes.forEach((n) => console.log(n));
-  const out = typeof options.out === "string"
-    ? options.out
-    : join(dirname(fileURLToPath(import.meta.url)), "results", "train_step.json");
-  const result = {
-    benchmark: "train_step",
-    date: new Date().toISOString(),
-    deno: Deno.version.deno,
-    machine: { cpus: navigator.hardwareConcurrency },
-    configs: CONFIGS,
-    steps,
-    rows,
-    notes,
-  };
-  await Deno.writeTextFile(out, JSON.stringify(result, null, 2) + "\n");
-  console.log(`wrote ${out}`);
+  await writeBenchResult(
+    "train_step",
+    { configs: CONFIGS, steps, rows, notes },
+    typeof options.out === "string" ? options.out : undefined,
+  );
 }

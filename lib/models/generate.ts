@@ -70,8 +70,11 @@ export function sampleCategorical(logits: tf.Tensor2D, uniforms: tf.Tensor): tf.
   });
 }
 
-/** `count` uniform numbers in [0, 1 − 2⁻²⁴] (exact in float32, so u·total stays below total). */
-function uniformDraws(seed: number, count: number): Float32Array {
+/**
+ * The uniform numbers {@linkcode generate} draws its tokens at: `count` numbers in [0, 1 − 2⁻²⁴]
+ * from `seed` (exact in float32, so u·total stays below total), B per step in step order.
+ */
+export function uniformDraws(seed: number, count: number): Float32Array {
   const rng = new Rng(seed);
   const out = new Float32Array(count);
   for (let i = 0; i < count; i++) out[i] = (rng.nextUint32() >>> 8) / 16777216;
