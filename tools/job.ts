@@ -6,13 +6,15 @@
  *   tasks and Kubernetes Indexed Jobs; see `lib/runs/export.ts`).
  *
  * It starts the backend (KD_BACKEND or automatic), imports the module, awaits `runJob(input)` and
- * prints `RESULT <json>` on stdout.
+ * prints `RESULT <json>` on stdout. Started by a pool (`KDLAB_WORKER_PARENT` set), it exits when
+ * that process does.
  *
  * @module
  */
 import { isAbsolute, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { initBackend } from "../lib/backend.ts";
+import { PARENT_ENV } from "../lib/runs/pool.ts";
 import { REPO_ROOT } from "../lib/runs/run.ts";
 import { parseArgs } from "./args.ts";
 
@@ -38,6 +40,17 @@ if (typeof options.jobs === "string") {
 } else {
   console.error(usage);
   Deno.exit(2);
+}
+// A pool worker stops when the process that started it is gone (reparented: another ppid).
+const parent = Deno.env.get(PARENT_ENV);
+if (parent !== undefined) {
+  const watch = setInterval(() => {
+    if (String(Deno.ppid) !== parent) {
+      console.error(`tools/job.ts: parent process ${parent} exited; stopping`);
+      Deno.exit(3);
+    }
+  }, 500);
+  Deno.unrefTimer(watch);
 }
 await initBackend(undefined, { log: false });
 const mod = await import(pathToFileURL(module).href);

@@ -7,6 +7,7 @@ import { createGPT, createMLP } from "../models/mod.ts";
 import { classifierTask, constantLr, train } from "../train/mod.ts";
 import {
   dependencies,
+  distillmStudy,
   estimatedCost,
   fitUnimodalStudent,
   modeMass,
@@ -113,6 +114,31 @@ Deno.test("the TAID study plan: every method × seed, a ≥4× smaller student, 
     const costs = study.onPolicy.slice(0, 3).map((r) => estimatedCost(r.spec));
     assert.ok(costs[0] < costs[1] && costs[1] < costs[2], `${costs}`);
     assert.equal(study.main.find((r) => r.method === "fkl")!.spec.onPolicy, undefined);
+  }
+});
+
+Deno.test("the DistiLLM study plan: 8 methods × seeds from the TAID study's supervised student", () => {
+  for (const scale of ["quick", "full"] as const) {
+    const study = distillmStudy(scale);
+    const taid = taidStudy(scale, 1);
+    assert.equal(study.runs.length, 8 * study.config.seeds);
+    assert.equal(new Set(study.runs.map((r) => r.spec.name)).size, study.runs.length);
+    // Shared dependencies: the same specs (so the same run folders) as the TAID study's.
+    assert.deepEqual(study.teacher, taid.teachers.main);
+    assert.deepEqual(study.base, taid.main.find((r) => r.method === "sft" && r.seed === 1)!.spec);
+    const P = Math.floor(taid.config.contextLength / 4);
+    for (const r of study.runs) {
+      assert.deepEqual(r.spec.init, study.base);
+      assert.deepEqual(r.spec.data.categories, [study.config.category]);
+      assert.equal(r.spec.validateEvery, study.config.validateEvery);
+      // Exactly one source of outputs, with the same prompt length everywhere.
+      assert.equal([r.spec.onPolicy, r.spec.adaptiveOffPolicy].filter(Boolean).length, 1);
+      assert.equal((r.spec.onPolicy ?? r.spec.adaptiveOffPolicy)!.promptLength, P);
+    }
+    const eps = study.runs.filter((r) => r.spec.adaptiveOffPolicy).map((r) =>
+      r.spec.adaptiveOffPolicy!.lossEpsilon
+    );
+    assert.deepEqual([...new Set(eps)].sort(), [0, 0.1]);
   }
 });
 

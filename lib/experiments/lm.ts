@@ -15,6 +15,8 @@ import { getLoss } from "../losses/mod.ts";
 import { createGPT, type GPT, loadModel, saveModel } from "../models/mod.ts";
 import { openRun, type Run, RUNS_ROOT, runWithDependencies } from "../runs/mod.ts";
 import {
+  AdaptiveOffPolicy,
+  type AdaptiveOffPolicyOptions,
   evaluateLanguageModel,
   languageModelTask,
   type OnPolicyOptions,
@@ -62,6 +64,17 @@ export interface LMSpec {
    * outputs are the student's samples, and the prompt length (`lib/train/on_policy.ts`).
    */
   onPolicy?: OnPolicyOptions;
+  /**
+   * DistiLLM's adaptive off-policy outputs (Ko et al. 2024; `lib/train/adaptive_off_policy.ts`):
+   * the validation cross-entropy (needs `validateEvery`) drives the probability φ of
+   * student-generated outputs. Not with `onPolicy`.
+   */
+  adaptiveOffPolicy?: AdaptiveOffPolicyOptions;
+  /**
+   * Measure the validation cross-entropy on `eval.windows` windows before training and every
+   * this many steps: "eval" rows of the run's metrics (a validation curve).
+   */
+  validateEvery?: number;
   /** Validation windows for cross-entropy and KL, and how many of them for head/tail mass. */
   eval: { windows: number; modeWindows: number };
 }
@@ -151,6 +164,8 @@ interface PreparedTraining {
   models: GPT[];
   objective: ReturnType<typeof getLoss>;
   data: ReturnType<typeof lmData>;
+  /** DistiLLM's sampling state, when the spec has `adaptiveOffPolicy`. */
+  sampler?: AdaptiveOffPolicy;
   options: Omit<TrainOptions, "sink" | "checkpoint" | "onRow">;
 }
 
@@ -177,12 +192,37 @@ async function prepareTraining(spec: LMSpec, root: string): Promise<PreparedTrai
   if (spec.objective.name === "taid") objectiveConfig.totalSteps ??= spec.train.steps;
   const objective = getLoss(spec.objective.name, objectiveConfig);
   const t = spec.train;
+  const adaptive = spec.adaptiveOffPolicy;
+  if (adaptive && spec.validateEvery === undefined) {
+    throw new Error(`LM spec "${spec.name}": adaptiveOffPolicy needs validateEvery`);
+  }
+  const sampler = adaptive && new AdaptiveOffPolicy(adaptive, {
+    seed: spec.seed,
+    totalBatches: t.steps,
+    batchSize: t.batchSize,
+    contextLength: t.contextLength,
+  });
+  // The validation curve; DistiLLM's threshold follows it.
+  const validate = async (): Promise<Record<string, number>> => {
+    const { crossEntropy } = await evaluateLanguageModel(student, data.validation, {
+      contextLength: t.contextLength,
+      maxWindows: spec.eval.windows,
+    });
+    if (!sampler) return { val_ce: crossEntropy };
+    return {
+      val_ce: crossEntropy,
+      distillm_threshold: sampler.observeValidation(crossEntropy),
+      distillm_generated: sampler.generated,
+      distillm_replayed: sampler.replayed,
+    };
+  };
   return {
     student,
     teacher,
     models: [student, teacher, initModel, teacherBase, studentBase].filter((m) => m !== undefined),
     objective,
     data,
+    sampler,
     options: {
       task: languageModelTask({
         student,
@@ -196,7 +236,11 @@ async function prepareTraining(spec: LMSpec, root: string): Promise<PreparedTrai
           seed: spec.seed,
         }),
         onPolicy: spec.onPolicy,
+        adaptiveOffPolicy: sampler,
       }),
+      ...(spec.validateEvery !== undefined
+        ? { evaluate: { every: spec.validateEvery, atStart: true, run: validate } }
+        : {}),
       steps: t.steps,
       schedule: warmupCosine({ peakLr: t.peakLr, totalSteps: t.steps, warmupSteps: t.warmupSteps }),
       optimizer: { weightDecay: t.weightDecay, beta2: 0.95 },
@@ -208,6 +252,7 @@ async function prepareTraining(spec: LMSpec, root: string): Promise<PreparedTrai
 function disposeTraining(prepared: PreparedTraining): void {
   for (const m of prepared.models) Object.values(m.params).forEach((v) => v.dispose());
   prepared.objective.dispose?.();
+  prepared.sampler?.dispose();
 }
 
 /**
@@ -223,10 +268,11 @@ export async function stepMilliseconds(
 ): Promise<number> {
   const steps = options.steps ?? 8;
   const prepared = await prepareTraining(spec, options.root ?? RUNS_ROOT);
+  const timed = { ...prepared.options, evaluate: undefined };
   try {
-    await train({ ...prepared.options, steps: 1 });
+    await train({ ...timed, steps: 1 });
     const started = performance.now();
-    await train({ ...prepared.options, steps });
+    await train({ ...timed, steps });
     return (performance.now() - started) / steps;
   } finally {
     disposeTraining(prepared);
@@ -281,6 +327,13 @@ export async function runLanguageModel(
     backend: backendInfo()?.name ?? tf.getBackend(),
     train_seconds: result.totalSeconds,
     seconds: result.totalSeconds + (performance.now() - trained) / 1000,
+    ...(prepared.sampler
+      ? {
+        distillm_threshold: prepared.sampler.threshold,
+        distillm_generated: prepared.sampler.generated,
+        distillm_replayed: prepared.sampler.replayed,
+      }
+      : {}),
   };
   run.finish(summary);
   disposeTraining(prepared);

@@ -51,6 +51,7 @@ export {
   type VisionSummary,
 } from "./vision.ts";
 export * from "./distill_sweep.ts";
+export * from "./distillm_study.ts";
 export * from "./phis_study.ts";
 export {
   distortionMap,

@@ -73,6 +73,11 @@ export function scorecardText(card: Scorecard): string {
  * ```
  */
 export async function scorecard(title: string, rows: ScorecardRow[]): Promise<Scorecard> {
+  if (typeof title !== "string") {
+    throw new Error(
+      `scorecard: title must be a string (scorecard(title, rows)), got ${typeof title}`,
+    );
+  }
   checkScorecardRows(rows);
   const card: Scorecard = { title, rows };
   const cell = (s: string) => `<td>${escapeHtml(s)}</td>`;

@@ -12,6 +12,13 @@ import { fileURLToPath } from "node:url";
 
 const WORKER = fileURLToPath(new URL("../../tools/job.ts", import.meta.url));
 
+/**
+ * Environment variable naming the pid of the process that started a worker: `tools/job.ts` exits
+ * once its parent is gone, so an interrupted notebook or script leaves no orphan training a run
+ * (which a second start would train at the same time, in the same folder).
+ */
+export const PARENT_ENV = "KDLAB_WORKER_PARENT";
+
 /** One job: a module exporting `runJob(input)` and its JSON input. */
 export interface PoolJob<I = unknown> {
   /** A label for progress and errors. */
@@ -40,7 +47,8 @@ export async function runInWorker<R>(job: PoolJob, env: Record<string, string> =
   try {
     const out = await new Deno.Command(Deno.execPath(), {
       args: ["run", "-A", WORKER, module, inputFile],
-      env,
+      // The worker exits if this process dies (a killed kernel must not leave runs training).
+      env: { ...env, [PARENT_ENV]: String(Deno.pid) },
       stdout: "piped",
       stderr: "piped",
     }).output();

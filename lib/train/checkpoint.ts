@@ -20,6 +20,8 @@ export interface CheckpointState {
   optimizerStep: number;
   /** The objective's state (e.g. TAID's t), as its `state()` returned it. */
   objective?: unknown;
+  /** The task's own state (DistiLLM's replay buffer), as its `state()` returned it. */
+  task?: unknown;
   /**
    * Wall-clock seconds of training up to this checkpoint, over every segment of a resumed run
    * (absent in checkpoints written before it was recorded).

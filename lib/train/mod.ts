@@ -1,7 +1,7 @@
 /**
  * Training: AdamW, learning-rate schedules, gradient clipping, the loop with exact resume,
- * tasks for language models (supervised, distilled, or on-policy: GKD) and classifiers,
- * evaluation, and the metrics sink interface.
+ * tasks for language models (supervised, distilled, on-policy: GKD, or on adaptive off-policy
+ * outputs: DistiLLM) and classifiers, evaluation, and the metrics sink interface.
  *
  * @example A task of your own, its metrics, and an exact resume
  * ```ts
@@ -49,4 +49,5 @@ export * from "./checkpoint.ts";
 export * from "./trainer.ts";
 export * from "./tasks.ts";
 export * from "./on_policy.ts";
+export * from "./adaptive_off_policy.ts";
 export * from "./evaluate.ts";

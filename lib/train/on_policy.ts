@@ -103,16 +103,38 @@ export function onPolicyWindows(
       generated: false,
     };
   }
-  const P = options.promptLength;
-  const prompts = tf.slice(window.inputs, [0, 0], [B, P]);
-  tf.dispose([window.inputs, window.targets]);
-  const sequence = generate(student, prompts, {
-    newTokens: T + 1 - P,
+  const sequence = studentContinuation(student, window.inputs, {
+    promptLength: options.promptLength,
     temperature: options.temperature ?? 1,
     seed: hashSeed(seed, "on-policy-sample", index),
   });
+  tf.dispose([window.inputs, window.targets]);
   const inputs = tf.slice(sequence, [0, 0], [B, T]);
   const targets = tf.slice(sequence, [0, 1], [B, T]);
-  tf.dispose([prompts, sequence]);
+  sequence.dispose();
   return { inputs, targets, mask, generated: true };
+}
+
+/**
+ * The student's continuation of each window's first `promptLength` tokens (`inputs`, int32
+ * `[B, T]`, not disposed) to T + 1 tokens, sampled at `temperature` with `seed`: int32
+ * `[B, T + 1]`, whose first T tokens are a training window and last T its next tokens.
+ */
+export function studentContinuation(
+  student: GPT,
+  inputs: tf.Tensor,
+  options: { promptLength: number; temperature: number; seed: number },
+): tf.Tensor2D {
+  const [B, T] = inputs.shape;
+  const P = options.promptLength;
+  const prompts = tf.slice(inputs, [0, 0], [B, P]);
+  try {
+    return generate(student, prompts, {
+      newTokens: T + 1 - P,
+      temperature: options.temperature,
+      seed: options.seed,
+    });
+  } finally {
+    prompts.dispose();
+  }
 }

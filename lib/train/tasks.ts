@@ -22,6 +22,7 @@ import type { Params } from "../models/params.ts";
 import type { ImageClassifier } from "../models/vision.ts";
 import { createModel, type ModelSpec } from "../models/io.ts";
 import { checkOnPolicy, type OnPolicyOptions, onPolicyWindows } from "./on_policy.ts";
+import type { AdaptiveOffPolicy, AdaptiveOffPolicyState } from "./adaptive_off_policy.ts";
 import type { TrainTask } from "./trainer.ts";
 
 /** The student's parameters plus the objective's own trainable variables (CTKD's θ). */
@@ -72,6 +73,13 @@ export interface LanguageModelTaskOptions {
    * counts output positions only; see `./on_policy.ts`.
    */
   onPolicy?: OnPolicyOptions;
+  /**
+   * DistiLLM's adaptive off-policy outputs (student-generated with probability φ, fresh or from a
+   * replay buffer); the loss counts output positions only. The caller feeds it validation losses
+   * (`observeValidation`); its state goes into checkpoints with the task's. See
+   * `./adaptive_off_policy.ts`. Not with `onPolicy`.
+   */
+  adaptiveOffPolicy?: AdaptiveOffPolicy;
 }
 
 /** Next-token training of a GPT, supervised or distilled (optionally on the student's samples). */
@@ -95,8 +103,11 @@ export function languageModelTask(options: LanguageModelTaskOptions): TrainTask 
   }
   checkTokenIds(batcher.tokens, student.config.vocabSize, "languageModelTask");
   const seed = options.seed ?? batcher.options.seed;
-  const onPolicy = options.onPolicy;
+  const { onPolicy, adaptiveOffPolicy } = options;
   if (onPolicy) checkOnPolicy(onPolicy, batcher.options.contextLength);
+  if (onPolicy && adaptiveOffPolicy) {
+    throw new Error("languageModelTask: give onPolicy or adaptiveOffPolicy, not both");
+  }
   const frozen = (model: GPT | undefined, inputs: tf.Tensor) =>
     model ? tf.tidy(() => model.forward(inputs, { checkIds: false }).logits) : undefined;
   return {
@@ -106,6 +117,8 @@ export function languageModelTask(options: LanguageModelTaskOptions): TrainTask 
       const window = batcher.batch(index);
       const { inputs, targets, mask } = onPolicy
         ? onPolicyWindows(student, window, onPolicy, seed, index)
+        : adaptiveOffPolicy
+        ? adaptiveOffPolicy.windows(student, window, index)
         : { ...window, mask: undefined };
       return {
         inputs,
@@ -130,6 +143,12 @@ export function languageModelTask(options: LanguageModelTaskOptions): TrainTask 
         studentBaseLogits: batch.studentBaseLogits,
       });
     },
+    ...(adaptiveOffPolicy
+      ? {
+        state: () => adaptiveOffPolicy.state(),
+        load: (state: unknown) => adaptiveOffPolicy.load(state as AdaptiveOffPolicyState),
+      }
+      : {}),
   };
 }
 

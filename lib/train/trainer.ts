@@ -40,6 +40,13 @@ export interface TrainTask<B extends Batch = Batch> {
   loss(batch: B, index: number): tf.Scalar;
   /** The objective, for its state (TAID's t) and its per-step update. */
   objective?: StatefulObjective;
+  /**
+   * The task's own state for checkpoints (DistiLLM's threshold and replay buffer), when its
+   * batches depend on more than (seed, index); a promise where it is read from the device.
+   */
+  state?(): unknown;
+  /** Restores {@link state}. */
+  load?(state: unknown): void;
 }
 
 /** What the loop needs of an objective: a name, a per-step hook, state for checkpoints. */
@@ -59,10 +66,14 @@ export interface TrainOptions<B extends Batch = Batch> {
   clipNorm?: number;
   /** Micro-batches per optimiser step (default 1); gradients are averaged. */
   accumulation?: number;
-  /** Evaluate every `every` steps and after the last; the numbers become an "eval" row. */
+  /**
+   * Evaluate every `every` steps and after the last (and before the first step of a fresh run
+   * with `atStart`); the numbers become an "eval" row.
+   */
   evaluate?: {
     every: number;
     run: (step: number) => Record<string, number> | Promise<Record<string, number>>;
+    atStart?: boolean;
   };
   /** Where rows go (a run's metrics file, memory, ...). */
   sink?: MetricsSink;
@@ -200,9 +211,13 @@ export async function train<B extends Batch>(options: TrainOptions<B>): Promise<
       assignParams(task.params, saved.params, `checkpoint in ${checkpoint.dir}`);
       optimizer.load(saved.moments, saved.state.optimizerStep);
       if (saved.state.objective !== undefined) task.objective?.load?.(saved.state.objective);
+      if (saved.state.task !== undefined) task.load?.(saved.state.task);
       start = Math.min(saved.state.step, steps);
     }
     await sink?.resume?.(start);
+  }
+  if (evaluate?.atStart && start === 0 && steps > 0) {
+    emit({ step: 0, kind: "eval", ...await evaluate.run(0) });
   }
 
   let finalLoss = NaN;
@@ -360,6 +375,7 @@ export async function train<B extends Batch>(options: TrainOptions<B>): Promise<
             step: done,
             optimizerStep: optimizer.step,
             objective: await task.objective?.state?.(),
+            task: await task.state?.(),
             seconds: earlierSeconds + (performance.now() - started) / 1000,
           },
           params: await readParams(task.params),

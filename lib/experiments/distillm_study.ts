@@ -1,0 +1,121 @@
+/**
+ * The run plan of the DistiLLM reproduction (Ko, Kim, Chen & Yun, "DistiLLM: Towards Streamlined
+ * Distillation for Large Language Models", ICML 2024) on the Brown corpus. DistiLLM fine-tunes an
+ * already trained student on a small task (Dolly, 20 epochs) with skew KL and adaptive off-policy
+ * student-generated outputs; here the student pretrained on all of Brown (the TAID study's
+ * supervised student) is distilled on one small genre for many epochs, from the TAID study's main
+ * teacher, so that the student can over-fit and DistiLLM's threshold has something to react to.
+ * The notebook runs these specs and analyses their summaries; nothing here trains by itself.
+ *
+ * @module
+ */
+import type { LMSpec } from "./lm.ts";
+import { gkdPromptLength, type TAIDScale, taidStudy } from "./taid_study.ts";
+
+/** A method of the study: its name, objective and where its outputs come from. */
+export interface DistiLLMMethod {
+  /** Name in tables and run names. */
+  method: string;
+  /** The registry objective it trains with. */
+  objective: LMSpec["objective"];
+  /** Fixed-rate on-policy outputs (λ = 0: the data's outputs). */
+  onPolicy?: LMSpec["onPolicy"];
+  /** DistiLLM's adaptive off-policy outputs. */
+  adaptiveOffPolicy?: LMSpec["adaptiveOffPolicy"];
+}
+
+/** Sizes of one scale: the genre, the epochs and how often the validation loss is measured. */
+export interface DistiLLMScaleConfig {
+  /** The Brown genre the student is distilled on. */
+  category: string;
+  /** Optimiser steps of every run. */
+  steps: number;
+  /** Steps between validations (DistiLLM validates once per epoch). */
+  validateEvery: number;
+  /** Peak learning rate (warm-up then cosine; the TAID study's students train at 3e-3). */
+  peakLr: number;
+  /** Seeds of every method. */
+  seeds: number;
+}
+
+/** The two scales: quick (tests, `reproduce`) and full (the committed results). */
+export const DISTILLM_SCALES: Record<TAIDScale, DistiLLMScaleConfig> = {
+  quick: { category: "science_fiction", steps: 24, validateEvery: 4, peakLr: 1e-3, seeds: 1 },
+  full: { category: "science_fiction", steps: 360, validateEvery: 18, peakLr: 3e-3, seeds: 3 },
+};
+
+/**
+ * The methods: supervised fine-tuning (next-token cross-entropy, no teacher), KD (forward KL),
+ * reverse KL and DistiLLM's skew KL / skew RKL (α = 0.1) on the data's outputs; skew KL on half on-policy outputs (GKD's fixed rate); and DistiLLM: skew KL
+ * with adaptive off-policy outputs at the official ε = 0.1 and at TAID's re-implementation's
+ * ε = 0. Every method keeps the first quarter of a window as the prompt and scores the rest.
+ */
+export function distillmMethods(contextLength: number): DistiLLMMethod[] {
+  const promptLength = gkdPromptLength(contextLength);
+  const data = { fraction: 0, promptLength };
+  const skl = { name: "skl", config: { alpha: 0.1 } };
+  return [
+    { method: "sft", objective: { name: "sft" }, onPolicy: data },
+    { method: "kd", objective: { name: "fkl" }, onPolicy: data },
+    { method: "rkl", objective: { name: "rkl" }, onPolicy: data },
+    { method: "skl", objective: skl, onPolicy: data },
+    { method: "srkl", objective: { name: "srkl", config: { alpha: 0.1 } }, onPolicy: data },
+    { method: "skl_onpolicy", objective: skl, onPolicy: { fraction: 0.5, promptLength } },
+    {
+      method: "distillm",
+      objective: skl,
+      adaptiveOffPolicy: { promptLength, lossEpsilon: 0.1 },
+    },
+    {
+      method: "distillm_eps0",
+      objective: skl,
+      adaptiveOffPolicy: { promptLength, lossEpsilon: 0 },
+    },
+  ];
+}
+
+/** Every run of the study at one scale. */
+export interface DistiLLMStudy {
+  /** The scale's sizes. */
+  config: DistiLLMScaleConfig;
+  /** The frozen teacher (the TAID study's main teacher). */
+  teacher: LMSpec;
+  /** The student every run starts from (the TAID study's supervised student, seed 1). */
+  base: LMSpec;
+  /** Every method at every seed. */
+  runs: (DistiLLMMethod & { seed: number; spec: LMSpec })[];
+}
+
+/** Every spec of the study at one scale. */
+export function distillmStudy(scale: TAIDScale): DistiLLMStudy {
+  const c = DISTILLM_SCALES[scale];
+  const taid = taidStudy(scale, 1);
+  const teacher = taid.teachers.main;
+  const base = taid.main.find((r) => r.method === "sft" && r.seed === 1)!.spec;
+  const contextLength = base.train.contextLength;
+  const runs = distillmMethods(contextLength).flatMap((m) =>
+    Array.from({ length: c.seeds }, (_, i) => i + 1).map((seed) => {
+      const spec: LMSpec = {
+        name: `distillm-${scale}-${m.method}-s${seed}`,
+        data: { vocabSize: base.data.vocabSize, categories: [c.category] },
+        model: base.model,
+        train: {
+          ...base.train,
+          steps: c.steps,
+          peakLr: c.peakLr,
+          warmupSteps: Math.max(1, Math.round(c.steps / 20)),
+        },
+        objective: m.objective,
+        seed,
+        teacher,
+        init: base,
+        ...(m.onPolicy ? { onPolicy: m.onPolicy } : {}),
+        ...(m.adaptiveOffPolicy ? { adaptiveOffPolicy: m.adaptiveOffPolicy } : {}),
+        validateEvery: c.validateEvery,
+        eval: base.eval,
+      };
+      return { ...m, seed, spec };
+    })
+  );
+  return { config: c, teacher, base, runs };
+}
