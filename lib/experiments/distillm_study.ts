@@ -10,16 +10,13 @@
  * @module
  */
 import type { LMSpec } from "./lm.ts";
-import { gkdPromptLength, type TAIDScale, taidStudy } from "./taid_study.ts";
+import { gkdPromptLength, type TAIDMethod, type TAIDScale, taidStudy } from "./taid_study.ts";
 
-/** A method of the study: its name, objective and where its outputs come from. */
-export interface DistiLLMMethod {
-  /** Name in tables and run names. */
-  method: string;
-  /** The registry objective it trains with. */
-  objective: LMSpec["objective"];
-  /** Fixed-rate on-policy outputs (λ = 0: the data's outputs). */
-  onPolicy?: LMSpec["onPolicy"];
+/**
+ * A method of the study: a TAID-study method (name, objective, fixed-rate on-policy outputs; λ = 0
+ * is the data's outputs) or DistiLLM's adaptive off-policy outputs.
+ */
+export interface DistiLLMMethod extends TAIDMethod {
   /** DistiLLM's adaptive off-policy outputs. */
   adaptiveOffPolicy?: LMSpec["adaptiveOffPolicy"];
 }

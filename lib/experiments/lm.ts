@@ -208,13 +208,8 @@ async function prepareTraining(spec: LMSpec, root: string): Promise<PreparedTrai
       contextLength: t.contextLength,
       maxWindows: spec.eval.windows,
     });
-    if (!sampler) return { val_ce: crossEntropy };
-    return {
-      val_ce: crossEntropy,
-      distillm_threshold: sampler.observeValidation(crossEntropy),
-      distillm_generated: sampler.generated,
-      distillm_replayed: sampler.replayed,
-    };
+    sampler?.observeValidation(crossEntropy);
+    return { val_ce: crossEntropy, ...distillmFields(sampler) };
   };
   return {
     student,
@@ -246,6 +241,16 @@ async function prepareTraining(spec: LMSpec, root: string): Promise<PreparedTrai
       optimizer: { weightDecay: t.weightDecay, beta2: 0.95 },
       clipNorm: t.clipNorm,
     },
+  };
+}
+
+/** DistiLLM's φ and sampling counters, for eval rows and summaries (none without a sampler). */
+function distillmFields(sampler?: AdaptiveOffPolicy): Record<string, number> {
+  if (!sampler) return {};
+  return {
+    distillm_threshold: sampler.threshold,
+    distillm_generated: sampler.generated,
+    distillm_replayed: sampler.replayed,
   };
 }
 
@@ -327,13 +332,7 @@ export async function runLanguageModel(
     backend: backendInfo()?.name ?? tf.getBackend(),
     train_seconds: result.totalSeconds,
     seconds: result.totalSeconds + (performance.now() - trained) / 1000,
-    ...(prepared.sampler
-      ? {
-        distillm_threshold: prepared.sampler.threshold,
-        distillm_generated: prepared.sampler.generated,
-        distillm_replayed: prepared.sampler.replayed,
-      }
-      : {}),
+    ...distillmFields(prepared.sampler),
   };
   run.finish(summary);
   disposeTraining(prepared);

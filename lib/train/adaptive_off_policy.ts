@@ -30,9 +30,9 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { hashSeed, Rng } from "../data/rng.ts";
+import { hashSeed, permutation, Rng } from "../data/rng.ts";
 import type { GPT } from "../models/gpt.ts";
-import { outputMask, studentContinuation } from "./on_policy.ts";
+import { checkSampling, outputMask, sequenceWindows, studentContinuation } from "./on_policy.ts";
 
 /** How the sampling threshold φ_s follows training progress (DistiLLM's `--replay-ratio`). */
 export type ReplayRatio = "decreasing" | "constant" | "increasing";
@@ -62,18 +62,10 @@ export function checkAdaptiveOffPolicy(
   contextLength: number,
   batchSize: number,
 ): void {
-  const { promptLength, temperature = 1, lossEpsilon = 0.1, capacity = 1000 } = options;
+  const { lossEpsilon = 0.1, capacity = 1000 } = options;
   const { replayRatio = "decreasing", initialThreshold = 0 } = options;
   const where = "adaptiveOffPolicy";
-  if (!(Number.isInteger(promptLength) && promptLength >= 1 && promptLength <= contextLength)) {
-    throw new Error(
-      `${where}.promptLength must be an integer in [1, contextLength = ${contextLength}], got ` +
-        `${promptLength}`,
-    );
-  }
-  if (!(Number.isFinite(temperature) && temperature >= 0)) {
-    throw new Error(`${where}.temperature must be a finite number ≥ 0, got ${temperature}`);
-  }
+  checkSampling(options, contextLength, where);
   if (!(Number.isFinite(lossEpsilon) && lossEpsilon >= 0)) {
     throw new Error(`${where}.lossEpsilon must be a finite number ≥ 0, got ${lossEpsilon}`);
   }
@@ -268,10 +260,7 @@ export class AdaptiveOffPolicy {
       this.replayed++;
     }
     tf.dispose([window.inputs, window.targets]);
-    const inputs = tf.slice(sequence, [0, 0], [B, T]);
-    const targets = tf.slice(sequence, [0, 1], [B, T]);
-    sequence.dispose();
-    return { inputs, targets, mask, source };
+    return { ...sequenceWindows(sequence), mask, source };
   }
 
   /** Appends sequences [B, T + 1] to the buffer, dropping the oldest beyond its capacity. */
@@ -287,13 +276,7 @@ export class AdaptiveOffPolicy {
 
   /** B distinct buffered sequences, drawn by (seed, index). */
   #draw(count: number, index: number): tf.Tensor2D {
-    const n = this.buffered;
-    const rng = new Rng(hashSeed(this.#seed, "distillm-replay", index));
-    const order = Int32Array.from({ length: n }, (_, i) => i);
-    for (let i = 0; i < count; i++) {
-      const j = i + rng.int(n - i);
-      [order[i], order[j]] = [order[j], order[i]];
-    }
+    const order = permutation(this.buffered, hashSeed(this.#seed, "distillm-replay", index));
     return tf.tidy(() => tf.gather(this.#buffer!, tf.tensor1d(order.subarray(0, count), "int32")));
   }
 

@@ -3,25 +3,18 @@ import assert from "node:assert/strict";
 import { initBackend } from "../backend.ts";
 import { TokenBatcher } from "../data/mod.ts";
 import { getLoss } from "../losses/mod.ts";
-import { createGPT, generate, type GPT } from "../models/mod.ts";
+import { createGPT, generate } from "../models/mod.ts";
 import {
   AdaptiveOffPolicy,
   type AdaptiveOffPolicyOptions,
-  constantLr,
   languageModelTask,
-  MemorySink,
   offPolicySource,
   samplingThreshold,
-  train,
   updateThreshold,
 } from "./mod.ts";
+import { batcher, dispose, tiny, tokens, trainTiny } from "../../tests/fixtures/tiny_lm.ts";
 
-const tiny = { vocabSize: 17, contextLength: 8, nLayer: 1, nHead: 2, dModel: 16 };
-const tokens = Int32Array.from({ length: 400 }, (_, i) => (i * 3 + (i >> 2)) % 17);
-const batcher = (seed = 1) => new TokenBatcher(tokens, { batchSize: 3, contextLength: 8, seed });
 const run = { seed: 1, totalBatches: 100, batchSize: 3, contextLength: 8 };
-const dispose = (...models: GPT[]) =>
-  models.forEach((m) => Object.values(m.params).forEach((v) => v.dispose()));
 
 Deno.test("DistiLLM's threshold rises by 0.1 only when the loss is ε above the reference", () => {
   // Losses exact in binary, ε = 0.25; the first loss sets the reference.
@@ -152,40 +145,33 @@ Deno.test("DistiLLM distillation trains, leaks nothing, and resumes with its buf
   const teacher = createGPT({ ...tiny, seed: 1 });
   const steps = 16;
   const train_ = async (upTo: number, dir?: string) => {
-    const student = createGPT({ ...tiny, seed: 2 });
     const sampler = new AdaptiveOffPolicy({ promptLength: 2, capacity: 6, lossEpsilon: 0.1 }, {
       ...run,
       seed: 3,
       totalBatches: steps,
     });
-    const sink = new MemorySink();
-    const counts: number[] = [];
-    // A validation loss that climbs by 0.125 per step: φ rises by 0.1 at every step up to 1.
-    const result = await train({
-      task: languageModelTask({
-        student,
-        teacher,
-        objective: getLoss("skl", { alpha: 0.1 }),
-        batcher: batcher(3),
-        adaptiveOffPolicy: sampler,
-      }),
+    const out = await trainTiny({
+      task: (student) =>
+        languageModelTask({
+          student,
+          teacher,
+          objective: getLoss("skl", { alpha: 0.1 }),
+          batcher: batcher(3),
+          adaptiveOffPolicy: sampler,
+        }),
       steps: upTo,
-      schedule: constantLr(3e-3),
-      clipNorm: 1,
-      sink,
+      // A validation loss that climbs by 0.125 per step: φ rises by 0.1 at every step up to 1.
       evaluate: {
         every: 1,
         atStart: true,
         run: (step) => ({ distillm_threshold: sampler.observeValidation(4 + step / 8) }),
       },
-      ...(dir ? { checkpoint: { dir, every: 7 } } : {}),
-      onRow: (row) => row.kind === "train" && counts.push(tf.memory().numTensors),
+      dir,
+      every: 7,
     });
-    const weights = await student.params["h0.mlp.w1"].data();
     const state = await sampler.state();
     sampler.dispose();
-    dispose(student);
-    return { result, sink, counts, weights, state };
+    return { ...out, state };
   };
   const straight = await train_(steps);
   const evals = straight.sink.rows.filter((r) => r.kind === "eval");

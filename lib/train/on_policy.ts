@@ -33,18 +33,32 @@ export interface OnPolicyOptions {
 
 /** Checks on-policy options against the window length; throws naming the bad field. */
 export function checkOnPolicy(options: OnPolicyOptions, contextLength: number): void {
-  const { fraction, promptLength, temperature = 1 } = options;
+  const { fraction } = options;
   if (!(fraction >= 0 && fraction <= 1)) {
     throw new Error(`onPolicy.fraction must be in [0, 1], got ${fraction}`);
   }
+  checkSampling(options, contextLength, "onPolicy");
+}
+
+/**
+ * Checks the options every kind of student-generated output shares (GKD's `onPolicy`,
+ * DistiLLM's `adaptiveOffPolicy`): a prompt length in [1, contextLength] and a temperature ≥ 0.
+ * Throws naming the field as `where.field`.
+ */
+export function checkSampling(
+  options: { promptLength: number; temperature?: number },
+  contextLength: number,
+  where: string,
+): void {
+  const { promptLength, temperature = 1 } = options;
   if (!(Number.isInteger(promptLength) && promptLength >= 1 && promptLength <= contextLength)) {
     throw new Error(
-      `onPolicy.promptLength must be an integer in [1, contextLength = ${contextLength}], got ` +
+      `${where}.promptLength must be an integer in [1, contextLength = ${contextLength}], got ` +
         `${promptLength}`,
     );
   }
   if (!(Number.isFinite(temperature) && temperature >= 0)) {
-    throw new Error(`onPolicy.temperature must be a finite number ≥ 0, got ${temperature}`);
+    throw new Error(`${where}.temperature must be a finite number ≥ 0, got ${temperature}`);
   }
 }
 
@@ -109,10 +123,21 @@ export function onPolicyWindows(
     seed: hashSeed(seed, "on-policy-sample", index),
   });
   tf.dispose([window.inputs, window.targets]);
-  const inputs = tf.slice(sequence, [0, 0], [B, T]);
-  const targets = tf.slice(sequence, [0, 1], [B, T]);
+  return { ...sequenceWindows(sequence), mask, generated: true };
+}
+
+/**
+ * Training windows from sequences of T + 1 tokens (int32 `[B, T + 1]`, which it disposes): the
+ * first T tokens as inputs, the last T as their next tokens.
+ */
+export function sequenceWindows(
+  sequence: tf.Tensor2D,
+): { inputs: tf.Tensor2D; targets: tf.Tensor2D } {
+  const [B, T1] = sequence.shape;
+  const inputs = tf.slice(sequence, [0, 0], [B, T1 - 1]);
+  const targets = tf.slice(sequence, [0, 1], [B, T1 - 1]);
   sequence.dispose();
-  return { inputs, targets, mask, generated: true };
+  return { inputs, targets };
 }
 
 /**

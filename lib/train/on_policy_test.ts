@@ -1,25 +1,16 @@
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
 import { initBackend } from "../backend.ts";
-import { TokenBatcher } from "../data/mod.ts";
 import { forwardKL, getLoss } from "../losses/mod.ts";
 import { createGPT, generate, type GPT } from "../models/mod.ts";
 import {
-  constantLr,
   isOnPolicyBatch,
   languageModelTask,
-  MemorySink,
   type OnPolicyOptions,
   onPolicyWindows,
   outputMask,
-  train,
 } from "./mod.ts";
-
-const tiny = { vocabSize: 17, contextLength: 8, nLayer: 1, nHead: 2, dModel: 16 };
-const tokens = Int32Array.from({ length: 400 }, (_, i) => (i * 3 + (i >> 2)) % 17);
-const batcher = (seed = 1) => new TokenBatcher(tokens, { batchSize: 3, contextLength: 8, seed });
-const dispose = (...models: GPT[]) =>
-  models.forEach((m) => Object.values(m.params).forEach((v) => v.dispose()));
+import { batcher, dispose, tiny, trainTiny } from "../../tests/fixtures/tiny_lm.ts";
 
 Deno.test("outputMask counts the positions that predict output tokens", async () => {
   await initBackend("cpu", { log: false });
@@ -100,30 +91,21 @@ Deno.test("the on-policy loss counts output positions only", async () => {
 Deno.test("on-policy distillation trains, leaks nothing, and resumes exactly", async () => {
   await initBackend("wasm", { log: false });
   const teacher = createGPT({ ...tiny, seed: 1 });
-  const run = async (steps: number, dir?: string) => {
-    const student = createGPT({ ...tiny, seed: 2 });
-    const sink = new MemorySink();
-    const counts: number[] = [];
-    const result = await train({
-      task: languageModelTask({
-        student,
-        teacher,
-        objective: getLoss("gjsd", { beta: 0.5 }),
-        batcher: batcher(3),
-        onPolicy: { fraction: 0.5, promptLength: 2 },
-      }),
+  const run = (steps: number, dir?: string) =>
+    trainTiny({
+      task: (student) =>
+        languageModelTask({
+          student,
+          teacher,
+          objective: getLoss("gjsd", { beta: 0.5 }),
+          batcher: batcher(3),
+          onPolicy: { fraction: 0.5, promptLength: 2 },
+        }),
       steps,
-      schedule: constantLr(3e-3),
-      clipNorm: 1,
       accumulation: 2,
-      sink,
-      ...(dir ? { checkpoint: { dir, every: 3 } } : {}),
-      onRow: (row) => row.kind === "train" && counts.push(tf.memory().numTensors),
+      dir,
+      every: 3,
     });
-    const weights = await student.params["h0.mlp.w1"].data();
-    dispose(student);
-    return { result, sink, counts, weights };
-  };
   const straight = await run(12);
   assert.ok(straight.sink.rows.every((r) => Number.isFinite(r.loss as number)));
   assert.ok(straight.result.finalLoss < (straight.sink.rows[0].loss as number));
