@@ -18,6 +18,7 @@ import {
   taidStudy,
   toyModes,
   VISION_METHODS,
+  visionRun,
   type VisionSpec,
   visionStudy,
 } from "./mod.ts";
@@ -177,7 +178,17 @@ Deno.test("runVision: a student that sees an epoch distils from the teacher's lo
       teacher,
     };
     const before = tf.memory().numTensors;
-    const s = await runVision(student, { root });
+    // Two claimants at once (as two notebooks sharing a teacher would be): the run's lock lets one
+    // train the teacher and the student while the other waits, then reads both back.
+    const [s, twin] = await Promise.all([
+      runVision(student, { root }),
+      runVision(student, { root }),
+    ]);
+    assert.equal(twin.seconds, s.seconds, "the waiting claimant read the finished run back");
+    const steps = visionRun(student, root).rows.filter((r) => r.kind === "train").map((r) =>
+      r.step
+    );
+    assert.deepEqual(steps, [1, 2, 3, 4, 5, 6, 7, 8], "trained once");
     assert.ok((s.train_examples as number) <= 8 * 64, "the run covers an epoch");
     assert.ok(Number.isFinite(s.final_loss as number) && s.test_acc > 0.1);
     assert.ok(s.agreement > 0 && s.teacher_acc > 0.3);

@@ -293,6 +293,8 @@ export async function runLanguageModel(
   const run = lmRun(spec, root);
   if (run.finished) return run.summary() as LMSummary;
   for (const dep of directDependencies(spec)) await runLanguageModel(dep, { root });
+  using _training = await run.lock(); // another process training it: wait, then read it back
+  if (run.finished) return run.summary() as LMSummary;
   const prepared = await prepareTraining(spec, root);
   const { student, teacher, data } = prepared;
   const t = spec.train;

@@ -343,6 +343,8 @@ export async function runPhisStudent(
   const root = options.root ?? RUNS_ROOT;
   const run = phisRun(spec, root);
   if (run.finished) return run.summary() as PhisSummary;
+  using _training = await run.lock(); // another process training it: wait, then read it back
+  if (run.finished) return run.summary() as PhisSummary;
   const started = performance.now();
   const images = phisImages(spec.data);
   const features: Record<string, TeacherFeatures> = {};

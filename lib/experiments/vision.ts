@@ -169,6 +169,8 @@ export async function runVision(
   const run = visionRun(spec, root);
   if (run.finished) return run.summary() as VisionSummary;
   if (spec.teacher) await runVision(spec.teacher, { root });
+  using _training = await run.lock(); // another process training it: wait, then read it back
+  if (run.finished) return run.summary() as VisionSummary;
   const started = performance.now();
   const teacher = spec.teacher ? await loadVisionModel(spec.teacher, root) : undefined;
   const data = loadImages(spec.dataset);

@@ -31,5 +31,6 @@
  * @module
  */
 export * from "./run.ts";
+export * from "./lock.ts";
 export * from "./pool.ts";
 export * from "./export.ts";

@@ -5,7 +5,9 @@
  * - `meta.json`: name, config, seed, backend, package versions, git commit, start time;
  * - `metrics.parquet`: every metric row the trainer wrote (see `MetricsSink`);
  * - `checkpoint/`: the trainer's latest checkpoint (resume);
- * - `summary.json`: written last, when the run is finished; a finished run is skipped.
+ * - `summary.json`: written last, when the run is finished; a finished run is skipped;
+ * - `lock`: held (an advisory file lock) by the process training the run, so a second process
+ *   waits for it instead of training the same folder at the same time.
  *
  * Re-opening a configuration reopens its folder: finished runs are returned as they are, and
  * unfinished ones resume from their checkpoint with the metric rows they had committed.
@@ -19,6 +21,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { backendInfo } from "../backend.ts";
 import type { MetricRow, MetricsSink } from "../train/sink.ts";
+import { type HeldLock, lockFolder, type LockOptions } from "./lock.ts";
 
 /** The repository root (notebook kernels run in `notebooks/`, scripts anywhere). */
 export const REPO_ROOT: string = fileURLToPath(new URL("../..", import.meta.url));
@@ -111,6 +114,17 @@ export class Run implements MetricsSink {
 
   set #rows(rows: MetricRow[]) {
     this.#loaded = rows;
+  }
+
+  /**
+   * Takes this run's exclusive lock (see `lock.ts`), waiting while another process trains it.
+   * Check {@link finished} again once it is held: the other process may have finished the run.
+   * Metric rows are read again from disk on next use.
+   */
+  async lock(options?: LockOptions): Promise<HeldLock> {
+    const held = await lockFolder(this.dir, options);
+    this.#loaded = undefined;
+    return held;
   }
 
   /** Where the trainer keeps this run's checkpoint. */

@@ -5,6 +5,8 @@ import {
   configHash,
   exportKubernetes,
   exportSlurm,
+  type LockHolder,
+  lockHolder,
   openRun,
   runPool,
   runWithDependencies,
@@ -170,4 +172,51 @@ Deno.test("a pool worker stops when the process that started it is killed", asyn
   await parent.status;
   await waitFor(() => !alive(worker), "the orphaned worker to exit", 5_000);
   await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("a run's lock makes a second claimant wait, names the holder, and dies with it", async () => {
+  const root = await Deno.makeTempDir();
+  const run = openRun({ name: "locked", config: {}, seed: 1, root });
+  const settled = <T>(p: Promise<T>) =>
+    Promise.race([
+      p.then(() => true),
+      new Promise<boolean>((r) => setTimeout(() => r(false), 300)),
+    ]);
+  // In one process: a second open of the lock waits for the first to be released.
+  const first = await run.lock();
+  const waits: (LockHolder | undefined)[] = [];
+  const second = run.lock({ onWait: (holder) => waits.push(holder) });
+  assert.equal(await settled(second), false, "the second claim waits");
+  assert.equal(waits.length, 1);
+  assert.equal(waits[0]?.pid, Deno.pid);
+  first.release();
+  first.release(); // a second release does nothing
+  assert.equal(await settled(second), true, "and gets the lock once it is released");
+  (await second).release();
+  // Across processes: a holder killed with SIGKILL leaves no stale lock behind.
+  const lockModule = join(import.meta.dirname!, "lock.ts");
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "eval",
+      `import { lockFolder } from ${JSON.stringify(lockModule)};
+       await lockFolder(${JSON.stringify(run.dir)});
+       console.log("locked");
+       await new Promise((r) => setTimeout(r, 60_000));`,
+    ],
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  assert.match((await reader.read()).value ?? "", /locked/);
+  const holders: (LockHolder | undefined)[] = [];
+  const third = run.lock({ onWait: (holder) => holders.push(holder) });
+  assert.equal(await settled(third), false, "a live holder in another process is waited for");
+  assert.equal(holders[0]?.pid, child.pid);
+  child.kill("SIGKILL");
+  await child.status;
+  await reader.cancel();
+  assert.equal(await settled(third), true, "the killed holder's lock is gone");
+  assert.equal(lockHolder(run.dir)?.pid, Deno.pid, "the lock file names the new holder");
+  (await third).release();
+  await Deno.remove(root, { recursive: true });
 });
