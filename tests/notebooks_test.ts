@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { renderedDom } from "./chromium.ts";
+import { publishHtml } from "../lib/notebook/publish.ts";
 import { listNotebooks, ROOT, runNotebook } from "../tools/runner.ts";
 
 const workspace = join(ROOT, "notebooks", "00_workspace.ipynb");
@@ -31,6 +32,11 @@ Deno.test("workspace notebook executes headless, and Chromium draws its figure",
   const svgs = dom.match(/<svg[^>]*class="main-svg"/g) ?? [];
   assert.ok(svgs.length >= 1, "plotly drew an SVG in the exported HTML");
   assert.match(dom, /class="[^"]*js-plotly-plot/);
+  // Published next to a shared plotly.min.js (as data/results/ holds them), it still draws.
+  const published = join(outDir, "results", "00_workspace_full.html");
+  assert.equal(await publishHtml(result.html, published), 1);
+  const publishedDom = await renderedDom(published);
+  assert.ok((publishedDom.match(/<svg[^>]*class="main-svg"/g) ?? []).length >= 1);
   await Deno.remove(outDir, { recursive: true });
 });
 

@@ -1,14 +1,17 @@
 /**
  * The main job (`deno task reproduce`): executes every notebook under `notebooks/` at quick scale
  * on the best available backend (or `KD_BACKEND`), writes executed notebooks and HTML under
- * `runs/notebooks/`, and prints each notebook's scorecard. `--scale full` runs the full scale.
+ * `runs/notebooks/`, and prints each notebook's scorecard. `--scale full` runs the full scale and
+ * publishes each notebook's HTML as `data/results/<notebook>_full.html`, beside the CSV its
+ * notebook wrote there and one shared `plotly.min.js`.
  *
  * @module
  */
 import { parseArgs } from "./args.ts";
-import { basename } from "node:path";
+import { basename, join } from "node:path";
+import { publishHtml } from "../lib/notebook/publish.ts";
 import { scorecardText } from "../lib/notebook/scorecard.ts";
-import { listNotebooks, runNotebook } from "./runner.ts";
+import { listNotebooks, ROOT, runNotebook } from "./runner.ts";
 import { ensureSetup } from "./setup.ts";
 
 if (import.meta.main) {
@@ -35,6 +38,11 @@ if (import.meta.main) {
       cellTimeoutS: args.scale === "full" ? 6 * 3600 : undefined,
     });
     for (const card of result.scorecards) console.log(scorecardText(card));
+    if (result.ok && args.scale === "full") {
+      const published = join(ROOT, "data", "results", `${basename(notebook, ".ipynb")}_full.html`);
+      await publishHtml(result.html, published);
+      console.log(`published ${published}`);
+    }
     summary.push(
       `${result.ok ? "ok    " : "FAILED"} ${basename(notebook)}  ${
         result.seconds.toFixed(1)

@@ -3,7 +3,8 @@
 # ../shared/gpu/prepare.sh (Deno, the Vulkan loaders, one bundle per entry under the ignored .gpu/
 # and .gl/), then compresses the bundles, which bench/gpu/kd_step_device.sh unpacks on the device.
 # Compressed, they take ~0.4 MB each instead of ~3.4 MB: what travels to the device (the tracked
-# files, .gpu/ and .gl/) must stay under 64 MiB, and the committed results' HTML alone is ~28 MB.
+# files, .gpu/ and .gl/) must stay under 64 MiB (the committed results are ~10 MB: their pages share
+# one data/results/plotly.min.js).
 #
 # Usage (from the repository root): bash bench/gpu/prepare.sh
 set -euo pipefail

@@ -29,3 +29,4 @@ export * from "./table.ts";
 export * from "./progress.ts";
 export * from "./scorecard.ts";
 export * from "./params.ts";
+export * from "./publish.ts";
