@@ -255,3 +255,29 @@ Deno.test("safetensors round trip and model save/load", async () => {
   }
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("building a model or training before initBackend names the call to make", async () => {
+  const script = `
+    import "${new URL("../backend.ts", import.meta.url)}";
+    import { createGPT } from "${new URL("./mod.ts", import.meta.url)}";
+    import { train } from "${new URL("../train/mod.ts", import.meta.url)}";
+    const errors = [];
+    try { createGPT({ vocabSize: 8, contextLength: 4, nLayer: 1, nHead: 1, dModel: 4, seed: 1 }); }
+    catch (e) { errors.push(e.message); }
+    try { await train({ steps: 0 }); } catch (e) { errors.push(e.message); }
+    console.log(JSON.stringify(errors));`;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--ext=js", script],
+    env: { XDG_RUNTIME_DIR: "/tmp" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const stdout = new TextDecoder().decode(out.stdout);
+  assert.ok(out.success, new TextDecoder().decode(out.stderr));
+  const [model, trainer] = JSON.parse(stdout.trim().split("\n").pop()!);
+  assert.match(
+    model,
+    /^ParamBuilder \(building a model\): no tfjs backend is set yet.*initBackend/,
+  );
+  assert.match(trainer, /^train: no tfjs backend is set yet.*initBackend/);
+});

@@ -6,6 +6,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { hashSeed, Rng } from "../data/rng.ts";
+import { requireBackend } from "../require_backend.ts";
 
 /** A model's trainable variables by name, in a stable order. */
 export type Params = Record<string, tf.Variable>;
@@ -48,6 +49,7 @@ export class ParamBuilder {
    * A builder whose variables are named `prefix + name`, with values seeded by (seed, full name).
    */
   constructor(seed: number, prefix = "") {
+    requireBackend("ParamBuilder (building a model)");
     this.#seed = seed;
     this.#prefix = prefix;
   }

@@ -16,6 +16,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { Objective } from "../losses/registry.ts";
 import { flushDeferredChecks } from "../deferred_checks.ts";
+import { requireBackend } from "../require_backend.ts";
 import { assignParams, readParams } from "../models/io.ts";
 import type { Params } from "../models/params.ts";
 import { AdamW, type AdamWConfig } from "./adamw.ts";
@@ -172,6 +173,7 @@ function observeStep(
 export async function train<B extends Batch>(options: TrainOptions<B>): Promise<TrainResult> {
   const { task, steps, schedule, clipNorm, sink, checkpoint, evaluate, onRow } = options;
   const accumulation = options.accumulation ?? 1;
+  requireBackend("train");
   if (!(Number.isInteger(steps) && steps >= 0)) {
     throw new Error(`train: steps must be a non-negative integer, got ${steps}`);
   }
