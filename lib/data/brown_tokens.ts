@@ -45,6 +45,9 @@ export function brownTokens(
     /** Only every other training document (0: the 1st, 3rd, …; 1: the 2nd, 4th, …), so that two
      * models (a teacher and a student) can train on disjoint halves. Validation and test whole. */
     trainHalf?: 0 | 1;
+    /** Only the first `trainTokens` tokens of the training stream (after the filters above): a
+     * small fine-tuning set, as in DistiLLM's instruction tuning. Validation and test whole. */
+    trainTokens?: number;
   } = {},
 ): BrownTokens {
   const tokenizer = options.tokenizer ?? brownTokenizer(options.vocabSize);
@@ -58,9 +61,19 @@ export function brownTokens(
         .filter((_, i) => split !== "train" || trainHalf === undefined || i % 2 === trainHalf)
         .map(documentText),
     );
+  const train = encode("train");
+  const { trainTokens } = options;
+  if (trainTokens !== undefined) {
+    if (!Number.isInteger(trainTokens) || trainTokens < 1 || trainTokens > train.length) {
+      throw new Error(
+        `brownTokens: trainTokens must be an integer in [1, ${train.length}] (the training ` +
+          `tokens of this selection), got ${trainTokens}`,
+      );
+    }
+  }
   return {
     tokenizer,
-    train: encode("train"),
+    train: trainTokens === undefined ? train : train.slice(0, trainTokens),
     validation: encode("validation"),
     test: encode("test"),
   };

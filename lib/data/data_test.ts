@@ -112,6 +112,16 @@ Deno.test("BPE on Brown: vocabulary 4096, exact round trip of the whole corpus, 
   assert.equal(streams.validation.filter((t) => t === eot).length, 52);
   const news = brownTokens({ tokenizer: tok, categories: ["news"] });
   assert.ok(news.train.length < streams.train.length / 5);
+  // A small fine-tuning set: the first tokens of the training stream, validation whole.
+  const small = brownTokens({ tokenizer: tok, categories: ["news"], trainTokens: 1000 });
+  assert.deepEqual(small.train, news.train.slice(0, 1000));
+  assert.deepEqual(small.validation, news.validation);
+  for (const bad of [0, 2.5, news.train.length + 1]) {
+    assert.throws(
+      () => brownTokens({ tokenizer: tok, categories: ["news"], trainTokens: bad }),
+      new RegExp(`trainTokens must be an integer in \\[1, ${news.train.length}\\].*got ${bad}`),
+    );
+  }
 });
 
 Deno.test("image data: fixed splits, pixels in [0, 1], seeded few-shot subsets", () => {

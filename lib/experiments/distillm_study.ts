@@ -3,9 +3,11 @@
  * Distillation for Large Language Models", ICML 2024) on the Brown corpus. DistiLLM fine-tunes an
  * already trained student on a small task (Dolly, 20 epochs) with skew KL and adaptive off-policy
  * student-generated outputs; here the student pretrained on all of Brown (the TAID study's
- * supervised student) is distilled on one small genre for many epochs, from the TAID study's main
- * teacher, so that the student can over-fit and DistiLLM's threshold has something to react to.
- * The notebook runs these specs and analyses their summaries; nothing here trains by itself.
+ * supervised student) is distilled on one small genre from the TAID study's main teacher, in two
+ * settings: all of the genre's training text for many epochs, and only its first few thousand
+ * tokens at a high learning rate, where the validation loss climbs early and DistiLLM's threshold
+ * has something to react to. The notebook runs these specs and analyses their summaries; nothing
+ * here trains by itself.
  *
  * @module
  */
@@ -21,24 +23,53 @@ export interface DistiLLMMethod extends TAIDMethod {
   adaptiveOffPolicy?: LMSpec["adaptiveOffPolicy"];
 }
 
-/** Sizes of one scale: the genre, the epochs and how often the validation loss is measured. */
-export interface DistiLLMScaleConfig {
-  /** The Brown genre the student is distilled on. */
-  category: string;
+/** One setting: how much of the genre the student trains on, for how long, and how fast. */
+export interface DistiLLMSetting {
+  /** `genre`: all of the genre's training text; `small`: its first `trainTokens` tokens. */
+  name: "genre" | "small";
+  /** Training tokens (undefined: all of the genre's). */
+  trainTokens?: number;
   /** Optimiser steps of every run. */
   steps: number;
   /** Steps between validations (DistiLLM validates once per epoch). */
   validateEvery: number;
   /** Peak learning rate (warm-up then cosine; the TAID study's students train at 3e-3). */
   peakLr: number;
-  /** Seeds of every method. */
-  seeds: number;
 }
 
-/** The two scales: quick (tests, `reproduce`) and full (the committed results). */
+/** Sizes of one scale: the genre, the seeds, and the settings every method runs in. */
+export interface DistiLLMScaleConfig {
+  /** The Brown genre the student is distilled on. */
+  category: string;
+  /** Seeds of every method. */
+  seeds: number;
+  /** The settings, each with every method at every seed. */
+  settings: DistiLLMSetting[];
+}
+
+/**
+ * The two scales: quick (tests, `reproduce`) and full (the committed results). At full scale a
+ * step sees 16 windows of 64 tokens: the genre's 17.7 k training tokens are ~18 steps an epoch
+ * (360 steps: 20 epochs), the small setting's 2,048 tokens two steps an epoch (60 steps: 30
+ * epochs).
+ */
 export const DISTILLM_SCALES: Record<TAIDScale, DistiLLMScaleConfig> = {
-  quick: { category: "science_fiction", steps: 24, validateEvery: 4, peakLr: 1e-3, seeds: 1 },
-  full: { category: "science_fiction", steps: 360, validateEvery: 18, peakLr: 3e-3, seeds: 3 },
+  quick: {
+    category: "science_fiction",
+    seeds: 1,
+    settings: [
+      { name: "genre", steps: 24, validateEvery: 4, peakLr: 1e-3 },
+      { name: "small", trainTokens: 512, steps: 12, validateEvery: 2, peakLr: 1e-2 },
+    ],
+  },
+  full: {
+    category: "science_fiction",
+    seeds: 3,
+    settings: [
+      { name: "genre", steps: 360, validateEvery: 18, peakLr: 3e-3 },
+      { name: "small", trainTokens: 2048, steps: 60, validateEvery: 2, peakLr: 1e-2 },
+    ],
+  },
 };
 
 /**
@@ -79,40 +110,50 @@ export interface DistiLLMStudy {
   teacher: LMSpec;
   /** The student every run starts from (the TAID study's supervised student, seed 1). */
   base: LMSpec;
-  /** Every method at every seed. */
-  runs: (DistiLLMMethod & { seed: number; spec: LMSpec })[];
+  /** Every method at every seed in every setting. */
+  runs: (DistiLLMMethod & { setting: DistiLLMSetting["name"]; seed: number; spec: LMSpec })[];
 }
 
-/** Every spec of the study at one scale. */
+/**
+ * Every spec of the study at one scale. Runs of the `genre` setting are named
+ * `distillm-<scale>-<method>-s<seed>`, those of `small` `distillm-<scale>-small-<method>-s<seed>`.
+ */
 export function distillmStudy(scale: TAIDScale): DistiLLMStudy {
   const c = DISTILLM_SCALES[scale];
   const taid = taidStudy(scale, 1);
   const teacher = taid.teachers.main;
   const base = taid.main.find((r) => r.method === "sft" && r.seed === 1)!.spec;
   const contextLength = base.train.contextLength;
-  const runs = distillmMethods(contextLength).flatMap((m) =>
-    Array.from({ length: c.seeds }, (_, i) => i + 1).map((seed) => {
-      const spec: LMSpec = {
-        name: `distillm-${scale}-${m.method}-s${seed}`,
-        data: { vocabSize: base.data.vocabSize, categories: [c.category] },
-        model: base.model,
-        train: {
-          ...base.train,
-          steps: c.steps,
-          peakLr: c.peakLr,
-          warmupSteps: Math.max(1, Math.round(c.steps / 20)),
-        },
-        objective: m.objective,
-        seed,
-        teacher,
-        init: base,
-        ...(m.onPolicy ? { onPolicy: m.onPolicy } : {}),
-        ...(m.adaptiveOffPolicy ? { adaptiveOffPolicy: m.adaptiveOffPolicy } : {}),
-        validateEvery: c.validateEvery,
-        eval: base.eval,
-      };
-      return { ...m, seed, spec };
-    })
+  const runs = c.settings.flatMap((setting) =>
+    distillmMethods(contextLength).flatMap((m) =>
+      Array.from({ length: c.seeds }, (_, i) => i + 1).map((seed) => {
+        const prefix = setting.name === "genre" ? "" : `${setting.name}-`;
+        const spec: LMSpec = {
+          name: `distillm-${scale}-${prefix}${m.method}-s${seed}`,
+          data: {
+            vocabSize: base.data.vocabSize,
+            categories: [c.category],
+            ...(setting.trainTokens !== undefined ? { trainTokens: setting.trainTokens } : {}),
+          },
+          model: base.model,
+          train: {
+            ...base.train,
+            steps: setting.steps,
+            peakLr: setting.peakLr,
+            warmupSteps: Math.max(1, Math.round(setting.steps / 20)),
+          },
+          objective: m.objective,
+          seed,
+          teacher,
+          init: base,
+          ...(m.onPolicy ? { onPolicy: m.onPolicy } : {}),
+          ...(m.adaptiveOffPolicy ? { adaptiveOffPolicy: m.adaptiveOffPolicy } : {}),
+          validateEvery: setting.validateEvery,
+          eval: base.eval,
+        };
+        return { ...m, setting: setting.name, seed, spec };
+      })
+    )
   );
   return { config: c, teacher, base, runs };
 }

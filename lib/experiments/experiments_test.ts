@@ -122,16 +122,22 @@ Deno.test("the DistiLLM study plan: 8 methods × seeds from the TAID study's sup
   for (const scale of ["quick", "full"] as const) {
     const study = distillmStudy(scale);
     const taid = taidStudy(scale, 1);
-    assert.equal(study.runs.length, 8 * study.config.seeds);
+    assert.equal(study.runs.length, 8 * study.config.seeds * 2);
     assert.equal(new Set(study.runs.map((r) => r.spec.name)).size, study.runs.length);
     // Shared dependencies: the same specs (so the same run folders) as the TAID study's.
     assert.deepEqual(study.teacher, taid.teachers.main);
     assert.deepEqual(study.base, taid.main.find((r) => r.method === "sft" && r.seed === 1)!.spec);
     const P = Math.floor(taid.config.contextLength / 4);
     for (const r of study.runs) {
+      const setting = study.config.settings.find((s) => s.name === r.setting)!;
       assert.deepEqual(r.spec.init, study.base);
       assert.deepEqual(r.spec.data.categories, [study.config.category]);
-      assert.equal(r.spec.validateEvery, study.config.validateEvery);
+      assert.equal(r.spec.data.trainTokens, setting.trainTokens);
+      assert.equal(r.spec.validateEvery, setting.validateEvery);
+      assert.equal(r.spec.train.steps, setting.steps);
+      // The small setting's epochs: its tokens are a whole number of steps' windows.
+      const perStep = r.spec.train.batchSize * r.spec.train.contextLength;
+      if (setting.trainTokens) assert.equal(setting.trainTokens / perStep, setting.validateEvery);
       // Exactly one source of outputs, with the same prompt length everywhere.
       assert.equal([r.spec.onPolicy, r.spec.adaptiveOffPolicy].filter(Boolean).length, 1);
       assert.equal((r.spec.onPolicy ?? r.spec.adaptiveOffPolicy)!.promptLength, P);
@@ -140,6 +146,9 @@ Deno.test("the DistiLLM study plan: 8 methods × seeds from the TAID study's sup
       r.spec.adaptiveOffPolicy!.lossEpsilon
     );
     assert.deepEqual([...new Set(eps)].sort(), [0, 0.1]);
+    // The genre setting's runs keep the names (so the folders) they had before the small one.
+    assert.ok(study.runs.some((r) => r.spec.name === `distillm-${scale}-skl-s1`));
+    assert.ok(study.runs.some((r) => r.spec.name === `distillm-${scale}-small-skl-s1`));
   }
 });
 

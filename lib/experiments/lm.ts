@@ -31,10 +31,10 @@ export interface LMSpec {
   /** Folder prefix under `runs/` (letters, digits, `-_.`). */
   name: string;
   /**
-   * BPE vocabulary size, Brown genre categories (default all), and which alternate half of the
-   * training documents to use (default all).
+   * BPE vocabulary size, Brown genre categories (default all), which alternate half of the
+   * training documents to use (default all), and how many of the training tokens (default all).
    */
-  data: { vocabSize: number; categories?: string[]; trainHalf?: 0 | 1 };
+  data: { vocabSize: number; categories?: string[]; trainHalf?: 0 | 1; trainTokens?: number };
   /** GPT shape (context length is `train.contextLength`). */
   model: { nLayer: number; nHead: number; dModel: number; dropout?: number };
   /** Optimiser steps, batch, context, warmup-cosine schedule, clipping and AdamW weight decay. */
