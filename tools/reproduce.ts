@@ -2,8 +2,8 @@
  * The main job (`deno task reproduce`): executes every notebook under `notebooks/` at quick scale
  * on the best available backend (or `KD_BACKEND`), writes executed notebooks and HTML under
  * `runs/notebooks/`, and prints each notebook's scorecard. `--scale full` runs the full scale and
- * publishes each notebook's HTML as `data/results/<notebook>_full.html`, beside the CSV its
- * notebook wrote there and one shared `plotly.min.js`.
+ * publishes the HTML of each notebook that wrote its results table to `data/results/` as
+ * `data/results/<notebook>_full.html`, beside that table and one shared `plotly.min.js`.
  *
  * @module
  */
@@ -13,6 +13,26 @@ import { publishHtml } from "../lib/notebook/publish.ts";
 import { scorecardText } from "../lib/notebook/scorecard.ts";
 import { listNotebooks, ROOT, runNotebook } from "./runner.ts";
 import { ensureSetup } from "./setup.ts";
+
+const RESULTS = join(ROOT, "data", "results");
+
+/** Modification times of the files in data/results/, by name. */
+function resultFiles(): Map<string, number> {
+  const files = new Map<string, number>();
+  for (const entry of Deno.readDirSync(RESULTS)) {
+    if (entry.isFile) {
+      files.set(entry.name, Deno.statSync(join(RESULTS, entry.name)).mtime!.getTime());
+    }
+  }
+  return files;
+}
+
+/** Whether a file other than a published page appeared or changed in data/results/ since `before`. */
+function wroteResults(before: Map<string, number>): boolean {
+  return [...resultFiles()].some(([name, mtime]) =>
+    !name.endsWith(".html") && !name.endsWith(".js") && before.get(name) !== mtime
+  );
+}
 
 if (import.meta.main) {
   let args: { scale: string; only?: string };
@@ -32,14 +52,16 @@ if (import.meta.main) {
   let failures = 0;
   for (const notebook of notebooks) {
     console.log(`\n=== ${basename(notebook)} (scale ${args.scale})`);
+    const resultsBefore = resultFiles();
     // Full-scale notebooks train for up to ~90 minutes in one cell (runs are resumable).
     const result = await runNotebook(notebook, {
       params: { scale: args.scale },
       cellTimeoutS: args.scale === "full" ? 6 * 3600 : undefined,
     });
     for (const card of result.scorecards) console.log(scorecardText(card));
-    if (result.ok && args.scale === "full") {
-      const published = join(ROOT, "data", "results", `${basename(notebook, ".ipynb")}_full.html`);
+    // A notebook with full-scale results (it wrote a table to data/results/) is published there.
+    if (result.ok && args.scale === "full" && wroteResults(resultsBefore)) {
+      const published = join(RESULTS, `${basename(notebook, ".ipynb")}_full.html`);
       await publishHtml(result.html, published);
       console.log(`published ${published}`);
     }
