@@ -4,7 +4,8 @@
  * waits for the first, then finds the run finished and reads it back. The claim is an advisory
  * `flock` on `<dir>/lock`, so the operating system drops it when its holder exits or is killed;
  * a crash leaves no stale lock to clean up. The file names the holder (pid, host, start time) for
- * the message a waiting process prints.
+ * the message a waiting process prints. On a file system that refuses advisory locks, the claim
+ * says so and goes on unlocked rather than stopping the run.
  *
  * @module
  */
@@ -36,6 +37,11 @@ export interface LockOptions {
    * line on stderr naming the holder). `holder` is undefined when its file could not be read.
    */
   onWait?: (holder: LockHolder | undefined) => void;
+  /**
+   * Called when the file system refuses advisory locks; the lock is then a no-op (default: a
+   * line on stderr). Training still runs, unprotected against a second process.
+   */
+  onUnsupported?: (error: Error) => void;
 }
 
 /** The holder named in a folder's lock file, if there is one and it parses. */
@@ -66,8 +72,21 @@ export async function lockFolder(dir: string, options: LockOptions = {}): Promis
   await Deno.mkdir(dir, { recursive: true });
   const path = join(dir, LOCK_FILE);
   const file = await Deno.open(path, { read: true, write: true, create: true });
+  let acquired: boolean;
   try {
-    if (!await file.tryLock(true)) {
+    acquired = await file.tryLock(true);
+  } catch (error) {
+    // A file system without advisory locks (some network and FUSE mounts): train unlocked.
+    file.close();
+    (options.onUnsupported ?? ((e) =>
+      console.error(
+        `cannot lock ${dir} (${e.message}): going on without a lock; do not train this run ` +
+          "from two processes at once",
+      )))(error as Error);
+    return { release: () => {}, [Symbol.dispose]: () => {} };
+  }
+  try {
+    if (!acquired) {
       const onWait = options.onWait ?? ((holder) => console.error(waitMessage(dir, holder)));
       onWait(lockHolder(dir));
       await file.lock(true);

@@ -218,5 +218,16 @@ Deno.test("a run's lock makes a second claimant wait, names the holder, and dies
   assert.equal(await settled(third), true, "the killed holder's lock is gone");
   assert.equal(lockHolder(run.dir)?.pid, Deno.pid, "the lock file names the new holder");
   (await third).release();
+  // A file system without advisory locks: the claim goes on unlocked and says so.
+  const tryLock = Deno.FsFile.prototype.tryLock;
+  Deno.FsFile.prototype.tryLock = () => Promise.reject(new Error("Operation not supported"));
+  try {
+    const refused: string[] = [];
+    const unlocked = await run.lock({ onUnsupported: (e) => refused.push(e.message) });
+    assert.deepEqual(refused, ["Operation not supported"]);
+    unlocked.release();
+  } finally {
+    Deno.FsFile.prototype.tryLock = tryLock;
+  }
   await Deno.remove(root, { recursive: true });
 });
