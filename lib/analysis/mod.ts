@@ -1,6 +1,7 @@
 /**
  * Analysis helpers for notebooks: grouped statistics of run summaries (mean ± std and a 95%
- * t-interval), and the PHI-S paper's average ranks across benchmarks.
+ * t-interval), paired differences of two methods over shared seeds, and the PHI-S paper's average
+ * ranks across benchmarks.
  *
  * @example Seeds to mean ± CI, then methods to average ranks
  * ```ts

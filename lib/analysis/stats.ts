@@ -92,3 +92,53 @@ export function stepJitter(series: number[]): number {
   const diffs = series.slice(1).map((x, i) => x - series[i]);
   return describe(diffs).std;
 }
+
+/** A paired comparison of two methods over the seeds both ran (see {@link pairedDifference}). */
+export interface PairedDifference {
+  /** Mean of a − b over the shared seeds. */
+  mean: number;
+  /** Sample std (n−1) of the differences (NaN for one seed). */
+  std: number;
+  /** Shared seeds. */
+  n: number;
+  /** 95% Student-t interval of the mean difference (NaN for one seed). */
+  low: number;
+  /** Upper end of that interval. */
+  high: number;
+  /** True when the interval lies entirely below or above 0. */
+  excludesZero: boolean;
+}
+
+/**
+ * The paired difference a − b of a metric over matched seeds (keys), with a 95% Student-t
+ * interval: runs of two methods that share a seed share its data order and initial weights, so
+ * their difference varies less than either does, and a 3-seed comparison is judged on it.
+ *
+ * @param a Metric of method A by seed.
+ * @param b Metric of method B by seed; only seeds present in both are paired.
+ */
+export function pairedDifference(
+  a: Record<string, number>,
+  b: Record<string, number>,
+): PairedDifference {
+  const seeds = Object.keys(a).filter((k) => k in b);
+  if (seeds.length === 0) {
+    throw new Error(
+      `pairedDifference: a and b share no seed (a: ${Object.keys(a)}; b: ${Object.keys(b)})`,
+    );
+  }
+  for (const k of seeds) {
+    if (!Number.isFinite(a[k]) || !Number.isFinite(b[k])) {
+      throw new Error(`pairedDifference: seed ${k} is not finite (a ${a[k]}, b ${b[k]})`);
+    }
+  }
+  const { mean, std, n, ci95 } = describe(seeds.map((k) => a[k] - b[k]));
+  const [low, high] = [mean - ci95, mean + ci95];
+  return { mean, std, n, low, high, excludesZero: low > 0 || high < 0 };
+}
+
+/** A paired difference as text: `−0.077 [−0.190, 0.036]` (just the mean for one seed). */
+export function formatPaired(d: PairedDifference, digits = 3): string {
+  const f = (x: number) => (x < 0 ? "−" : "") + Math.abs(x).toFixed(digits);
+  return Number.isFinite(d.low) ? `${f(d.mean)} [${f(d.low)}, ${f(d.high)}]` : f(d.mean);
+}

@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { describe, formatMeanStd, groupStats, stepJitter } from "./mod.ts";
+import {
+  describe,
+  formatMeanStd,
+  formatPaired,
+  groupStats,
+  pairedDifference,
+  stepJitter,
+} from "./mod.ts";
 
 Deno.test("describe: mean, sample std and Student-t 95% half-width", () => {
   const d = describe([1, 2, 3, NaN]);
@@ -28,4 +35,23 @@ Deno.test("groupStats groups in first-seen order; helpers format and measure jit
   assert.equal(formatMeanStd(NaN, NaN), "—");
   assert.equal(stepJitter([1, 2, 3, 4]), 0);
   assert.ok(Math.abs(stepJitter([0, 1, 0, 1]) - Math.sqrt(4 / 3)) < 1e-12);
+});
+
+Deno.test("pairedDifference: matched seeds, Student-t interval, named errors", () => {
+  // Differences 1, 2, 6: mean 3, std √7, half-width t(0.975, 2)·√7/√3.
+  const d = pairedDifference({ 1: 6, 2: 7, 3: 16, 9: 0 }, { 1: 5, 2: 5, 3: 10 });
+  assert.equal(d.n, 3, "seed 9 has no partner");
+  assert.equal(d.mean, 3);
+  assert.ok(Math.abs(d.std - Math.sqrt(7)) < 1e-12);
+  const half = 4.303 * Math.sqrt(7) / Math.sqrt(3);
+  assert.ok(Math.abs(d.low - (3 - half)) < 1e-12 && Math.abs(d.high - (3 + half)) < 1e-12);
+  assert.equal(d.excludesZero, false, "3 − 6.99 < 0");
+  const tight = pairedDifference({ 1: 1.0, 2: 1.1, 3: 1.2 }, { 1: 2.0, 2: 2.1, 3: 2.25 });
+  assert.equal(tight.excludesZero, true);
+  assert.equal(formatPaired(tight), "−1.017 [−1.088, −0.945]");
+  const one = pairedDifference({ 1: 2 }, { 1: 1.5 });
+  assert.ok(Number.isNaN(one.low) && one.excludesZero === false);
+  assert.equal(formatPaired(one), "0.500");
+  assert.throws(() => pairedDifference({ 1: 1 }, { 2: 1 }), /share no seed \(a: 1; b: 2\)/);
+  assert.throws(() => pairedDifference({ 1: NaN }, { 1: 1 }), /seed 1 is not finite/);
 });
