@@ -112,6 +112,8 @@ export interface LMSummary {
    * interruption counted once) and evaluation.
    */
   seconds: number;
+  /** CPU seconds of training (every segment of a resumed run; see `TrainResult.totalCpuSeconds`). */
+  train_cpu_seconds: number;
 }
 
 /** The runs a spec needs finished first: its teacher, initial weights and Delta-KD bases. */
@@ -333,6 +335,7 @@ export async function runLanguageModel(
     final_loss: result.finalLoss,
     backend: backendInfo()?.name ?? tf.getBackend(),
     train_seconds: result.totalSeconds,
+    train_cpu_seconds: result.totalCpuSeconds,
     seconds: result.totalSeconds + (performance.now() - trained) / 1000,
     ...distillmFields(prepared.sampler),
   };

@@ -146,6 +146,8 @@ export interface PhisSummary {
   backend: string;
   /** Wall-clock seconds of training and evaluation. */
   seconds: number;
+  /** CPU seconds of training (every segment of a resumed run; see `TrainResult.totalCpuSeconds`). */
+  train_cpu_seconds: number;
   /** JSON of the result rows (PhisRow[]). */
   rows: string;
 }
@@ -467,6 +469,7 @@ export async function runPhisStudent(
     steps: t.steps,
     backend: backendInfo()?.name ?? tf.getBackend(),
     seconds: (performance.now() - started) / 1000,
+    train_cpu_seconds: result.totalCpuSeconds,
     rows: JSON.stringify(rows),
   };
   run.finish(summary);

@@ -105,6 +105,8 @@ export interface VisionSummary {
   backend: string;
   /** Wall-clock seconds of training and evaluation. */
   seconds: number;
+  /** CPU seconds of training (every segment of a resumed run; see `TrainResult.totalCpuSeconds`). */
+  train_cpu_seconds: number;
   /** JSON of `{temperature, epsilon, accuracy, zeroGradient}[]` when attacked. */
   fgsm: string;
 }
@@ -247,6 +249,7 @@ export async function runVision(
     final_loss: result.finalLoss,
     backend: backendInfo()?.name ?? tf.getBackend(),
     seconds: (performance.now() - started) / 1000,
+    train_cpu_seconds: result.totalCpuSeconds,
     fgsm: JSON.stringify(attacked),
   };
   run.finish(summary);

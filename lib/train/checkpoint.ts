@@ -27,6 +27,8 @@ export interface CheckpointState {
    * (absent in checkpoints written before it was recorded).
    */
   seconds?: number;
+  /** CPU seconds of training up to this checkpoint, like `seconds` (absent in older checkpoints). */
+  cpuSeconds?: number;
   /** Anything else the caller wants back (e.g. a config fingerprint). */
   extra?: Record<string, unknown>;
 }

@@ -6,6 +6,7 @@ import { createGPT, generate, type GPT } from "../models/mod.ts";
 import {
   isOnPolicyBatch,
   languageModelTask,
+  loadCheckpoint,
   type OnPolicyOptions,
   onPolicyWindows,
   outputMask,
@@ -116,12 +117,16 @@ Deno.test("on-policy distillation trains, leaks nothing, and resumes exactly", a
 
   const dir = await Deno.makeTempDir();
   await run(6, dir);
+  const firstCpu = (await loadCheckpoint(dir))!.state.cpuSeconds!;
   const resumed = await run(12, dir);
   assert.equal(resumed.result.resumedFrom, 6);
   assert.deepEqual(resumed.weights, straight.weights);
   // The run's time: this call's plus the first segment's, kept in the checkpoint.
   assert.equal(straight.result.totalSeconds, straight.result.seconds);
   assert.ok(resumed.result.totalSeconds > resumed.result.seconds);
+  // CPU time too: the resumed run's includes the first segment's, kept in the checkpoint.
+  assert.ok(firstCpu > 0 && straight.result.totalCpuSeconds > 0);
+  assert.ok(resumed.result.totalCpuSeconds > firstCpu);
   await Deno.remove(dir, { recursive: true });
   dispose(teacher);
 });

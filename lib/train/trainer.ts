@@ -14,6 +14,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import process from "node:process";
 import type { Objective } from "../losses/registry.ts";
 import { flushDeferredChecks } from "../deferred_checks.ts";
 import { requireBackend } from "../require_backend.ts";
@@ -114,6 +115,19 @@ export interface TrainResult {
    * would have taken, for comparing methods' costs.
    */
   totalSeconds: number;
+  /**
+   * CPU seconds (user + system) of this process during the whole run, segments summed like
+   * `totalSeconds`. Unlike wall-clock time it does not grow when other processes share the cores,
+   * so it compares methods' costs on CPU backends (wasm runs one thread); on a GPU it counts only
+   * the host's part.
+   */
+  totalCpuSeconds: number;
+}
+
+/** CPU seconds (user + system) this process has used so far. */
+export function processCpuSeconds(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1e6;
 }
 
 /** What an objective's `observe` returned for one step, split for the readback. */
@@ -199,6 +213,7 @@ export async function train<B extends Batch>(options: TrainOptions<B>): Promise<
   const variables = names.map((n) => task.params[n]);
   const optimizer = new AdamW(task.params, options.optimizer);
   const started = performance.now();
+  const cpuStarted = processCpuSeconds();
   const emit = (row: MetricRow) => {
     sink?.write(row);
     onRow?.(row);
@@ -206,10 +221,12 @@ export async function train<B extends Batch>(options: TrainOptions<B>): Promise<
 
   let start = 0;
   let earlierSeconds = 0;
+  let earlierCpuSeconds = 0;
   if (checkpoint) {
     const saved = await loadCheckpoint(checkpoint.dir);
     if (saved) {
       earlierSeconds = saved.state.seconds ?? 0;
+      earlierCpuSeconds = saved.state.cpuSeconds ?? 0;
       assignParams(task.params, saved.params, `checkpoint in ${checkpoint.dir}`);
       optimizer.load(saved.moments, saved.state.optimizerStep);
       if (saved.state.objective !== undefined) task.objective?.load?.(saved.state.objective);
@@ -379,6 +396,7 @@ export async function train<B extends Batch>(options: TrainOptions<B>): Promise<
             objective: await task.objective?.state?.(),
             task: await task.state?.(),
             seconds: earlierSeconds + (performance.now() - started) / 1000,
+            cpuSeconds: earlierCpuSeconds + processCpuSeconds() - cpuStarted,
           },
           params: await readParams(task.params),
           moments: await optimizer.moments(),
@@ -397,5 +415,6 @@ export async function train<B extends Batch>(options: TrainOptions<B>): Promise<
     finalLoss,
     seconds,
     totalSeconds: earlierSeconds + seconds,
+    totalCpuSeconds: earlierCpuSeconds + processCpuSeconds() - cpuStarted,
   };
 }
