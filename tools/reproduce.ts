@@ -52,7 +52,7 @@ if (import.meta.main) {
   let failures = 0;
   for (const notebook of notebooks) {
     console.log(`\n=== ${basename(notebook)} (scale ${args.scale})`);
-    const resultsBefore = resultFiles();
+    const resultsBefore = args.scale === "full" ? resultFiles() : undefined;
     // Full-scale notebooks train for up to ~90 minutes in one cell (runs are resumable).
     const result = await runNotebook(notebook, {
       params: { scale: args.scale },
@@ -60,7 +60,7 @@ if (import.meta.main) {
     });
     for (const card of result.scorecards) console.log(scorecardText(card));
     // A notebook with full-scale results (it wrote a table to data/results/) is published there.
-    if (result.ok && args.scale === "full" && wroteResults(resultsBefore)) {
+    if (result.ok && resultsBefore && wroteResults(resultsBefore)) {
       const published = join(RESULTS, `${basename(notebook, ".ipynb")}_full.html`);
       await publishHtml(result.html, published);
       console.log(`published ${published}`);
