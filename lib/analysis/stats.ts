@@ -87,6 +87,14 @@ export function formatMeanStd(mean: number, std: number, digits = 3): string {
     : mean.toFixed(digits);
 }
 
+/**
+ * A number with `digits` decimals, or "—" when there is none: a metric a run does not have
+ * (null, undefined, NaN; e.g. CPU seconds of a run trained before kdlab recorded them).
+ */
+export function formatFixed(x: number | null | undefined, digits = 3): string {
+  return typeof x === "number" && Number.isFinite(x) ? x.toFixed(digits) : "—";
+}
+
 /** Standard deviation of first differences of a series: step-to-step jitter of a loss curve. */
 export function stepJitter(series: number[]): number {
   const diffs = series.slice(1).map((x, i) => x - series[i]);
@@ -141,4 +149,58 @@ export function pairedDifference(
 export function formatPaired(d: PairedDifference, digits = 3): string {
   const f = (x: number) => (x < 0 ? "−" : "") + Math.abs(x).toFixed(digits);
   return Number.isFinite(d.low) ? `${f(d.mean)} [${f(d.low)}, ${f(d.high)}]` : f(d.mean);
+}
+
+/** A paired difference of one metric between two groups of result rows (methods), named. */
+export interface PairedComparison extends PairedDifference {
+  /** The first group (a in a − b). */
+  a: string;
+  /** The second group (b in a − b). */
+  b: string;
+  /** The metric compared. */
+  metric: string;
+}
+
+/**
+ * Paired comparisons among the groups of result rows: `compare(a, b)` is the difference of
+ * `metric` between group `a` and group `b` (rows whose `group` field equals them), paired over
+ * the seeds both ran (see {@link pairedDifference}). A scorecard row comparing two methods carries
+ * it as its evidence.
+ *
+ * @param rows One row per run: a group (method), a seed and the metric.
+ * @param options `group` and `metric` name the row fields; `seed` defaults to `"seed"`.
+ * @returns A function of two group names; it throws, naming the group, when either has no row
+ *   or a seed appears twice in one group.
+ */
+export function pairedComparisons<T extends Record<string, unknown>>(
+  rows: T[],
+  options: { group: keyof T & string; metric: keyof T & string; seed?: keyof T & string },
+): (a: string, b: string) => PairedComparison {
+  const { group, metric } = options;
+  const seed = options.seed ?? "seed";
+  const bySeed = (name: string): Record<string, number> => {
+    const members = rows.filter((r) => String(r[group]) === name);
+    if (members.length === 0) {
+      const known = [...new Set(rows.map((r) => String(r[group])))].join(", ");
+      throw new Error(`pairedComparisons: no row has ${group} = ${name} (there are: ${known})`);
+    }
+    const out: Record<string, number> = {};
+    for (const r of members) {
+      const key = String(r[seed]);
+      if (key in out) {
+        throw new Error(
+          `pairedComparisons: ${group} = ${name} has two rows with ${seed} = ${key}; ` +
+            `filter the rows to one setting first`,
+        );
+      }
+      out[key] = r[metric] == null ? NaN : Number(r[metric]);
+    }
+    return out;
+  };
+  return (a, b) => ({ ...pairedDifference(bySeed(a), bySeed(b)), a, b, metric });
+}
+
+/** A comparison as text: `val_ce taid − fkl 0.226 [0.146, 0.306]` (see {@link formatPaired}). */
+export function formatComparison(d: PairedComparison, digits = 3): string {
+  return `${d.metric} ${d.a} − ${d.b} ${formatPaired(d, digits)}`;
 }

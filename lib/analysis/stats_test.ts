@@ -1,9 +1,12 @@
 import assert from "node:assert/strict";
 import {
   describe,
+  formatComparison,
+  formatFixed,
   formatMeanStd,
   formatPaired,
   groupStats,
+  pairedComparisons,
   pairedDifference,
   stepJitter,
 } from "./mod.ts";
@@ -54,4 +57,51 @@ Deno.test("pairedDifference: matched seeds, Student-t interval, named errors", (
   assert.equal(formatPaired(one), "0.500");
   assert.throws(() => pairedDifference({ 1: 1 }, { 2: 1 }), /share no seed \(a: 1; b: 2\)/);
   assert.throws(() => pairedDifference({ 1: NaN }, { 1: 1 }), /seed 1 is not finite/);
+});
+
+Deno.test("pairedComparisons: groups of rows paired by seed, named errors", () => {
+  const rows = [
+    { method: "taid", seed: 1, val_ce: 6 },
+    { method: "taid", seed: 2, val_ce: 7 },
+    { method: "taid", seed: 3, val_ce: 16 },
+    { method: "fkl", seed: 3, val_ce: 10 }, // order within a group does not matter
+    { method: "fkl", seed: 1, val_ce: 5 },
+    { method: "fkl", seed: 2, val_ce: 5 },
+    { method: "sft", seed: 1, val_ce: null },
+  ];
+  const compare = pairedComparisons(rows, { group: "method", metric: "val_ce" });
+  const d = compare("taid", "fkl");
+  // The same differences as the pairedDifference test above: 1, 2, 6.
+  assert.deepEqual(
+    { a: d.a, b: d.b, metric: d.metric, mean: d.mean, n: d.n },
+    { a: "taid", b: "fkl", metric: "val_ce", mean: 3, n: 3 },
+  );
+  assert.equal(
+    formatComparison(compare("fkl", "taid")),
+    "val_ce fkl − taid −3.000 [−9.573, 3.573]",
+  );
+  assert.throws(
+    () => compare("taid", "gkd"),
+    /no row has method = gkd \(there are: taid, fkl, sft\)/,
+  );
+  assert.throws(() => compare("sft", "fkl"), /seed 1 is not finite \(a NaN, b 5\)/);
+  const twoSettings = pairedComparisons([...rows, { method: "fkl", seed: 2, val_ce: 4 }], {
+    group: "method",
+    metric: "val_ce",
+  });
+  assert.throws(() => twoSettings("taid", "fkl"), /fkl has two rows with seed = 2/);
+  const byRun = pairedComparisons(
+    [{ m: "a", run: "x", acc: 0.9 }, { m: "b", run: "x", acc: 0.8 }],
+    { group: "m", metric: "acc", seed: "run" },
+  );
+  assert.ok(Math.abs(byRun("a", "b").mean - 0.1) < 1e-12);
+});
+
+Deno.test("formatFixed: decimals, and a dash for a missing metric", () => {
+  assert.equal(formatFixed(1 / 3), "0.333");
+  assert.equal(formatFixed(12.5, 0), "13");
+  assert.equal(formatFixed(NaN), "—");
+  assert.equal(formatFixed(undefined, 1), "—");
+  assert.equal(formatFixed(null), "—");
+  assert.equal(formatFixed(Infinity), "—");
 });
