@@ -95,7 +95,9 @@ export function scorecardHtml(card: Scorecard): string {
   const body = card.rows.map((r) => {
     const color = r.holds === true ? "#1a7f37" : r.holds === false ? "#cf222e" : "#6e7781";
     const word = r.holds === true ? "holds" : r.holds === false ? "does not hold" : "not tested";
-    const noise = withinSeedNoise(r) ? "<br><small>within seed noise</small>" : "";
+    const noise = withinSeedNoise(r)
+      ? `<br><small style="color:#6e7781">within seed noise</small>`
+      : "";
     const delta = paired ? cell(r.evidence ? formatComparison(r.evidence) : "") : "";
     const verdict = `<td style="color:${color}"><b>${word}</b>${noise}</td>`;
     return `<tr>${cell(r.claim)}${cell(r.paper)}${cell(r.ours)}${delta}${verdict}` +
