@@ -76,19 +76,22 @@ Deno.test("the TAID study plan: every method × seed, a ≥4× smaller student, 
       `taid-${scale}-teacher-main`,
     ]);
     assert.ok(estimatedCost(study.teachers.large) > estimatedCost(study.teachers.small));
-    // The budget study: 3 methods at 1×, 2×, 4× the budget; 1× is the main table's run, and
-    // TAID's α is scaled to each budget.
-    assert.equal(study.budget.length, 9);
+    // The budget study: 3 methods at 1×, 2×, 4×, 8× the budget, every seed; 1× is the main
+    // table's run, and TAID's α is scaled to each budget.
+    const seeds = new Set(study.main.map((m) => m.seed)).size;
+    assert.equal(study.budget.length, 12 * seeds);
     for (const r of study.budget.filter((b) => b.steps === study.config.student.steps)) {
-      const main = study.main.find((m) => m.method === r.method && m.seed === 1)!;
+      const main = study.main.find((m) => m.method === r.method && m.seed === r.seed)!;
       assert.deepEqual(r.spec, main.spec);
     }
-    const taidAt = (steps: number) =>
-      study.budget.find((b) => b.method === "taid" && b.steps === steps)!.spec;
+    const taidAt = (steps: number, seed = 1) =>
+      study.budget.find((b) => b.method === "taid" && b.steps === steps && b.seed === seed)!.spec;
     const n = study.config.student.steps;
-    assert.equal(taidAt(4 * n).train.steps, 4 * n);
-    assert.equal(taidAt(4 * n).objective.config!.alpha, scaledTAIDAlpha(4 * n));
-    assert.ok(scaledTAIDAlpha(4 * n) < (taidAt(n).objective.config!.alpha as number));
+    assert.equal(taidAt(8 * n).train.steps, 8 * n);
+    assert.equal(taidAt(8 * n).objective.config!.alpha, scaledTAIDAlpha(8 * n));
+    assert.ok(scaledTAIDAlpha(8 * n) < (taidAt(n).objective.config!.alpha as number));
+    assert.equal(taidAt(4 * n, seeds).seed, seeds, "every seed at every budget");
+    assert.equal(new Set(study.budget.map((b) => b.spec.name)).size, study.budget.length);
     // GKD: generalized JSD on a quarter-window prompt; the on-policy study's λ = 0.5 run is the
     // main table's, the others differ in λ alone, and generating costs more than it saves.
     const gkd = study.main.find((r) => r.method === "gkd" && r.seed === 1)!.spec;

@@ -121,7 +121,7 @@ export function taidMethods(studentSteps: number, contextLength: number): TAIDMe
 }
 
 /** Multiples of the student budget in the budget study. */
-export const STUDENT_BUDGET_FACTORS = [1, 2, 4];
+export const STUDENT_BUDGET_FACTORS = [1, 2, 4, 8];
 /** Methods of the budget study. */
 export const BUDGET_METHODS = ["fkl", "taid", "taid_linear"];
 
@@ -139,8 +139,8 @@ export interface TAIDStudy {
   capacity: { size: "small" | "main" | "large"; method: string; teacher: LMSpec; spec: LMSpec }[];
   /** Delta-KD against FKL on the genre, each from a supervised student (`base`). */
   delta: { method: string; seed: number; spec: LMSpec; base: LMSpec }[];
-  /** The budget study: {@linkcode BUDGET_METHODS} at each budget factor (seed 1). */
-  budget: { method: string; steps: number; spec: LMSpec }[];
+  /** The budget study: {@linkcode BUDGET_METHODS} at each budget factor, every seed. */
+  budget: { method: string; steps: number; seed: number; spec: LMSpec }[];
   /**
    * The on-policy study: GKD at each λ of {@linkcode ON_POLICY_FRACTIONS} (seed 1), from scratch
    * as in the main table, and from the supervised student (GKD's own setting, where the student's
@@ -234,18 +234,22 @@ export function taidStudy(scale: TAIDScale, seeds: number): TAIDStudy {
       return { method, seed, spec, base };
     })
   );
-  // The budget study: FKL, TAID and its linear ablation at 1×, 2× and 4× the student budget
-  // (seed 1; α scaled to each budget; the 1× runs are the main table's).
+  // The budget study: FKL, TAID and its linear ablation at 1×, 2×, 4× and 8× the student
+  // budget, every seed (α scaled to each budget; the 1× runs are the main table's).
   const budget = STUDENT_BUDGET_FACTORS.flatMap((factor) => {
     const steps = factor * c.student.steps;
-    return taidMethods(steps, c.contextLength).filter((m) => BUDGET_METHODS.includes(m.method)).map(
-      (m) => ({
+    const budgetMethods = taidMethods(steps, c.contextLength).filter((m) =>
+      BUDGET_METHODS.includes(m.method)
+    );
+    return budgetMethods.flatMap((m) =>
+      seedList.map((seed) => ({
         method: m.method,
         steps,
+        seed,
         spec: factor === 1
-          ? student(m, 1, teachers.main)
-          : student(m, 1, teachers.main, `budget${steps}`, steps),
-      }),
+          ? student(m, seed, teachers.main)
+          : student(m, seed, teachers.main, `budget${steps}`, steps),
+      }))
     );
   });
   // The on-policy study (seed 1): from scratch, λ = 0.5 is the main table's GKD; from the
