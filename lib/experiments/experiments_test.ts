@@ -97,7 +97,8 @@ Deno.test("the TAID study plan: every method × seed, a ≥4× smaller student, 
     const gkd = study.main.find((r) => r.method === "gkd" && r.seed === 1)!.spec;
     assert.deepEqual(gkd.objective, { name: "gjsd", config: { beta: 0.5 } });
     assert.deepEqual(gkd.onPolicy, { fraction: 0.5, promptLength: ctx / 4 });
-    assert.deepEqual(study.onPolicy.map((r) => [r.start, r.fraction]), [
+    const seed1 = study.onPolicy.filter((r) => r.seed === 1);
+    assert.deepEqual(seed1.map((r) => [r.start, r.fraction]), [
       ["scratch", 0],
       ["scratch", 0.5],
       ["scratch", 1],
@@ -105,18 +106,36 @@ Deno.test("the TAID study plan: every method × seed, a ≥4× smaller student, 
       ["sft", 0.5],
       ["sft", 1],
     ]);
-    assert.deepEqual(study.onPolicy[1].spec, gkd);
-    const { name: _n, onPolicy: _o, ...rest } = study.onPolicy[2].spec;
+    assert.deepEqual(seed1[1].spec, gkd);
+    const { name: _n, onPolicy: _o, ...rest } = seed1[2].spec;
     const { name: _n2, onPolicy: _o2, ...gkdRest } = gkd;
     assert.deepEqual(rest, gkdRest);
-    const sftMain = study.main.find((r) => r.method === "sft" && r.seed === 1)!.spec;
     for (const r of study.onPolicy.filter((r) => r.start === "sft")) {
-      assert.deepEqual(r.spec.init, sftMain);
+      // Each seed fine-tunes the supervised student of its own seed.
+      const sft = study.main.find((m) => m.method === "sft" && m.seed === r.seed)!.spec;
+      assert.deepEqual(r.spec.init, sft);
       assert.equal(r.spec.onPolicy!.fraction, r.fraction);
     }
-    assert.equal(new Set(study.onPolicy.map((r) => r.spec.name)).size, 6);
-    const costs = study.onPolicy.slice(0, 3).map((r) => estimatedCost(r.spec));
+    for (const r of study.onPolicy.filter((r) => r.start === "scratch" && r.fraction === 0.5)) {
+      assert.deepEqual(
+        r.spec,
+        study.main.find((m) => m.method === "gkd" && m.seed === r.seed)!.spec,
+      );
+    }
+    assert.equal(study.onPolicy.length, 6 * seeds);
+    assert.equal(new Set(study.onPolicy.map((r) => r.spec.name)).size, 6 * seeds);
+    const costs = seed1.slice(0, 3).map((r) => estimatedCost(r.spec));
     assert.ok(costs[0] < costs[1] && costs[1] < costs[2], `${costs}`);
+    // The capacity study: FKL and TAID from each teacher, every seed; the main teacher's runs are
+    // the main table's.
+    assert.equal(study.capacity.length, 6 * seeds);
+    for (const r of study.capacity.filter((r) => r.size === "main")) {
+      assert.deepEqual(
+        r.spec,
+        study.main.find((m) => m.method === r.method && m.seed === r.seed)!.spec,
+      );
+    }
+    assert.equal(new Set(study.capacity.map((r) => r.spec.name)).size, 6 * seeds);
     assert.equal(study.main.find((r) => r.method === "fkl")!.spec.onPolicy, undefined);
   }
 });

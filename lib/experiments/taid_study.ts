@@ -135,18 +135,30 @@ export interface TAIDStudy {
   teacherGenre: LMSpec;
   /** The main table: every method at every seed, from the main teacher. */
   main: (TAIDMethod & { seed: number; spec: LMSpec })[];
-  /** The capacity-gap study: FKL and TAID from each teacher size (seed 1). */
-  capacity: { size: "small" | "main" | "large"; method: string; teacher: LMSpec; spec: LMSpec }[];
+  /** The capacity-gap study: FKL and TAID from each teacher size, every seed. */
+  capacity: {
+    size: "small" | "main" | "large";
+    method: string;
+    seed: number;
+    teacher: LMSpec;
+    spec: LMSpec;
+  }[];
   /** Delta-KD against FKL on the genre, each from a supervised student (`base`). */
   delta: { method: string; seed: number; spec: LMSpec; base: LMSpec }[];
   /** The budget study: {@linkcode BUDGET_METHODS} at each budget factor, every seed. */
   budget: { method: string; steps: number; seed: number; spec: LMSpec }[];
   /**
-   * The on-policy study: GKD at each λ of {@linkcode ON_POLICY_FRACTIONS} (seed 1), from scratch
-   * as in the main table, and from the supervised student (GKD's own setting, where the student's
-   * samples are text from the start).
+   * The on-policy study: GKD at each λ of {@linkcode ON_POLICY_FRACTIONS}, every seed, from
+   * scratch as in the main table, and from the supervised student of the same seed (GKD's own
+   * setting, where the student's samples are text from the start).
    */
-  onPolicy: { method: string; fraction: number; start: "scratch" | "sft"; spec: LMSpec }[];
+  onPolicy: {
+    method: string;
+    fraction: number;
+    start: "scratch" | "sft";
+    seed: number;
+    spec: LMSpec;
+  }[];
 }
 
 /** Every spec of the study at one scale. */
@@ -197,14 +209,17 @@ export function taidStudy(scale: TAIDScale, seeds: number): TAIDStudy {
   );
   const byName = (name: string) => methods.find((m) => m.method === name)!;
   const capacity = (["small", "main", "large"] as const).flatMap((size) =>
-    ["fkl", "taid"].map((method) => ({
-      size,
-      method,
-      teacher: teachers[size],
-      spec: size === "main"
-        ? student(byName(method), 1, teachers.main)
-        : student(byName(method), 1, teachers[size], `cap-${size}`),
-    }))
+    ["fkl", "taid"].flatMap((method) =>
+      seedList.map((seed) => ({
+        size,
+        method,
+        seed,
+        teacher: teachers[size],
+        spec: size === "main"
+          ? student(byName(method), seed, teachers.main)
+          : student(byName(method), seed, teachers[size], `cap-${size}`),
+      }))
+    )
   );
   const teacherGenre: LMSpec = {
     name: `taid-${scale}-teacher-genre`,
@@ -252,21 +267,22 @@ export function taidStudy(scale: TAIDScale, seeds: number): TAIDStudy {
       }))
     );
   });
-  // The on-policy study (seed 1): from scratch, λ = 0.5 is the main table's GKD; from the
+  // The on-policy study (every seed): from scratch, λ = 0.5 is the main table's GKD; from the
   // supervised student, each λ fine-tunes it for the student budget at the delta study's rate.
-  const sftStudent = student(byName("sft"), 1, teachers.main);
   const onPolicy = (["scratch", "sft"] as const).flatMap((start) =>
-    ON_POLICY_FRACTIONS.map((fraction) => {
-      const m = gkdMethod(c.contextLength, fraction);
-      const spec = start === "sft"
-        ? {
-          ...student(m, 1, teachers.main, `onpolicy-sft${fraction}`),
-          train: trainCfg(c.student.steps, 1e-3),
-          init: sftStudent,
-        }
-        : student(m, 1, teachers.main, fraction === 0.5 ? "main" : `onpolicy${fraction}`);
-      return { method: m.method, fraction, start, spec };
-    })
+    ON_POLICY_FRACTIONS.flatMap((fraction) =>
+      seedList.map((seed) => {
+        const m = gkdMethod(c.contextLength, fraction);
+        const spec = start === "sft"
+          ? {
+            ...student(m, seed, teachers.main, `onpolicy-sft${fraction}`),
+            train: trainCfg(c.student.steps, 1e-3),
+            init: student(byName("sft"), seed, teachers.main),
+          }
+          : student(m, seed, teachers.main, fraction === 0.5 ? "main" : `onpolicy${fraction}`);
+        return { method: m.method, fraction, start, seed, spec };
+      })
+    )
   );
   return { config: c, teachers, teacherGenre, main, capacity, delta, budget, onPolicy };
 }
