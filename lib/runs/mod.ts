@@ -32,5 +32,6 @@
  */
 export * from "./run.ts";
 export * from "./lock.ts";
+export * from "./status.ts";
 export * from "./pool.ts";
 export * from "./export.ts";

@@ -5,10 +5,14 @@ import {
   configHash,
   exportKubernetes,
   exportSlurm,
+  isLocked,
+  listRuns,
   type LockHolder,
   lockHolder,
   openRun,
   runPool,
+  runStatus,
+  runStatusText,
   runWithDependencies,
   stableStringify,
 } from "./mod.ts";
@@ -229,5 +233,64 @@ Deno.test("a run's lock makes a second claimant wait, names the holder, and dies
   } finally {
     Deno.FsFile.prototype.tryLock = tryLock;
   }
+  await Deno.remove(root, { recursive: true });
+});
+
+Deno.test("run statuses: not started, stopped, training (lock held), finished; the CLI lists them", async () => {
+  const root = await Deno.makeTempDir();
+  const open = (name: string) => openRun({ name, config: { train: { steps: 10 } }, seed: 1, root });
+  const fresh = open("a-fresh");
+  const stopped = open("b-stopped");
+  await Deno.mkdir(join(stopped.dir, "checkpoint"));
+  await Deno.writeTextFile(join(stopped.dir, "checkpoint", "state.json"), '{"step": 4}');
+  // A checkpoint swap cut short leaves only checkpoint.old (see saveCheckpoint).
+  const swapped = open("c-swapped");
+  await Deno.mkdir(join(swapped.dir, "checkpoint.old"));
+  await Deno.writeTextFile(join(swapped.dir, "checkpoint.old", "state.json"), '{"step": 6}');
+  const training = open("d-training");
+  const done = open("e-done");
+  done.finish({ steps: 10, val_ce: 1.25, seconds: 3 });
+  await Deno.mkdir(join(root, "not-a-run")); // no meta.json: ignored
+  assert.equal(await isLocked(training.dir), false, "no lock file: unlocked (and none created)");
+  assert.equal(existsSync(join(training.dir, "lock")), false);
+  const held = await training.lock();
+  try {
+    assert.equal(await isLocked(training.dir), true, "a lock held by another open file");
+    const runs = await listRuns({ root });
+    assert.deepEqual(runs.map((r) => [r.name, r.state, r.step, r.steps]), [
+      ["a-fresh", "not started", 0, 10],
+      ["b-stopped", "stopped", 4, 10],
+      ["c-swapped", "stopped", 6, 10],
+      ["d-training", "training", 0, 10],
+      ["e-done", "finished", 10, 10],
+    ]);
+    assert.equal(runs[3].holder?.pid, Deno.pid);
+    assert.equal(runs[4].summary?.val_ce, 1.25);
+    assert.equal(runs[0].id, fresh.id);
+    const text = runStatusText(runs);
+    assert.match(text, /^not started +0\/10 +a-fresh-\w+$/m);
+    assert.match(text, /^stopped +4\/10 +b-stopped-\w+ +resumes from its checkpoint/m);
+    assert.match(text, new RegExp(`^training .*d-training-\\w+ +process ${Deno.pid} on `, "m"));
+    assert.match(text, /^finished .*e-done-\w+ +val_ce 1\.2500, 3 s$/m);
+    assert.match(text, /5 run\(s\): 1 finished, 1 training, 2 stopped, 1 not started$/);
+    // The probe left the holder's lock in place.
+    assert.equal(await isLocked(training.dir), true);
+    // The command line, over the same folder, filtered by prefix.
+    const cli = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", join(import.meta.dirname!, "../../tools/runs.ts"), "b-"],
+      env: { KDLAB_RUNS: root },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const out = new TextDecoder().decode(cli.stdout);
+    assert.equal(cli.code, 0, new TextDecoder().decode(cli.stderr));
+    assert.match(out, /^stopped +4\/10 +b-stopped-\w+/m);
+    assert.match(out, /1 run\(s\): 1 stopped\n$/);
+  } finally {
+    held.release();
+  }
+  assert.equal((await runStatus(training.dir)).state, "not started", "released: nobody trains it");
+  assert.deepEqual(await listRuns({ root: join(root, "missing") }), []);
+  assert.equal(runStatusText([]), "0 run(s)");
   await Deno.remove(root, { recursive: true });
 });
