@@ -10,7 +10,7 @@
 import { parseArgs } from "./args.ts";
 import { basename, join } from "node:path";
 import { publishHtml } from "../lib/notebook/publish.ts";
-import { scorecardText } from "../lib/notebook/scorecard.ts";
+import { scorecardTally, scorecardText } from "../lib/notebook/scorecard.ts";
 import { listNotebooks, ROOT, runNotebook } from "./runner.ts";
 import { ensureSetup } from "./setup.ts";
 
@@ -65,10 +65,10 @@ if (import.meta.main) {
       await publishHtml(result.html, published);
       console.log(`published ${published}`);
     }
+    const tally = result.scorecards.map(scorecardTally).join("; ");
     summary.push(
-      `${result.ok ? "ok    " : "FAILED"} ${basename(notebook)}  ${
-        result.seconds.toFixed(1)
-      } s  ${result.html}`,
+      `${result.ok ? "ok    " : "FAILED"} ${basename(notebook)}  ${result.seconds.toFixed(1)} s  ` +
+        `${tally ? `${tally}  ` : ""}${result.html}`,
     );
     if (!result.ok) failures++;
   }

@@ -80,11 +80,16 @@ export function scorecardText(card: Scorecard): string {
       r.evidence ? ` | Δ ${formatComparison(r.evidence)}` : ""
     }${r.note ? ` (${r.note})` : ""}`
   );
+  return `${card.title}: ${scorecardTally(card)}\n${lines.join("\n")}`;
+}
+
+/** A scorecard's count: "4/9 claims hold; 2 verdicts within seed noise". */
+export function scorecardTally(card: Scorecard): string {
   const held = card.rows.filter((r) => r.holds === true).length;
   const tested = card.rows.filter((r) => r.holds !== null).length;
   const noisy = card.rows.filter(withinSeedNoise).length;
   const caveat = noisy > 0 ? `; ${noisy} verdict${noisy > 1 ? "s" : ""} within seed noise` : "";
-  return `${card.title}: ${held}/${tested} claims hold${caveat}\n${lines.join("\n")}`;
+  return `${held}/${tested} claims hold${caveat}`;
 }
 
 /** HTML rendering of a scorecard: a table with a Δ column when some row carries evidence. */

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import pl from "nodejs-polars";
 import { pairedComparisons } from "../analysis/mod.ts";
-import { checkScorecardRows, scorecardHtml, scorecardText } from "./scorecard.ts";
+import { checkScorecardRows, scorecardHtml, scorecardTally, scorecardText } from "./scorecard.ts";
 import { formatCell, tableHtml } from "./table.ts";
 
 Deno.test("scorecard: text counts the claims that hold among the tested ones", () => {
@@ -56,6 +56,7 @@ Deno.test("scorecard: paired evidence is shown, and an interval holding 0 is wit
     ],
   };
   const text = scorecardText(card);
+  assert.equal(scorecardTally(card), "3/4 claims hold; 1 verdict within seed noise");
   assert.match(text, /^T: 3\/4 claims hold; 1 verdict within seed noise\n/);
   assert.match(text, /✓ holds {2}a beats b\n.*\| Δ ce a − b −1\.017 \[−1\.088, −0\.945\]/);
   assert.match(text, /✓ holds \(within seed noise\) {2}c beats a/);
