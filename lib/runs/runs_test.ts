@@ -14,6 +14,7 @@ import {
   runStatus,
   runStatusText,
   runWithDependencies,
+  secondsLeft,
   stableStringify,
 } from "./mod.ts";
 
@@ -242,7 +243,10 @@ Deno.test("run statuses: not started, stopped, training (lock held), finished; t
   const fresh = open("a-fresh");
   const stopped = open("b-stopped");
   await Deno.mkdir(join(stopped.dir, "checkpoint"));
-  await Deno.writeTextFile(join(stopped.dir, "checkpoint", "state.json"), '{"step": 4}');
+  await Deno.writeTextFile(
+    join(stopped.dir, "checkpoint", "state.json"),
+    '{"step": 4, "seconds": 120}',
+  );
   // A checkpoint swap cut short leaves only checkpoint.old (see saveCheckpoint).
   const swapped = open("c-swapped");
   await Deno.mkdir(join(swapped.dir, "checkpoint.old"));
@@ -265,11 +269,17 @@ Deno.test("run statuses: not started, stopped, training (lock held), finished; t
       ["e-done", "finished", 10, 10],
     ]);
     assert.equal(runs[3].holder?.pid, Deno.pid);
+    assert.equal(secondsLeft(runs[1]), 180, "6 steps left at 30 s a step");
+    assert.equal(secondsLeft(runs[2]), undefined, "no seconds in its checkpoint");
+    assert.equal(secondsLeft(runs[4]), undefined, "finished");
     assert.equal(runs[4].summary?.val_ce, 1.25);
     assert.equal(runs[0].id, fresh.id);
     const text = runStatusText(runs);
     assert.match(text, /^not started +0\/10 +a-fresh-\w+$/m);
-    assert.match(text, /^stopped +4\/10 +b-stopped-\w+ +resumes from its checkpoint/m);
+    assert.match(
+      text,
+      /^stopped +4\/10 +b-stopped-\w+ +resumes from its checkpoint when run again; ~3 min left/m,
+    );
     assert.match(text, new RegExp(`^training .*d-training-\\w+ +process ${Deno.pid} on `, "m"));
     assert.match(text, /^finished .*e-done-\w+ +val_ce 1\.2500, 3 s$/m);
     assert.match(text, /5 run\(s\): 1 finished, 1 training, 2 stopped, 1 not started$/);

@@ -29,6 +29,8 @@ export interface RunStatus {
   step: number;
   /** Steps its configuration plans (`config.train.steps`), when it has one. */
   steps?: number;
+  /** Wall-clock seconds of training saved in its checkpoint (all segments), when it has one. */
+  seconds?: number;
   /** Who trains it, when its state is "training" (as written in its lock file). */
   holder?: LockHolder;
   /** When the folder was created (meta.json's createdAt). */
@@ -81,6 +83,7 @@ export async function runStatus(dir: string): Promise<RunStatus> {
   const checkpoint = readJson(join(dir, "checkpoint", "state.json")) ??
     readJson(join(dir, "checkpoint.old", "state.json"));
   const saved = typeof checkpoint?.step === "number" ? checkpoint.step : 0;
+  const seconds = checkpoint?.seconds;
   const status: RunStatus = {
     id,
     dir,
@@ -88,6 +91,7 @@ export async function runStatus(dir: string): Promise<RunStatus> {
     state: "not started",
     step: saved,
     ...(typeof planned === "number" ? { steps: planned } : {}),
+    ...(typeof seconds === "number" && Number.isFinite(seconds) ? { seconds } : {}),
     ...(typeof meta?.createdAt === "string" ? { createdAt: meta.createdAt } : {}),
   };
   if (summary) {
@@ -127,6 +131,16 @@ export function headline(summary: Record<string, unknown>): string {
   return "";
 }
 
+/**
+ * Seconds left to train at the rate its checkpoint saved (seconds per step so far), or undefined
+ * without a checkpoint, a planned length or a finished step.
+ */
+export function secondsLeft(run: RunStatus): number | undefined {
+  if (run.state === "finished" || run.seconds === undefined || run.steps === undefined) return;
+  if (run.step <= 0) return;
+  return Math.max(0, run.steps - run.step) * run.seconds / run.step;
+}
+
 /** Run statuses as a plain-text table with a closing count per state. */
 export function runStatusText(runs: RunStatus[]): string {
   const progress = (r: RunStatus) => `${r.step}/${r.steps ?? "?"}`;
@@ -136,12 +150,14 @@ export function runStatusText(runs: RunStatus[]): string {
       return [headline(r.summary!), typeof seconds === "number" ? `${seconds.toFixed(0)} s` : ""]
         .filter(Boolean).join(", ");
     }
+    const left = secondsLeft(r);
+    const eta = left === undefined ? "" : `; ~${Math.ceil(left / 60)} min left at its rate so far`;
     if (r.state === "training") {
-      return r.holder
+      return (r.holder
         ? `process ${r.holder.pid} on ${r.holder.host} since ${r.holder.since}`
-        : "by another process";
+        : "by another process") + eta;
     }
-    return r.state === "stopped" ? "resumes from its checkpoint when run again" : "";
+    return r.state === "stopped" ? `resumes from its checkpoint when run again${eta}` : "";
   };
   const rows = runs.map((r) => [r.state, progress(r), r.id, detail(r)]);
   const widths = [0, 1, 2].map((i) => Math.max(0, ...rows.map((row) => row[i].length)));
