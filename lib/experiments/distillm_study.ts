@@ -74,11 +74,19 @@ export const DISTILLM_SCALES: Record<TAIDScale, DistiLLMScaleConfig> = {
 
 /**
  * The methods: supervised fine-tuning (next-token cross-entropy, no teacher), KD (forward KL),
- * reverse KL and DistiLLM's skew KL / skew RKL (α = 0.1) on the data's outputs; skew KL on half on-policy outputs (GKD's fixed rate); and DistiLLM: skew KL
- * with adaptive off-policy outputs at the official ε = 0.1 and at TAID's re-implementation's
- * ε = 0. Every method keeps the first quarter of a window as the prompt and scores the rest.
+ * reverse KL and DistiLLM's skew KL / skew RKL (α = 0.1) on the data's outputs; skew KL on half
+ * on-policy outputs (GKD's fixed rate); and DistiLLM: skew KL with adaptive off-policy outputs at
+ * the official ε = 0.1 and at TAID's re-implementation's ε = 0, and at ε = 0.1 with a replay
+ * buffer of two micro-batches (`distillm_replay`). The official buffer holds 1000 sequences,
+ * ~0.4% of the micro-batches of a 20-epoch Dolly run at batch 8, and never fills in runs as short
+ * as ours (at most 14 of 60 micro-batches are generated); two micro-batches fill after two
+ * generations, so the replayed half of the algorithm runs too. Every method keeps the first
+ * quarter of a window as the prompt and scores the rest.
+ *
+ * @param contextLength Tokens per window.
+ * @param batchSize Windows per micro-batch (the replay buffer's unit).
  */
-export function distillmMethods(contextLength: number): DistiLLMMethod[] {
+export function distillmMethods(contextLength: number, batchSize: number): DistiLLMMethod[] {
   const promptLength = gkdPromptLength(contextLength);
   const data = { fraction: 0, promptLength };
   const skl = { name: "skl", config: { alpha: 0.1 } };
@@ -98,6 +106,11 @@ export function distillmMethods(contextLength: number): DistiLLMMethod[] {
       method: "distillm_eps0",
       objective: skl,
       adaptiveOffPolicy: { promptLength, lossEpsilon: 0 },
+    },
+    {
+      method: "distillm_replay",
+      objective: skl,
+      adaptiveOffPolicy: { promptLength, lossEpsilon: 0.1, capacity: 2 * batchSize },
     },
   ];
 }
@@ -125,7 +138,7 @@ export function distillmStudy(scale: TAIDScale): DistiLLMStudy {
   const base = taid.main.find((r) => r.method === "sft" && r.seed === 1)!.spec;
   const contextLength = base.train.contextLength;
   const runs = c.settings.flatMap((setting) =>
-    distillmMethods(contextLength).flatMap((m) =>
+    distillmMethods(contextLength, base.train.batchSize).flatMap((m) =>
       Array.from({ length: c.seeds }, (_, i) => i + 1).map((seed) => {
         const prefix = setting.name === "genre" ? "" : `${setting.name}-`;
         const spec: LMSpec = {

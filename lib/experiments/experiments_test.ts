@@ -140,11 +140,11 @@ Deno.test("the TAID study plan: every method × seed, a ≥4× smaller student, 
   }
 });
 
-Deno.test("the DistiLLM study plan: 8 methods × seeds from the TAID study's supervised student", () => {
+Deno.test("the DistiLLM study plan: 9 methods × seeds from the TAID study's supervised student", () => {
   for (const scale of ["quick", "full"] as const) {
     const study = distillmStudy(scale);
     const taid = taidStudy(scale, 1);
-    assert.equal(study.runs.length, 8 * study.config.seeds * 2);
+    assert.equal(study.runs.length, 9 * study.config.seeds * 2);
     assert.equal(new Set(study.runs.map((r) => r.spec.name)).size, study.runs.length);
     // Shared dependencies: the same specs (so the same run folders) as the TAID study's.
     assert.deepEqual(study.teacher, taid.teachers.main);
@@ -168,6 +168,14 @@ Deno.test("the DistiLLM study plan: 8 methods × seeds from the TAID study's sup
       r.spec.adaptiveOffPolicy!.lossEpsilon
     );
     assert.deepEqual([...new Set(eps)].sort(), [0, 0.1]);
+    // The official 1000-sequence buffer, and one of two micro-batches that fills in our runs.
+    const capacities = study.runs.filter((r) => r.spec.adaptiveOffPolicy).map((r) =>
+      r.spec.adaptiveOffPolicy!.capacity ?? 1000
+    );
+    assert.deepEqual([...new Set(capacities)].sort((a, b) => a - b), [
+      2 * study.base.train.batchSize,
+      1000,
+    ]);
     // The genre setting's runs keep the names (so the folders) they had before the small one.
     assert.ok(study.runs.some((r) => r.spec.name === `distillm-${scale}-skl-s1`));
     assert.ok(study.runs.some((r) => r.spec.name === `distillm-${scale}-small-skl-s1`));
