@@ -9,6 +9,7 @@
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { checkpointPath } from "../train/checkpoint.ts";
 import { LOCK_FILE, type LockHolder, lockHolder } from "./lock.ts";
 import { RUNS_ROOT } from "./run.ts";
 
@@ -79,24 +80,23 @@ export async function runStatus(dir: string): Promise<RunStatus> {
   const config = meta?.config as { train?: { steps?: unknown } } | undefined;
   const planned = config?.train?.steps;
   const summary = readJson(join(dir, "summary.json"));
-  // A checkpoint swap cut short leaves the previous one in checkpoint.old (see saveCheckpoint).
-  const checkpoint = readJson(join(dir, "checkpoint", "state.json")) ??
-    readJson(join(dir, "checkpoint.old", "state.json"));
-  const saved = typeof checkpoint?.step === "number" ? checkpoint.step : 0;
+  const folder = checkpointPath(dir); // recovers a checkpoint swap cut short, as training does
+  const checkpoint = folder === undefined ? undefined : readJson(join(folder, "state.json"));
+  const savedStep = typeof checkpoint?.step === "number" ? checkpoint.step : 0;
   const seconds = checkpoint?.seconds;
   const status: RunStatus = {
     id,
     dir,
     name: typeof meta?.name === "string" ? meta.name : id,
     state: "not started",
-    step: saved,
+    step: savedStep,
     ...(typeof planned === "number" ? { steps: planned } : {}),
     ...(typeof seconds === "number" && Number.isFinite(seconds) ? { seconds } : {}),
     ...(typeof meta?.createdAt === "string" ? { createdAt: meta.createdAt } : {}),
   };
   if (summary) {
     const steps = typeof summary.steps === "number" ? summary.steps : status.steps;
-    return { ...status, state: "finished", step: steps ?? saved, summary };
+    return { ...status, state: "finished", step: steps ?? savedStep, summary };
   }
   if (await isLocked(dir)) return { ...status, state: "training", holder: lockHolder(dir) };
   const started = checkpoint !== undefined || existsSync(join(dir, "metrics.parquet"));

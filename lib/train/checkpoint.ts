@@ -60,13 +60,19 @@ export async function saveCheckpoint(dir: string, checkpoint: Checkpoint): Promi
   await Deno.remove(old, { recursive: true }).catch(() => {});
 }
 
+/**
+ * The folder holding `dir`'s readable checkpoint: `dir/checkpoint`, or `dir/checkpoint.old` when
+ * a swap in {@link saveCheckpoint} was cut short; undefined when there is none.
+ */
+export function checkpointPath(dir: string): string | undefined {
+  return [join(dir, "checkpoint"), join(dir, "checkpoint.old")]
+    .find((path) => existsSync(join(path, "state.json")));
+}
+
 /** The checkpoint in `dir`, or undefined when there is none (also recovers a swap cut short). */
 export async function loadCheckpoint(dir: string): Promise<Checkpoint | undefined> {
-  let path = join(dir, "checkpoint");
-  if (!existsSync(join(path, "state.json"))) {
-    path = join(dir, "checkpoint.old");
-    if (!existsSync(join(path, "state.json"))) return undefined;
-  }
+  const path = checkpointPath(dir);
+  if (path === undefined) return undefined;
   const state = JSON.parse(await Deno.readTextFile(join(path, "state.json"))) as CheckpointState;
   const params = decodeSafetensors(await Deno.readFile(join(path, "params.safetensors"))).tensors;
   const moments = decodeSafetensors(await Deno.readFile(join(path, "optimizer.safetensors")))
