@@ -1,8 +1,10 @@
 /**
  * The run plan of the classic logit-KD comparison and of defensive distillation on MNIST /
  * Fashion-MNIST, at the `quick` and `full` scales. Methods and defaults follow
- * `shared/reference/kd_losses.md`: Hinton KD (T = 4), DKD (Zhao et al., CVPR 2022), NKD (Yang et
- * al., ICCV 2023), PLD, Sinkhorn KD (SinKD's full objective, and its Sinkhorn term alone), dual-head KD and PS-KD (self-distillation, no teacher);
+ * `shared/reference/kd_losses.md`: Hinton KD (T = 4), DKD (Zhao et al., CVPR 2022), CTKD (Li et
+ * al., AAAI 2023: KD with a learnable, adversarially trained temperature), NKD (Yang et al., ICCV
+ * 2023), PLD, Sinkhorn KD (SinKD's full objective, and its Sinkhorn term alone), dual-head KD and
+ * PS-KD (self-distillation, no teacher);
  * defensive distillation after Papernot et al. (IEEE S&P 2016) at T ∈ {1, 20, 50, 100}.
  *
  * @module
@@ -67,6 +69,9 @@ export const VISION_METHODS: { method: string; objective: VisionSpec["objective"
     method: "dkd",
     objective: { name: "dkd", config: { temperature: 4, alpha: 1, beta: 8, warmup: 1 } },
   },
+  // KD with CTKD's learnable temperature (official defaults: T = 1 + 20·σ(θ), θ₀ = 1, the
+  // gradient reversal ramped over 10 epochs) in place of KD's fixed T = 4; same CE/KD weights.
+  { method: "ctkd", objective: { name: "ctkd", config: { ceWeight: 0.1, kdWeight: 0.9 } } },
   { method: "nkd", objective: { name: "nkd" } },
   { method: "pld", objective: { name: "pld" } },
   // The batch-wise Sinkhorn distance alone (an ablation: it cannot tell samples apart), and

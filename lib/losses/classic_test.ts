@@ -24,6 +24,7 @@ import {
   ctkd,
   ctkdLambda,
   CTKDTemperature,
+  ctkdTemperatureOf,
   deltaKD,
   dkd,
   dkdParts,
@@ -264,6 +265,9 @@ Deno.test("CTKD: λ schedule, gradient reversal flips θ's gradient", () => {
   assert.equal(ctkdLambda(12), -1);
   const temp = new CTKDTemperature();
   close(temp.value(), 1 + 20 / (1 + Math.exp(-1)), 1e-6, "initial T ≈ 15.6");
+  close(ctkdTemperatureOf(0), 11, 1e-12, "T(θ = 0) = 1 + 20/2");
+  close(ctkdTemperatureOf(-40, 2, 10), 2, 1e-12, "T → tStart as θ → −∞");
+  assert.throws(() => ctkdTemperatureOf(NaN), /theta must be finite/);
   const t = tf.tensor2d(teacher), s = tf.tensor2d(student);
   const gradAt = (lambda: number) =>
     tf.tidy(() =>

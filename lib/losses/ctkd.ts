@@ -28,6 +28,17 @@ export function ctkdLambda(epoch: number, decayEpochs = 10): number {
   return (Math.cos(epoch * Math.PI / decayEpochs) + 1) / 2 - 1;
 }
 
+/**
+ * CTKD's temperature for a value of θ, on the host: T = tStart + tEnd·σ(θ) (Li et al. 2023,
+ * Eq. 9); e.g. to plot the `ctkd_theta` a training run logs at each step as a temperature.
+ */
+export function ctkdTemperatureOf(theta: number, tStart = 1, tEnd = 20): number {
+  if (!Number.isFinite(theta)) {
+    throw new Error(`ctkdTemperatureOf: theta must be finite, got ${theta}`);
+  }
+  return tStart + tEnd / (1 + Math.exp(-theta));
+}
+
 /** The learnable global temperature of CTKD. */
 export class CTKDTemperature {
   /** The raw parameter θ (train it with the student's optimiser). */
@@ -49,7 +60,7 @@ export class CTKDTemperature {
   }
   /** Current T as a number (a synchronous read: cpu and wasm; on webgpu read `theta` with data()). */
   value(): number {
-    return this.tStart + this.tEnd / (1 + Math.exp(-this.theta.dataSync()[0]));
+    return ctkdTemperatureOf(this.theta.dataSync()[0], this.tStart, this.tEnd);
   }
   /** Frees θ. */
   dispose(): void {
