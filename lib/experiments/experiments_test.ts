@@ -10,6 +10,9 @@ import {
   distillmStudy,
   estimatedCost,
   fitUnimodalStudent,
+  MINILM_METHODS,
+  MINILM_STARTS,
+  miniLMStudy,
   modeMass,
   replayTAID,
   rowModeMass,
@@ -179,6 +182,37 @@ Deno.test("the DistiLLM study plan: 9 methods × seeds from the TAID study's sup
     // The genre setting's runs keep the names (so the folders) they had before the small one.
     assert.ok(study.runs.some((r) => r.spec.name === `distillm-${scale}-skl-s1`));
     assert.ok(study.runs.some((r) => r.spec.name === `distillm-${scale}-small-skl-s1`));
+  }
+});
+
+Deno.test("the MiniLM study plan: 4 distillation methods, 5 fine-tuning starts, paired by seed", () => {
+  for (const scale of ["quick", "full"] as const) {
+    const study = miniLMStudy(scale);
+    const taid = taidStudy(scale, 1);
+    const seeds = study.config.seeds;
+    assert.deepEqual(study.teacher, taid.teachers.main);
+    assert.equal(study.distill.length, MINILM_METHODS.length * seeds);
+    assert.equal(study.finetune.length, MINILM_STARTS.length * seeds);
+    const names = [...study.distill, ...study.finetune].map((r) => r.spec.name);
+    assert.equal(new Set(names).size, names.length);
+    for (const d of study.distill) {
+      // MiniLM compares attention head by head; every student has the same shape and budget.
+      assert.equal(d.spec.model.nHead, study.teacher.model.nHead);
+      assert.deepEqual(d.spec.model, study.distill[0].spec.model);
+      assert.equal(d.spec.train.steps, study.config.distill.steps);
+      assert.equal(d.spec.teacher === undefined, d.method === "sft");
+      assert.equal(d.spec.data.categories, undefined, "distilled on all of Brown");
+    }
+    for (const f of study.finetune) {
+      assert.deepEqual(f.spec.data.categories, [study.config.finetune.category]);
+      assert.equal(f.spec.objective.name, "sft");
+      assert.equal(f.spec.teacher, undefined);
+      const init = study.distill.find((d) => d.method === f.start && d.seed === f.seed)?.spec;
+      assert.deepEqual(f.spec.init, init);
+      assert.equal(f.start === "scratch", init === undefined);
+    }
+    const at = study.distill.find((d) => d.method === "minilm_at")!.spec.objective;
+    assert.deepEqual(at, { name: "minilm", config: { valueWeight: 0 } });
   }
 });
 

@@ -25,6 +25,7 @@
  */
 export * from "./mode_mass.ts";
 export * from "./mode_toy.ts";
+export * from "./minilm_study.ts";
 export * from "./taid_study.ts";
 export {
   dependencies,

@@ -282,19 +282,44 @@ Deno.test("CTKD: λ schedule, gradient reversal flips θ's gradient", () => {
   temp.dispose();
 });
 
-Deno.test("MiniLM: zero for identical maps, positive otherwise, shapes checked", () => {
+/** Last-layer attention of a [1, 2, N, N] "teacher" and "student" (MiniLM's inputs). */
+function attentionInputs(causal = false) {
+  const layer = (seed: number, d: number) => ({
+    probabilities: tf.softmax(tf.randomNormal([1, 2, N, N], 0, 1, "float32", seed)),
+    values: tf.randomNormal([1, 2, N, d], 0, 1, "float32", seed + 1),
+    causal,
+  });
+  return { teacherAttention: layer(1, 4), studentAttention: layer(3, 2) };
+}
+
+Deno.test("registry: minilm is MiniLM's loss, plus CE when asked; its inputs are checked", () => {
   tf.tidy(() => {
-    const attn = (seed: number) => tf.softmax(tf.randomNormal([2, 2, 4, 4], 0, 1, "float32", seed));
-    const a = attn(1), b = attn(2);
-    const vT = tf.randomNormal([2, 2, 4, 8], 0, 1, "float32", 3),
-      vS = tf.randomNormal([2, 2, 4, 3], 0, 1, "float32", 4);
-    close(miniLMAttention(a, a, vT, vT).dataSync()[0], 0, 1e-6, "same");
-    assert.ok(miniLMAttention(a, b, vT, vS).dataSync()[0] > 0);
-    assert.ok(Number.isFinite(miniLMAttention(a, b, vT, vS, { causal: true }).dataSync()[0]));
-    assert.throws(
-      () => miniLMAttention(a, tf.softmax(tf.ones([2, 3, 4, 4])), vT, vS),
-      /head counts/,
+    const inputs = {
+      ...attentionInputs(),
+      studentLogits: tf.tensor2d(student),
+      labels: tf.tensor1d(labels, "int32"),
+    };
+    const { teacherAttention: t, studentAttention: s } = inputs;
+    const transfer = miniLMAttention(t.probabilities, s.probabilities, t.values, s.values, {
+      valueWeight: 0.5,
+    }).dataSync()[0];
+    const minilm = getLoss("minilm", { valueWeight: 0.5 });
+    assert.equal(minilm.needsAttention, true);
+    close(minilm.loss(inputs).dataSync()[0], transfer, 1e-6, "minilm = L_AT + 0.5·L_VR");
+    const ce = mean(student.map((row, i) => ce64(row, labels[i])));
+    close(
+      getLoss("minilm", { valueWeight: 0.5, ceWeight: 0.25 }).loss(inputs).dataSync()[0],
+      transfer + 0.25 * ce,
+      1e-5,
+      "+ 0.25·CE",
     );
+    assert.throws(() => minilm.loss({ studentLogits: tf.tensor2d(student) }), /teacherAttention/);
+    assert.throws(
+      () => minilm.loss({ ...inputs, studentAttention: { ...s, causal: true } }),
+      /both be causal or both not/,
+    );
+    assert.throws(() => minilm.loss({ ...inputs, mask: tf.ones([N]) }), /mask is not supported/);
+    assert.throws(() => getLoss("minilm", { ceWeight: -1 }), /ceWeight must be a number/);
   });
 });
 
@@ -320,6 +345,7 @@ Deno.test("registry: every name builds and computes a finite loss; unknown names
       "delta_kd",
       "taid",
       "ps_kd",
+      "minilm",
     ]
   ) {
     assert.ok(names.includes(name), name);
@@ -334,6 +360,7 @@ Deno.test("registry: every name builds and computes a finite loss; unknown names
         auxLogits: tf.tensor2d(aux),
         teacherBaseLogits: tf.tensor2d(aux),
         studentBaseLogits: tf.tensor2d(student),
+        ...(objective.needsAttention ? attentionInputs() : {}),
       }).dataSync()[0]
     );
     assert.ok(Number.isFinite(value), `${name}: ${value}`);

@@ -3,7 +3,9 @@
  * logits `[N, V]` or `[B, T, V]`, treats the teacher as a constant, divides both by
  * `options.temperature` (no T² unless the method's paper uses it), and reduces by the mean over
  * unmasked positions (`options.mask`, `options.reduction`). `getLoss(name, config)` chooses one by
- * name; `lossNames()` lists them.
+ * name; `lossNames()` lists them. One objective compares more than logits: MiniLM's
+ * (`miniLMAttention`, registry name `minilm`) takes the last layer's attention probabilities and
+ * values of both models, which a task supplies when the objective says `needsAttention`.
  *
  * @example Known answers: teacher p = (1/4, 3/4), student q = (1/2, 1/2)
  * ```ts

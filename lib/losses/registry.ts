@@ -16,6 +16,7 @@ import { forwardKL } from "./forward_kl.ts";
 import { generalizedJSD } from "./generalized_jsd.ts";
 import { hintonKD } from "./hinton_kd.ts";
 import { checkLabels, crossEntropyRows } from "./labels.ts";
+import { type LayerAttention, miniLMAttention } from "./minilm_attention.ts";
 import { nkd } from "./nkd.ts";
 import { pld } from "./pld.ts";
 import { psKDTargets, softTargetCrossEntropy } from "./ps_kd.ts";
@@ -23,7 +24,7 @@ import { reverseKL } from "./reverse_kl.ts";
 import { sinKD, sinkhornKD } from "./sinkhorn_kd.ts";
 import { skewKL, skewReverseKL } from "./skew_kl.ts";
 import { totalVariation } from "./total_variation.ts";
-import { reduceRows, toRows } from "./validate.ts";
+import { checkRange, reduceRows, toRows } from "./validate.ts";
 
 /** What an objective may need for one batch. */
 export interface ObjectiveInputs {
@@ -41,6 +42,10 @@ export interface ObjectiveInputs {
   teacherBaseLogits?: tf.Tensor;
   /** Delta-KD's frozen student base model's logits. */
   studentBaseLogits?: tf.Tensor;
+  /** MiniLM: the frozen teacher's last-layer self-attention. */
+  teacherAttention?: LayerAttention;
+  /** MiniLM: the student's last-layer self-attention (on the gradient tape). */
+  studentAttention?: LayerAttention;
 }
 
 /** What the trainer tells an objective after each optimiser step ({@link Objective.observe}). */
@@ -66,6 +71,12 @@ export interface Objective {
   readonly name: string;
   /** False for objectives that use no teacher (SFT). */
   readonly needsTeacher: boolean;
+  /**
+   * True for objectives that compare last-layer self-attention (MiniLM): the task then runs the
+   * teacher and the student with their last layer's attention and values
+   * ({@link ObjectiveInputs.teacherAttention}).
+   */
+  readonly needsAttention?: boolean;
   /** The loss of one batch (a scalar to minimise). */
   loss(inputs: ObjectiveInputs): tf.Scalar;
   /**
@@ -124,6 +135,14 @@ function divergence(
   };
 }
 
+/** The student's mean cross-entropy against `inputs.labels` over unmasked positions. */
+function labelCrossEntropy(name: string, x: ObjectiveInputs): tf.Scalar {
+  const rows = toRows(name, x.studentLogits, x.studentLogits, { mask: x.mask, validate: false });
+  if (!x.labels) throw new Error(`${name}: inputs.labels is required`);
+  const y = checkLabels(name, x.labels.reshape([-1]), rows.student.shape[0], rows.vocab);
+  return reduceRows(crossEntropyRows(rows.student, y), rows) as tf.Scalar;
+}
+
 const T = "temperature";
 const REGISTRY: Record<string, Entry> = {
   sft: {
@@ -132,16 +151,7 @@ const REGISTRY: Record<string, Entry> = {
     make: () => ({
       name: "sft",
       needsTeacher: false,
-      loss: (x) =>
-        tf.tidy(() => {
-          const rows = toRows("sft", x.studentLogits, x.studentLogits, {
-            mask: x.mask,
-            validate: false,
-          });
-          if (!x.labels) throw new Error("sft: inputs.labels is required");
-          const y = checkLabels("sft", x.labels.reshape([-1]), rows.student.shape[0], rows.vocab);
-          return reduceRows(crossEntropyRows(rows.student, y), rows) as tf.Scalar;
-        }),
+      loss: (x) => tf.tidy(() => labelCrossEntropy("sft", x)),
     }),
   },
   fkl: divergence("fkl", "forward KL(p_T‖q_S)", [T, "chunkElements"], forwardKL),
@@ -317,6 +327,45 @@ const REGISTRY: Record<string, Entry> = {
           step = s.step;
           temperature.theta.assign(tf.scalar(s.theta));
         },
+      };
+    },
+  },
+  minilm: {
+    description: "MiniLM: last-layer attention transfer + value relation (optional CE)",
+    keys: ["attentionWeight", "valueWeight", "ceWeight"],
+    make: (config) => {
+      const c = config as { attentionWeight?: number; valueWeight?: number; ceWeight?: number };
+      const ceWeight = c.ceWeight ?? 0;
+      checkRange("minilm", "ceWeight", ceWeight, 0, Infinity);
+      return {
+        name: "minilm",
+        needsTeacher: true,
+        needsAttention: true,
+        loss: (x) =>
+          tf.tidy(() => {
+            const { teacherAttention: t, studentAttention: s } = x;
+            if (!t || !s) {
+              throw new Error(
+                "minilm: inputs.teacherAttention and inputs.studentAttention are required (the " +
+                  "task runs both models with their last layer's attention)",
+              );
+            }
+            if (t.causal !== s.causal) {
+              throw new Error("minilm: teacher and student must both be causal or both not");
+            }
+            if (x.mask) {
+              throw new Error(
+                "minilm: inputs.mask is not supported (the attention maps cover every position)",
+              );
+            }
+            const transfer = miniLMAttention(t.probabilities, s.probabilities, t.values, s.values, {
+              causal: t.causal,
+              attentionWeight: c.attentionWeight,
+              valueWeight: c.valueWeight,
+            });
+            if (ceWeight === 0) return transfer;
+            return tf.add(transfer, tf.mul(ceWeight, labelCrossEntropy("minilm", x))) as tf.Scalar;
+          }),
       };
     },
   },

@@ -37,6 +37,11 @@ export interface GPTForwardOptions {
   hiddenStates?: boolean;
   /** Also return each layer's attention probabilities `[B, H, T, T]`. */
   attentions?: boolean;
+  /**
+   * Also return the last layer's attention probabilities and values per head (what MiniLM
+   * distils, Wang et al. 2020): {@link GPTOutput.lastLayerAttention}.
+   */
+  lastLayerAttention?: boolean;
   /** Apply dropout with masks drawn from this seed (training only; none when absent). */
   dropoutSeed?: number;
   /** Check token ids on the host (default true; one small readback). */
@@ -93,6 +98,11 @@ export interface GPTOutput {
    * positions), when asked for.
    */
   attentions?: tf.Tensor4D[];
+  /**
+   * The last layer's attention probabilities `[B, H, T, L + T]` and values per head
+   * `[B, H, L + T, head size]` (L: the cache's length), with `lastLayerAttention`.
+   */
+  lastLayerAttention?: { probabilities: tf.Tensor4D; values: tf.Tensor4D };
   /** Keys and values of every position seen, with {@link GPTForwardOptions.returnCache}. */
   cache?: KVCache;
 }
@@ -221,6 +231,7 @@ export function createGPT(config: GPTConfig): GPT {
     const seed = options.dropoutSeed;
     const hidden: tf.Tensor3D[] = [];
     const attentions: tf.Tensor4D[] = [];
+    let lastLayer: GPTOutput["lastLayerAttention"];
     const cache: KVCache | undefined = options.returnCache ? { keys: [], values: [] } : undefined;
     const positions = tf.slice(p.wpe, [past, 0], [T, D]);
     let x = embedding(p.wte as tf.Tensor2D, tokens).add(positions) as tf.Tensor3D;
@@ -244,6 +255,12 @@ export function createGPT(config: GPTConfig): GPT {
       const scaled = matMul(q, k, false, true).mul(1 / Math.sqrt(hd));
       const att = tf.softmax(mask ? scaled.add(mask) : scaled);
       if (options.attentions) attentions.push(att.reshape([B, nHead, T, past + T]));
+      if (options.lastLayerAttention && l === nLayer - 1) {
+        lastLayer = {
+          probabilities: att.reshape([B, nHead, T, past + T]),
+          values: v.reshape([B, nHead, past + T, hd]),
+        };
+      }
       const y = matMul(drop(att, seed, `att${l}`) as tf.Tensor3D, v)
         .reshape([B, nHead, T, hd]).transpose([0, 2, 1, 3]).reshape([B, T, D]);
       const attnOut = linear(y, w2(`h${l}.attn.wo`), w1(`h${l}.attn.bo`));
@@ -270,6 +287,7 @@ export function createGPT(config: GPTConfig): GPT {
       logits: logits as tf.Tensor3D,
       ...(options.hiddenStates ? { hiddenStates: hidden } : {}),
       ...(options.attentions ? { attentions } : {}),
+      ...(lastLayer ? { lastLayerAttention: lastLayer } : {}),
       ...(cache ? { cache } : {}),
     };
   }

@@ -187,6 +187,38 @@ Deno.test("GPT returns hidden states and attention maps; parameters are counted"
   assert.notDeepEqual(other.wte.data, again.wte.data);
 });
 
+Deno.test("GPT's last-layer attention and values (MiniLM's inputs) match the float64 reference", async () => {
+  await initBackend("cpu", { log: false });
+  const model = createGPT(tiny);
+  const weights = await readParams(model.params);
+  const w64 = Object.fromEntries(
+    Object.entries(weights).map(([k, v]) => [k, { shape: v.shape, data: Array.from(v.data) }]),
+  );
+  const seqs = [[1, 5, 22, 0, 7], [4, 4, 9, 10, 11]];
+  const out = tf.tidy(() => {
+    const o = model.forward(tf.tensor2d(seqs, [2, 5], "int32"), {
+      lastLayerAttention: true,
+      attentions: true,
+    });
+    const { probabilities, values } = o.lastLayerAttention!;
+    assert.deepEqual(probabilities.shape, [2, 2, 5, 5]);
+    assert.deepEqual(values.shape, [2, 2, 5, 4]);
+    assert.deepEqual(probabilities.dataSync(), o.attentions![1].dataSync());
+    return { p: probabilities.arraySync(), v: values.arraySync() };
+  });
+  for (let b = 0; b < 2; b++) {
+    const ref = { attention: [] as number[][][], values: [] as number[][][] };
+    gpt64(w64, { ...model.config, tieWeights: true }, seqs[b], ref);
+    assert.ok(maxAbs(out.p[b].flat(2), ref.attention.flat(2)) < 1e-5, `attention, batch ${b}`);
+    assert.ok(maxAbs(out.v[b].flat(2), ref.values.flat(2)) < 1e-5, `values, batch ${b}`);
+  }
+  assert.equal(
+    tf.tidy(() => model.forward(tf.tensor2d([[1]], [1, 1], "int32")).lastLayerAttention),
+    undefined,
+  );
+  Object.values(model.params).forEach((v) => v.dispose());
+});
+
 Deno.test("GPT dropout: deterministic per seed, identity without a seed", async () => {
   await initBackend("cpu", { log: false });
   const model = createGPT({ ...tiny, dropout: 0.2 });

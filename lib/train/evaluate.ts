@@ -1,5 +1,6 @@
 /**
- * Held-out evaluation: a language model's cross-entropy, perplexity and divergence to a teacher;
+ * Held-out evaluation: a language model's cross-entropy, perplexity and divergence to a teacher,
+ * and how closely its last-layer attention follows a teacher's (MiniLM's terms);
  * a classifier's accuracy, cross-entropy, expected calibration error (Guo et al., "On
  * Calibration of Modern Neural Networks", ICML 2017; 15 equal-width bins) and agreement with a
  * teacher. Sums are accumulated in float64 on the host.
@@ -9,6 +10,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { evaluationBatches, mapImageBatches, windowsAt } from "../data/batches.ts";
 import type { ImageSplit } from "../data/images.ts";
+import { miniLMTerms } from "../losses/minilm_attention.ts";
 import type { GPT } from "../models/gpt.ts";
 import type { ImageClassifier } from "../models/vision.ts";
 
@@ -65,6 +67,62 @@ export async function evaluateLanguageModel(
     ...(options.teacher ? { teacherKL: kl / count } : {}),
     tokens: count,
   };
+}
+
+/** How far a student's last-layer self-attention is from its teacher's (MiniLM's terms). */
+export interface AttentionTransferEval {
+  /** Mean KL between the teacher's and the student's attention distributions, L_AT. */
+  attention: number;
+  /** Mean KL between their value relations, L_VR. */
+  valueRelation: number;
+  /** Windows scored. */
+  windows: number;
+}
+
+/**
+ * MiniLM's L_AT and L_VR between a teacher's and a student's last layer (Wang et al. 2020, Eqs.
+ * 6–8; `lib/losses/minilm_attention.ts`) over held-out windows of `tokens`: how well a student
+ * reproduces its teacher's attention, whatever objective trained it. The models must have the
+ * same head count.
+ */
+export async function evaluateAttentionTransfer(
+  teacher: GPT,
+  student: GPT,
+  tokens: Int32Array,
+  options: { contextLength?: number; batchSize?: number; maxWindows?: number } = {},
+): Promise<AttentionTransferEval> {
+  if (teacher.config.nHead !== student.config.nHead) {
+    throw new Error(
+      `evaluateAttentionTransfer: the teacher has ${teacher.config.nHead} heads, the student ` +
+        `${student.config.nHead}; attention is compared head by head`,
+    );
+  }
+  const contextLength = options.contextLength ?? student.config.contextLength;
+  const batches = evaluationBatches(tokens, {
+    contextLength,
+    batchSize: options.batchSize ?? 16,
+    maxWindows: options.maxWindows,
+  });
+  let attention = 0, valueRelation = 0, windows = 0;
+  for (const starts of batches) {
+    const sums = tf.tidy(() => {
+      const { inputs } = windowsAt(tokens, starts, contextLength);
+      const [t, s] = [teacher, student].map((m) =>
+        m.forward(inputs, { lastLayerAttention: true }).lastLayerAttention!
+      );
+      const terms = miniLMTerms(t.probabilities, s.probabilities, t.values, s.values, {
+        causal: true,
+        validate: false,
+      });
+      return tf.stack([terms.attention, terms.valueRelation]).mul(starts.length);
+    });
+    const [at, vr] = await sums.data();
+    sums.dispose();
+    attention += at;
+    valueRelation += vr;
+    windows += starts.length;
+  }
+  return { attention: attention / windows, valueRelation: valueRelation / windows, windows };
 }
 
 /** A classifier's held-out metrics. */

@@ -3,7 +3,9 @@
  * objective of the loss registry. With the `sft` objective the same task trains a teacher on
  * labels alone; with a distillation objective a frozen teacher's logits are computed off the
  * gradient tape for every micro-batch, or, for an image classifier, looked up in a table of the
- * teacher's logits over the whole training split ({@link teacherLogitTable}), computed once.
+ * teacher's logits over the whole training split ({@link teacherLogitTable}), computed once. An
+ * objective that compares self-attention (MiniLM's) gets both language models' last-layer
+ * attention and values from the same forward passes.
  *
  * @module
  */
@@ -101,6 +103,12 @@ export function languageModelTask(options: LanguageModelTaskOptions): TrainTask 
       );
     }
   }
+  if (objective.needsAttention && teacher && teacher.config.nHead !== student.config.nHead) {
+    throw new Error(
+      `languageModelTask: objective "${objective.name}" compares attention head by head; the ` +
+        `teacher has ${teacher.config.nHead} heads, the student ${student.config.nHead}`,
+    );
+  }
   checkTokenIds(batcher.tokens, student.config.vocabSize, "languageModelTask");
   const seed = options.seed ?? batcher.options.seed;
   const { onPolicy, adaptiveOffPolicy } = options;
@@ -110,6 +118,20 @@ export function languageModelTask(options: LanguageModelTaskOptions): TrainTask 
   }
   const frozen = (model: GPT | undefined, inputs: tf.Tensor) =>
     model ? tf.tidy(() => model.forward(inputs, { checkIds: false }).logits) : undefined;
+  // MiniLM: the teacher's logits, last-layer attention and values from one forward pass.
+  const attention = objective.needsAttention ?? false;
+  const frozenTeacher = (inputs: tf.Tensor): Record<string, tf.Tensor | undefined> => {
+    if (!objective.needsTeacher) return {};
+    if (!attention) return { teacherLogits: frozen(teacher, inputs) };
+    return tf.tidy(() => {
+      const out = teacher!.forward(inputs, { checkIds: false, lastLayerAttention: true });
+      return {
+        teacherLogits: out.logits,
+        teacherAttention: out.lastLayerAttention!.probabilities,
+        teacherValues: out.lastLayerAttention!.values,
+      };
+    });
+  };
   return {
     params: trainable(student, objective),
     objective,
@@ -124,18 +146,26 @@ export function languageModelTask(options: LanguageModelTaskOptions): TrainTask 
         inputs,
         targets,
         mask,
-        teacherLogits: objective.needsTeacher ? frozen(teacher, inputs) : undefined,
+        ...frozenTeacher(inputs),
         teacherBaseLogits: frozen(teacherBase, inputs),
         studentBaseLogits: frozen(studentBase, inputs),
       };
     },
     loss(batch, index) {
-      const studentLogits = student.forward(batch.inputs!, {
+      const out = student.forward(batch.inputs!, {
         checkIds: false,
         dropoutSeed: hashSeed(seed, "dropout", index),
-      }).logits;
+        lastLayerAttention: attention,
+      });
+      const layer = (probabilities?: tf.Tensor, values?: tf.Tensor) =>
+        probabilities && values ? { probabilities, values, causal: true } : undefined;
       return objective.loss({
-        studentLogits,
+        studentLogits: out.logits,
+        teacherAttention: layer(batch.teacherAttention, batch.teacherValues),
+        studentAttention: layer(
+          out.lastLayerAttention?.probabilities,
+          out.lastLayerAttention?.values,
+        ),
         teacherLogits: batch.teacherLogits,
         labels: batch.targets,
         mask: batch.mask,
@@ -242,6 +272,12 @@ export function classifierTask(options: ClassifierTaskOptions): TrainTask {
     ) as ImageClassifier;
   }
   if (table) checkLogitTable(table, batcher.split, "classifierTask");
+  if (objective.needsAttention) {
+    throw new Error(
+      `classifierTask: objective "${objective.name}" compares self-attention, which image ` +
+        `classifiers do not have`,
+    );
+  }
   requireTeacher(objective, teacher ?? table, "classifierTask");
   if (!(temperature > 0)) {
     throw new Error(`classifierTask: temperature must be > 0, got ${temperature}`);

@@ -12,6 +12,7 @@ import {
   classifierTask,
   clipByGlobalNorm,
   constantLr,
+  evaluateAttentionTransfer,
   evaluateClassifier,
   evaluateLanguageModel,
   expectedCalibrationError,
@@ -131,6 +132,63 @@ Deno.test("tensor count is flat over 200 distillation steps (TAID, accumulation,
   });
   assert.equal(counts.length, 200);
   assert.equal(counts[199], counts[0], `tensors went from ${counts[0]} to ${counts[199]}`);
+});
+
+Deno.test("MiniLM distillation: the student's last-layer attention moves to the teacher's", async () => {
+  await initBackend("wasm", { log: false });
+  const tokens = Int32Array.from({ length: 300 }, (_, i) => (i * 7 + (i >> 3)) % 17);
+  const teacher = createGPT({ ...tiny, nLayer: 2, dModel: 24, seed: 5 });
+  const student = createGPT({ ...tiny, seed: 6 });
+  const batcher = new TokenBatcher(tokens, { batchSize: 4, contextLength: 8, seed: 2 });
+  const untouched = ["h0.attn.wo", "h0.mlp.w1", "lnf.g"].map((k) => student.params[k].dataSync());
+  const counts: number[] = [];
+  const sink = new MemorySink();
+  const gap = (model: typeof student) =>
+    evaluateAttentionTransfer(teacher, model, tokens, { contextLength: 8, batchSize: 5 });
+  const self = await gap(createGPT({ ...tiny, nLayer: 2, dModel: 24, seed: 5 }));
+  assert.ok(self.attention < 1e-6 && self.valueRelation < 1e-6, "a copy of the teacher: 0");
+  assert.equal(self.windows, 37);
+  const before = await gap(student);
+  await train({
+    task: languageModelTask({ student, teacher, objective: getLoss("minilm"), batcher }),
+    steps: 120,
+    schedule: constantLr(1e-2),
+    optimizer: { weightDecay: 0.1 },
+    sink,
+    onRow: (row) => row.kind === "train" && counts.push(tf.memory().numTensors),
+  });
+  const losses = sink.rows.map((r) => r.loss as number);
+  assert.ok(losses[119] < 0.3 * losses[0], `MiniLM loss ${losses[0]} → ${losses[119]}`);
+  assert.equal(counts[119], counts[0], `tensors went from ${counts[0]} to ${counts[119]}`);
+  const after = await gap(student);
+  assert.ok(
+    after.attention < 0.5 * before.attention,
+    `L_AT ${before.attention} → ${after.attention}`,
+  );
+  assert.ok(after.valueRelation < before.valueRelation, "L_VR on held-out windows");
+  // L_AT + L_VR reach neither the last block's output projection and MLP nor the final norm.
+  ["h0.attn.wo", "h0.mlp.w1", "lnf.g"].forEach((k, i) =>
+    assert.deepEqual(student.params[k].dataSync(), untouched[i], `${k} has no gradient`)
+  );
+  const otherHeads = createGPT({ ...tiny, nHead: 4, seed: 7 });
+  assert.throws(
+    () =>
+      languageModelTask({ student, teacher: otherHeads, objective: getLoss("minilm"), batcher }),
+    /compares attention head by head; the teacher has 4 heads, the student 2/,
+  );
+  assert.throws(
+    () =>
+      classifierTask({
+        student: createMLP({ hidden: [3], classes: 2, seed: 1 }),
+        teacher: createMLP({ hidden: [3], classes: 2, seed: 2 }),
+        objective: getLoss("minilm"),
+        batcher: new ImageBatcher(
+          { images: new Float32Array(2 * 784), labels: Int32Array.of(0, 1), count: 2 },
+          { batchSize: 2, seed: 0 },
+        ),
+      }),
+    /compares self-attention, which image classifiers do not have/,
+  );
 });
 
 Deno.test("a non-finite loss stops training with a clear error before the update", async () => {

@@ -253,3 +253,44 @@ export function hellinger64(t: number[], s: number[], T: number) {
   const p = softmax64(t, T), q = softmax64(s, T);
   return q.reduce((acc, qi, i) => acc + qi * (Math.sqrt(p[i] / qi) - 1) ** 2, 0);
 }
+
+/**
+ * MiniLM's L_AT and L_VR in float64 (Wang et al. 2020, Eqs. 6–8), for attention maps
+ * `[B][H][T][T]` and values `[B][H][T][d]`: mean KL over heads and kept queries; the value
+ * relation softmax(V·Vᵀ/√d) runs over the allowed keys only (not future ones when `causal`, not
+ * padded ones under `mask` `[B][T]`).
+ */
+export function miniLM64(
+  teacherAttention: number[][][][],
+  studentAttention: number[][][][],
+  teacherValues: number[][][][],
+  studentValues: number[][][][],
+  options: { causal?: boolean; mask?: number[][] } = {},
+): { attention: number; valueRelation: number } {
+  const kl = (p: number[], q: number[]) =>
+    p.reduce((s, pi, k) => (pi > 0 ? s + pi * (Math.log(pi) - Math.log(q[k])) : s), 0);
+  const relation = (v: number[][], b: number): number[][] =>
+    v.map((vq, q) => {
+      const allowed = v.map((_, k) =>
+        (!options.causal || k <= q) && (!options.mask || options.mask[b][k] === 1)
+      );
+      const scores = v.map((vk) => vq.reduce((s, x, i) => s + x * vk[i], 0) / Math.sqrt(vq.length));
+      const top = Math.max(...scores.filter((_, k) => allowed[k]));
+      const e = scores.map((s, k) => (allowed[k] ? Math.exp(s - top) : 0));
+      const z = e.reduce((a, b) => a + b, 0);
+      return e.map((x) => x / z);
+    });
+  let at = 0, vr = 0, count = 0;
+  teacherAttention.forEach((heads, b) =>
+    heads.forEach((rows, h) => {
+      const rt = relation(teacherValues[b][h], b), rs = relation(studentValues[b][h], b);
+      rows.forEach((row, q) => {
+        if (options.mask && options.mask[b][q] === 0) return;
+        at += kl(row, studentAttention[b][h][q]);
+        vr += kl(rt[q], rs[q]);
+        count++;
+      });
+    })
+  );
+  return { attention: at / count, valueRelation: vr / count };
+}

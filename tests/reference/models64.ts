@@ -47,11 +47,15 @@ function addBias(x: number[], rows: number, bias: number[]): number[] {
   return x.slice(0, rows * d).map((v, i) => v + bias[i % d]);
 }
 
-/** Logits [T, V] of one sequence under GPT weights (names as `createGPT`). */
+/**
+ * Logits [T, V] of one sequence under GPT weights (names as `createGPT`). With `lastLayer`, also
+ * fills in the last layer's attention probabilities [H][T][T] and values per head [H][T][hd].
+ */
 export function gpt64(
   w: Record<string, Tensor64>,
   cfg: { vocabSize: number; nLayer: number; nHead: number; dModel: number; tieWeights: boolean },
   tokens: number[],
+  lastLayer?: { attention: number[][][]; values: number[][][] },
 ): number[] {
   const { vocabSize: V, nLayer, nHead, dModel: D } = cfg;
   const T = tokens.length;
@@ -80,6 +84,16 @@ export function gpt64(
         const m = Math.max(...scores);
         const e = scores.map((s) => Math.exp(s - m));
         const z = e.reduce((a, b) => a + b, 0);
+        if (lastLayer && l === nLayer - 1) {
+          (lastLayer.attention[head] ??= [])[i] = Array.from(
+            { length: T },
+            (_, j) => (j <= i ? e[j] / z : 0),
+          );
+          (lastLayer.values[head] ??= [])[i] = Array.from(
+            { length: hd },
+            (_, c) => qkv[i * 3 * D + 2 * D + head * hd + c],
+          );
+        }
         for (let j = 0; j <= i; j++) {
           for (let c = 0; c < hd; c++) {
             y[i * D + head * hd + c] += e[j] / z * qkv[j * 3 * D + 2 * D + head * hd + c];

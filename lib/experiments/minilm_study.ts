@@ -1,0 +1,145 @@
+/**
+ * The run plan of the MiniLM reproduction (Wang et al., "MiniLM: Deep Self-Attention Distillation
+ * for Task-Agnostic Compression of Pre-Trained Transformers", NeurIPS 2020) on the Brown corpus.
+ * MiniLM distils a student task-agnostically, from the teacher's last-layer self-attention alone
+ * (attention distributions and value relation), and then fine-tunes it on each task. Here:
+ *
+ * 1. **distillation** (task-agnostic): a student with the teacher's head count learns from the
+ *    TAID study's main teacher on all of Brown with MiniLM's L_AT + L_VR, with L_AT alone (the
+ *    paper's "w/o value relation" ablation), with forward KL on the logits (logit-level
+ *    distillation), or with next-token cross-entropy (supervised pretraining); every student has
+ *    the same budget.
+ * 2. **fine-tuning** (the "task"): each distilled student, and one from a fresh initialisation,
+ *    trains with cross-entropy on one genre (DistiLLM's), and is scored on that genre's
+ *    validation text.
+ *
+ * The notebook runs these specs and analyses their summaries; nothing here trains by itself.
+ *
+ * @module
+ */
+import type { LMSpec } from "./lm.ts";
+import { DISTILLM_SCALES } from "./distillm_study.ts";
+import { type TAIDScale, taidStudy } from "./taid_study.ts";
+
+/** A task-agnostic distillation method: its name in tables and the registry objective. */
+export interface MiniLMMethod {
+  /** Name in tables and run names. */
+  method: string;
+  /** The registry objective of the distillation stage. */
+  objective: LMSpec["objective"];
+}
+
+/** The distillation stage's methods (every one from the same teacher, on the same data). */
+export const MINILM_METHODS: MiniLMMethod[] = [
+  { method: "minilm", objective: { name: "minilm" } },
+  { method: "minilm_at", objective: { name: "minilm", config: { valueWeight: 0 } } },
+  { method: "fkl", objective: { name: "fkl" } },
+  { method: "sft", objective: { name: "sft" } },
+];
+
+/** The fine-tuning stage's starting points: each method's student, or a fresh initialisation. */
+export const MINILM_STARTS: string[] = ["scratch", ...MINILM_METHODS.map((m) => m.method)];
+
+/** Sizes of one scale. */
+export interface MiniLMScaleConfig {
+  /** Seeds of every run. */
+  seeds: number;
+  /** Optimiser steps of the distillation stage, and its peak learning rate. */
+  distill: { steps: number; peakLr: number };
+  /** The fine-tuning stage: genre, steps, peak learning rate, steps between validations. */
+  finetune: { category: string; steps: number; peakLr: number; validateEvery: number };
+}
+
+/**
+ * The two scales. Full: 500 distillation steps (twice the TAID study's student budget), then 180
+ * fine-tuning steps on the science-fiction genre's 17.7 k training tokens (~10 epochs at 16
+ * windows of 64 tokens), validated every epoch.
+ */
+export const MINILM_SCALES: Record<TAIDScale, MiniLMScaleConfig> = {
+  quick: {
+    seeds: 1,
+    distill: { steps: 40, peakLr: 3e-3 },
+    finetune: {
+      category: DISTILLM_SCALES.quick.category,
+      steps: 16,
+      peakLr: 3e-3,
+      validateEvery: 4,
+    },
+  },
+  full: {
+    seeds: 3,
+    distill: { steps: 500, peakLr: 3e-3 },
+    finetune: {
+      category: DISTILLM_SCALES.full.category,
+      steps: 180,
+      peakLr: 3e-3,
+      validateEvery: 18,
+    },
+  },
+};
+
+/** Every run of the study at one scale; see {@linkcode miniLMStudy}. */
+export interface MiniLMStudy {
+  /** The scale's sizes. */
+  config: MiniLMScaleConfig;
+  /** The frozen teacher (the TAID study's main teacher). */
+  teacher: LMSpec;
+  /** The distillation stage: every method at every seed. */
+  distill: (MiniLMMethod & { seed: number; spec: LMSpec })[];
+  /** The fine-tuning stage: every start at every seed (`init` is the distilled student). */
+  finetune: { start: string; seed: number; spec: LMSpec }[];
+}
+
+/**
+ * Every spec of the study. The student is the TAID study's student with the teacher's head count
+ * (MiniLM compares attention head by head); runs are named `minilm-<scale>-distill-<method>-s<seed>`
+ * and `minilm-<scale>-finetune-<start>-s<seed>`.
+ */
+export function miniLMStudy(scale: TAIDScale): MiniLMStudy {
+  const c = MINILM_SCALES[scale];
+  const taid = taidStudy(scale, 1);
+  const teacher = taid.teachers.main;
+  const base = taid.main.find((r) => r.method === "sft")!.spec;
+  const model = { ...base.model, nHead: teacher.model.nHead };
+  const train = (steps: number, peakLr: number): LMSpec["train"] => ({
+    ...base.train,
+    steps,
+    peakLr,
+    warmupSteps: Math.max(1, Math.round(steps / 20)),
+  });
+  const seeds = Array.from({ length: c.seeds }, (_, i) => i + 1);
+  const distill = MINILM_METHODS.flatMap((m) =>
+    seeds.map((seed) => {
+      const spec: LMSpec = {
+        name: `minilm-${scale}-distill-${m.method}-s${seed}`,
+        data: base.data,
+        model,
+        train: train(c.distill.steps, c.distill.peakLr),
+        objective: m.objective,
+        seed,
+        ...(m.objective.name === "sft" ? {} : { teacher }),
+        eval: base.eval,
+      };
+      return { ...m, seed, spec };
+    })
+  );
+  const f = c.finetune;
+  const finetune = MINILM_STARTS.flatMap((start) =>
+    seeds.map((seed) => {
+      const init = distill.find((d) => d.method === start && d.seed === seed)?.spec;
+      const spec: LMSpec = {
+        name: `minilm-${scale}-finetune-${start}-s${seed}`,
+        data: { vocabSize: base.data.vocabSize, categories: [f.category] },
+        model,
+        train: train(f.steps, f.peakLr),
+        objective: { name: "sft" },
+        seed,
+        ...(init ? { init } : {}),
+        validateEvery: f.validateEvery,
+        eval: base.eval,
+      };
+      return { start, seed, spec };
+    })
+  );
+  return { config: c, teacher, distill, finetune };
+}
