@@ -320,6 +320,7 @@ Deno.test("registry: minilm is MiniLM's loss, plus CE when asked; its inputs are
     );
     assert.throws(() => minilm.loss({ ...inputs, mask: tf.ones([N]) }), /mask is not supported/);
     assert.throws(() => getLoss("minilm", { ceWeight: -1 }), /ceWeight must be a number/);
+    assert.throws(() => getLoss("minilm", { valueWeight: NaN }), /valueWeight must be a number/);
   });
 });
 

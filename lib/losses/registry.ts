@@ -337,6 +337,8 @@ const REGISTRY: Record<string, Entry> = {
       const c = config as { attentionWeight?: number; valueWeight?: number; ceWeight?: number };
       const ceWeight = c.ceWeight ?? 0;
       checkRange("minilm", "ceWeight", ceWeight, 0, Infinity);
+      checkRange("minilm", "attentionWeight", c.attentionWeight ?? 1, 0, Infinity);
+      checkRange("minilm", "valueWeight", c.valueWeight ?? 1, 0, Infinity);
       return {
         name: "minilm",
         needsTeacher: true,
