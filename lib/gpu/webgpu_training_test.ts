@@ -144,6 +144,72 @@ gpuTest("PLD's permutation and label checks work without synchronous reads", asy
   await initBackend("cpu", { log: false });
 });
 
+gpuTest(
+  "MiniLM's loss and gradients on webgpu match cpu; its input check is deferred",
+  async () => {
+    const run = async () => {
+      const student = createGPT({
+        vocabSize: 23,
+        contextLength: 8,
+        nLayer: 1,
+        nHead: 2,
+        dModel: 8,
+        seed: 2,
+      });
+      const tokens = tf.tensor2d(
+        [[1, 5, 22, 0, 7, 7, 3, 2], [4, 4, 9, 10, 11, 12, 0, 1]],
+        [2, 8],
+        "int32",
+      );
+      // A teacher far from the fresh student's near-uniform attention: sharp causal maps.
+      const future = tf.mul(tf.sub(1, tf.linalg.bandPart(tf.ones([8, 8]), -1, 0)), -1e9);
+      const t = {
+        probabilities: tf.softmax(
+          tf.add(tf.randomNormal([2, 2, 8, 8], 0, 3, "float32", 5), future),
+        ),
+        values: tf.randomNormal([2, 2, 8, 5], 0, 1, "float32", 6),
+      };
+      const { value, grads } = tf.variableGrads(() => {
+        const s = student.forward(tokens, { lastLayerAttention: true }).lastLayerAttention!;
+        return getLoss("minilm").loss({
+          studentLogits: tf.zeros([2, 8, 23]),
+          teacherAttention: { ...t, causal: true },
+          studentAttention: { ...s, causal: true },
+        });
+      }, Object.values(student.params));
+      const out = [await value.data(), await grads[student.params["h0.attn.wqkv"].name].data()];
+      tf.dispose([tokens, future, t.probabilities, t.values, value, ...Object.values(grads)]);
+      Object.values(student.params).forEach((v) => v.dispose());
+      return out;
+    };
+    await initBackend("cpu", { log: false });
+    const cpu = await run();
+    await initBackend("webgpu", { log: false });
+    const gpu = await run();
+    await flushDeferredChecks();
+    assert.ok(cpu[0][0] > 0.01, `a loss that can differ: ${cpu[0][0]}`);
+    for (let k = 0; k < 2; k++) {
+      gpu[k].forEach((v, i) =>
+        assert.ok(
+          Math.abs(v - cpu[k][i]) < 1e-5 * Math.max(1, Math.abs(cpu[k][i])),
+          `minilm ${k}[${i}]`,
+        )
+      );
+    }
+    const attention = tf.softmax(tf.randomNormal([1, 2, 4, 4], 0, 1, "float32", 3));
+    const values = tf.randomNormal([1, 2, 4, 3], 0, 1, "float32", 4);
+    const nan = tf.div(values, tf.zerosLike(values)); // Inf and NaN, found only at the flush
+    const loss = getLoss("minilm").loss({
+      studentLogits: tf.zeros([4, 5]),
+      teacherAttention: { probabilities: attention, values, causal: false },
+      studentAttention: { probabilities: attention, values: nan, causal: false },
+    });
+    await assert.rejects(() => flushDeferredChecks(), /studentValues holds \d+ NaN\/Inf entries/);
+    tf.dispose([attention, values, nan, loss]);
+    await initBackend("cpu", { log: false });
+  },
+);
+
 /** A short TAID distillation of a tiny GPT with every trainer feature on; returns losses and eval. */
 async function distil(backend: string, dir: string) {
   await initBackend(backend, { log: false });
