@@ -118,6 +118,12 @@ export async function evaluateAttentionTransfer(
     });
     const [at, vr] = await sums.data();
     sums.dispose();
+    if (!Number.isFinite(at) || !Number.isFinite(vr)) {
+      throw new Error(
+        `evaluateAttentionTransfer: L_AT ${at}, L_VR ${vr} on windows from ${starts[0]}: a model ` +
+          `produced NaN/Inf attention or values`,
+      );
+    }
     attention += at;
     valueRelation += vr;
     windows += starts.length;

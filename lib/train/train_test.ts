@@ -149,6 +149,10 @@ Deno.test("MiniLM distillation: the student's last-layer attention moves to the 
   assert.ok(self.attention < 1e-6 && self.valueRelation < 1e-6, "a copy of the teacher: 0");
   assert.equal(self.windows, 37);
   const before = await gap(student);
+  const broken = createGPT({ ...tiny, seed: 8 });
+  broken.params["h0.attn.wqkv"].assign(tf.fill(broken.params["h0.attn.wqkv"].shape, NaN));
+  await assert.rejects(() => gap(broken), /a model produced NaN\/Inf attention or values/);
+  Object.values(broken.params).forEach((v) => v.dispose());
   await train({
     task: languageModelTask({ student, teacher, objective: getLoss("minilm"), batcher }),
     steps: 120,
