@@ -20,6 +20,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { checkValues } from "../deferred_checks.ts";
+import { checkRange } from "./validate.ts";
 
 /** One layer's self-attention as an objective receives it (`ObjectiveInputs` in the registry). */
 export interface LayerAttention {
@@ -219,12 +220,8 @@ export function miniLMAttention(
   options: MiniLMOptions = {},
 ): tf.Scalar {
   const { attentionWeight = 1, valueWeight = 1 } = options;
-  const weights = [["attentionWeight", attentionWeight], ["valueWeight", valueWeight]] as const;
-  for (const [name, w] of weights) {
-    if (typeof w !== "number" || !Number.isFinite(w) || w < 0) {
-      throw new Error(`${FN}: ${name} must be a finite number ≥ 0, got ${w}`);
-    }
-  }
+  checkRange(FN, "attentionWeight", attentionWeight, 0, Infinity);
+  checkRange(FN, "valueWeight", valueWeight, 0, Infinity);
   return tf.tidy(() => {
     const { attention, valueRelation } = miniLMTerms(
       teacherAttention,

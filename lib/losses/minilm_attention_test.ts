@@ -143,7 +143,7 @@ Deno.test("MiniLM: zero for identical maps; head counts, shapes and bad values a
     );
     assert.throws(
       () => miniLMAttention(a, a, v, vs, { valueWeight: -1 }),
-      /valueWeight must be a finite number ≥ 0/,
+      /miniLMAttention: valueWeight must be a number in \[0, Infinity\], got -1/,
     );
     assert.throws(
       () => miniLMAttention(a, tf.ones([B, H, T, T]), v, vs),

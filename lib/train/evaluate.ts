@@ -26,6 +26,41 @@ export interface LanguageModelEval {
   tokens: number;
 }
 
+/** Where and how {@link sumOverWindows} reads held-out windows. */
+interface WindowOptions {
+  contextLength: number;
+  batchSize?: number;
+  maxWindows?: number;
+}
+
+/**
+ * Sums per-batch statistics over non-overlapping windows of `tokens`, in float64 on the host: `sums`
+ * returns a 1-D tensor of sums for one batch of windows (read back asynchronously, so it runs on
+ * every backend).
+ */
+async function sumOverWindows(
+  tokens: Int32Array,
+  options: WindowOptions,
+  sums: (window: { inputs: tf.Tensor2D; targets: tf.Tensor2D }, windows: number) => tf.Tensor,
+): Promise<{ totals: number[]; windows: number }> {
+  const { contextLength } = options;
+  const batches = evaluationBatches(tokens, {
+    contextLength,
+    batchSize: options.batchSize ?? 16,
+    maxWindows: options.maxWindows,
+  });
+  const totals: number[] = [];
+  let windows = 0;
+  for (const starts of batches) {
+    const batch = tf.tidy(() => sums(windowsAt(tokens, starts, contextLength), starts.length));
+    const values = await batch.data();
+    batch.dispose();
+    values.forEach((v, i) => totals[i] = (totals[i] ?? 0) + v);
+    windows += starts.length;
+  }
+  return { totals, windows };
+}
+
 /** Cross-entropy against the true next token over non-overlapping windows of `tokens`. */
 export async function evaluateLanguageModel(
   model: GPT,
@@ -33,17 +68,10 @@ export async function evaluateLanguageModel(
   options: { contextLength?: number; batchSize?: number; maxWindows?: number; teacher?: GPT } = {},
 ): Promise<LanguageModelEval> {
   const contextLength = options.contextLength ?? model.config.contextLength;
-  const batches = evaluationBatches(tokens, {
-    contextLength,
-    batchSize: options.batchSize ?? 16,
-    maxWindows: options.maxWindows,
-  });
-  let ce = 0;
-  let kl = 0;
-  let count = 0;
-  for (const starts of batches) {
-    const sums = tf.tidy(() => {
-      const { inputs, targets } = windowsAt(tokens, starts, contextLength);
+  const { totals, windows } = await sumOverWindows(
+    tokens,
+    { ...options, contextLength },
+    ({ inputs, targets }) => {
       const logp = tf.logSoftmax(model.forward(inputs).logits);
       const V = logp.shape[2];
       const picked = logp.mul(tf.oneHot(targets, V)).sum();
@@ -53,18 +81,14 @@ export async function evaluateLanguageModel(
         out.push(tf.exp(logt).mul(logt.sub(logp)).sum());
       }
       return tf.stack(out);
-    });
-    const [ceSum, klSum] = await sums.data();
-    sums.dispose();
-    ce += ceSum;
-    kl += klSum ?? 0;
-    count += starts.length * contextLength;
-  }
-  const crossEntropy = ce / count;
+    },
+  );
+  const count = windows * contextLength;
+  const crossEntropy = totals[0] / count;
   return {
     crossEntropy,
     perplexity: Math.exp(crossEntropy),
-    ...(options.teacher ? { teacherKL: kl / count } : {}),
+    ...(options.teacher ? { teacherKL: totals[1] / count } : {}),
     tokens: count,
   };
 }
@@ -98,15 +122,10 @@ export async function evaluateAttentionTransfer(
     );
   }
   const contextLength = options.contextLength ?? student.config.contextLength;
-  const batches = evaluationBatches(tokens, {
-    contextLength,
-    batchSize: options.batchSize ?? 16,
-    maxWindows: options.maxWindows,
-  });
-  let attention = 0, valueRelation = 0, windows = 0;
-  for (const starts of batches) {
-    const sums = tf.tidy(() => {
-      const { inputs } = windowsAt(tokens, starts, contextLength);
+  const { totals: [attention, valueRelation], windows } = await sumOverWindows(
+    tokens,
+    { ...options, contextLength },
+    ({ inputs }, count) => {
       const [t, s] = [teacher, student].map((m) =>
         m.forward(inputs, { lastLayerAttention: true }).lastLayerAttention!
       );
@@ -114,19 +133,14 @@ export async function evaluateAttentionTransfer(
         causal: true,
         validate: false,
       });
-      return tf.stack([terms.attention, terms.valueRelation]).mul(starts.length);
-    });
-    const [at, vr] = await sums.data();
-    sums.dispose();
-    if (!Number.isFinite(at) || !Number.isFinite(vr)) {
-      throw new Error(
-        `evaluateAttentionTransfer: L_AT ${at}, L_VR ${vr} on windows from ${starts[0]}: a model ` +
-          `produced NaN/Inf attention or values`,
-      );
-    }
-    attention += at;
-    valueRelation += vr;
-    windows += starts.length;
+      return tf.stack([terms.attention, terms.valueRelation]).mul(count);
+    },
+  );
+  if (!Number.isFinite(attention) || !Number.isFinite(valueRelation)) {
+    throw new Error(
+      `evaluateAttentionTransfer: L_AT ${attention}, L_VR ${valueRelation} summed over ${windows} ` +
+        `windows: a model produced NaN/Inf attention or values`,
+    );
   }
   return { attention: attention / windows, valueRelation: valueRelation / windows, windows };
 }
