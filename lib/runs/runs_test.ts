@@ -145,39 +145,50 @@ Deno.test("a sweep exports as a Slurm array and a Kubernetes Indexed Job whose t
   await Deno.remove(dir, { recursive: true });
 });
 
-Deno.test("a pool worker stops when the process that started it is killed", async () => {
-  const dir = await Deno.makeTempDir();
-  const pidFile = join(dir, "worker.pid");
-  const pool = join(import.meta.dirname!, "pool.ts");
-  const job = { label: "sleeper", module: fixture, input: { x: 2, pidFile, sleepMs: 60_000 } };
-  const parent = new Deno.Command(Deno.execPath(), {
-    args: [
-      "eval",
-      `import { runPool } from ${JSON.stringify(pool)}; await runPool([${JSON.stringify(job)}]);`,
-    ],
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
-  const alive = (pid: number) => {
+const ORPHANS: [string, { sleepMs?: number; trainSteps?: number }][] = [
+  ["sleeping", { sleepMs: 60_000 }],
+  ["training", { trainSteps: 1e6 }],
+];
+for (const [what, work] of ORPHANS) {
+  Deno.test(`a pool worker stops when the process that started it is killed (${what})`, async () => {
+    const dir = await Deno.makeTempDir();
+    const pidFile = join(dir, "worker.pid");
+    const pool = join(import.meta.dirname!, "pool.ts");
+    const job = { label: what, module: fixture, input: { x: 2, pidFile, ...work } };
+    const parent = new Deno.Command(Deno.execPath(), {
+      args: [
+        "eval",
+        `import { runPool } from ${JSON.stringify(pool)}; await runPool([${JSON.stringify(job)}]);`,
+      ],
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    const alive = (pid: number) => {
+      try {
+        return !/^State:\s+Z/m.test(Deno.readTextFileSync(`/proc/${pid}/status`));
+      } catch {
+        return false;
+      }
+    };
+    const waitFor = async (ok: () => boolean, what: string, ms = 30_000) => {
+      for (const t0 = Date.now(); !ok(); await new Promise((r) => setTimeout(r, 100))) {
+        if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
+      }
+    };
+    await waitFor(() => existsSync(pidFile) && Deno.readTextFileSync(pidFile) !== "", "the worker");
+    const worker = Number(Deno.readTextFileSync(pidFile));
+    assert.ok(alive(worker));
+    parent.kill("SIGKILL");
+    await parent.status;
+    if (what === "training") await new Promise((r) => setTimeout(r, 1500)); // inside train()
     try {
-      return !/^State:\s+Z/m.test(Deno.readTextFileSync(`/proc/${pid}/status`));
-    } catch {
-      return false;
+      await waitFor(() => !alive(worker), "the orphaned worker to exit", 5_000);
+    } finally {
+      if (alive(worker)) Deno.kill(worker, "SIGKILL"); // a failing test leaves no worker behind
+      await Deno.remove(dir, { recursive: true });
     }
-  };
-  const waitFor = async (ok: () => boolean, what: string, ms = 30_000) => {
-    for (const t0 = Date.now(); !ok(); await new Promise((r) => setTimeout(r, 100))) {
-      if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
-    }
-  };
-  await waitFor(() => existsSync(pidFile) && Deno.readTextFileSync(pidFile) !== "", "the worker");
-  const worker = Number(Deno.readTextFileSync(pidFile));
-  assert.ok(alive(worker));
-  parent.kill("SIGKILL");
-  await parent.status;
-  await waitFor(() => !alive(worker), "the orphaned worker to exit", 5_000);
-  await Deno.remove(dir, { recursive: true });
-});
+  });
+}
 
 Deno.test("a run's lock makes a second claimant wait, names the holder, and dies with it", async () => {
   const root = await Deno.makeTempDir();

@@ -28,6 +28,12 @@ import { clipByGlobalNorm } from "./clip.ts";
 import type { MetricRow, MetricsSink } from "./sink.ts";
 import type { Schedule } from "./schedule.ts";
 
+/**
+ * The step loop gives timers a turn (a pool worker's watch on its parent, progress output) at
+ * least this often: on wasm and cpu its awaits resolve as microtasks, which never let them run.
+ */
+const YIELD_EVERY_MS = 250;
+
 /** Tensors of one micro-batch (all disposed by the trainer after use). */
 export type Batch = Record<string, tf.Tensor | undefined>;
 
@@ -309,8 +315,13 @@ export async function train<B extends Batch>(options: TrainOptions<B>): Promise<
     }
     return rows;
   };
+  let yielded = performance.now();
   try {
     for (let step = start; step < steps; step++) {
+      if (performance.now() - yielded > YIELD_EVERY_MS) {
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        yielded = performance.now();
+      }
       const lr = schedule(step);
       const values: tf.Scalar[] = [];
       let summed: Record<string, tf.Tensor> | undefined;
