@@ -185,7 +185,7 @@ Deno.test("the DistiLLM study plan: 9 methods × seeds from the TAID study's sup
   }
 });
 
-Deno.test("the MiniLM study plan: 4 distillation methods, 5 fine-tuning starts, paired by seed", () => {
+Deno.test("the MiniLM study plan: 6 distillation methods, 7 fine-tuning starts, paired by seed", () => {
   for (const scale of ["quick", "full"] as const) {
     const study = miniLMStudy(scale);
     const taid = taidStudy(scale, 1);
@@ -195,10 +195,13 @@ Deno.test("the MiniLM study plan: 4 distillation methods, 5 fine-tuning starts, 
     assert.equal(study.finetune.length, MINILM_STARTS.length * seeds);
     const names = [...study.distill, ...study.finetune].map((r) => r.spec.name);
     assert.equal(new Set(names).size, names.length);
+    assert.equal(MINILM_METHODS.length, 6);
     for (const d of study.distill) {
-      // MiniLM compares attention head by head; every student has the same shape and budget.
-      assert.equal(d.spec.model.nHead, study.teacher.model.nHead);
-      assert.deepEqual(d.spec.model, study.distill[0].spec.model);
+      // MiniLM compares attention head by head; every student has the same size and budget, and
+      // only MiniLMv2's second student splits its width into other heads.
+      const heads = study.teacher.model.nHead / (d.method === "minilmv2_half" ? 2 : 1);
+      assert.equal(d.spec.model.nHead, heads);
+      assert.deepEqual(d.spec.model, { ...study.distill[0].spec.model, nHead: heads });
       assert.equal(d.spec.train.steps, study.config.distill.steps);
       assert.equal(d.spec.teacher === undefined, d.method === "sft");
       assert.equal(d.spec.data.categories, undefined, "distilled on all of Brown");
@@ -209,10 +212,17 @@ Deno.test("the MiniLM study plan: 4 distillation methods, 5 fine-tuning starts, 
       assert.equal(f.spec.teacher, undefined);
       const init = study.distill.find((d) => d.method === f.start && d.seed === f.seed)?.spec;
       assert.deepEqual(f.spec.init, init);
+      if (init) assert.deepEqual(f.spec.model, init.model);
       assert.equal(f.start === "scratch", init === undefined);
     }
     const at = study.distill.find((d) => d.method === "minilm_at")!.spec.objective;
     assert.deepEqual(at, { name: "minilm", config: { valueWeight: 0 } });
+    for (const method of ["minilmv2", "minilmv2_half"]) {
+      const v2 = study.distill.find((d) => d.method === method)!.spec;
+      assert.deepEqual(v2.objective, { name: "minilmv2", config: { relationHeads: 8 } });
+      // A_r divides both widths.
+      assert.equal(study.teacher.model.dModel % 8 + v2.model.dModel % 8, 0);
+    }
   }
 });
 

@@ -6,9 +6,11 @@
  *
  * 1. **distillation** (task-agnostic): a student with the teacher's head count learns from the
  *    TAID study's main teacher on all of Brown with MiniLM's L_AT + L_VR, with L_AT alone (the
- *    paper's "w/o value relation" ablation), with forward KL on the logits (logit-level
- *    distillation), or with next-token cross-entropy (supervised pretraining); every student has
- *    the same budget.
+ *    paper's "w/o value relation" ablation), with MiniLMv2's Q-Q, K-K and V-V relations (Wang et
+ *    al., Findings of ACL 2021), with MiniLMv2 again for a student with half the teacher's heads
+ *    (which MiniLM cannot compare), with forward KL on the logits (logit-level distillation), or
+ *    with next-token cross-entropy (supervised pretraining); every student has the same budget
+ *    and parameter count.
  * 2. **fine-tuning** (the "task"): each distilled student, and one from a fresh initialisation,
  *    trains with cross-entropy on one genre (DistiLLM's), and is scored on that genre's
  *    validation text.
@@ -27,12 +29,30 @@ export interface MiniLMMethod {
   method: string;
   /** The registry objective of the distillation stage. */
   objective: LMSpec["objective"];
+  /** The student's head count from the teacher's, when they differ (MiniLMv2 allows any). */
+  studentHeads?: (teacherHeads: number) => number;
 }
+
+/**
+ * MiniLMv2's relation heads A_r here: 8, twice the teacher's attention heads (16 dimensions per
+ * relation head in the teacher, 8 in the student); the paper also uses more relation heads than
+ * the models have attention heads.
+ */
+export const MINILM_RELATION_HEADS = 8;
 
 /** The distillation stage's methods (every one from the same teacher, on the same data). */
 export const MINILM_METHODS: MiniLMMethod[] = [
   { method: "minilm", objective: { name: "minilm" } },
   { method: "minilm_at", objective: { name: "minilm", config: { valueWeight: 0 } } },
+  {
+    method: "minilmv2",
+    objective: { name: "minilmv2", config: { relationHeads: MINILM_RELATION_HEADS } },
+  },
+  {
+    method: "minilmv2_half",
+    objective: { name: "minilmv2", config: { relationHeads: MINILM_RELATION_HEADS } },
+    studentHeads: (teacherHeads) => teacherHeads / 2,
+  },
   { method: "fkl", objective: { name: "fkl" } },
   { method: "sft", objective: { name: "sft" } },
 ];
@@ -92,7 +112,8 @@ export interface MiniLMStudy {
 
 /**
  * Every spec of the study. The student is the TAID study's student with the teacher's head count
- * (MiniLM compares attention head by head); runs are named `minilm-<scale>-distill-<method>-s<seed>`
+ * (MiniLM compares attention head by head), or with `studentHeads` (the same parameters split
+ * into other heads); runs are named `minilm-<scale>-distill-<method>-s<seed>`
  * and `minilm-<scale>-finetune-<start>-s<seed>`.
  */
 export function miniLMStudy(scale: TAIDScale): MiniLMStudy {
@@ -107,13 +128,17 @@ export function miniLMStudy(scale: TAIDScale): MiniLMStudy {
     peakLr,
     warmupSteps: Math.max(1, Math.round(steps / 20)),
   });
+  const modelOf = (method: string) => {
+    const heads = MINILM_METHODS.find((m) => m.method === method)?.studentHeads;
+    return heads === undefined ? model : { ...model, nHead: heads(teacher.model.nHead) };
+  };
   const seeds = Array.from({ length: c.seeds }, (_, i) => i + 1);
   const distill = MINILM_METHODS.flatMap((m) =>
     seeds.map((seed) => {
       const spec: LMSpec = {
         name: `minilm-${scale}-distill-${m.method}-s${seed}`,
         data: base.data,
-        model,
+        model: modelOf(m.method),
         train: train(c.distill.steps, c.distill.peakLr),
         objective: m.objective,
         seed,
@@ -130,7 +155,7 @@ export function miniLMStudy(scale: TAIDScale): MiniLMStudy {
       const spec: LMSpec = {
         name: `minilm-${scale}-finetune-${start}-s${seed}`,
         data: { vocabSize: base.data.vocabSize, categories: [f.category] },
-        model,
+        model: modelOf(start),
         train: train(f.steps, f.peakLr),
         objective: { name: "sft" },
         seed,

@@ -35,6 +35,7 @@ import {
   hintonKD,
   lossNames,
   miniLMAttention,
+  miniLMv2Relations,
   minimalConfig,
   nkd,
   pld,
@@ -282,11 +283,13 @@ Deno.test("CTKD: λ schedule, gradient reversal flips θ's gradient", () => {
   temp.dispose();
 });
 
-/** Last-layer attention of a [1, 2, N, N] "teacher" and "student" (MiniLM's inputs). */
+/** Last-layer attention of a [1, 2, N, N] "teacher" and "student" (MiniLM(v2)'s inputs). */
 function attentionInputs(causal = false) {
   const layer = (seed: number, d: number) => ({
     probabilities: tf.softmax(tf.randomNormal([1, 2, N, N], 0, 1, "float32", seed)),
     values: tf.randomNormal([1, 2, N, d], 0, 1, "float32", seed + 1),
+    queries: tf.randomNormal([1, 2, N, d], 0, 1, "float32", seed + 2),
+    keys: tf.randomNormal([1, 2, N, d], 0, 1, "float32", seed + 3),
     causal,
   });
   return { teacherAttention: layer(1, 4), studentAttention: layer(3, 2) };
@@ -304,7 +307,7 @@ Deno.test("registry: minilm is MiniLM's loss, plus CE when asked; its inputs are
       valueWeight: 0.5,
     }).dataSync()[0];
     const minilm = getLoss("minilm", { valueWeight: 0.5 });
-    assert.equal(minilm.needsAttention, true);
+    assert.equal(minilm.needsAttention, "heads");
     close(minilm.loss(inputs).dataSync()[0], transfer, 1e-6, "minilm = L_AT + 0.5·L_VR");
     const ce = mean(student.map((row, i) => ce64(row, labels[i])));
     close(
@@ -321,6 +324,49 @@ Deno.test("registry: minilm is MiniLM's loss, plus CE when asked; its inputs are
     assert.throws(() => minilm.loss({ ...inputs, mask: tf.ones([N]) }), /mask is not supported/);
     assert.throws(() => getLoss("minilm", { ceWeight: -1 }), /ceWeight must be a number/);
     assert.throws(() => getLoss("minilm", { valueWeight: NaN }), /valueWeight must be a number/);
+  });
+});
+
+Deno.test("registry: minilmv2 is MiniLMv2's loss, plus CE when asked; its config and inputs are checked", () => {
+  tf.tidy(() => {
+    const inputs = {
+      ...attentionInputs(true),
+      studentLogits: tf.tensor2d(student),
+      labels: tf.tensor1d(labels, "int32"),
+    };
+    const { teacherAttention: t, studentAttention: s } = inputs;
+    const relations = miniLMv2Relations(t, s, { relationHeads: 2, causal: true, keyWeight: 0.5 })
+      .dataSync()[0];
+    const v2 = getLoss("minilmv2", { relationHeads: 2, keyWeight: 0.5 });
+    assert.equal(v2.needsAttention, "relations");
+    close(v2.loss(inputs).dataSync()[0], relations, 1e-6, "minilmv2 = QQ + 0.5·KK + VV");
+    const ce = mean(student.map((row, i) => ce64(row, labels[i])));
+    close(
+      getLoss("minilmv2", { relationHeads: 2, keyWeight: 0.5, ceWeight: 0.25 }).loss(inputs)
+        .dataSync()[0],
+      relations + 0.25 * ce,
+      1e-5,
+      "+ 0.25·CE",
+    );
+    assert.throws(() => getLoss("minilmv2"), /relationHeads must be a positive integer/);
+    assert.throws(() => getLoss("minilmv2", { relationHeads: 1.5 }), /relationHeads must be/);
+    assert.throws(
+      () => getLoss("minilmv2", { relationHeads: 2, queryWeight: -1 }),
+      /queryWeight must be a number/,
+    );
+    assert.throws(
+      () => getLoss("minilmv2", { relationHeads: 3 }).loss(inputs),
+      /relationHeads 3 must divide the teacher's H·d_h = 2·4 = 8/,
+    );
+    assert.throws(
+      () => v2.loss({ ...inputs, studentAttention: { ...s, queries: undefined } }),
+      /with queries and keys are required/,
+    );
+    assert.throws(
+      () => v2.loss({ ...inputs, studentAttention: { ...s, causal: false } }),
+      /both be causal or both not/,
+    );
+    assert.throws(() => v2.loss({ ...inputs, mask: tf.ones([N]) }), /mask is not supported/);
   });
 });
 
@@ -347,6 +393,7 @@ Deno.test("registry: every name builds and computes a finite loss; unknown names
       "taid",
       "ps_kd",
       "minilm",
+      "minilmv2",
     ]
   ) {
     assert.ok(names.includes(name), name);

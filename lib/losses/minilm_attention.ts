@@ -20,6 +20,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { checkValues } from "../deferred_checks.ts";
+import { logRowKL, logSelfRelation, meanOverKeptRows } from "./self_relation.ts";
 import { checkRange } from "./validate.ts";
 
 /** One layer's self-attention as an objective receives it (`ObjectiveInputs` in the registry). */
@@ -28,6 +29,10 @@ export interface LayerAttention {
   probabilities: tf.Tensor;
   /** Values per head `[B, H, T, d]`. */
   values: tf.Tensor;
+  /** Queries per head `[B, H, T, d]` (MiniLMv2's Q-Q relation). */
+  queries?: tf.Tensor;
+  /** Keys per head `[B, H, T, d]` (MiniLMv2's K-K relation). */
+  keys?: tf.Tensor;
   /** True when queries attend to earlier keys only (a decoder such as our GPT). */
   causal: boolean;
 }
@@ -149,25 +154,6 @@ function rowKL(p: tf.Tensor, q: tf.Tensor): tf.Tensor {
   return tf.sum(terms, -1);
 }
 
-/** log VR: row-wise log-softmax of V·Vᵀ/√d over the allowed keys (others get −1e9). */
-function logValueRelation(values: tf.Tensor, causal: boolean, keyMask?: tf.Tensor): tf.Tensor {
-  const [B, H, T, d] = values.shape;
-  const flat = values.reshape([B * H, T, d]) as tf.Tensor3D;
-  let scores = tf.div(tf.matMul(flat, flat, false, true), Math.sqrt(d)).reshape([B, H, T, T]);
-  if (causal) {
-    const future = tf.sub(1, tf.linalg.bandPart(tf.ones([T, T]), -1, 0));
-    scores = tf.sub(scores, tf.mul(future, 1e9));
-  }
-  if (keyMask) scores = tf.sub(scores, tf.mul(tf.sub(1, keyMask.reshape([B, 1, 1, T])), 1e9));
-  return tf.logSoftmax(scores);
-}
-
-/** KL between two log-distributions per (b, h, query): [B, H, T] (0·log 0 = 0). */
-function logRowKL(lp: tf.Tensor, lq: tf.Tensor): tf.Tensor {
-  const p = tf.exp(lp);
-  return tf.sum(tf.where(tf.greater(p, 0), tf.mul(p, tf.sub(lp, lq)), tf.zerosLike(p)), -1);
-}
-
 /**
  * L_AT and L_VR separately (unweighted); see the module doc. Arguments as
  * {@linkcode miniLMAttention}; `attentionWeight` and `valueWeight` are ignored.
@@ -185,19 +171,16 @@ export function miniLMTerms(
     checkInputValues([teacherAttention, studentAttention], [teacherValues, studentValues], mask);
   }
   return tf.tidy(() => {
-    const [B, H, T] = teacherAttention.shape;
     const keyMask = mask ? tf.cast(mask, "float32") : undefined;
-    // Mean over heads and unpadded queries.
-    const reduce = (perRow: tf.Tensor): tf.Scalar => {
-      if (!keyMask) return tf.mean(perRow) as tf.Scalar;
-      const weights = keyMask.reshape([B, 1, T]);
-      return tf.div(tf.sum(tf.mul(perRow, weights)), tf.mul(tf.sum(keyMask), H)) as tf.Scalar;
-    };
-    const attention = reduce(rowKL(teacherAttention, studentAttention));
-    const valueRelation = reduce(logRowKL(
-      logValueRelation(teacherValues, causal, keyMask),
-      logValueRelation(studentValues, causal, keyMask),
-    ));
+    // Means over heads and unpadded queries.
+    const attention = meanOverKeptRows(rowKL(teacherAttention, studentAttention), keyMask);
+    const valueRelation = meanOverKeptRows(
+      logRowKL(
+        logSelfRelation(teacherValues, causal, keyMask),
+        logSelfRelation(studentValues, causal, keyMask),
+      ),
+      keyMask,
+    );
     return { attention, valueRelation };
   });
 }

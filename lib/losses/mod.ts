@@ -3,9 +3,10 @@
  * logits `[N, V]` or `[B, T, V]`, treats the teacher as a constant, divides both by
  * `options.temperature` (no T² unless the method's paper uses it), and reduces by the mean over
  * unmasked positions (`options.mask`, `options.reduction`). `getLoss(name, config)` chooses one by
- * name; `lossNames()` lists them. One objective compares more than logits: MiniLM's
+ * name; `lossNames()` lists them. Two objectives compare more than logits: MiniLM's
  * (`miniLMAttention`, registry name `minilm`) takes the last layer's attention probabilities and
- * values of both models, which a task supplies when the objective says `needsAttention`.
+ * values of both models, and MiniLMv2's (`miniLMv2Relations`, `minilmv2`) their queries, keys and
+ * values; a task supplies them when the objective says `needsAttention`.
  *
  * @example Known answers: teacher p = (1/4, 3/4), student q = (1/2, 1/2)
  * ```ts
@@ -58,6 +59,7 @@ export * from "./ps_kd.ts";
 export * from "./ctkd.ts";
 export * from "./delta_kd.ts";
 export * from "./minilm_attention.ts";
+export * from "./minilm_relations.ts";
 export * from "./registry.ts";
 export {
   DEFAULT_CHUNK_ELEMENTS,

@@ -17,6 +17,7 @@ import { generalizedJSD } from "./generalized_jsd.ts";
 import { hintonKD } from "./hinton_kd.ts";
 import { checkLabels, crossEntropyRows } from "./labels.ts";
 import { type LayerAttention, miniLMAttention } from "./minilm_attention.ts";
+import { miniLMv2Relations } from "./minilm_relations.ts";
 import { nkd } from "./nkd.ts";
 import { pld } from "./pld.ts";
 import { psKDTargets, softTargetCrossEntropy } from "./ps_kd.ts";
@@ -42,9 +43,9 @@ export interface ObjectiveInputs {
   teacherBaseLogits?: tf.Tensor;
   /** Delta-KD's frozen student base model's logits. */
   studentBaseLogits?: tf.Tensor;
-  /** MiniLM: the frozen teacher's last-layer self-attention. */
+  /** MiniLM, MiniLMv2: the frozen teacher's last-layer self-attention. */
   teacherAttention?: LayerAttention;
-  /** MiniLM: the student's last-layer self-attention (on the gradient tape). */
+  /** MiniLM, MiniLMv2: the student's last-layer self-attention (on the gradient tape). */
   studentAttention?: LayerAttention;
 }
 
@@ -72,11 +73,12 @@ export interface Objective {
   /** False for objectives that use no teacher (SFT). */
   readonly needsTeacher: boolean;
   /**
-   * True for objectives that compare last-layer self-attention (MiniLM): the task then runs the
-   * teacher and the student with their last layer's attention and values
-   * ({@link ObjectiveInputs.teacherAttention}).
+   * Set for objectives that compare last-layer self-attention: the task then runs the teacher
+   * and the student with their last layer's attention probabilities, queries, keys and values
+   * ({@link ObjectiveInputs.teacherAttention}). `"heads"`: head by head, so both models need the
+   * same head count (MiniLM); `"relations"`: through relation heads, any head counts (MiniLMv2).
    */
-  readonly needsAttention?: boolean;
+  readonly needsAttention?: "heads" | "relations";
   /** The loss of one batch (a scalar to minimise). */
   loss(inputs: ObjectiveInputs): tf.Scalar;
   /**
@@ -342,7 +344,7 @@ const REGISTRY: Record<string, Entry> = {
       return {
         name: "minilm",
         needsTeacher: true,
-        needsAttention: true,
+        needsAttention: "heads",
         loss: (x) =>
           tf.tidy(() => {
             const { teacherAttention: t, studentAttention: s } = x;
@@ -367,6 +369,70 @@ const REGISTRY: Record<string, Entry> = {
             });
             if (ceWeight === 0) return transfer;
             return tf.add(transfer, tf.mul(ceWeight, labelCrossEntropy("minilm", x))) as tf.Scalar;
+          }),
+      };
+    },
+  },
+  minilmv2: {
+    description:
+      "MiniLMv2: last-layer Q-Q, K-K, V-V self-attention relations over relation heads (optional CE)",
+    keys: ["relationHeads", "queryWeight", "keyWeight", "valueWeight", "ceWeight"],
+    make: (config) => {
+      const c = config as {
+        relationHeads?: number;
+        queryWeight?: number;
+        keyWeight?: number;
+        valueWeight?: number;
+        ceWeight?: number;
+      };
+      const ceWeight = c.ceWeight ?? 0;
+      checkRange("minilmv2", "ceWeight", ceWeight, 0, Infinity);
+      for (const key of ["queryWeight", "keyWeight", "valueWeight"] as const) {
+        checkRange("minilmv2", key, c[key] ?? 1, 0, Infinity);
+      }
+      if (!Number.isInteger(c.relationHeads) || c.relationHeads! < 1) {
+        throw new Error(
+          `minilmv2: config.relationHeads must be a positive integer (MiniLMv2's A_r, dividing ` +
+            `both models' width), got ${c.relationHeads}`,
+        );
+      }
+      return {
+        name: "minilmv2",
+        needsTeacher: true,
+        needsAttention: "relations",
+        loss: (x) =>
+          tf.tidy(() => {
+            const { teacherAttention: t, studentAttention: s } = x;
+            if (!t?.queries || !t.keys || !s?.queries || !s.keys) {
+              throw new Error(
+                "minilmv2: inputs.teacherAttention and inputs.studentAttention with queries and " +
+                  "keys are required (the task runs both models with their last layer's attention)",
+              );
+            }
+            if (t.causal !== s.causal) {
+              throw new Error("minilmv2: teacher and student must both be causal or both not");
+            }
+            if (x.mask) {
+              throw new Error(
+                "minilmv2: inputs.mask is not supported (the relations cover every position)",
+              );
+            }
+            const relations = miniLMv2Relations(
+              { queries: t.queries, keys: t.keys, values: t.values },
+              { queries: s.queries, keys: s.keys, values: s.values },
+              {
+                relationHeads: c.relationHeads!,
+                causal: t.causal,
+                queryWeight: c.queryWeight,
+                keyWeight: c.keyWeight,
+                valueWeight: c.valueWeight,
+              },
+            );
+            if (ceWeight === 0) return relations;
+            return tf.add(
+              relations,
+              tf.mul(ceWeight, labelCrossEntropy("minilmv2", x)),
+            ) as tf.Scalar;
           }),
       };
     },
@@ -421,11 +487,12 @@ const REGISTRY: Record<string, Entry> = {
 
 /**
  * A valid config with only the required keys filled (TAID's `totalSteps`, PS-KD's `epochs` and
- * `stepsPerEpoch`), for tours and tests that build every objective: `getLoss(name,
- * minimalConfig(name))`.
+ * `stepsPerEpoch`, MiniLMv2's `relationHeads`: 1, which divides any width), for tours and tests
+ * that build every objective: `getLoss(name, minimalConfig(name))`.
  */
 export function minimalConfig(name: string): Config {
   if (name === "taid") return { totalSteps: 100 };
+  if (name === "minilmv2") return { relationHeads: 1 };
   if (name === "ps_kd") return { epochs: 10, stepsPerEpoch: 10 };
   return {};
 }

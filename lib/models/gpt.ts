@@ -38,8 +38,9 @@ export interface GPTForwardOptions {
   /** Also return each layer's attention probabilities `[B, H, T, T]`. */
   attentions?: boolean;
   /**
-   * Also return the last layer's attention probabilities and values per head (what MiniLM
-   * distils, Wang et al. 2020): {@link GPTOutput.lastLayerAttention}.
+   * Also return the last layer's attention probabilities, and its queries, keys and values per
+   * head (what MiniLM, Wang et al. 2020, and MiniLMv2, Wang et al. 2021, distil):
+   * {@link GPTOutput.lastLayerAttention}.
    */
   lastLayerAttention?: boolean;
   /** Apply dropout with masks drawn from this seed (training only; none when absent). */
@@ -99,10 +100,19 @@ export interface GPTOutput {
    */
   attentions?: tf.Tensor4D[];
   /**
-   * The last layer's attention probabilities `[B, H, T, L + T]` and values per head
-   * `[B, H, L + T, head size]` (L: the cache's length), with `lastLayerAttention`.
+   * The last layer's self-attention (L: the cache's length, 0 without one), with
+   * `lastLayerAttention`.
    */
-  lastLayerAttention?: { probabilities: tf.Tensor4D; values: tf.Tensor4D };
+  lastLayerAttention?: {
+    /** Attention probabilities `[B, H, T, L + T]`. */
+    probabilities: tf.Tensor4D;
+    /** Values per head `[B, H, L + T, head size]`. */
+    values: tf.Tensor4D;
+    /** Queries per head `[B, H, T, head size]` (before the 1/√(head size) scaling). */
+    queries: tf.Tensor4D;
+    /** Keys per head `[B, H, L + T, head size]`. */
+    keys: tf.Tensor4D;
+  };
   /** Keys and values of every position seen, with {@link GPTForwardOptions.returnCache}. */
   cache?: KVCache;
 }
@@ -259,6 +269,8 @@ export function createGPT(config: GPTConfig): GPT {
         lastLayer = {
           probabilities: att.reshape([B, nHead, T, past + T]),
           values: v.reshape([B, nHead, past + T, hd]),
+          queries: q.reshape([B, nHead, T, hd]),
+          keys: k.reshape([B, nHead, past + T, hd]),
         };
       }
       const y = matMul(drop(att, seed, `att${l}`) as tf.Tensor3D, v)

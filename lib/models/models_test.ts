@@ -187,7 +187,7 @@ Deno.test("GPT returns hidden states and attention maps; parameters are counted"
   assert.notDeepEqual(other.wte.data, again.wte.data);
 });
 
-Deno.test("GPT's last-layer attention and values (MiniLM's inputs) match the float64 reference", async () => {
+Deno.test("GPT's last-layer attention, queries, keys and values (MiniLM's inputs) match float64", async () => {
   await initBackend("cpu", { log: false });
   const model = createGPT(tiny);
   const weights = await readParams(model.params);
@@ -200,17 +200,29 @@ Deno.test("GPT's last-layer attention and values (MiniLM's inputs) match the flo
       lastLayerAttention: true,
       attentions: true,
     });
-    const { probabilities, values } = o.lastLayerAttention!;
+    const { probabilities, values, queries, keys } = o.lastLayerAttention!;
     assert.deepEqual(probabilities.shape, [2, 2, 5, 5]);
-    assert.deepEqual(values.shape, [2, 2, 5, 4]);
+    for (const x of [values, queries, keys]) assert.deepEqual(x.shape, [2, 2, 5, 4]);
     assert.deepEqual(probabilities.dataSync(), o.attentions![1].dataSync());
-    return { p: probabilities.arraySync(), v: values.arraySync() };
+    return {
+      p: probabilities.arraySync(),
+      v: values.arraySync(),
+      q: queries.arraySync(),
+      k: keys.arraySync(),
+    };
   });
   for (let b = 0; b < 2; b++) {
-    const ref = { attention: [] as number[][][], values: [] as number[][][] };
+    const ref = {
+      attention: [] as number[][][],
+      values: [] as number[][][],
+      queries: [] as number[][][],
+      keys: [] as number[][][],
+    };
     gpt64(w64, { ...model.config, tieWeights: true }, seqs[b], ref);
     assert.ok(maxAbs(out.p[b].flat(2), ref.attention.flat(2)) < 1e-5, `attention, batch ${b}`);
     assert.ok(maxAbs(out.v[b].flat(2), ref.values.flat(2)) < 1e-5, `values, batch ${b}`);
+    assert.ok(maxAbs(out.q[b].flat(2), ref.queries.flat(2)) < 1e-5, `queries, batch ${b}`);
+    assert.ok(maxAbs(out.k[b].flat(2), ref.keys.flat(2)) < 1e-5, `keys, batch ${b}`);
   }
   assert.equal(
     tf.tidy(() => model.forward(tf.tensor2d([[1]], [1, 1], "int32")).lastLayerAttention),

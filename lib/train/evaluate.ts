@@ -11,6 +11,7 @@ import * as tf from "@tensorflow/tfjs";
 import { evaluationBatches, mapImageBatches, windowsAt } from "../data/batches.ts";
 import type { ImageSplit } from "../data/images.ts";
 import { miniLMTerms } from "../losses/minilm_attention.ts";
+import { miniLMv2Terms } from "../losses/minilm_relations.ts";
 import type { GPT } from "../models/gpt.ts";
 import type { ImageClassifier } from "../models/vision.ts";
 
@@ -143,6 +144,75 @@ export async function evaluateAttentionTransfer(
     );
   }
   return { attention: attention / windows, valueRelation: valueRelation / windows, windows };
+}
+
+/** MiniLMv2's relation terms over held-out windows ({@linkcode evaluateAttentionRelations}). */
+export interface AttentionRelationsEval {
+  /** Mean KL between the teacher's and the student's Q-Q relations. */
+  queryQuery: number;
+  /** Mean KL between their K-K relations. */
+  keyKey: number;
+  /** Mean KL between their V-V relations. */
+  valueValue: number;
+  /** Windows scored. */
+  windows: number;
+}
+
+/**
+ * MiniLMv2's Q-Q, K-K and V-V relation terms between a teacher's and a student's last layer (Wang
+ * et al. 2021, Eqs. 1–3; `lib/losses/minilm_relations.ts`) over held-out windows of `tokens`,
+ * with `relationHeads` relation heads: how well a student reproduces its teacher's self-attention
+ * relations, whatever their head counts and whatever objective trained it.
+ */
+export async function evaluateAttentionRelations(
+  teacher: GPT,
+  student: GPT,
+  tokens: Int32Array,
+  options: {
+    relationHeads: number;
+    contextLength?: number;
+    batchSize?: number;
+    maxWindows?: number;
+  },
+): Promise<AttentionRelationsEval> {
+  const { relationHeads } = options;
+  if (!Number.isInteger(relationHeads) || relationHeads < 1) {
+    throw new Error(
+      `evaluateAttentionRelations: relationHeads must be a positive integer, got ${relationHeads}`,
+    );
+  }
+  for (const [name, model] of [["teacher", teacher], ["student", student]] as const) {
+    if (model.config.dModel % relationHeads !== 0) {
+      throw new Error(
+        `evaluateAttentionRelations: relationHeads ${relationHeads} must divide the ${name}'s ` +
+          `width ${model.config.dModel}`,
+      );
+    }
+  }
+  const contextLength = options.contextLength ?? student.config.contextLength;
+  const { totals: [queryQuery, keyKey, valueValue], windows } = await sumOverWindows(
+    tokens,
+    { ...options, contextLength },
+    ({ inputs }, count) => {
+      const [t, s] = [teacher, student].map((m) =>
+        m.forward(inputs, { lastLayerAttention: true }).lastLayerAttention!
+      );
+      const terms = miniLMv2Terms(t, s, { relationHeads, causal: true, validate: false });
+      return tf.stack([terms.queryQuery, terms.keyKey, terms.valueValue]).mul(count);
+    },
+  );
+  if (![queryQuery, keyKey, valueValue].every(Number.isFinite)) {
+    throw new Error(
+      `evaluateAttentionRelations: L_QQ ${queryQuery}, L_KK ${keyKey}, L_VV ${valueValue} summed ` +
+        `over ${windows} windows: a model produced NaN/Inf queries, keys or values`,
+    );
+  }
+  return {
+    queryQuery: queryQuery / windows,
+    keyKey: keyKey / windows,
+    valueValue: valueValue / windows,
+    windows,
+  };
 }
 
 /** A classifier's held-out metrics. */

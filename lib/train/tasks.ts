@@ -103,7 +103,10 @@ export function languageModelTask(options: LanguageModelTaskOptions): TrainTask 
       );
     }
   }
-  if (objective.needsAttention && teacher && teacher.config.nHead !== student.config.nHead) {
+  if (
+    objective.needsAttention === "heads" && teacher &&
+    teacher.config.nHead !== student.config.nHead
+  ) {
     throw new Error(
       `languageModelTask: objective "${objective.name}" compares attention head by head; the ` +
         `teacher has ${teacher.config.nHead} heads, the student ${student.config.nHead}`,
@@ -118,8 +121,9 @@ export function languageModelTask(options: LanguageModelTaskOptions): TrainTask 
   }
   const frozen = (model: GPT | undefined, inputs: tf.Tensor) =>
     model ? tf.tidy(() => model.forward(inputs, { checkIds: false }).logits) : undefined;
-  // MiniLM: the teacher's logits, last-layer attention and values from one forward pass.
-  const attention = objective.needsAttention ?? false;
+  // MiniLM(v2): the teacher's logits and last-layer attention, queries, keys and values from one
+  // forward pass.
+  const attention = objective.needsAttention !== undefined;
   const frozenTeacher = (inputs: tf.Tensor): Record<string, tf.Tensor | undefined> => {
     if (!objective.needsTeacher) return {};
     if (!attention) return { teacherLogits: frozen(teacher, inputs) };
@@ -129,6 +133,8 @@ export function languageModelTask(options: LanguageModelTaskOptions): TrainTask 
         teacherLogits: out.logits,
         teacherAttention: out.lastLayerAttention!.probabilities,
         teacherValues: out.lastLayerAttention!.values,
+        teacherQueries: out.lastLayerAttention!.queries,
+        teacherKeys: out.lastLayerAttention!.keys,
       };
     });
   };
@@ -157,15 +163,25 @@ export function languageModelTask(options: LanguageModelTaskOptions): TrainTask 
         dropoutSeed: hashSeed(seed, "dropout", index),
         lastLayerAttention: attention,
       });
-      const layer = (probabilities?: tf.Tensor, values?: tf.Tensor) =>
-        probabilities && values ? { probabilities, values, causal: true } : undefined;
+      const layer = (
+        probabilities?: tf.Tensor,
+        values?: tf.Tensor,
+        queries?: tf.Tensor,
+        keys?: tf.Tensor,
+      ) =>
+        probabilities && values
+          ? { probabilities, values, queries, keys, causal: true }
+          : undefined;
+      const s = out.lastLayerAttention;
       return objective.loss({
         studentLogits: out.logits,
-        teacherAttention: layer(batch.teacherAttention, batch.teacherValues),
-        studentAttention: layer(
-          out.lastLayerAttention?.probabilities,
-          out.lastLayerAttention?.values,
+        teacherAttention: layer(
+          batch.teacherAttention,
+          batch.teacherValues,
+          batch.teacherQueries,
+          batch.teacherKeys,
         ),
+        studentAttention: layer(s?.probabilities, s?.values, s?.queries, s?.keys),
         teacherLogits: batch.teacherLogits,
         labels: batch.targets,
         mask: batch.mask,

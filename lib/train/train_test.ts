@@ -12,6 +12,7 @@ import {
   classifierTask,
   clipByGlobalNorm,
   constantLr,
+  evaluateAttentionRelations,
   evaluateAttentionTransfer,
   evaluateClassifier,
   evaluateLanguageModel,
@@ -192,6 +193,47 @@ Deno.test("MiniLM distillation: the student's last-layer attention moves to the 
         ),
       }),
     /compares self-attention, which image classifiers do not have/,
+  );
+});
+
+Deno.test("MiniLMv2 distillation: a student with other head counts learns the teacher's relations", async () => {
+  await initBackend("wasm", { log: false });
+  const tokens = Int32Array.from({ length: 300 }, (_, i) => (i * 7 + (i >> 3)) % 17);
+  // Teacher: 4 heads of 6; student: 2 heads of 8. Four relation heads of 6 and of 4.
+  const teacher = createGPT({ ...tiny, nLayer: 2, nHead: 4, dModel: 24, seed: 5 });
+  const student = createGPT({ ...tiny, seed: 6 });
+  const batcher = new TokenBatcher(tokens, { batchSize: 4, contextLength: 8, seed: 2 });
+  const counts: number[] = [];
+  const sink = new MemorySink();
+  const gap = (model: typeof student) =>
+    evaluateAttentionRelations(teacher, model, tokens, { relationHeads: 4, batchSize: 5 });
+  const self = await gap(createGPT({ ...tiny, nLayer: 2, nHead: 4, dModel: 24, seed: 5 }));
+  assert.ok(Math.max(self.queryQuery, self.keyKey, self.valueValue) < 1e-6, "a copy: 0");
+  assert.equal(self.windows, 37);
+  const before = await gap(student);
+  await train({
+    task: languageModelTask({
+      student,
+      teacher,
+      objective: getLoss("minilmv2", { relationHeads: 4 }),
+      batcher,
+    }),
+    steps: 120,
+    schedule: constantLr(1e-2),
+    optimizer: { weightDecay: 0.1 },
+    sink,
+    onRow: (row) => row.kind === "train" && counts.push(tf.memory().numTensors),
+  });
+  const losses = sink.rows.map((r) => r.loss as number);
+  assert.ok(losses[119] < 0.5 * losses[0], `MiniLMv2 loss ${losses[0]} → ${losses[119]}`);
+  assert.equal(counts[119], counts[0], `tensors went from ${counts[0]} to ${counts[119]}`);
+  const after = await gap(student);
+  for (const term of ["queryQuery", "keyKey", "valueValue"] as const) {
+    assert.ok(after[term] < 0.7 * before[term], `${term}: ${before[term]} → ${after[term]}`);
+  }
+  await assert.rejects(
+    () => evaluateAttentionRelations(teacher, student, tokens, { relationHeads: 5 }),
+    /relationHeads 5 must divide the teacher's width 24/,
   );
 });
 

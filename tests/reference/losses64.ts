@@ -294,3 +294,52 @@ export function miniLM64(
   );
   return { attention: at / count, valueRelation: vr / count };
 }
+
+/**
+ * MiniLMv2's relation terms in float64 (Wang et al. 2021, Eqs. 1–3), for queries, keys and values
+ * per head `[B][H][T][d_h]` of each model: each position's heads are concatenated (index
+ * h·d_h + c) and cut into `relationHeads` slices of width H·d_h / A_r; each slice's relation is
+ * softmax(x_q·x_k/√d_r) over the allowed keys (not future ones when `causal`, not padded ones
+ * under `mask` `[B][T]`); each term is the mean KL over relation heads and kept queries.
+ */
+export function miniLMv2_64(
+  teacher: { queries: number[][][][]; keys: number[][][][]; values: number[][][][] },
+  student: { queries: number[][][][]; keys: number[][][][]; values: number[][][][] },
+  relationHeads: number,
+  options: { causal?: boolean; mask?: number[][] } = {},
+): { queryQuery: number; keyKey: number; valueValue: number } {
+  const concat = (x: number[][][], t: number) => x.flatMap((head) => head[t]);
+  const relation = (x: number[][][], b: number, a: number, q: number): number[] => {
+    const T = x[0].length;
+    const width = concat(x, 0).length / relationHeads;
+    const slice = (t: number) => concat(x, t).slice(a * width, (a + 1) * width);
+    const xq = slice(q);
+    const allowed = (k: number) =>
+      (!options.causal || k <= q) && (!options.mask || options.mask[b][k] === 1);
+    const scores = Array.from(
+      { length: T },
+      (_, k) => slice(k).reduce((s, v, i) => s + v * xq[i], 0) / Math.sqrt(width),
+    );
+    const top = Math.max(...scores.filter((_, k) => allowed(k)));
+    const e = scores.map((s, k) => (allowed(k) ? Math.exp(s - top) : 0));
+    const z = e.reduce((s, v) => s + v, 0);
+    return e.map((v) => v / z);
+  };
+  const kl = (p: number[], q: number[]) =>
+    p.reduce((s, pi, k) => (pi > 0 ? s + pi * (Math.log(pi) - Math.log(q[k])) : s), 0);
+  const term = (part: "queries" | "keys" | "values") => {
+    let sum = 0, count = 0;
+    teacher[part].forEach((heads, b) => {
+      const T = heads[0].length;
+      for (let a = 0; a < relationHeads; a++) {
+        for (let q = 0; q < T; q++) {
+          if (options.mask && options.mask[b][q] === 0) continue;
+          sum += kl(relation(heads, b, a, q), relation(student[part][b], b, a, q));
+          count++;
+        }
+      }
+    });
+    return sum / count;
+  };
+  return { queryQuery: term("queries"), keyKey: term("keys"), valueValue: term("values") };
+}

@@ -49,13 +49,19 @@ function addBias(x: number[], rows: number, bias: number[]): number[] {
 
 /**
  * Logits [T, V] of one sequence under GPT weights (names as `createGPT`). With `lastLayer`, also
- * fills in the last layer's attention probabilities [H][T][T] and values per head [H][T][hd].
+ * fills in the last layer's attention probabilities [H][T][T] and values per head [H][T][hd], and,
+ * when `lastLayer` has them, its queries and keys per head [H][T][hd].
  */
 export function gpt64(
   w: Record<string, Tensor64>,
   cfg: { vocabSize: number; nLayer: number; nHead: number; dModel: number; tieWeights: boolean },
   tokens: number[],
-  lastLayer?: { attention: number[][][]; values: number[][][] },
+  lastLayer?: {
+    attention: number[][][];
+    values: number[][][];
+    queries?: number[][][];
+    keys?: number[][][];
+  },
 ): number[] {
   const { vocabSize: V, nLayer, nHead, dModel: D } = cfg;
   const T = tokens.length;
@@ -93,6 +99,15 @@ export function gpt64(
             { length: hd },
             (_, c) => qkv[i * 3 * D + 2 * D + head * hd + c],
           );
+          for (const [part, offset] of [["queries", 0], ["keys", D]] as const) {
+            const rows = lastLayer[part];
+            if (rows) {
+              (rows[head] ??= [])[i] = Array.from(
+                { length: hd },
+                (_, c) => qkv[i * 3 * D + offset + head * hd + c],
+              );
+            }
+          }
         }
         for (let j = 0; j <= i; j++) {
           for (let c = 0; c < hd; c++) {
