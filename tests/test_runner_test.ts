@@ -84,6 +84,13 @@ Deno.test("testArgs: the suite's paths unless paths are given, the caller's opti
     "--filter=gelu",
     "lib/gpu/",
   ]);
+  assert.deepEqual(testArgs(["--filter", "gelu", "--fail-fast"], "/t/j.xml").slice(5), [
+    "--filter",
+    "gelu",
+    "--fail-fast",
+    "lib/",
+    "tests/",
+  ]);
 });
 
 Deno.test("tools/test.ts end to end: pass, fail, a module that fails to load, an abort", async () => {

@@ -127,10 +127,22 @@ export function judgeTestRun(
   };
 }
 
-/** `deno test` arguments: the suite's flags, the caller's options, and their paths or ours. */
+/** `deno test` options that take their value as the next argument (`--filter gelu`). */
+const VALUED_OPTIONS = ["--filter", "--reporter"];
+
+/**
+ * `deno test` arguments: the suite's flags, the caller's options (with the values of
+ * {@link VALUED_OPTIONS} given apart), and the caller's paths or `lib/` and `tests/`.
+ */
 export function testArgs(args: string[], junitPath: string): string[] {
-  const paths = args.filter((a) => !a.startsWith("-"));
-  const options = args.filter((a) => a.startsWith("-"));
+  const paths: string[] = [];
+  const options: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    if (!args[i].startsWith("-")) paths.push(args[i]);
+    else if (VALUED_OPTIONS.includes(args[i]) && i + 1 < args.length) {
+      options.push(args[i], args[++i]);
+    } else options.push(args[i]);
+  }
   return [
     "test",
     "-A",
