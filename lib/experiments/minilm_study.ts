@@ -9,8 +9,9 @@
  *    paper's "w/o value relation" ablation), with MiniLMv2's Q-Q, K-K and V-V relations (Wang et
  *    al., Findings of ACL 2021), with MiniLMv2 again for a student with half the teacher's heads
  *    (which MiniLM cannot compare), with forward KL on the logits (logit-level distillation), or
- *    with next-token cross-entropy (supervised pretraining); every student has the same budget
- *    and parameter count.
+ *    with next-token cross-entropy (supervised pretraining), or with MiniLM plus that
+ *    cross-entropy (a diagnostic: does attention transfer add to what supervision trains?); every
+ *    student has the same budget and parameter count.
  * 2. **fine-tuning** (the "task"): each distilled student, and one from a fresh initialisation,
  *    trains with cross-entropy on one genre (DistiLLM's), and is scored on that genre's
  *    validation text.
@@ -55,6 +56,9 @@ export const MINILM_METHODS: MiniLMMethod[] = [
   },
   { method: "fkl", objective: { name: "fkl" } },
   { method: "sft", objective: { name: "sft" } },
+  // A diagnostic, not the paper's: MiniLM plus next-token CE, which also trains the output side
+  // (last block's MLP, final norm, tied output embedding) that MiniLM's stage 1 leaves alone.
+  { method: "minilm_ce", objective: { name: "minilm", config: { ceWeight: 1 } } },
 ];
 
 /** The fine-tuning stage's starting points: each method's student, or a fresh initialisation. */
