@@ -10,10 +10,10 @@
  * a tokio thread); this suite loads two such addons (nodejs-polars and WebGPU's Vulkan driver).
  * Such an exit is accepted only when it was a crash signal (SIGABRT, SIGSEGV, SIGBUS), Deno
  * printed its final summary as `ok | N passed | 0 failed` (which counts a module that failed to
- * load, as the JUnit report does not), and the JUnit report of this very run exists (Deno writes
- * it once every module has finished) with N ≥ 1 tests, no failure and no error. Anything else
- * fails as before: a failing test, a crash before the end (no summary, no report), a report
- * from an earlier run, any other exit code.
+ * load, as the JUnit report does not), and the JUnit report, which this run writes to a fresh
+ * temporary folder once every module has finished, exists with N ≥ 1 tests, no failure and no
+ * error. Anything else fails as before: a failing test, a crash before the end (no summary, no
+ * report), any other exit code.
  *
  * Usage: `deno run -A tools/test.ts [deno test options] [paths]` (`deno task test` runs it).
  *
@@ -169,10 +169,9 @@ async function echoKeepingTail(stream: ReadableStream<Uint8Array>, keep: number)
   return new TextDecoder().decode(tail);
 }
 
-async function readReport(path: string, since: number): Promise<JunitTotals | undefined> {
+/** The totals of the JUnit report at `path`, or undefined when Deno wrote none. */
+async function readReport(path: string): Promise<JunitTotals | undefined> {
   try {
-    const stat = await Deno.stat(path);
-    if ((stat.mtime?.getTime() ?? 0) < since) return undefined;
     return junitTotals(await Deno.readTextFile(path));
   } catch {
     return undefined;
@@ -186,9 +185,9 @@ if (import.meta.main) {
     console.error((error as Error).message);
     Deno.exit(1);
   }
+  // A fresh folder: a report found there is this run's.
   const dir = await Deno.makeTempDir({ prefix: "kdlab-test-" });
   const junitPath = join(dir, "junit.xml");
-  const started = Date.now() - 1000; // file systems round mtimes
   const child = new Deno.Command(Deno.execPath(), {
     args: testArgs(Deno.args, junitPath),
     cwd: ROOT,
@@ -201,7 +200,7 @@ if (import.meta.main) {
   const verdict = judgeTestRun(
     { code, signal },
     testSummary(tail),
-    await readReport(junitPath, started),
+    await readReport(junitPath),
   );
   await Deno.remove(dir, { recursive: true });
   if (verdict.note) console.error(`[kdlab test] ${verdict.note}`);

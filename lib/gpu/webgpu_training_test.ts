@@ -9,7 +9,14 @@ import assert from "node:assert/strict";
 import { initBackend } from "../backend.ts";
 import { TokenBatcher } from "../data/mod.ts";
 import { flushDeferredChecks, pendingChecks } from "../deferred_checks.ts";
-import { crossEntropy, forwardKL, getLoss, pld } from "../losses/mod.ts";
+import {
+  crossEntropy,
+  forwardKL,
+  getLoss,
+  type LayerAttention,
+  type Objective,
+  pld,
+} from "../losses/mod.ts";
 import { deviceOptimalPermutation, teacherOptimalPermutation } from "../losses/pld.ts";
 import { createGPT } from "../models/mod.ts";
 import { loadCheckpoint } from "../train/checkpoint.ts";
@@ -144,58 +151,86 @@ gpuTest("PLD's permutation and label checks work without synchronous reads", asy
   await initBackend("cpu", { log: false });
 });
 
+/**
+ * An attention objective's loss and its gradient for the attention projection of a fresh 2-head
+ * GPT student (width 8) on two windows of 8 tokens, on cpu and then on webgpu, which it leaves as
+ * the backend. `teacher` builds the teacher's last layer (freed after each backend's run).
+ */
+async function attentionLossOnBothBackends(
+  objective: Objective,
+  teacher: () => Omit<LayerAttention, "causal">,
+): Promise<{ cpu: Float32Array[]; gpu: Float32Array[] }> {
+  const run = async () => {
+    const student = createGPT({
+      vocabSize: 23,
+      contextLength: 8,
+      nLayer: 1,
+      nHead: 2,
+      dModel: 8,
+      seed: 2,
+    });
+    const tokens = tf.tensor2d(
+      [[1, 5, 22, 0, 7, 7, 3, 2], [4, 4, 9, 10, 11, 12, 0, 1]],
+      [2, 8],
+      "int32",
+    );
+    const t = teacher();
+    const { value, grads } = tf.variableGrads(() => {
+      const s = student.forward(tokens, { lastLayerAttention: true }).lastLayerAttention!;
+      return objective.loss({
+        studentLogits: tf.zeros([2, 8, 23]),
+        teacherAttention: { ...t, causal: true },
+        studentAttention: { ...s, causal: true },
+      });
+    }, Object.values(student.params));
+    const out = [
+      await value.data() as Float32Array,
+      await grads[student.params["h0.attn.wqkv"].name].data() as Float32Array,
+    ];
+    tf.dispose([tokens, t, value, ...Object.values(grads)]);
+    Object.values(student.params).forEach((v) => v.dispose());
+    return out;
+  };
+  await initBackend("cpu", { log: false });
+  const cpu = await run();
+  await initBackend("webgpu", { log: false });
+  const gpu = await run();
+  await flushDeferredChecks();
+  return { cpu, gpu };
+}
+
+/** Asserts each value of `gpu` is within `tolerance` (relative above 1) of `cpu`'s. */
+function assertBackendsAgree(
+  { cpu, gpu }: { cpu: Float32Array[]; gpu: Float32Array[] },
+  tolerance: number,
+  what: string,
+): void {
+  cpu.forEach((expected, k) =>
+    gpu[k].forEach((v, i) =>
+      assert.ok(
+        Math.abs(v - expected[i]) < tolerance * Math.max(1, Math.abs(expected[i])),
+        `${what} ${k}[${i}]: ${v} vs ${expected[i]}`,
+      )
+    )
+  );
+}
+
 gpuTest(
   "MiniLM's loss and gradients on webgpu match cpu; its input check is deferred",
   async () => {
-    const run = async () => {
-      const student = createGPT({
-        vocabSize: 23,
-        contextLength: 8,
-        nLayer: 1,
-        nHead: 2,
-        dModel: 8,
-        seed: 2,
-      });
-      const tokens = tf.tensor2d(
-        [[1, 5, 22, 0, 7, 7, 3, 2], [4, 4, 9, 10, 11, 12, 0, 1]],
-        [2, 8],
-        "int32",
-      );
-      // A teacher far from the fresh student's near-uniform attention: sharp causal maps.
-      const future = tf.mul(tf.sub(1, tf.linalg.bandPart(tf.ones([8, 8]), -1, 0)), -1e9);
-      const t = {
-        probabilities: tf.softmax(
-          tf.add(tf.randomNormal([2, 2, 8, 8], 0, 3, "float32", 5), future),
-        ),
-        values: tf.randomNormal([2, 2, 8, 5], 0, 1, "float32", 6),
-      };
-      const { value, grads } = tf.variableGrads(() => {
-        const s = student.forward(tokens, { lastLayerAttention: true }).lastLayerAttention!;
-        return getLoss("minilm").loss({
-          studentLogits: tf.zeros([2, 8, 23]),
-          teacherAttention: { ...t, causal: true },
-          studentAttention: { ...s, causal: true },
-        });
-      }, Object.values(student.params));
-      const out = [await value.data(), await grads[student.params["h0.attn.wqkv"].name].data()];
-      tf.dispose([tokens, future, t.probabilities, t.values, value, ...Object.values(grads)]);
-      Object.values(student.params).forEach((v) => v.dispose());
-      return out;
-    };
-    await initBackend("cpu", { log: false });
-    const cpu = await run();
-    await initBackend("webgpu", { log: false });
-    const gpu = await run();
-    await flushDeferredChecks();
-    assert.ok(cpu[0][0] > 0.01, `a loss that can differ: ${cpu[0][0]}`);
-    for (let k = 0; k < 2; k++) {
-      gpu[k].forEach((v, i) =>
-        assert.ok(
-          Math.abs(v - cpu[k][i]) < 1e-5 * Math.max(1, Math.abs(cpu[k][i])),
-          `minilm ${k}[${i}]`,
-        )
-      );
-    }
+    // A teacher far from the fresh student's near-uniform attention: sharp causal maps.
+    const results = await attentionLossOnBothBackends(getLoss("minilm"), () =>
+      tf.tidy(() => {
+        const future = tf.mul(tf.sub(1, tf.linalg.bandPart(tf.ones([8, 8]), -1, 0)), -1e9);
+        return {
+          probabilities: tf.softmax(
+            tf.add(tf.randomNormal([2, 2, 8, 8], 0, 3, "float32", 5), future),
+          ),
+          values: tf.randomNormal([2, 2, 8, 5], 0, 1, "float32", 6),
+        };
+      }));
+    assert.ok(results.cpu[0][0] > 0.01, `a loss that can differ: ${results.cpu[0][0]}`);
+    assertBackendsAgree(results, 1e-5, "minilm");
     const attention = tf.softmax(tf.randomNormal([1, 2, 4, 4], 0, 1, "float32", 3));
     const values = tf.randomNormal([1, 2, 4, 3], 0, 1, "float32", 4);
     const nan = tf.div(values, tf.zerosLike(values)); // Inf and NaN, found only at the flush
@@ -213,56 +248,20 @@ gpuTest(
 gpuTest(
   "MiniLMv2's loss and gradients on webgpu match cpu (other head counts); its check is deferred",
   async () => {
-    const run = async () => {
-      const student = createGPT({
-        vocabSize: 23,
-        contextLength: 8,
-        nLayer: 1,
-        nHead: 2,
-        dModel: 8,
-        seed: 2,
-      });
-      const tokens = tf.tensor2d(
-        [[1, 5, 22, 0, 7, 7, 3, 2], [4, 4, 9, 10, 11, 12, 0, 1]],
-        [2, 8],
-        "int32",
-      );
-      // A teacher with 4 heads of 4 (width 16) against the student's 2 heads of 4 (width 8).
-      const part = (seed: number) => tf.randomNormal([2, 4, 8, 4], 0, 2, "float32", seed);
-      const t = {
+    // A teacher with 4 heads of 4 (width 16) against the student's 2 heads of 4 (width 8).
+    const part = (seed: number) => tf.randomNormal([2, 4, 8, 4], 0, 2, "float32", seed);
+    const results = await attentionLossOnBothBackends(
+      getLoss("minilmv2", { relationHeads: 4 }),
+      () => ({
         probabilities: tf.ones([2, 4, 8, 8]),
         values: part(6),
         queries: part(7),
         keys: part(8),
-      };
-      const { value, grads } = tf.variableGrads(() => {
-        const s = student.forward(tokens, { lastLayerAttention: true }).lastLayerAttention!;
-        return getLoss("minilmv2", { relationHeads: 4 }).loss({
-          studentLogits: tf.zeros([2, 8, 23]),
-          teacherAttention: { ...t, causal: true },
-          studentAttention: { ...s, causal: true },
-        });
-      }, Object.values(student.params));
-      const out = [await value.data(), await grads[student.params["h0.attn.wqkv"].name].data()];
-      tf.dispose([tokens, ...Object.values(t), value, ...Object.values(grads)]);
-      Object.values(student.params).forEach((v) => v.dispose());
-      return out;
-    };
-    await initBackend("cpu", { log: false });
-    const cpu = await run();
-    await initBackend("webgpu", { log: false });
-    const gpu = await run();
-    await flushDeferredChecks();
-    assert.ok(cpu[0][0] > 0.01, `a loss that can differ: ${cpu[0][0]}`);
-    assert.ok(cpu[1].some((g) => Math.abs(g) > 1e-4), "a gradient that can differ");
-    for (let k = 0; k < 2; k++) {
-      gpu[k].forEach((v, i) =>
-        assert.ok(
-          Math.abs(v - cpu[k][i]) < 1e-4 * Math.max(1, Math.abs(cpu[k][i])),
-          `minilmv2 ${k}[${i}]: ${v} vs ${cpu[k][i]}`,
-        )
-      );
-    }
+      }),
+    );
+    assert.ok(results.cpu[0][0] > 0.01, `a loss that can differ: ${results.cpu[0][0]}`);
+    assert.ok(results.cpu[1].some((g) => Math.abs(g) > 1e-4), "a gradient that can differ");
+    assertBackendsAgree(results, 1e-4, "minilmv2");
     const x = tf.randomNormal([1, 2, 4, 3], 0, 1, "float32", 4);
     const nan = tf.div(x, tf.zerosLike(x)); // Inf and NaN, found only at the flush
     const layer = (values: tf.Tensor) => ({

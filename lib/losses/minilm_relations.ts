@@ -70,7 +70,7 @@ function checkShapes(
   student: QueryKeyValue,
   relationHeads: number,
   mask: tf.Tensor | undefined,
-): [number, number] {
+): void {
   if (!Number.isInteger(relationHeads) || relationHeads < 1) {
     throw new Error(`${FN}: relationHeads must be a positive integer, got ${relationHeads}`);
   }
@@ -107,7 +107,6 @@ function checkShapes(
   if (mask && (mask.rank !== 2 || mask.shape[0] !== B || mask.shape[1] !== T)) {
     throw new Error(`${FN}: mask must be [${B}, ${T}] (batch, positions), got [${mask.shape}]`);
   }
-  return [B, T];
 }
 
 /** Reads back once (deferred on GPUs): finite inputs, a 0/1 mask that keeps a position. */

@@ -109,6 +109,43 @@ interface Entry {
   make(config: Config): Objective;
 }
 
+/**
+ * The loss of MiniLM's and MiniLMv2's objectives: checks what both need (the two models' last
+ * layers, with queries and keys for MiniLMv2; the same causality; no mask, since the maps cover
+ * every position), then adds `ceWeight`·CE against the labels to `transfer(teacher, student)`.
+ */
+function attentionObjectiveLoss(
+  name: "minilm" | "minilmv2",
+  x: ObjectiveInputs,
+  ceWeight: number,
+  transfer: (teacher: LayerAttention, student: LayerAttention) => tf.Scalar,
+): tf.Scalar {
+  return tf.tidy(() => {
+    const { teacherAttention: t, studentAttention: s } = x;
+    const relations = name === "minilmv2";
+    if (!t || !s || (relations && (!t.queries || !t.keys || !s.queries || !s.keys))) {
+      throw new Error(
+        `${name}: inputs.teacherAttention and inputs.studentAttention ` +
+          `${relations ? "with queries and keys " : ""}are required (the task runs both ` +
+          `models with their last layer's attention)`,
+      );
+    }
+    if (t.causal !== s.causal) {
+      throw new Error(`${name}: teacher and student must both be causal or both not`);
+    }
+    if (x.mask) {
+      throw new Error(
+        `${name}: inputs.mask is not supported (the ${
+          relations ? "relations" : "attention maps"
+        } cover every position)`,
+      );
+    }
+    const loss = transfer(t, s);
+    if (ceWeight === 0) return loss;
+    return tf.add(loss, tf.mul(ceWeight, labelCrossEntropy(name, x))) as tf.Scalar;
+  });
+}
+
 /** The batch's teacher logits, or an error naming the objective that needs them. */
 const teacherOf = (name: string, inputs: ObjectiveInputs): tf.Tensor => {
   if (!inputs.teacherLogits) throw new Error(`${name}: inputs.teacherLogits is required`);
@@ -346,30 +383,17 @@ const REGISTRY: Record<string, Entry> = {
         needsTeacher: true,
         needsAttention: "heads",
         loss: (x) =>
-          tf.tidy(() => {
-            const { teacherAttention: t, studentAttention: s } = x;
-            if (!t || !s) {
-              throw new Error(
-                "minilm: inputs.teacherAttention and inputs.studentAttention are required (the " +
-                  "task runs both models with their last layer's attention)",
-              );
-            }
-            if (t.causal !== s.causal) {
-              throw new Error("minilm: teacher and student must both be causal or both not");
-            }
-            if (x.mask) {
-              throw new Error(
-                "minilm: inputs.mask is not supported (the attention maps cover every position)",
-              );
-            }
-            const transfer = miniLMAttention(t.probabilities, s.probabilities, t.values, s.values, {
-              causal: t.causal,
-              attentionWeight: c.attentionWeight,
-              valueWeight: c.valueWeight,
-            });
-            if (ceWeight === 0) return transfer;
-            return tf.add(transfer, tf.mul(ceWeight, labelCrossEntropy("minilm", x))) as tf.Scalar;
-          }),
+          attentionObjectiveLoss(
+            "minilm",
+            x,
+            ceWeight,
+            (t, s) =>
+              miniLMAttention(t.probabilities, s.probabilities, t.values, s.values, {
+                causal: t.causal,
+                attentionWeight: c.attentionWeight,
+                valueWeight: c.valueWeight,
+              }),
+          ),
       };
     },
   },
@@ -401,25 +425,10 @@ const REGISTRY: Record<string, Entry> = {
         needsTeacher: true,
         needsAttention: "relations",
         loss: (x) =>
-          tf.tidy(() => {
-            const { teacherAttention: t, studentAttention: s } = x;
-            if (!t?.queries || !t.keys || !s?.queries || !s.keys) {
-              throw new Error(
-                "minilmv2: inputs.teacherAttention and inputs.studentAttention with queries and " +
-                  "keys are required (the task runs both models with their last layer's attention)",
-              );
-            }
-            if (t.causal !== s.causal) {
-              throw new Error("minilmv2: teacher and student must both be causal or both not");
-            }
-            if (x.mask) {
-              throw new Error(
-                "minilmv2: inputs.mask is not supported (the relations cover every position)",
-              );
-            }
-            const relations = miniLMv2Relations(
-              { queries: t.queries, keys: t.keys, values: t.values },
-              { queries: s.queries, keys: s.keys, values: s.values },
+          attentionObjectiveLoss("minilmv2", x, ceWeight, (t, s) =>
+            miniLMv2Relations(
+              { queries: t.queries!, keys: t.keys!, values: t.values },
+              { queries: s.queries!, keys: s.keys!, values: s.values },
               {
                 relationHeads: c.relationHeads!,
                 causal: t.causal,
@@ -427,13 +436,7 @@ const REGISTRY: Record<string, Entry> = {
                 keyWeight: c.keyWeight,
                 valueWeight: c.valueWeight,
               },
-            );
-            if (ceWeight === 0) return relations;
-            return tf.add(
-              relations,
-              tf.mul(ceWeight, labelCrossEntropy("minilmv2", x)),
-            ) as tf.Scalar;
-          }),
+            )),
       };
     },
   },

@@ -62,6 +62,45 @@ async function sumOverWindows(
   return { totals, windows };
 }
 
+/** The last layer's self-attention as `GPT.forward` returns it. */
+type LastLayer = NonNullable<ReturnType<GPT["forward"]>["lastLayerAttention"]>;
+
+/**
+ * Means over non-overlapping windows of `tokens` of scalar terms comparing a teacher's and a
+ * student's last-layer self-attention (`terms`, named `names` in the error): one forward pass of
+ * each model per batch. A non-finite total is an error of `fn` saying a model produced NaN/Inf
+ * `produced` (what the terms read).
+ */
+async function meanAttentionTerms(
+  fn: string,
+  teacher: GPT,
+  student: GPT,
+  tokens: Int32Array,
+  options: { contextLength?: number; batchSize?: number; maxWindows?: number },
+  names: string[],
+  produced: string,
+  terms: (teacher: LastLayer, student: LastLayer) => tf.Scalar[],
+): Promise<{ means: number[]; windows: number }> {
+  const contextLength = options.contextLength ?? student.config.contextLength;
+  const { totals, windows } = await sumOverWindows(
+    tokens,
+    { ...options, contextLength },
+    ({ inputs }, count) => {
+      const [t, s] = [teacher, student].map((m) =>
+        m.forward(inputs, { lastLayerAttention: true }).lastLayerAttention!
+      );
+      return tf.stack(terms(t, s)).mul(count);
+    },
+  );
+  if (!totals.every(Number.isFinite)) {
+    throw new Error(
+      `${fn}: ${names.map((n, i) => `${n} ${totals[i]}`).join(", ")} summed over ${windows} ` +
+        `windows: a model produced NaN/Inf ${produced}`,
+    );
+  }
+  return { means: totals.map((v) => v / windows), windows };
+}
+
 /** Cross-entropy against the true next token over non-overlapping windows of `tokens`. */
 export async function evaluateLanguageModel(
   model: GPT,
@@ -122,28 +161,23 @@ export async function evaluateAttentionTransfer(
         `${student.config.nHead}; attention is compared head by head`,
     );
   }
-  const contextLength = options.contextLength ?? student.config.contextLength;
-  const { totals: [attention, valueRelation], windows } = await sumOverWindows(
+  const { means: [attention, valueRelation], windows } = await meanAttentionTerms(
+    "evaluateAttentionTransfer",
+    teacher,
+    student,
     tokens,
-    { ...options, contextLength },
-    ({ inputs }, count) => {
-      const [t, s] = [teacher, student].map((m) =>
-        m.forward(inputs, { lastLayerAttention: true }).lastLayerAttention!
-      );
+    options,
+    ["L_AT", "L_VR"],
+    "attention or values",
+    (t, s) => {
       const terms = miniLMTerms(t.probabilities, s.probabilities, t.values, s.values, {
         causal: true,
         validate: false,
       });
-      return tf.stack([terms.attention, terms.valueRelation]).mul(count);
+      return [terms.attention, terms.valueRelation];
     },
   );
-  if (!Number.isFinite(attention) || !Number.isFinite(valueRelation)) {
-    throw new Error(
-      `evaluateAttentionTransfer: L_AT ${attention}, L_VR ${valueRelation} summed over ${windows} ` +
-        `windows: a model produced NaN/Inf attention or values`,
-    );
-  }
-  return { attention: attention / windows, valueRelation: valueRelation / windows, windows };
+  return { attention, valueRelation, windows };
 }
 
 /** MiniLMv2's relation terms over held-out windows ({@linkcode evaluateAttentionRelations}). */
@@ -189,30 +223,20 @@ export async function evaluateAttentionRelations(
       );
     }
   }
-  const contextLength = options.contextLength ?? student.config.contextLength;
-  const { totals: [queryQuery, keyKey, valueValue], windows } = await sumOverWindows(
+  const { means: [queryQuery, keyKey, valueValue], windows } = await meanAttentionTerms(
+    "evaluateAttentionRelations",
+    teacher,
+    student,
     tokens,
-    { ...options, contextLength },
-    ({ inputs }, count) => {
-      const [t, s] = [teacher, student].map((m) =>
-        m.forward(inputs, { lastLayerAttention: true }).lastLayerAttention!
-      );
+    options,
+    ["L_QQ", "L_KK", "L_VV"],
+    "queries, keys or values",
+    (t, s) => {
       const terms = miniLMv2Terms(t, s, { relationHeads, causal: true, validate: false });
-      return tf.stack([terms.queryQuery, terms.keyKey, terms.valueValue]).mul(count);
+      return [terms.queryQuery, terms.keyKey, terms.valueValue];
     },
   );
-  if (![queryQuery, keyKey, valueValue].every(Number.isFinite)) {
-    throw new Error(
-      `evaluateAttentionRelations: L_QQ ${queryQuery}, L_KK ${keyKey}, L_VV ${valueValue} summed ` +
-        `over ${windows} windows: a model produced NaN/Inf queries, keys or values`,
-    );
-  }
-  return {
-    queryQuery: queryQuery / windows,
-    keyKey: keyKey / windows,
-    valueValue: valueValue / windows,
-    windows,
-  };
+  return { queryQuery, keyKey, valueValue, windows };
 }
 
 /** A classifier's held-out metrics. */

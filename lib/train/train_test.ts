@@ -6,7 +6,7 @@ import { adamw64 } from "../../tests/reference/models64.ts";
 import { initBackend } from "../backend.ts";
 import { ImageBatcher, TokenBatcher } from "../data/mod.ts";
 import { getLoss, type Objective } from "../losses/mod.ts";
-import { createGPT, createMLP } from "../models/mod.ts";
+import { createGPT, createMLP, type GPT } from "../models/mod.ts";
 import {
   AdamW,
   classifierTask,
@@ -135,6 +135,29 @@ Deno.test("tensor count is flat over 200 distillation steps (TAID, accumulation,
   assert.equal(counts[199], counts[0], `tensors went from ${counts[0]} to ${counts[199]}`);
 });
 
+/**
+ * 120 steps of `objective` from `teacher` into `student` at a constant 1e-2 (weight decay 0.1):
+ * each step's loss and the tensor count after it.
+ */
+async function distilAttention(
+  teacher: GPT,
+  student: GPT,
+  objective: Objective,
+  batcher: TokenBatcher,
+): Promise<{ losses: number[]; counts: number[] }> {
+  const counts: number[] = [];
+  const sink = new MemorySink();
+  await train({
+    task: languageModelTask({ student, teacher, objective, batcher }),
+    steps: 120,
+    schedule: constantLr(1e-2),
+    optimizer: { weightDecay: 0.1 },
+    sink,
+    onRow: (row) => row.kind === "train" && counts.push(tf.memory().numTensors),
+  });
+  return { losses: sink.rows.map((r) => r.loss as number), counts };
+}
+
 Deno.test("MiniLM distillation: the student's last-layer attention moves to the teacher's", async () => {
   await initBackend("wasm", { log: false });
   const tokens = Int32Array.from({ length: 300 }, (_, i) => (i * 7 + (i >> 3)) % 17);
@@ -142,8 +165,6 @@ Deno.test("MiniLM distillation: the student's last-layer attention moves to the 
   const student = createGPT({ ...tiny, seed: 6 });
   const batcher = new TokenBatcher(tokens, { batchSize: 4, contextLength: 8, seed: 2 });
   const untouched = ["h0.attn.wo", "h0.mlp.w1", "lnf.g"].map((k) => student.params[k].dataSync());
-  const counts: number[] = [];
-  const sink = new MemorySink();
   const gap = (model: typeof student) =>
     evaluateAttentionTransfer(teacher, model, tokens, { contextLength: 8, batchSize: 5 });
   const self = await gap(createGPT({ ...tiny, nLayer: 2, dModel: 24, seed: 5 }));
@@ -154,15 +175,7 @@ Deno.test("MiniLM distillation: the student's last-layer attention moves to the 
   broken.params["h0.attn.wqkv"].assign(tf.fill(broken.params["h0.attn.wqkv"].shape, NaN));
   await assert.rejects(() => gap(broken), /a model produced NaN\/Inf attention or values/);
   Object.values(broken.params).forEach((v) => v.dispose());
-  await train({
-    task: languageModelTask({ student, teacher, objective: getLoss("minilm"), batcher }),
-    steps: 120,
-    schedule: constantLr(1e-2),
-    optimizer: { weightDecay: 0.1 },
-    sink,
-    onRow: (row) => row.kind === "train" && counts.push(tf.memory().numTensors),
-  });
-  const losses = sink.rows.map((r) => r.loss as number);
+  const { losses, counts } = await distilAttention(teacher, student, getLoss("minilm"), batcher);
   assert.ok(losses[119] < 0.3 * losses[0], `MiniLM loss ${losses[0]} → ${losses[119]}`);
   assert.equal(counts[119], counts[0], `tensors went from ${counts[0]} to ${counts[119]}`);
   const after = await gap(student);
@@ -203,28 +216,14 @@ Deno.test("MiniLMv2 distillation: a student with other head counts learns the te
   const teacher = createGPT({ ...tiny, nLayer: 2, nHead: 4, dModel: 24, seed: 5 });
   const student = createGPT({ ...tiny, seed: 6 });
   const batcher = new TokenBatcher(tokens, { batchSize: 4, contextLength: 8, seed: 2 });
-  const counts: number[] = [];
-  const sink = new MemorySink();
   const gap = (model: typeof student) =>
     evaluateAttentionRelations(teacher, model, tokens, { relationHeads: 4, batchSize: 5 });
   const self = await gap(createGPT({ ...tiny, nLayer: 2, nHead: 4, dModel: 24, seed: 5 }));
   assert.ok(Math.max(self.queryQuery, self.keyKey, self.valueValue) < 1e-6, "a copy: 0");
   assert.equal(self.windows, 37);
   const before = await gap(student);
-  await train({
-    task: languageModelTask({
-      student,
-      teacher,
-      objective: getLoss("minilmv2", { relationHeads: 4 }),
-      batcher,
-    }),
-    steps: 120,
-    schedule: constantLr(1e-2),
-    optimizer: { weightDecay: 0.1 },
-    sink,
-    onRow: (row) => row.kind === "train" && counts.push(tf.memory().numTensors),
-  });
-  const losses = sink.rows.map((r) => r.loss as number);
+  const objective = getLoss("minilmv2", { relationHeads: 4 });
+  const { losses, counts } = await distilAttention(teacher, student, objective, batcher);
   assert.ok(losses[119] < 0.5 * losses[0], `MiniLMv2 loss ${losses[0]} → ${losses[119]}`);
   assert.equal(counts[119], counts[0], `tensors went from ${counts[0]} to ${counts[119]}`);
   const after = await gap(student);
