@@ -185,26 +185,52 @@ Deno.test("the DistiLLM study plan: 9 methods × seeds from the TAID study's sup
   }
 });
 
-Deno.test("the MiniLM study plan: 7 distillation methods, 8 fine-tuning starts, paired by seed", () => {
+Deno.test("the MiniLM study plan: 12 distillation methods, 13 fine-tuning starts, paired by seed", () => {
   for (const scale of ["quick", "full"] as const) {
     const study = miniLMStudy(scale);
     const taid = taidStudy(scale, 1);
     const seeds = study.config.seeds;
     assert.deepEqual(study.teacher, taid.teachers.main);
+    assert.deepEqual(study.largeTeacher, taid.teachers.large);
     assert.equal(study.distill.length, MINILM_METHODS.length * seeds);
     assert.equal(study.finetune.length, MINILM_STARTS.length * seeds);
-    const names = [...study.distill, ...study.finetune].map((r) => r.spec.name);
+    assert.equal(study.assistants.length, seeds);
+    const names = [...study.assistants, ...study.distill, ...study.finetune].map((r) =>
+      r.spec.name
+    );
     assert.equal(new Set(names).size, names.length);
-    assert.equal(MINILM_METHODS.length, 7);
+    assert.equal(MINILM_METHODS.length, 12);
+    const student = study.distill[0].spec.model;
     for (const d of study.distill) {
       // MiniLM compares attention head by head; every student has the same size and budget, and
       // only MiniLMv2's second student splits its width into other heads.
-      const heads = study.teacher.model.nHead / (d.method === "minilmv2_half" ? 2 : 1);
+      const large = d.method.startsWith("large_");
+      const teacher = large ? study.largeTeacher : study.teacher;
+      const heads = teacher.model.nHead / (d.method === "minilmv2_half" ? 2 : 1);
       assert.equal(d.spec.model.nHead, heads);
-      assert.deepEqual(d.spec.model, { ...study.distill[0].spec.model, nHead: heads });
+      assert.deepEqual(d.spec.model, { ...student, nHead: heads });
       assert.equal(d.spec.train.steps, study.config.distill.steps);
       assert.equal(d.spec.teacher === undefined, d.method === "sft");
       assert.equal(d.spec.data.categories, undefined, "distilled on all of Brown");
+      if (d.spec.teacher && d.method !== "large_minilm_ta") {
+        assert.deepEqual(d.spec.teacher, teacher);
+      }
+      // The upper-middle layer: the one below the teacher's last.
+      const layer = (d.spec.objective.config as { teacherLayer?: number } | undefined)
+        ?.teacherLayer;
+      assert.equal(layer, d.method.endsWith("_upper") ? teacher.model.nLayer - 1 : undefined);
+    }
+    // The assistant: the large teacher's depth and heads, the student's width, MiniLM from the
+    // large teacher with the students' budget; it then teaches the large_minilm_ta student.
+    for (const { seed, spec } of study.assistants) {
+      assert.deepEqual(spec.teacher, study.largeTeacher);
+      assert.deepEqual(spec.model, { ...study.largeTeacher.model, dModel: student.dModel });
+      assert.deepEqual(spec.objective, { name: "minilm" });
+      assert.equal(spec.seed, seed);
+      assert.equal(spec.train.steps, study.config.distill.steps);
+      const ta = study.distill.find((d) => d.method === "large_minilm_ta" && d.seed === seed)!;
+      assert.deepEqual(ta.spec.teacher, spec);
+      assert.deepEqual(ta.spec.objective, { name: "minilm" });
     }
     for (const f of study.finetune) {
       assert.deepEqual(f.spec.data.categories, [study.config.finetune.category]);
@@ -217,13 +243,20 @@ Deno.test("the MiniLM study plan: 7 distillation methods, 8 fine-tuning starts, 
     }
     const at = study.distill.find((d) => d.method === "minilm_at")!.spec.objective;
     assert.deepEqual(at, { name: "minilm", config: { valueWeight: 0 } });
-    for (const method of ["minilmv2", "minilmv2_half"]) {
+    for (const method of ["minilmv2", "minilmv2_half", "large_minilmv2"]) {
       const v2 = study.distill.find((d) => d.method === method)!.spec;
       assert.deepEqual(v2.objective, { name: "minilmv2", config: { relationHeads: 8 } });
       // A_r divides both widths.
-      assert.equal(study.teacher.model.dModel % 8 + v2.model.dModel % 8, 0);
+      assert.equal(v2.teacher!.model.dModel % 8 + v2.model.dModel % 8, 0);
     }
   }
+  // The runs committed before the larger-teacher methods keep their specs (so their folders).
+  const [minilm, half] = ["minilm", "minilmv2_half"].map((m) =>
+    miniLMStudy("full").distill.find((d) => d.method === m && d.seed === 1)!.spec
+  );
+  assert.deepEqual(minilm.model, { nLayer: 2, nHead: 4, dModel: 64 });
+  assert.deepEqual(half.model, { nLayer: 2, nHead: 2, dModel: 64 });
+  assert.deepEqual(minilm.objective, { name: "minilm" });
 });
 
 Deno.test("the vision study plan: methods × seeds × settings, defense at four temperatures", () => {

@@ -3,7 +3,8 @@
  * training, objective, seed, and the specs of the runs it depends on: teacher, initial weights,
  * Delta-KD's base models). `runLanguageModel(spec)` trains it once, saves the model, evaluates it
  * on the validation split and writes a summary; a finished spec is skipped, an interrupted one
- * resumes from its checkpoint. Teachers are trained with the `sft` objective and no teacher.
+ * resumes from its checkpoint. A teacher is any spec: most are trained with the `sft` objective
+ * and no teacher; a distilled one (a teacher assistant) is trained first, with its own teacher.
  *
  * @module
  */

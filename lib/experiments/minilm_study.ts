@@ -10,8 +10,12 @@
  *    al., Findings of ACL 2021), with MiniLMv2 again for a student with half the teacher's heads
  *    (which MiniLM cannot compare), with forward KL on the logits (logit-level distillation), or
  *    with next-token cross-entropy (supervised pretraining), or with MiniLM plus that
- *    cross-entropy (a diagnostic: does attention transfer add to what supervision trains?); every
- *    student has the same budget and parameter count.
+ *    cross-entropy (a diagnostic: does attention transfer add to what supervision trains?); then
+ *    the two choices the papers make for larger teachers: MiniLMv2 from the teacher's
+ *    upper-middle layer instead of its last, with the main teacher and with the TAID study's
+ *    large one (deeper and wider), and MiniLM from the large teacher directly or through a
+ *    teacher assistant (MiniLM's recipe for students of at most half the teacher's depth and
+ *    width). Every student has the same budget and parameter count.
  * 2. **fine-tuning** (the "task"): each distilled student, and one from a fresh initialisation,
  *    trains with cross-entropy on one genre (DistiLLM's), and is scored on that genre's
  *    validation text.
@@ -32,7 +36,23 @@ export interface MiniLMMethod {
   objective: LMSpec["objective"];
   /** The student's head count from the teacher's, when they differ (MiniLMv2 allows any). */
   studentHeads?: (teacherHeads: number) => number;
+  /** The teacher: the TAID study's main one (default) or its large one (deeper and wider). */
+  teacher?: "main" | "large";
+  /**
+   * The teacher's layer distilled from its layer count (MiniLMv2's upper-middle layer); default:
+   * the last.
+   */
+  teacherLayer?: (teacherLayers: number) => number;
+  /**
+   * Distil through a teacher assistant (MiniLM, Sec. 3.4, after Mirzadeh et al. 2020): the
+   * teacher first distils, with this method's objective, a model with its own depth and heads
+   * and the student's width; that assistant then teaches the student.
+   */
+  assistant?: boolean;
 }
+
+/** MiniLMv2's upper-middle teacher layer here: the one below the last. */
+const upperMiddle = (layers: number) => layers - 1;
 
 /**
  * MiniLMv2's relation heads A_r here: 8, twice the teacher's attention heads (16 dimensions per
@@ -59,6 +79,26 @@ export const MINILM_METHODS: MiniLMMethod[] = [
   // A diagnostic, not the paper's: MiniLM plus next-token CE, which also trains the output side
   // (last block's MLP, final norm, tied output embedding) that MiniLM's stage 1 leaves alone.
   { method: "minilm_ce", objective: { name: "minilm", config: { ceWeight: 1 } } },
+  // Which teacher layer (MiniLMv2), and a teacher assistant (MiniLM), with the main teacher and
+  // with the large one.
+  {
+    method: "minilmv2_upper",
+    objective: { name: "minilmv2", config: { relationHeads: MINILM_RELATION_HEADS } },
+    teacherLayer: upperMiddle,
+  },
+  {
+    method: "large_minilmv2",
+    objective: { name: "minilmv2", config: { relationHeads: MINILM_RELATION_HEADS } },
+    teacher: "large",
+  },
+  {
+    method: "large_minilmv2_upper",
+    objective: { name: "minilmv2", config: { relationHeads: MINILM_RELATION_HEADS } },
+    teacher: "large",
+    teacherLayer: upperMiddle,
+  },
+  { method: "large_minilm", objective: { name: "minilm" }, teacher: "large" },
+  { method: "large_minilm_ta", objective: { name: "minilm" }, teacher: "large", assistant: true },
 ];
 
 /** The fine-tuning stage's starting points: each method's student, or a fresh initialisation. */
@@ -106,8 +146,12 @@ export const MINILM_SCALES: Record<TAIDScale, MiniLMScaleConfig> = {
 export interface MiniLMStudy {
   /** The scale's sizes. */
   config: MiniLMScaleConfig;
-  /** The frozen teacher (the TAID study's main teacher). */
+  /** The frozen teacher of most methods (the TAID study's main teacher). */
   teacher: LMSpec;
+  /** The TAID study's large teacher (deeper and wider), for the methods that name it. */
+  largeTeacher: LMSpec;
+  /** The teacher assistants, one per seed (what `assistant` methods learn from). */
+  assistants: { seed: number; spec: LMSpec }[];
   /** The distillation stage: every method at every seed. */
   distill: (MiniLMMethod & { seed: number; spec: LMSpec })[];
   /** The fine-tuning stage: every start at every seed (`init` is the distilled student). */
@@ -115,41 +159,68 @@ export interface MiniLMStudy {
 }
 
 /**
- * Every spec of the study. The student is the TAID study's student with the teacher's head count
+ * Every spec of the study. The student is the TAID study's student with its teacher's head count
  * (MiniLM compares attention head by head), or with `studentHeads` (the same parameters split
- * into other heads); runs are named `minilm-<scale>-distill-<method>-s<seed>`
- * and `minilm-<scale>-finetune-<start>-s<seed>`.
+ * into other heads). A method's objective gets its `teacherLayer` for its teacher's depth. Runs
+ * are named `minilm-<scale>-distill-<method>-s<seed>`, `minilm-<scale>-assistant-s<seed>` and
+ * `minilm-<scale>-finetune-<start>-s<seed>`.
  */
 export function miniLMStudy(scale: TAIDScale): MiniLMStudy {
   const c = MINILM_SCALES[scale];
   const taid = taidStudy(scale, 1);
-  const teacher = taid.teachers.main;
+  const teachers = { main: taid.teachers.main, large: taid.teachers.large };
   const base = taid.main.find((r) => r.method === "sft")!.spec;
-  const model = { ...base.model, nHead: teacher.model.nHead };
   const train = (steps: number, peakLr: number): LMSpec["train"] => ({
     ...base.train,
     steps,
     peakLr,
     warmupSteps: Math.max(1, Math.round(steps / 20)),
   });
-  const modelOf = (method: string) => {
-    const heads = MINILM_METHODS.find((m) => m.method === method)?.studentHeads;
-    return heads === undefined ? model : { ...model, nHead: heads(teacher.model.nHead) };
+  const methodOf = (method: string) => MINILM_METHODS.find((m) => m.method === method);
+  const modelOf = (method: string): LMSpec["model"] => {
+    const m = methodOf(method);
+    const teacherHeads = teachers[m?.teacher ?? "main"].model.nHead;
+    return { ...base.model, nHead: m?.studentHeads?.(teacherHeads) ?? teacherHeads };
   };
   const seeds = Array.from({ length: c.seeds }, (_, i) => i + 1);
+  const distilled = (
+    name: string,
+    model: LMSpec["model"],
+    m: MiniLMMethod,
+    teacher: LMSpec | undefined,
+    seed: number,
+  ): LMSpec => {
+    const layers = teacher?.model.nLayer ?? 0;
+    const objective = m.teacherLayer
+      ? { ...m.objective, config: { ...m.objective.config, teacherLayer: m.teacherLayer(layers) } }
+      : m.objective;
+    return {
+      name,
+      data: base.data,
+      model,
+      train: train(c.distill.steps, c.distill.peakLr),
+      objective,
+      seed,
+      ...(teacher ? { teacher } : {}),
+      eval: base.eval,
+    };
+  };
+  // MiniLM's assistant: the large teacher's depth and heads, the student's width.
+  const assistants = seeds.map((seed) => {
+    const large = teachers.large;
+    const model = { ...large.model, dModel: base.model.dModel };
+    const m = MINILM_METHODS.find((m) => m.assistant)!;
+    return { seed, spec: distilled(`minilm-${scale}-assistant-s${seed}`, model, m, large, seed) };
+  });
   const distill = MINILM_METHODS.flatMap((m) =>
     seeds.map((seed) => {
-      const spec: LMSpec = {
-        name: `minilm-${scale}-distill-${m.method}-s${seed}`,
-        data: base.data,
-        model: modelOf(m.method),
-        train: train(c.distill.steps, c.distill.peakLr),
-        objective: m.objective,
-        seed,
-        ...(m.objective.name === "sft" ? {} : { teacher }),
-        eval: base.eval,
-      };
-      return { ...m, seed, spec };
+      const teacher = m.objective.name === "sft"
+        ? undefined
+        : m.assistant
+        ? assistants.find((a) => a.seed === seed)!.spec
+        : teachers[m.teacher ?? "main"];
+      const name = `minilm-${scale}-distill-${m.method}-s${seed}`;
+      return { ...m, seed, spec: distilled(name, modelOf(m.method), m, teacher, seed) };
     })
   );
   const f = c.finetune;
@@ -170,5 +241,12 @@ export function miniLMStudy(scale: TAIDScale): MiniLMStudy {
       return { start, seed, spec };
     })
   );
-  return { config: c, teacher, distill, finetune };
+  return {
+    config: c,
+    teacher: teachers.main,
+    largeTeacher: teachers.large,
+    assistants,
+    distill,
+    finetune,
+  };
 }

@@ -176,7 +176,7 @@ async function attentionLossOnBothBackends(
     );
     const t = teacher();
     const { value, grads } = tf.variableGrads(() => {
-      const s = student.forward(tokens, { lastLayerAttention: true }).lastLayerAttention!;
+      const s = student.forward(tokens, { attentionOfLayer: -1 }).layerAttention!;
       return objective.loss({
         studentLogits: tf.zeros([2, 8, 23]),
         teacherAttention: { ...t, causal: true },

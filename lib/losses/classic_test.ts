@@ -324,6 +324,14 @@ Deno.test("registry: minilm is MiniLM's loss, plus CE when asked; its inputs are
     assert.throws(() => minilm.loss({ ...inputs, mask: tf.ones([N]) }), /mask is not supported/);
     assert.throws(() => getLoss("minilm", { ceWeight: -1 }), /ceWeight must be a number/);
     assert.throws(() => getLoss("minilm", { valueWeight: NaN }), /valueWeight must be a number/);
+    assert.equal(minilm.teacherLayer, undefined, "the teacher's last layer by default");
+    assert.equal(getLoss("minilm", { teacherLayer: 2 }).teacherLayer, 2);
+    for (const bad of [0, -1, 1.5, "2"]) {
+      assert.throws(
+        () => getLoss("minilm", { teacherLayer: bad }),
+        /minilm: config.teacherLayer must be a layer number from 1/,
+      );
+    }
   });
 });
 
@@ -347,6 +355,11 @@ Deno.test("registry: minilmv2 is MiniLMv2's loss, plus CE when asked; its config
       relations + 0.25 * ce,
       1e-5,
       "+ 0.25·CE",
+    );
+    assert.equal(getLoss("minilmv2", { relationHeads: 2, teacherLayer: 3 }).teacherLayer, 3);
+    assert.throws(
+      () => getLoss("minilmv2", { relationHeads: 2, teacherLayer: 0 }),
+      /minilmv2: config.teacherLayer must be a layer number from 1/,
     );
     assert.throws(() => getLoss("minilmv2"), /relationHeads must be a positive integer/);
     assert.throws(() => getLoss("minilmv2", { relationHeads: 1.5 }), /relationHeads must be/);

@@ -6,7 +6,8 @@
  * name; `lossNames()` lists them. Two objectives compare more than logits: MiniLM's
  * (`miniLMAttention`, registry name `minilm`) takes the last layer's attention probabilities and
  * values of both models, and MiniLMv2's (`miniLMv2Relations`, `minilmv2`) their queries, keys and
- * values; a task supplies them when the objective says `needsAttention`.
+ * values; a task supplies them when the objective says `needsAttention`, from the teacher's
+ * `teacherLayer` when the config names one (MiniLMv2's upper-middle layer of a large teacher).
  *
  * @example Known answers: teacher p = (1/4, 3/4), student q = (1/2, 1/2)
  * ```ts

@@ -43,7 +43,7 @@ export interface ObjectiveInputs {
   teacherBaseLogits?: tf.Tensor;
   /** Delta-KD's frozen student base model's logits. */
   studentBaseLogits?: tf.Tensor;
-  /** MiniLM, MiniLMv2: the frozen teacher's last-layer self-attention. */
+  /** MiniLM, MiniLMv2: the frozen teacher's self-attention (last layer, or `teacherLayer`). */
   teacherAttention?: LayerAttention;
   /** MiniLM, MiniLMv2: the student's last-layer self-attention (on the gradient tape). */
   studentAttention?: LayerAttention;
@@ -73,12 +73,18 @@ export interface Objective {
   /** False for objectives that use no teacher (SFT). */
   readonly needsTeacher: boolean;
   /**
-   * Set for objectives that compare last-layer self-attention: the task then runs the teacher
-   * and the student with their last layer's attention probabilities, queries, keys and values
-   * ({@link ObjectiveInputs.teacherAttention}). `"heads"`: head by head, so both models need the
+   * Set for objectives that compare self-attention: the task then runs the teacher and the
+   * student with the attention probabilities, queries, keys and values of the student's last
+   * layer and of the teacher's last (or {@link teacherLayer}) ({@link ObjectiveInputs.teacherAttention}). `"heads"`: head by head, so both models need the
    * same head count (MiniLM); `"relations"`: through relation heads, any head counts (MiniLMv2).
    */
   readonly needsAttention?: "heads" | "relations";
+  /**
+   * With {@link needsAttention}: the teacher's layer compared with the student's last, numbered
+   * from 1 (MiniLMv2, Wang et al. 2021, selects an upper-middle layer of a large-size teacher);
+   * absent: the teacher's last layer, as in MiniLM.
+   */
+  readonly teacherLayer?: number;
   /** The loss of one batch (a scalar to minimise). */
   loss(inputs: ObjectiveInputs): tf.Scalar;
   /**
@@ -110,8 +116,8 @@ interface Entry {
 }
 
 /**
- * The loss of MiniLM's and MiniLMv2's objectives: checks what both need (the two models' last
- * layers, with queries and keys for MiniLMv2; the same causality; no mask, since the maps cover
+ * The loss of MiniLM's and MiniLMv2's objectives: checks what both need (the two models'
+ * self-attention, with queries and keys for MiniLMv2; the same causality; no mask, since the maps cover
  * every position), then adds `ceWeight`·CE against the labels to `transfer(teacher, student)`.
  */
 function attentionObjectiveLoss(
@@ -127,7 +133,8 @@ function attentionObjectiveLoss(
       throw new Error(
         `${name}: inputs.teacherAttention and inputs.studentAttention ` +
           `${relations ? "with queries and keys " : ""}are required (the task runs both ` +
-          `models with their last layer's attention)`,
+          `models with their attention: the student's last layer, the teacher's last or ` +
+          `teacherLayer)`,
       );
     }
     if (t.causal !== s.causal) {
@@ -144,6 +151,21 @@ function attentionObjectiveLoss(
     if (ceWeight === 0) return loss;
     return tf.add(loss, tf.mul(ceWeight, labelCrossEntropy(name, x))) as tf.Scalar;
   });
+}
+
+/**
+ * The `teacherLayer` key of MiniLM's and MiniLMv2's configs, checked: absent, or a layer number
+ * from 1 (whether the teacher has it is checked where the teacher is known, by the task).
+ */
+function teacherLayerOf(name: string, teacherLayer: unknown): { teacherLayer?: number } {
+  if (teacherLayer === undefined) return {};
+  if (!(Number.isInteger(teacherLayer) && (teacherLayer as number) >= 1)) {
+    throw new Error(
+      `${name}: config.teacherLayer must be a layer number from 1 (default: the teacher's ` +
+        `last), got ${teacherLayer}`,
+    );
+  }
+  return { teacherLayer: teacherLayer as number };
 }
 
 /** The batch's teacher logits, or an error naming the objective that needs them. */
@@ -370,10 +392,16 @@ const REGISTRY: Record<string, Entry> = {
     },
   },
   minilm: {
-    description: "MiniLM: last-layer attention transfer + value relation (optional CE)",
-    keys: ["attentionWeight", "valueWeight", "ceWeight"],
+    description:
+      "MiniLM: last-layer attention transfer + value relation (optional CE, teacher layer)",
+    keys: ["attentionWeight", "valueWeight", "ceWeight", "teacherLayer"],
     make: (config) => {
-      const c = config as { attentionWeight?: number; valueWeight?: number; ceWeight?: number };
+      const c = config as {
+        attentionWeight?: number;
+        valueWeight?: number;
+        ceWeight?: number;
+        teacherLayer?: number;
+      };
       const ceWeight = c.ceWeight ?? 0;
       checkRange("minilm", "ceWeight", ceWeight, 0, Infinity);
       checkRange("minilm", "attentionWeight", c.attentionWeight ?? 1, 0, Infinity);
@@ -382,6 +410,7 @@ const REGISTRY: Record<string, Entry> = {
         name: "minilm",
         needsTeacher: true,
         needsAttention: "heads",
+        ...teacherLayerOf("minilm", c.teacherLayer),
         loss: (x) =>
           attentionObjectiveLoss(
             "minilm",
@@ -399,8 +428,8 @@ const REGISTRY: Record<string, Entry> = {
   },
   minilmv2: {
     description:
-      "MiniLMv2: last-layer Q-Q, K-K, V-V self-attention relations over relation heads (optional CE)",
-    keys: ["relationHeads", "queryWeight", "keyWeight", "valueWeight", "ceWeight"],
+      "MiniLMv2: Q-Q, K-K, V-V self-attention relations over relation heads (optional CE, teacher layer)",
+    keys: ["relationHeads", "queryWeight", "keyWeight", "valueWeight", "ceWeight", "teacherLayer"],
     make: (config) => {
       const c = config as {
         relationHeads?: number;
@@ -408,6 +437,7 @@ const REGISTRY: Record<string, Entry> = {
         keyWeight?: number;
         valueWeight?: number;
         ceWeight?: number;
+        teacherLayer?: number;
       };
       const ceWeight = c.ceWeight ?? 0;
       checkRange("minilmv2", "ceWeight", ceWeight, 0, Infinity);
@@ -424,6 +454,7 @@ const REGISTRY: Record<string, Entry> = {
         name: "minilmv2",
         needsTeacher: true,
         needsAttention: "relations",
+        ...teacherLayerOf("minilmv2", c.teacherLayer),
         loss: (x) =>
           attentionObjectiveLoss("minilmv2", x, ceWeight, (t, s) =>
             miniLMv2Relations(

@@ -38,11 +38,12 @@ export interface GPTForwardOptions {
   /** Also return each layer's attention probabilities `[B, H, T, T]`. */
   attentions?: boolean;
   /**
-   * Also return the last layer's attention probabilities, and its queries, keys and values per
-   * head (what MiniLM, Wang et al. 2020, and MiniLMv2, Wang et al. 2021, distil):
-   * {@link GPTOutput.lastLayerAttention}.
+   * Also return one block's attention probabilities, and its queries, keys and values per head
+   * (what MiniLM, Wang et al. 2020, distils from the last layer and MiniLMv2, Wang et al. 2021,
+   * from the last or an upper-middle one): {@link GPTOutput.layerAttention}. The block's index
+   * from 0; a negative index counts from the end (−1: the last block).
    */
-  lastLayerAttention?: boolean;
+  attentionOfLayer?: number;
   /** Apply dropout with masks drawn from this seed (training only; none when absent). */
   dropoutSeed?: number;
   /** Check token ids on the host (default true; one small readback). */
@@ -100,10 +101,10 @@ export interface GPTOutput {
    */
   attentions?: tf.Tensor4D[];
   /**
-   * The last layer's self-attention (L: the cache's length, 0 without one), with
-   * `lastLayerAttention`.
+   * The self-attention of the block chosen by `attentionOfLayer` (L: the cache's length, 0
+   * without one).
    */
-  lastLayerAttention?: {
+  layerAttention?: {
     /** Attention probabilities `[B, H, T, L + T]`. */
     probabilities: tf.Tensor4D;
     /** Values per head `[B, H, L + T, head size]`. */
@@ -238,10 +239,13 @@ export function createGPT(config: GPTConfig): GPT {
         }
       });
     }
+    const attentionLayer = options.attentionOfLayer === undefined
+      ? undefined
+      : blockIndex(options.attentionOfLayer);
     const seed = options.dropoutSeed;
     const hidden: tf.Tensor3D[] = [];
     const attentions: tf.Tensor4D[] = [];
-    let lastLayer: GPTOutput["lastLayerAttention"];
+    let layerAttention: GPTOutput["layerAttention"];
     const cache: KVCache | undefined = options.returnCache ? { keys: [], values: [] } : undefined;
     const positions = tf.slice(p.wpe, [past, 0], [T, D]);
     let x = embedding(p.wte as tf.Tensor2D, tokens).add(positions) as tf.Tensor3D;
@@ -265,8 +269,8 @@ export function createGPT(config: GPTConfig): GPT {
       const scaled = matMul(q, k, false, true).mul(1 / Math.sqrt(hd));
       const att = tf.softmax(mask ? scaled.add(mask) : scaled);
       if (options.attentions) attentions.push(att.reshape([B, nHead, T, past + T]));
-      if (options.lastLayerAttention && l === nLayer - 1) {
-        lastLayer = {
+      if (l === attentionLayer) {
+        layerAttention = {
           probabilities: att.reshape([B, nHead, T, past + T]),
           values: v.reshape([B, nHead, past + T, hd]),
           queries: q.reshape([B, nHead, T, hd]),
@@ -299,9 +303,20 @@ export function createGPT(config: GPTConfig): GPT {
       logits: logits as tf.Tensor3D,
       ...(options.hiddenStates ? { hiddenStates: hidden } : {}),
       ...(options.attentions ? { attentions } : {}),
-      ...(lastLayer ? { lastLayerAttention: lastLayer } : {}),
+      ...(layerAttention ? { layerAttention } : {}),
       ...(cache ? { cache } : {}),
     };
+  }
+
+  /** The index from 0 of block `layer` (negative: from the end), after checking it exists. */
+  function blockIndex(layer: number): number {
+    if (!(Number.isInteger(layer) && layer >= -nLayer && layer < nLayer)) {
+      throw new Error(
+        `GPT: attentionOfLayer must be an integer block index in [${-nLayer}, ${nLayer - 1}] ` +
+          `(${nLayer} blocks; negative counts from the end), got ${layer}`,
+      );
+    }
+    return layer < 0 ? nLayer + layer : layer;
   }
 
   /** The cache's length, after checking it belongs to this model and a batch of B. */

@@ -187,7 +187,7 @@ Deno.test("GPT returns hidden states and attention maps; parameters are counted"
   assert.notDeepEqual(other.wte.data, again.wte.data);
 });
 
-Deno.test("GPT's last-layer attention, queries, keys and values (MiniLM's inputs) match float64", async () => {
+Deno.test("GPT's attention, queries, keys and values of a chosen block (MiniLM's inputs) match float64", async () => {
   await initBackend("cpu", { log: false });
   const model = createGPT(tiny);
   const weights = await readParams(model.params);
@@ -195,39 +195,49 @@ Deno.test("GPT's last-layer attention, queries, keys and values (MiniLM's inputs
     Object.entries(weights).map(([k, v]) => [k, { shape: v.shape, data: Array.from(v.data) }]),
   );
   const seqs = [[1, 5, 22, 0, 7], [4, 4, 9, 10, 11]];
-  const out = tf.tidy(() => {
-    const o = model.forward(tf.tensor2d(seqs, [2, 5], "int32"), {
-      lastLayerAttention: true,
-      attentions: true,
+  // Block 0 as 0 and -2 (from the end), block 1 (the last) as -1.
+  for (const [attentionOfLayer, layer] of [[0, 0], [-2, 0], [-1, 1]]) {
+    const out = tf.tidy(() => {
+      const o = model.forward(tf.tensor2d(seqs, [2, 5], "int32"), {
+        attentionOfLayer,
+        attentions: true,
+      });
+      const { probabilities, values, queries, keys } = o.layerAttention!;
+      assert.deepEqual(probabilities.shape, [2, 2, 5, 5]);
+      for (const x of [values, queries, keys]) assert.deepEqual(x.shape, [2, 2, 5, 4]);
+      assert.deepEqual(probabilities.dataSync(), o.attentions![layer].dataSync());
+      return {
+        p: probabilities.arraySync(),
+        v: values.arraySync(),
+        q: queries.arraySync(),
+        k: keys.arraySync(),
+      };
     });
-    const { probabilities, values, queries, keys } = o.lastLayerAttention!;
-    assert.deepEqual(probabilities.shape, [2, 2, 5, 5]);
-    for (const x of [values, queries, keys]) assert.deepEqual(x.shape, [2, 2, 5, 4]);
-    assert.deepEqual(probabilities.dataSync(), o.attentions![1].dataSync());
-    return {
-      p: probabilities.arraySync(),
-      v: values.arraySync(),
-      q: queries.arraySync(),
-      k: keys.arraySync(),
-    };
-  });
-  for (let b = 0; b < 2; b++) {
-    const ref = {
-      attention: [] as number[][][],
-      values: [] as number[][][],
-      queries: [] as number[][][],
-      keys: [] as number[][][],
-    };
-    gpt64(w64, { ...model.config, tieWeights: true }, seqs[b], ref);
-    assert.ok(maxAbs(out.p[b].flat(2), ref.attention.flat(2)) < 1e-5, `attention, batch ${b}`);
-    assert.ok(maxAbs(out.v[b].flat(2), ref.values.flat(2)) < 1e-5, `values, batch ${b}`);
-    assert.ok(maxAbs(out.q[b].flat(2), ref.queries.flat(2)) < 1e-5, `queries, batch ${b}`);
-    assert.ok(maxAbs(out.k[b].flat(2), ref.keys.flat(2)) < 1e-5, `keys, batch ${b}`);
+    for (let b = 0; b < 2; b++) {
+      const ref = {
+        layer,
+        attention: [] as number[][][],
+        values: [] as number[][][],
+        queries: [] as number[][][],
+        keys: [] as number[][][],
+      };
+      gpt64(w64, { ...model.config, tieWeights: true }, seqs[b], ref);
+      const at = `block ${attentionOfLayer}, batch ${b}`;
+      assert.ok(maxAbs(out.p[b].flat(2), ref.attention.flat(2)) < 1e-5, `attention, ${at}`);
+      assert.ok(maxAbs(out.v[b].flat(2), ref.values.flat(2)) < 1e-5, `values, ${at}`);
+      assert.ok(maxAbs(out.q[b].flat(2), ref.queries.flat(2)) < 1e-5, `queries, ${at}`);
+      assert.ok(maxAbs(out.k[b].flat(2), ref.keys.flat(2)) < 1e-5, `keys, ${at}`);
+    }
   }
-  assert.equal(
-    tf.tidy(() => model.forward(tf.tensor2d([[1]], [1, 1], "int32")).lastLayerAttention),
-    undefined,
-  );
+  const tokens = tf.tensor2d([[1]], [1, 1], "int32");
+  assert.equal(tf.tidy(() => model.forward(tokens).layerAttention), undefined);
+  for (const bad of [2, -3, 0.5, NaN]) {
+    assert.throws(
+      () => model.forward(tokens, { attentionOfLayer: bad }),
+      /attentionOfLayer must be an integer block index in \[-2, 1\] \(2 blocks/,
+    );
+  }
+  tokens.dispose();
   Object.values(model.params).forEach((v) => v.dispose());
 });
 

@@ -62,33 +62,62 @@ async function sumOverWindows(
   return { totals, windows };
 }
 
-/** The last layer's self-attention as `GPT.forward` returns it. */
-type LastLayer = NonNullable<ReturnType<GPT["forward"]>["lastLayerAttention"]>;
+/** One block's self-attention as `GPT.forward` returns it. */
+type LayerAttention = NonNullable<ReturnType<GPT["forward"]>["layerAttention"]>;
+
+/** Options of the attention evaluations: windows, and which teacher layer is compared. */
+export interface AttentionEvalOptions {
+  /** Window length (default: the student's context length). */
+  contextLength?: number;
+  /** Windows per forward pass. */
+  batchSize?: number;
+  /** At most this many windows. */
+  maxWindows?: number;
+  /**
+   * The teacher's layer compared with the student's last, numbered from 1 (MiniLMv2's choice of
+   * an upper-middle layer for large teachers); default: the teacher's last.
+   */
+  teacherLayer?: number;
+}
 
 /**
- * Means over non-overlapping windows of `tokens` of scalar terms comparing a teacher's and a
- * student's last-layer self-attention (`terms`, named `names` in the error): one forward pass of
- * each model per batch. A non-finite total is an error of `fn` saying a model produced NaN/Inf
- * `produced` (what the terms read).
+ * Throws an error of `fn` unless `teacherLayer` numbers one of the teacher's `nLayer` layers (an
+ * integer in [1, nLayer]).
+ */
+export function checkTeacherLayer(fn: string, teacherLayer: number, nLayer: number): void {
+  if (!(Number.isInteger(teacherLayer) && teacherLayer >= 1 && teacherLayer <= nLayer)) {
+    throw new Error(
+      `${fn}: teacherLayer must be an integer in [1, ${nLayer}] (the teacher's layers, ` +
+        `numbered from 1), got ${teacherLayer}`,
+    );
+  }
+}
+
+/**
+ * Means over non-overlapping windows of `tokens` of scalar terms comparing a teacher's
+ * self-attention (its last layer, or `teacherLayer`) with a student's last layer's (`terms`,
+ * named `names` in the error): one forward pass of each model per batch. A non-finite total is an
+ * error of `fn` saying a model produced NaN/Inf `produced` (what the terms read).
  */
 async function meanAttentionTerms(
   fn: string,
   teacher: GPT,
   student: GPT,
   tokens: Int32Array,
-  options: { contextLength?: number; batchSize?: number; maxWindows?: number },
+  options: AttentionEvalOptions,
   names: string[],
   produced: string,
-  terms: (teacher: LastLayer, student: LastLayer) => tf.Scalar[],
+  terms: (teacher: LayerAttention, student: LayerAttention) => tf.Scalar[],
 ): Promise<{ means: number[]; windows: number }> {
   const contextLength = options.contextLength ?? student.config.contextLength;
+  const teacherLayer = options.teacherLayer ?? teacher.config.nLayer;
+  checkTeacherLayer(fn, teacherLayer, teacher.config.nLayer);
   const { totals, windows } = await sumOverWindows(
     tokens,
     { ...options, contextLength },
     ({ inputs }, count) => {
-      const [t, s] = [teacher, student].map((m) =>
-        m.forward(inputs, { lastLayerAttention: true }).lastLayerAttention!
-      );
+      const t = teacher.forward(inputs, { attentionOfLayer: teacherLayer - 1 }).layerAttention!;
+      const s = student.forward(inputs, { attentionOfLayer: -1 }).layerAttention!;
       return tf.stack(terms(t, s)).mul(count);
     },
   );
@@ -144,16 +173,16 @@ export interface AttentionTransferEval {
 }
 
 /**
- * MiniLM's L_AT and L_VR between a teacher's and a student's last layer (Wang et al. 2020, Eqs.
- * 6–8; `lib/losses/minilm_attention.ts`) over held-out windows of `tokens`: how well a student
- * reproduces its teacher's attention, whatever objective trained it. The models must have the
- * same head count.
+ * MiniLM's L_AT and L_VR between a teacher's last layer (or `teacherLayer`) and a student's
+ * last layer (Wang et al. 2020, Eqs. 6–8; `lib/losses/minilm_attention.ts`) over held-out windows
+ * of `tokens`: how well a student reproduces its teacher's attention, whatever objective trained
+ * it. The models must have the same head count.
  */
 export async function evaluateAttentionTransfer(
   teacher: GPT,
   student: GPT,
   tokens: Int32Array,
-  options: { contextLength?: number; batchSize?: number; maxWindows?: number } = {},
+  options: AttentionEvalOptions = {},
 ): Promise<AttentionTransferEval> {
   if (teacher.config.nHead !== student.config.nHead) {
     throw new Error(
@@ -193,8 +222,9 @@ export interface AttentionRelationsEval {
 }
 
 /**
- * MiniLMv2's Q-Q, K-K and V-V relation terms between a teacher's and a student's last layer (Wang
- * et al. 2021, Eqs. 1–3; `lib/losses/minilm_relations.ts`) over held-out windows of `tokens`,
+ * MiniLMv2's Q-Q, K-K and V-V relation terms between a teacher's last layer (or `teacherLayer`)
+ * and a student's last layer (Wang et al. 2021, Eqs. 1–3; `lib/losses/minilm_relations.ts`) over
+ * held-out windows of `tokens`,
  * with `relationHeads` relation heads: how well a student reproduces its teacher's self-attention
  * relations, whatever their head counts and whatever objective trained it.
  */
@@ -202,12 +232,7 @@ export async function evaluateAttentionRelations(
   teacher: GPT,
   student: GPT,
   tokens: Int32Array,
-  options: {
-    relationHeads: number;
-    contextLength?: number;
-    batchSize?: number;
-    maxWindows?: number;
-  },
+  options: AttentionEvalOptions & { relationHeads: number },
 ): Promise<AttentionRelationsEval> {
   const { relationHeads } = options;
   if (!Number.isInteger(relationHeads) || relationHeads < 1) {

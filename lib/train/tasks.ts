@@ -26,6 +26,7 @@ import { createModel, type ModelSpec } from "../models/io.ts";
 import { checkOnPolicy, type OnPolicyOptions, onPolicyWindows } from "./on_policy.ts";
 import type { AdaptiveOffPolicy, AdaptiveOffPolicyState } from "./adaptive_off_policy.ts";
 import type { TrainTask } from "./trainer.ts";
+import { checkTeacherLayer } from "./evaluate.ts";
 
 /** The student's parameters plus the objective's own trainable variables (CTKD's θ). */
 function trainable(student: { params: Params }, objective: Objective): Params {
@@ -112,6 +113,14 @@ export function languageModelTask(options: LanguageModelTaskOptions): TrainTask 
         `teacher has ${teacher.config.nHead} heads, the student ${student.config.nHead}`,
     );
   }
+  const teacherLayer = objective.teacherLayer ?? teacher?.config.nLayer;
+  if (objective.needsAttention && teacher) {
+    checkTeacherLayer(
+      `languageModelTask (objective "${objective.name}")`,
+      teacherLayer!,
+      teacher.config.nLayer,
+    );
+  }
   checkTokenIds(batcher.tokens, student.config.vocabSize, "languageModelTask");
   const seed = options.seed ?? batcher.options.seed;
   const { onPolicy, adaptiveOffPolicy } = options;
@@ -121,20 +130,24 @@ export function languageModelTask(options: LanguageModelTaskOptions): TrainTask 
   }
   const frozen = (model: GPT | undefined, inputs: tf.Tensor) =>
     model ? tf.tidy(() => model.forward(inputs, { checkIds: false }).logits) : undefined;
-  // MiniLM(v2): the teacher's logits and last-layer attention, queries, keys and values from one
-  // forward pass.
+  // MiniLM(v2): the teacher's logits and one layer's attention, queries, keys and values (its
+  // last, or the objective's teacherLayer) from one forward pass.
   const attention = objective.needsAttention !== undefined;
   const frozenTeacher = (inputs: tf.Tensor): Record<string, tf.Tensor | undefined> => {
     if (!objective.needsTeacher) return {};
     if (!attention) return { teacherLogits: frozen(teacher, inputs) };
     return tf.tidy(() => {
-      const out = teacher!.forward(inputs, { checkIds: false, lastLayerAttention: true });
+      const out = teacher!.forward(inputs, {
+        checkIds: false,
+        attentionOfLayer: teacherLayer! - 1,
+      });
+      const a = out.layerAttention!;
       return {
         teacherLogits: out.logits,
-        teacherAttention: out.lastLayerAttention!.probabilities,
-        teacherValues: out.lastLayerAttention!.values,
-        teacherQueries: out.lastLayerAttention!.queries,
-        teacherKeys: out.lastLayerAttention!.keys,
+        teacherAttention: a.probabilities,
+        teacherValues: a.values,
+        teacherQueries: a.queries,
+        teacherKeys: a.keys,
       };
     });
   };
@@ -161,7 +174,7 @@ export function languageModelTask(options: LanguageModelTaskOptions): TrainTask 
       const out = student.forward(batch.inputs!, {
         checkIds: false,
         dropoutSeed: hashSeed(seed, "dropout", index),
-        lastLayerAttention: attention,
+        ...(attention ? { attentionOfLayer: -1 } : {}),
       });
       const layer = (
         probabilities?: tf.Tensor,
@@ -172,7 +185,7 @@ export function languageModelTask(options: LanguageModelTaskOptions): TrainTask 
         probabilities && values
           ? { probabilities, values, queries, keys, causal: true }
           : undefined;
-      const s = out.lastLayerAttention;
+      const s = out.layerAttention;
       return objective.loss({
         studentLogits: out.logits,
         teacherAttention: layer(

@@ -48,15 +48,17 @@ function addBias(x: number[], rows: number, bias: number[]): number[] {
 }
 
 /**
- * Logits [T, V] of one sequence under GPT weights (names as `createGPT`). With `lastLayer`, also
- * fills in the last layer's attention probabilities [H][T][T] and values per head [H][T][hd], and,
- * when `lastLayer` has them, its queries and keys per head [H][T][hd].
+ * Logits [T, V] of one sequence under GPT weights (names as `createGPT`). With `layerAttention`,
+ * also fills in block `layerAttention.layer`'s (from 0; the last when absent) attention
+ * probabilities [H][T][T] and values per head [H][T][hd], and, when it has them, its queries and
+ * keys per head [H][T][hd].
  */
 export function gpt64(
   w: Record<string, Tensor64>,
   cfg: { vocabSize: number; nLayer: number; nHead: number; dModel: number; tieWeights: boolean },
   tokens: number[],
-  lastLayer?: {
+  layerAttention?: {
+    layer?: number;
     attention: number[][][];
     values: number[][][];
     queries?: number[][][];
@@ -90,7 +92,8 @@ export function gpt64(
         const m = Math.max(...scores);
         const e = scores.map((s) => Math.exp(s - m));
         const z = e.reduce((a, b) => a + b, 0);
-        if (lastLayer && l === nLayer - 1) {
+        const lastLayer = layerAttention;
+        if (lastLayer && l === (lastLayer.layer ?? nLayer - 1)) {
           (lastLayer.attention[head] ??= [])[i] = Array.from(
             { length: T },
             (_, j) => (j <= i ? e[j] / z : 0),
