@@ -224,9 +224,9 @@ export interface AttentionRelationsEval {
 /**
  * MiniLMv2's Q-Q, K-K and V-V relation terms between a teacher's last layer (or `teacherLayer`)
  * and a student's last layer (Wang et al. 2021, Eqs. 1–3; `lib/losses/minilm_relations.ts`) over
- * held-out windows of `tokens`,
- * with `relationHeads` relation heads: how well a student reproduces its teacher's self-attention
- * relations, whatever their head counts and whatever objective trained it.
+ * held-out windows of `tokens`, with `relationHeads` relation heads: how well a student
+ * reproduces its teacher's self-attention relations, whatever their head counts and whatever
+ * objective trained it.
  */
 export async function evaluateAttentionRelations(
   teacher: GPT,
