@@ -189,9 +189,10 @@ export function miniLMTerms(
  * MiniLM's last-layer loss `attentionWeight·L_AT + valueWeight·L_VR` (defaults 1 and 1: the
  * paper's L = L_AT + L_VR); see the module doc.
  *
- * @param teacherAttention The teacher's last-layer attention probabilities `[B, H, T, T]`.
+ * @param teacherAttention The teacher's attention probabilities `[B, H, T, T]` (its last layer in
+ *   MiniLM; any layer a caller chooses).
  * @param studentAttention The student's, same shape (the head counts must match).
- * @param teacherValues The teacher's last-layer values per head `[B, H, T, d_T]`.
+ * @param teacherValues The same layer's values per head `[B, H, T, d_T]`.
  * @param studentValues The student's `[B, H, T, d_S]` (d_S may differ from d_T).
  * @param options Causal value relation, padding mask, the two weights, input checks.
  */

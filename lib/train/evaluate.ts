@@ -1,6 +1,7 @@
 /**
  * Held-out evaluation: a language model's cross-entropy, perplexity and divergence to a teacher,
- * and how closely its last-layer attention follows a teacher's (MiniLM's terms);
+ * and how closely its last layer's self-attention follows a teacher's last or chosen layer
+ * (MiniLM's and MiniLMv2's terms);
  * a classifier's accuracy, cross-entropy, expected calibration error (Guo et al., "On
  * Calibration of Modern Neural Networks", ICML 2017; 15 equal-width bins) and agreement with a
  * teacher. Sums are accumulated in float64 on the host.
