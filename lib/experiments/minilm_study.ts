@@ -176,9 +176,8 @@ export function miniLMStudy(scale: TAIDScale): MiniLMStudy {
     peakLr,
     warmupSteps: Math.max(1, Math.round(steps / 20)),
   });
-  const methodOf = (method: string) => MINILM_METHODS.find((m) => m.method === method);
-  const modelOf = (method: string): LMSpec["model"] => {
-    const m = methodOf(method);
+  // The student with its teacher's head count, or the method's studentHeads.
+  const modelOf = (m?: MiniLMMethod): LMSpec["model"] => {
     const teacherHeads = teachers[m?.teacher ?? "main"].model.nHead;
     return { ...base.model, nHead: m?.studentHeads?.(teacherHeads) ?? teacherHeads };
   };
@@ -220,7 +219,7 @@ export function miniLMStudy(scale: TAIDScale): MiniLMStudy {
         ? assistants.find((a) => a.seed === seed)!.spec
         : teachers[m.teacher ?? "main"];
       const name = `minilm-${scale}-distill-${m.method}-s${seed}`;
-      return { ...m, seed, spec: distilled(name, modelOf(m.method), m, teacher, seed) };
+      return { ...m, seed, spec: distilled(name, modelOf(m), m, teacher, seed) };
     })
   );
   const f = c.finetune;
@@ -230,7 +229,8 @@ export function miniLMStudy(scale: TAIDScale): MiniLMStudy {
       const spec: LMSpec = {
         name: `minilm-${scale}-finetune-${start}-s${seed}`,
         data: { vocabSize: base.data.vocabSize, categories: [f.category] },
-        model: modelOf(start),
+        // A distilled student keeps its shape; a fresh one is the main teacher's student.
+        model: init?.model ?? modelOf(),
         train: train(f.steps, f.peakLr),
         objective: { name: "sft" },
         seed,
