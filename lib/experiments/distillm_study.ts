@@ -16,11 +16,13 @@ import { gkdPromptLength, type TAIDMethod, type TAIDScale, taidStudy } from "./t
 
 /**
  * A method of the study: a TAID-study method (name, objective, fixed-rate on-policy outputs; λ = 0
- * is the data's outputs) or DistiLLM's adaptive off-policy outputs.
+ * is the data's outputs), DistiLLM's adaptive off-policy outputs, or MiniLLM's rollouts.
  */
 export interface DistiLLMMethod extends TAIDMethod {
   /** DistiLLM's adaptive off-policy outputs. */
   adaptiveOffPolicy?: LMSpec["adaptiveOffPolicy"];
+  /** MiniLLM's teacher-mixed rollouts (with the `minillm` objective). */
+  miniLLM?: LMSpec["miniLLM"];
 }
 
 /** One setting: how much of the genre the student trains on, for how long, and how fast. */
@@ -80,8 +82,13 @@ export const DISTILLM_SCALES: Record<TAIDScale, DistiLLMScaleConfig> = {
  * buffer of two micro-batches (`distillm_replay`). The official buffer holds 1000 sequences,
  * ~0.4% of the micro-batches of a 20-epoch Dolly run at batch 8, and never fills in runs as short
  * as ours (at most 14 of 60 micro-batches are generated); two micro-batches fill after two
- * generations, so the replayed half of the algorithm runs too. Every method keeps the first
- * quarter of a window as the prompt and scores the rest.
+ * generations, so the replayed half of the algorithm runs too. MiniLLM (Gu et al., ICLR 2024),
+ * the policy-gradient method DistiLLM compares its cost with, runs with the official defaults
+ * (teacher-mixed α = 0.2, γ = 0.95, 4 PPO epochs per rollout, clip 0.2, single-step term) at
+ * the setting's learning rate, like every other method, and without its long-term policy-gradient
+ * term (`minillm_single`: the single-step reverse KL on the same rollouts), which isolates what
+ * the policy gradient adds. Every method keeps the first quarter of a window as the prompt and
+ * scores the rest.
  *
  * @param contextLength Tokens per window.
  * @param batchSize Windows per micro-batch (the replay buffer's unit).
@@ -111,6 +118,12 @@ export function distillmMethods(contextLength: number, batchSize: number): Disti
       method: "distillm_replay",
       objective: skl,
       adaptiveOffPolicy: { promptLength, lossEpsilon: 0.1, capacity: 2 * batchSize },
+    },
+    { method: "minillm", objective: { name: "minillm" }, miniLLM: { promptLength } },
+    {
+      method: "minillm_single",
+      objective: { name: "minillm", config: { longTerm: false } },
+      miniLLM: { promptLength },
     },
   ];
 }
@@ -161,6 +174,7 @@ export function distillmStudy(scale: TAIDScale): DistiLLMStudy {
           init: base,
           ...(m.onPolicy ? { onPolicy: m.onPolicy } : {}),
           ...(m.adaptiveOffPolicy ? { adaptiveOffPolicy: m.adaptiveOffPolicy } : {}),
+          ...(m.miniLLM ? { miniLLM: m.miniLLM } : {}),
           validateEvery: setting.validateEvery,
           eval: base.eval,
         };

@@ -143,11 +143,11 @@ Deno.test("the TAID study plan: every method × seed, a ≥4× smaller student, 
   }
 });
 
-Deno.test("the DistiLLM study plan: 9 methods × seeds from the TAID study's supervised student", () => {
+Deno.test("the DistiLLM study plan: 11 methods × seeds from the TAID study's supervised student", () => {
   for (const scale of ["quick", "full"] as const) {
     const study = distillmStudy(scale);
     const taid = taidStudy(scale, 1);
-    assert.equal(study.runs.length, 9 * study.config.seeds * 2);
+    assert.equal(study.runs.length, 11 * study.config.seeds * 2);
     assert.equal(new Set(study.runs.map((r) => r.spec.name)).size, study.runs.length);
     // Shared dependencies: the same specs (so the same run folders) as the TAID study's.
     assert.deepEqual(study.teacher, taid.teachers.main);
@@ -164,8 +164,11 @@ Deno.test("the DistiLLM study plan: 9 methods × seeds from the TAID study's sup
       const perStep = r.spec.train.batchSize * r.spec.train.contextLength;
       if (setting.trainTokens) assert.equal(setting.trainTokens / perStep, setting.validateEvery);
       // Exactly one source of outputs, with the same prompt length everywhere.
-      assert.equal([r.spec.onPolicy, r.spec.adaptiveOffPolicy].filter(Boolean).length, 1);
-      assert.equal((r.spec.onPolicy ?? r.spec.adaptiveOffPolicy)!.promptLength, P);
+      const sources = [r.spec.onPolicy, r.spec.adaptiveOffPolicy, r.spec.miniLLM];
+      assert.equal(sources.filter(Boolean).length, 1);
+      assert.equal(sources.find(Boolean)!.promptLength, P);
+      // MiniLLM's rollouts go with its objective, and only there.
+      assert.equal(r.spec.miniLLM !== undefined, r.spec.objective.name === "minillm");
     }
     const eps = study.runs.filter((r) => r.spec.adaptiveOffPolicy).map((r) =>
       r.spec.adaptiveOffPolicy!.lossEpsilon

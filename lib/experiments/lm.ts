@@ -18,8 +18,13 @@ import { openRun, type Run, RUNS_ROOT, runWithDependencies } from "../runs/mod.t
 import {
   AdaptiveOffPolicy,
   type AdaptiveOffPolicyOptions,
+  evaluateGenerations,
   evaluateLanguageModel,
+  type GenerationEval,
+  type GenerationEvalOptions,
   languageModelTask,
+  type MiniLLMOptions,
+  MiniLLMRollouts,
   type OnPolicyOptions,
   train,
   type TrainOptions,
@@ -71,6 +76,12 @@ export interface LMSpec {
    * student-generated outputs. Not with `onPolicy`.
    */
   adaptiveOffPolicy?: AdaptiveOffPolicyOptions;
+  /**
+   * MiniLLM's rollouts (Gu et al. 2024; `lib/train/minillm_rollout.ts`): the student's
+   * teacher-mixed continuations of the data's prompts, each trained on for `ppoEpochs`
+   * micro-batches. Needs the `minillm` objective; not with `onPolicy` or `adaptiveOffPolicy`.
+   */
+  miniLLM?: MiniLLMOptions;
   /**
    * Measure the validation cross-entropy on `eval.windows` windows before training and every
    * this many steps: "eval" rows of the run's metrics (a validation curve).
@@ -169,6 +180,8 @@ interface PreparedTraining {
   data: ReturnType<typeof lmData>;
   /** DistiLLM's sampling state, when the spec has `adaptiveOffPolicy`. */
   sampler?: AdaptiveOffPolicy;
+  /** MiniLLM's rollouts, when the spec has `miniLLM`. */
+  rollouts?: MiniLLMRollouts;
   options: Omit<TrainOptions, "sink" | "checkpoint" | "onRow">;
 }
 
@@ -205,6 +218,11 @@ async function prepareTraining(spec: LMSpec, root: string): Promise<PreparedTrai
     batchSize: t.batchSize,
     contextLength: t.contextLength,
   });
+  const rollouts = spec.miniLLM && new MiniLLMRollouts(spec.miniLLM, {
+    seed: spec.seed,
+    batchSize: t.batchSize,
+    contextLength: t.contextLength,
+  });
   // The validation curve; DistiLLM's threshold follows it.
   const validate = async (): Promise<Record<string, number>> => {
     const { crossEntropy } = await evaluateLanguageModel(student, data.validation, {
@@ -221,6 +239,7 @@ async function prepareTraining(spec: LMSpec, root: string): Promise<PreparedTrai
     objective,
     data,
     sampler,
+    rollouts,
     options: {
       task: languageModelTask({
         student,
@@ -235,6 +254,7 @@ async function prepareTraining(spec: LMSpec, root: string): Promise<PreparedTrai
         }),
         onPolicy: spec.onPolicy,
         adaptiveOffPolicy: sampler,
+        miniLLM: rollouts,
       }),
       ...(spec.validateEvery !== undefined
         ? { evaluate: { every: spec.validateEvery, atStart: true, run: validate } }
@@ -261,6 +281,7 @@ function disposeTraining(prepared: PreparedTraining): void {
   for (const m of prepared.models) Object.values(m.params).forEach((v) => v.dispose());
   prepared.objective.dispose?.();
   prepared.sampler?.dispose();
+  prepared.rollouts?.dispose();
 }
 
 /**
@@ -339,10 +360,44 @@ export async function runLanguageModel(
     train_cpu_seconds: result.totalCpuSeconds,
     seconds: result.totalSeconds + (performance.now() - trained) / 1000,
     ...distillmFields(prepared.sampler),
+    ...(prepared.rollouts ? { minillm_rollouts: prepared.rollouts.drawn } : {}),
   };
   run.finish(summary);
   disposeTraining(prepared);
   return summary;
+}
+
+/**
+ * How a teacher scores what each finished run writes ({@linkcode evaluateGenerations}): every
+ * spec's model continues the held-out prompts of `tokens`, one model loaded at a time; a spec
+ * equal to `teacher` scores the teacher's own continuations (reverse KL 0). `onEach` is called
+ * after each spec (progress bars).
+ */
+export async function generationScores(
+  specs: LMSpec[],
+  teacher: LMSpec,
+  tokens: Int32Array,
+  options: GenerationEvalOptions & { root?: string; onEach?: () => unknown },
+): Promise<GenerationEval[]> {
+  const { root = RUNS_ROOT, onEach, ...evalOptions } = options;
+  const scorer = await loadLanguageModel(teacher, root);
+  const free = (m: GPT) => Object.values(m.params).forEach((v) => v.dispose());
+  const key = JSON.stringify(teacher);
+  try {
+    const scores: GenerationEval[] = [];
+    for (const spec of specs) {
+      const model = JSON.stringify(spec) === key ? scorer : await loadLanguageModel(spec, root);
+      try {
+        scores.push(await evaluateGenerations(model, scorer, tokens, evalOptions));
+      } finally {
+        if (model !== scorer) free(model);
+      }
+      await onEach?.();
+    }
+    return scores;
+  } finally {
+    free(scorer);
+  }
 }
 
 /** Mean head/tail mass of a model's next-token distributions on held-out windows. */
@@ -384,8 +439,13 @@ export function estimatedCost(spec: LMSpec): number {
   const T = spec.train.contextLength;
   // n = T + 1 − P generated tokens, each a forward (a third of a training step) of one position
   // against a key/value cache: n / T of a window's forward pass.
+  // MiniLLM: per rollout (every ppoEpochs micro-batches), the student's and the teacher's
+  // one-position passes plus one full forward pass of each to score the sequence.
+  const m = spec.miniLLM;
   const generation = spec.onPolicy
     ? spec.onPolicy.fraction * (T + 1 - spec.onPolicy.promptLength) / (3 * T)
+    : m
+    ? ((T + 1 - m.promptLength) / T + 1) / (3 * (m.ppoEpochs ?? 4))
     : 0;
   return spec.train.steps * spec.train.batchSize * T *
     (size(spec.model) * (1 + generation) + frozen);

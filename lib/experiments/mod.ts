@@ -31,6 +31,7 @@ export {
   dependencies,
   directDependencies,
   estimatedCost,
+  generationScores,
   lmData,
   lmRun,
   type LMSpec,

@@ -383,6 +383,13 @@ Deno.test("registry: minilmv2 is MiniLMv2's loss, plus CE when asked; its config
   });
 });
 
+/** A rollout for MiniLLM's objective: old log-probabilities, importance weights, advantages. */
+const rolloutInputs = (n: number) => ({
+  oldLogProbs: tf.fill([n], -1.5),
+  weights: tf.linspace(0.8, 1.2, n),
+  advantages: tf.linspace(-1, 1, n),
+});
+
 Deno.test("registry: every name builds and computes a finite loss; unknown names/keys are errors", () => {
   const names = Object.keys(lossNames());
   for (
@@ -407,6 +414,7 @@ Deno.test("registry: every name builds and computes a finite loss; unknown names
       "ps_kd",
       "minilm",
       "minilmv2",
+      "minillm",
     ]
   ) {
     assert.ok(names.includes(name), name);
@@ -422,6 +430,7 @@ Deno.test("registry: every name builds and computes a finite loss; unknown names
         teacherBaseLogits: tf.tensor2d(aux),
         studentBaseLogits: tf.tensor2d(student),
         ...(objective.needsAttention ? attentionInputs() : {}),
+        ...(objective.needsRollout ? { rollout: rolloutInputs(labels.length) } : {}),
       }).dataSync()[0]
     );
     assert.ok(Number.isFinite(value), `${name}: ${value}`);

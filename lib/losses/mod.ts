@@ -8,6 +8,8 @@
  * values of both models, and MiniLMv2's (`miniLMv2Relations`, `minilmv2`) their queries, keys and
  * values; a task supplies them when the objective says `needsAttention`, from the teacher's
  * `teacherLayer` when the config names one (MiniLMv2's upper-middle layer of a large teacher).
+ * MiniLLM's (`miniLLMLoss`, `minillm`) is a policy gradient: it scores rollouts, the student's
+ * teacher-mixed samples with what was fixed when they were drawn (`needsRollout`).
  *
  * @example Known answers: teacher p = (1/4, 3/4), student q = (1/2, 1/2)
  * ```ts
@@ -61,6 +63,7 @@ export * from "./ctkd.ts";
 export * from "./delta_kd.ts";
 export * from "./minilm_attention.ts";
 export * from "./minilm_relations.ts";
+export * from "./minillm.ts";
 export * from "./registry.ts";
 export {
   DEFAULT_CHUNK_ELEMENTS,

@@ -18,6 +18,7 @@ import { hintonKD } from "./hinton_kd.ts";
 import { checkLabels, crossEntropyRows } from "./labels.ts";
 import { type LayerAttention, miniLMAttention } from "./minilm_attention.ts";
 import { miniLMv2Relations } from "./minilm_relations.ts";
+import { miniLLMLoss, type PolicyRollout } from "./minillm.ts";
 import { nkd } from "./nkd.ts";
 import { pld } from "./pld.ts";
 import { psKDTargets, softTargetCrossEntropy } from "./ps_kd.ts";
@@ -47,6 +48,8 @@ export interface ObjectiveInputs {
   teacherAttention?: LayerAttention;
   /** MiniLM, MiniLMv2: the student's last-layer self-attention (on the gradient tape). */
   studentAttention?: LayerAttention;
+  /** MiniLLM: what the rollout fixed for each position (`labels` are the sampled tokens). */
+  rollout?: PolicyRollout;
 }
 
 /** What the trainer tells an objective after each optimiser step ({@link Objective.observe}). */
@@ -85,6 +88,12 @@ export interface Objective {
    * absent: the teacher's last layer, as in MiniLM.
    */
   readonly teacherLayer?: number;
+  /**
+   * Set for policy-gradient objectives (MiniLLM): the task then trains on rollouts, the student's
+   * teacher-mixed samples with their old log-probabilities, importance weights and advantages
+   * ({@link ObjectiveInputs.rollout}; `lib/train/minillm_rollout.ts`).
+   */
+  readonly needsRollout?: boolean;
   /** The loss of one batch (a scalar to minimise). */
   loss(inputs: ObjectiveInputs): tf.Scalar;
   /**
@@ -514,6 +523,47 @@ const REGISTRY: Record<string, Entry> = {
         state: () => taid.state(),
         load: (state) => taid.load(state as TAIDState),
         dispose: () => taid.dispose(),
+      };
+    },
+  },
+  minillm: {
+    description:
+      "MiniLLM: sequence-level reverse KL by policy gradient (PPO clip) + single-step reverse KL",
+    keys: ["clipRange", "singleStep", "longTerm"],
+    make: (config) => {
+      const c = config as { clipRange?: number; singleStep?: boolean; longTerm?: boolean };
+      const clipRange = c.clipRange ?? 0.2;
+      if (!(typeof clipRange === "number" && clipRange > 0 && clipRange < 1)) {
+        throw new Error(`minillm: config.clipRange must be a number in (0, 1), got ${clipRange}`);
+      }
+      for (const key of ["singleStep", "longTerm"] as const) {
+        if (c[key] !== undefined && typeof c[key] !== "boolean") {
+          throw new Error(`minillm: config.${key} must be true or false, got ${c[key]}`);
+        }
+      }
+      if (c.singleStep === false && c.longTerm === false) {
+        throw new Error("minillm: config.singleStep and config.longTerm are both false");
+      }
+      return {
+        name: "minillm",
+        needsTeacher: true,
+        needsRollout: true,
+        loss: (x) => {
+          if (!x.rollout || !x.labels) {
+            throw new Error(
+              "minillm: inputs.rollout and inputs.labels are required (the task trains on " +
+                "rollouts: languageModelTask's miniLLM option)",
+            );
+          }
+          return miniLLMLoss(teacherOf("minillm", x), x.studentLogits, {
+            labels: x.labels,
+            rollout: x.rollout,
+            mask: x.mask,
+            clipRange,
+            singleStep: c.singleStep,
+            longTerm: c.longTerm,
+          });
+        },
       };
     },
   },

@@ -3,7 +3,9 @@
  * softmax(logits / temperature) of the last position by inverting the cumulative distribution at
  * a uniform number drawn on the host from the seed, so nothing is read back while generating and
  * the same model, prompts and seed give the same tokens (an on-policy training run resumes
- * exactly). Temperature 0 takes the most probable token (greedy decoding).
+ * exactly). Temperature 0 takes the most probable token (greedy decoding). {@linkcode generateMixed}
+ * draws from a mixture of a student's and a teacher's distributions (MiniLLM's teacher-mixed
+ * sampling), both models decoding the same sequence.
  *
  * The prompts run through the model once; each later step runs one position against the keys and
  * values of the positions before it (a key/value cache, {@linkcode KVCache}), with the output
@@ -81,6 +83,110 @@ export function uniformDraws(seed: number, count: number): Float32Array {
   return out;
 }
 
+/** Checks what every generation takes; throws naming the function and the argument. */
+function checkGeneration(fn: string, prompts: tf.Tensor, options: GenerateOptions): void {
+  const { newTokens, temperature = 1, seed = 0 } = options;
+  if (prompts.dtype !== "int32" || prompts.rank !== 2 || prompts.size === 0) {
+    throw new Error(
+      `${fn}: prompts must be non-empty int32 [batch, length], got ${prompts.dtype} ` +
+        `[${prompts.shape}]`,
+    );
+  }
+  if (!(Number.isInteger(newTokens) && newTokens >= 0)) {
+    throw new Error(`${fn}: newTokens must be a non-negative integer, got ${newTokens}`);
+  }
+  if (!(Number.isFinite(temperature) && temperature >= 0)) {
+    throw new Error(`${fn}: temperature must be a finite number ≥ 0, got ${temperature}`);
+  }
+  if (!Number.isFinite(seed)) throw new Error(`${fn}: seed must be a finite number`);
+}
+
+/**
+ * One model's next-token logits for a sequence that grows by one token a step, with the model's
+ * key/value cache between steps (see the module doc). {@linkcode Decoder.next} runs inside the
+ * caller's `tf.tidy` and keeps only the new cache; {@linkcode Decoder.dispose} frees it.
+ */
+class Decoder {
+  #cache?: KVCache;
+  readonly #projection?: tf.Tensor2D;
+
+  constructor(readonly model: GPT, newTokens: number) {
+    // The weights do not change while generating: transpose the tied embedding once.
+    this.#projection = model.config.tieWeights && newTokens > 1
+      ? tf.transpose(model.params.wte) as tf.Tensor2D
+      : undefined;
+  }
+
+  /** Logits `[B, V]` of the token after `sequence` (int32 `[B, length]`), step `k` of `steps`. */
+  next(sequence: tf.Tensor2D, k: number, steps: number): tf.Tensor2D {
+    const [B, length] = sequence.shape;
+    const { contextLength, vocabSize } = this.model.config;
+    // With a cache, only the token drawn last is new; past the context the window slides.
+    const cached = this.#cache !== undefined && length <= contextLength;
+    const start = cached ? length - 1 : Math.max(0, length - contextLength);
+    const input = start > 0 ? tf.slice(sequence, [0, start], [B, length - start]) : sequence;
+    // The prompts' ids are checked once (a deferred read); generated ids are in range.
+    const out = this.model.forward(input, {
+      checkIds: k === 0,
+      lastPosition: true,
+      cache: cached ? this.#cache : undefined,
+      returnCache: length < contextLength && k < steps - 1,
+      outputProjection: this.#projection,
+    });
+    this.#dropCache();
+    if (out.cache) {
+      this.#cache = { keys: out.cache.keys.map(tf.keep), values: out.cache.values.map(tf.keep) };
+    }
+    return out.logits.reshape([B, vocabSize]) as tf.Tensor2D;
+  }
+
+  #dropCache(): void {
+    if (this.#cache) tf.dispose([...this.#cache.keys, ...this.#cache.values]);
+    this.#cache = undefined;
+  }
+
+  /** Frees the cache and the transposed embedding. */
+  dispose(): void {
+    this.#dropCache();
+    this.#projection?.dispose();
+  }
+}
+
+/**
+ * Appends `steps` tokens to `prompts`, each chosen by `choose` from the decoders' logits of the
+ * step and the step's uniform numbers (`[B]`; undefined without `draws`).
+ */
+function decode(
+  prompts: tf.Tensor,
+  models: GPT[],
+  steps: number,
+  draws: { seed: number } | undefined,
+  choose: (logits: tf.Tensor2D[], uniforms?: tf.Tensor1D) => tf.Tensor,
+): tf.Tensor2D {
+  const [B] = prompts.shape;
+  const uniforms = draws ? uniformDraws(draws.seed, steps * B) : undefined;
+  const decoders = models.map((model) => new Decoder(model, steps));
+  let sequence = tf.clone(prompts) as tf.Tensor2D;
+  try {
+    for (let k = 0; k < steps; k++) {
+      const next = tf.tidy(() => {
+        const logits = decoders.map((d) => d.next(sequence, k, steps));
+        const u = uniforms ? tf.tensor1d(uniforms.subarray(k * B, (k + 1) * B)) : undefined;
+        const token = choose(logits, u);
+        return tf.concat([sequence, token.reshape([B, 1])], 1) as tf.Tensor2D;
+      });
+      sequence.dispose();
+      sequence = next;
+    }
+  } catch (error) {
+    sequence.dispose();
+    throw error;
+  } finally {
+    decoders.forEach((d) => d.dispose());
+  }
+  return sequence;
+}
+
 /**
  * Appends `newTokens` tokens to each prompt, drawn from the model (see the module doc).
  *
@@ -107,68 +213,87 @@ export function uniformDraws(seed: number, count: number): Float32Array {
  * ```
  */
 export function generate(model: GPT, prompts: tf.Tensor, options: GenerateOptions): tf.Tensor2D {
+  checkGeneration("generate", prompts, options);
   const { newTokens, temperature = 1, seed = 0 } = options;
-  if (prompts.dtype !== "int32" || prompts.rank !== 2 || prompts.size === 0) {
+  if (temperature === 0) {
+    return decode(prompts, [model], newTokens, undefined, ([logits]) => tf.argMax(logits, 1));
+  }
+  return decode(
+    prompts,
+    [model],
+    newTokens,
+    { seed },
+    ([logits], u) => sampleCategorical(tf.div(logits, temperature), u!),
+  );
+}
+
+/** Options of {@linkcode generateMixed}. */
+export interface MixedGenerateOptions extends GenerateOptions {
+  /** α ∈ [0, 1]: the teacher's share of the mixture (MiniLLM's default is 0.2). */
+  teacherMix: number;
+}
+
+/**
+ * Appends `newTokens` tokens to each prompt, each drawn from the mixture
+ * p̃ = (1 − α)·softmax(ℓ_S/τ) + α·softmax(ℓ_T/τ) of a student's and a teacher's next-token
+ * distributions: MiniLLM's teacher-mixed sampling (Gu et al., "MiniLLM: Knowledge Distillation of
+ * Large Language Models", ICLR 2024, §2.2 "Teacher-Mixed Sampling", α = 0.2), which keeps the
+ * student from being rewarded for degenerate sequences early in training. Both models decode the
+ * same sequence with their own key/value caches. α = 0 draws exactly what {@linkcode generate}
+ * draws from the student with the same seed, and α = 1 what it draws from the teacher; only the
+ * models that the mixture weighs run. The temperature must be > 0.
+ *
+ * @param student The policy being trained (only read).
+ * @param teacher The frozen teacher (same vocabulary).
+ * @param prompts int32 `[B, P]` token ids, P ≥ 1.
+ * @returns int32 `[B, P + newTokens]`: the prompts followed by the drawn tokens.
+ *
+ * @example α = 0 is the student's own sampling
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import * as tf from "@tensorflow/tfjs";
+ * import { createGPT, generate, generateMixed } from "./mod.ts";
+ *
+ * const size = { vocabSize: 32, contextLength: 8, nLayer: 1, nHead: 2, dModel: 16 };
+ * const student = createGPT({ ...size, seed: 1 });
+ * const teacher = createGPT({ ...size, seed: 2 });
+ * const prompt = tf.tensor2d([[1, 2]], undefined, "int32");
+ * const options = { newTokens: 5, seed: 4 };
+ * assert.deepEqual(
+ *   await generateMixed(student, teacher, prompt, { ...options, teacherMix: 0 }).array(),
+ *   await generate(student, prompt, options).array(),
+ * );
+ * ```
+ */
+export function generateMixed(
+  student: GPT,
+  teacher: GPT,
+  prompts: tf.Tensor,
+  options: MixedGenerateOptions,
+): tf.Tensor2D {
+  checkGeneration("generateMixed", prompts, options);
+  const { newTokens, temperature = 1, seed = 0, teacherMix: alpha } = options;
+  if (!(Number.isFinite(alpha) && alpha >= 0 && alpha <= 1)) {
+    throw new Error(`generateMixed: teacherMix must be in [0, 1], got ${alpha}`);
+  }
+  if (!(temperature > 0)) {
+    throw new Error(`generateMixed: temperature must be > 0 (a mixture is sampled), got 0`);
+  }
+  if (teacher.config.vocabSize !== student.config.vocabSize) {
     throw new Error(
-      `generate: prompts must be non-empty int32 [batch, length], got ${prompts.dtype} ` +
-        `[${prompts.shape}]`,
+      `generateMixed: vocabulary sizes differ (student ${student.config.vocabSize}, teacher ` +
+        `${teacher.config.vocabSize})`,
     );
   }
-  if (!(Number.isInteger(newTokens) && newTokens >= 0)) {
-    throw new Error(`generate: newTokens must be a non-negative integer, got ${newTokens}`);
+  if (alpha === 0 || alpha === 1) {
+    return generate(alpha === 0 ? student : teacher, prompts, options);
   }
-  if (!(Number.isFinite(temperature) && temperature >= 0)) {
-    throw new Error(`generate: temperature must be a finite number ≥ 0, got ${temperature}`);
-  }
-  if (!Number.isFinite(seed)) throw new Error(`generate: seed must be a finite number`);
-  const [B] = prompts.shape;
-  const { contextLength, vocabSize } = model.config;
-  const uniforms = temperature > 0 ? uniformDraws(seed, newTokens * B) : undefined;
-  let sequence = tf.clone(prompts) as tf.Tensor2D;
-  let cache: KVCache | undefined;
-  // The weights do not change while generating: transpose the tied embedding once.
-  const outputProjection = model.config.tieWeights && newTokens > 1
-    ? tf.transpose(model.params.wte) as tf.Tensor2D
-    : undefined;
-  const dropCache = () => cache && tf.dispose([...cache.keys, ...cache.values]);
-  try {
-    for (let k = 0; k < newTokens; k++) {
-      const step = tf.tidy(() => {
-        const length = sequence.shape[1];
-        // With a cache, only the token drawn last is new; past the context the window slides.
-        const cached = cache !== undefined && length <= contextLength;
-        const start = cached ? length - 1 : Math.max(0, length - contextLength);
-        const input = start > 0 ? tf.slice(sequence, [0, start], [B, length - start]) : sequence;
-        // The prompts' ids are checked once (a deferred read); generated ids are in range.
-        const out = model.forward(input, {
-          checkIds: k === 0,
-          lastPosition: true,
-          cache: cached ? cache : undefined,
-          returnCache: length < contextLength && k < newTokens - 1,
-          outputProjection,
-        });
-        const logits = out.logits.reshape([B, vocabSize]) as tf.Tensor2D;
-        const next = temperature === 0 ? tf.argMax(logits, 1) : sampleCategorical(
-          tf.div(logits, temperature),
-          tf.tensor1d(uniforms!.subarray(k * B, (k + 1) * B)),
-        );
-        return {
-          sequence: tf.concat([sequence, next.reshape([B, 1])], 1) as tf.Tensor2D,
-          keys: out.cache?.keys ?? [],
-          values: out.cache?.values ?? [],
-        };
-      });
-      sequence.dispose();
-      dropCache();
-      sequence = step.sequence;
-      cache = step.keys.length > 0 ? { keys: step.keys, values: step.values } : undefined;
-    }
-  } catch (error) {
-    sequence.dispose();
-    throw error;
-  } finally {
-    dropCache();
-    outputProjection?.dispose();
-  }
-  return sequence;
+  return decode(prompts, [student, teacher], newTokens, { seed }, ([s, t], u) => {
+    const mixture = tf.add(
+      tf.mul(1 - alpha, tf.softmax(tf.div(s, temperature))),
+      tf.mul(alpha, tf.softmax(tf.div(t, temperature))),
+    );
+    // softmax(log p̃) = p̃: the draw inverts the mixture's cumulative distribution.
+    return sampleCategorical(tf.log(mixture) as tf.Tensor2D, u!);
+  });
 }

@@ -7,6 +7,7 @@ import { gpuTest } from "../../tests/fixtures/gpu_test.ts";
 import {
   createGPT,
   generate,
+  generateMixed,
   type GPT,
   type KVCache,
   readParams,
@@ -232,6 +233,86 @@ for (const backend of BACKENDS) {
     tf.dispose([a, b, c, none, prompts]);
     dispose(model);
   });
+  Deno.test(`generateMixed draws from (1 − α)·q + α·p, token by token (${backend})`, async () => {
+    await initBackend(backend, { log: false });
+    const student = createGPT({ ...tiny, seed: 5 });
+    const teacher = createGPT({ ...tiny, seed: 6 });
+    // Peaked and different distributions, so the mixture differs from either model's.
+    student.params.wte.assign(tf.mul(student.params.wte, 20));
+    teacher.params.wte.assign(tf.mul(teacher.params.wte, 20));
+    const [s64, t64] = [await weights64(student), await weights64(teacher)];
+    const rows = 4000;
+    const alpha = 0.5;
+    const prompt = [3, 14];
+    const prompts = tf.tensor2d(Array.from({ length: rows }, () => prompt), undefined, "int32");
+    const out = generateMixed(student, teacher, prompts, {
+      newTokens: 2,
+      teacherMix: alpha,
+      seed: 9,
+    });
+    const drawn = await out.array();
+    const last = (w: typeof s64, tokens: number[]) =>
+      softmax64(gpt64(w, { ...student.config }, tokens).slice(-tiny.vocabSize));
+    const mixture = (tokens: number[]) => {
+      const [q, p] = [last(s64, tokens), last(t64, tokens)];
+      return q.map((qi, i) => (1 - alpha) * qi + alpha * p[i]);
+    };
+    // The first drawn token against the float64 mixture.
+    const p1 = mixture(prompt);
+    const q1 = last(s64, prompt);
+    const shift = p1.reduce((a, v, i) => a + Math.abs(v - q1[i]), 0);
+    assert.ok(shift > 0.25, `mixture ≈ student: L1 ${shift}`);
+    const counts = new Array(tiny.vocabSize).fill(0);
+    drawn.forEach((row) => counts[row[2]]++);
+    for (let i = 0; i < tiny.vocabSize; i++) {
+      const sd = Math.sqrt(rows * p1[i] * (1 - p1[i]));
+      assert.ok(
+        Math.abs(counts[i] - rows * p1[i]) <= 5 * sd + 1,
+        `token ${i}: ${counts[i]} draws, expected ${(rows * p1[i]).toFixed(1)}`,
+      );
+    }
+    // The second token, given the most frequent first one (both caches advanced by one).
+    const first = counts.indexOf(Math.max(...counts));
+    const given = drawn.filter((row) => row[2] === first);
+    const p2 = mixture([...prompt, first]);
+    const second = new Array(tiny.vocabSize).fill(0);
+    given.forEach((row) => second[row[3]]++);
+    for (let i = 0; i < tiny.vocabSize; i++) {
+      const sd = Math.sqrt(given.length * p2[i] * (1 - p2[i]));
+      assert.ok(
+        Math.abs(second[i] - given.length * p2[i]) <= 5 * sd + 1,
+        `second token ${i}: ${second[i]} draws of ${given.length}, expected ` +
+          `${(given.length * p2[i]).toFixed(1)}`,
+      );
+    }
+    tf.dispose([prompts, out]);
+    dispose(student);
+    dispose(teacher);
+  });
+
+  Deno.test(`generateMixed at α = 0 and 1 is generate from one model, and leaks nothing (${backend})`, async () => {
+    await initBackend(backend, { log: false });
+    const student = createGPT({ ...tiny, seed: 7 });
+    const teacher = createGPT({ ...tiny, nLayer: 3, dModel: 16, seed: 8 });
+    const prompts = tf.tensor2d([[1, 2, 3], [7, 8, 9]], undefined, "int32");
+    // 9 new tokens run past the context of 8: the sliding window too.
+    const options = { newTokens: 9, seed: 3 };
+    for (const [alpha, model] of [[0, student], [1, teacher]] as const) {
+      const mixed = generateMixed(student, teacher, prompts, { ...options, teacherMix: alpha });
+      const alone = generate(model, prompts, options);
+      assert.deepEqual(await mixed.array(), await alone.array(), `α = ${alpha}`);
+      tf.dispose([mixed, alone]);
+    }
+    generateMixed(student, teacher, prompts, { ...options, teacherMix: 0.5 }).dispose();
+    const before = tf.memory().numTensors;
+    const a = generateMixed(student, teacher, prompts, { ...options, teacherMix: 0.5 });
+    assert.equal(tf.memory().numTensors, before + 1);
+    const b = generateMixed(student, teacher, prompts, { ...options, teacherMix: 0.5 });
+    assert.deepEqual(await a.array(), await b.array());
+    tf.dispose([a, b, prompts]);
+    dispose(student);
+    dispose(teacher);
+  });
 }
 
 Deno.test("generate and sampleCategorical name the bad argument", async () => {
@@ -247,6 +328,26 @@ Deno.test("generate and sampleCategorical name the bad argument", async () => {
     [() => generate(model, ok, { newTokens: 1, temperature: NaN }), /temperature must be/],
     [() => generate(model, ok, { newTokens: 1, seed: Infinity }), /seed must be/],
     [() => sampleCategorical(tf.zeros([2, 3]) as tf.Tensor2D, tf.zeros([3])), /one number per row/],
+    [
+      () => generateMixed(model, model, ok, { newTokens: 1, teacherMix: 1.5 }),
+      /generateMixed: teacherMix must be in \[0, 1\]/,
+    ],
+    [
+      () => generateMixed(model, model, ok, { newTokens: 1, teacherMix: 0.5, temperature: 0 }),
+      /generateMixed: temperature must be > 0/,
+    ],
+    [
+      () =>
+        generateMixed(model, createGPT({ ...tiny, vocabSize: 24 }), ok, {
+          newTokens: 1,
+          teacherMix: 0.5,
+        }),
+      /generateMixed: vocabulary sizes differ/,
+    ],
+    [
+      () => generateMixed(model, model, tf.tensor2d([[1]]), { newTokens: 1, teacherMix: 0.5 }),
+      /generateMixed: prompts must be/,
+    ],
   ];
   for (const [run, message] of cases) assert.throws(run, message);
   dispose(model);

@@ -235,7 +235,7 @@ Deno.test("adaptive off-policy options and inputs name what is wrong", async () 
         onPolicy: { fraction: 0.5, promptLength: 2 },
         adaptiveOffPolicy: sampler,
       }),
-    /onPolicy or adaptiveOffPolicy, not both/,
+    /give at most one of onPolicy, adaptiveOffPolicy, miniLLM/,
   );
   dispose(student);
 });

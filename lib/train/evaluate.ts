@@ -1,7 +1,8 @@
 /**
  * Held-out evaluation: a language model's cross-entropy, perplexity and divergence to a teacher,
  * and how closely its last layer's self-attention follows a teacher's last or chosen layer
- * (MiniLM's and MiniLMv2's terms);
+ * (MiniLM's and MiniLMv2's terms), and how a teacher scores a language model's own generations
+ * (MiniLLM's view: the quality of what the student says, not of how it predicts the data);
  * a classifier's accuracy, cross-entropy, expected calibration error (Guo et al., "On
  * Calibration of Modern Neural Networks", ICML 2017; 15 equal-width bins) and agreement with a
  * teacher. Sums are accumulated in float64 on the host.
@@ -13,7 +14,10 @@ import { evaluationBatches, mapImageBatches, windowsAt } from "../data/batches.t
 import type { ImageSplit } from "../data/images.ts";
 import { miniLMTerms } from "../losses/minilm_attention.ts";
 import { miniLMv2Terms } from "../losses/minilm_relations.ts";
+import { hashSeed } from "../data/rng.ts";
+import { generate } from "../models/generate.ts";
 import type { GPT } from "../models/gpt.ts";
+import { checkSampling, outputMask } from "./on_policy.ts";
 import type { ImageClassifier } from "../models/vision.ts";
 
 /** A language model's held-out metrics (nats per token). */
@@ -161,6 +165,98 @@ export async function evaluateLanguageModel(
     ...(options.teacher ? { teacherKL: totals[1] / count } : {}),
     tokens: count,
   };
+}
+
+/** How a teacher scores a model's own continuations ({@linkcode evaluateGenerations}), per token. */
+export interface GenerationEval {
+  /** Mean −log p_teacher(y_t) of the generated tokens: lower, the teacher finds them likelier. */
+  teacherNLL: number;
+  /** Mean −log q_model(y_t): the model's own surprise (its entropy, in expectation at T = 1). */
+  modelNLL: number;
+  /**
+   * Mean log q(y_t) − log p(y_t): at temperature 1, a Monte-Carlo estimate of the sequence-level
+   * reverse KL, KL(q ‖ p) per generated token, which MiniLLM minimises (Gu et al. 2024, Eq. 1).
+   */
+  reverseKL: number;
+  /** Tokens generated and scored. */
+  tokens: number;
+}
+
+/** Options of {@linkcode evaluateGenerations}. */
+export interface GenerationEvalOptions {
+  /** Tokens of each held-out window kept as the prompt, in [1, contextLength]. */
+  promptLength: number;
+  /** Window length (default: the model's context). */
+  contextLength?: number;
+  /** Windows per batch (default 16). */
+  batchSize?: number;
+  /** At most this many windows (default: every non-overlapping window). */
+  maxWindows?: number;
+  /** Sampling temperature (default 1: the model's own distribution). */
+  temperature?: number;
+  /** Seed of the draws (default 0); batch k draws with (seed, k). */
+  seed?: number;
+}
+
+/**
+ * How a teacher scores what a model generates: the model continues the first `promptLength`
+ * tokens of each non-overlapping held-out window of `tokens` to the window's length plus one,
+ * sampling at `temperature`, and both models score the generated tokens (see
+ * {@linkcode GenerationEval}). Cross-entropy on the data measures how a model predicts text it is
+ * given, which favours mode-covering objectives; this measures the text it produces, where
+ * mode-seeking ones (reverse KL, MiniLLM) aim to be better (MiniLLM, Gu et al., ICLR 2024, §1, §3:
+ * exposure bias and generation quality). Seeded: the same models and options give the same
+ * numbers.
+ */
+export async function evaluateGenerations(
+  model: GPT,
+  teacher: GPT,
+  tokens: Int32Array,
+  options: GenerationEvalOptions,
+): Promise<GenerationEval> {
+  const fn = "evaluateGenerations";
+  const contextLength = options.contextLength ?? model.config.contextLength;
+  checkSampling(options, contextLength, fn);
+  if (teacher.config.vocabSize !== model.config.vocabSize) {
+    throw new Error(
+      `${fn}: vocabulary sizes differ (model ${model.config.vocabSize}, teacher ` +
+        `${teacher.config.vocabSize})`,
+    );
+  }
+  const { promptLength: P, temperature = 1, seed = 0 } = options;
+  let batch = 0;
+  const { totals, windows } = await sumOverWindows(
+    tokens,
+    { ...options, contextLength },
+    ({ inputs }, count) => {
+      const sequence = generate(model, tf.slice(inputs, [0, 0], [count, P]), {
+        newTokens: contextLength + 1 - P,
+        temperature,
+        seed: hashSeed(seed, "evaluate-generations", batch++),
+      });
+      const x = tf.slice(sequence, [0, 0], [count, contextLength]);
+      const y = tf.slice(sequence, [0, 1], [count, contextLength]);
+      const V = model.config.vocabSize;
+      const chosen = (m: GPT) =>
+        tf.sum(
+          tf.mul(tf.logSoftmax(m.forward(x, { checkIds: false }).logits), tf.oneHot(y, V)),
+          -1,
+        );
+      const [logQ, logP] = [chosen(model), chosen(teacher)];
+      const mask = outputMask(count, contextLength, P);
+      return tf.stack([
+        tf.sum(tf.mul(tf.neg(logP), mask)),
+        tf.sum(tf.mul(tf.neg(logQ), mask)),
+        tf.sum(tf.mul(tf.sub(logQ, logP), mask)),
+      ]);
+    },
+  );
+  const count = windows * (contextLength + 1 - P);
+  const [teacherNLL, modelNLL, reverseKL] = totals.map((v) => v / count);
+  if (![teacherNLL, modelNLL, reverseKL].every(Number.isFinite)) {
+    throw new Error(`${fn}: a model produced NaN/Inf log-probabilities over ${windows} windows`);
+  }
+  return { teacherNLL, modelNLL, reverseKL, tokens: count };
 }
 
 /** How far a student's last-layer self-attention is from its teacher's (MiniLM's terms). */

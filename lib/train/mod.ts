@@ -1,7 +1,8 @@
 /**
  * Training: AdamW, learning-rate schedules, gradient clipping, the loop with exact resume,
- * tasks for language models (supervised, distilled, on-policy: GKD, or on adaptive off-policy
- * outputs: DistiLLM) and classifiers, evaluation, and the metrics sink interface.
+ * tasks for language models (supervised, distilled, on-policy: GKD, on adaptive off-policy
+ * outputs: DistiLLM, or by policy gradient on teacher-mixed rollouts: MiniLLM) and classifiers,
+ * evaluation, and the metrics sink interface.
  *
  * @example A task of your own, its metrics, and an exact resume
  * ```ts
@@ -50,4 +51,5 @@ export * from "./trainer.ts";
 export * from "./tasks.ts";
 export * from "./on_policy.ts";
 export * from "./adaptive_off_policy.ts";
+export * from "./minillm_rollout.ts";
 export * from "./evaluate.ts";

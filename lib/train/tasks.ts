@@ -5,7 +5,8 @@
  * gradient tape for every micro-batch, or, for an image classifier, looked up in a table of the
  * teacher's logits over the whole training split ({@link teacherLogitTable}), computed once. An
  * objective that compares self-attention (MiniLM's) gets both language models' last-layer
- * attention and values from the same forward passes.
+ * attention and values from the same forward passes; a policy-gradient objective (MiniLLM's)
+ * trains on rollouts of the student's teacher-mixed samples (`./minillm_rollout.ts`).
  *
  * @module
  */
@@ -25,6 +26,7 @@ import type { ImageClassifier } from "../models/vision.ts";
 import { createModel, type ModelSpec } from "../models/io.ts";
 import { checkOnPolicy, type OnPolicyOptions, onPolicyWindows } from "./on_policy.ts";
 import type { AdaptiveOffPolicy, AdaptiveOffPolicyState } from "./adaptive_off_policy.ts";
+import type { MiniLLMRollouts, MiniLLMState } from "./minillm_rollout.ts";
 import type { TrainTask } from "./trainer.ts";
 import { checkTeacherLayer } from "./evaluate.ts";
 
@@ -83,6 +85,13 @@ export interface LanguageModelTaskOptions {
    * `./adaptive_off_policy.ts`. Not with `onPolicy`.
    */
   adaptiveOffPolicy?: AdaptiveOffPolicy;
+  /**
+   * MiniLLM's rollouts: every micro-batch trains on the student's teacher-mixed continuations of
+   * the data's prompts, with what their sampling fixed; the loss counts output positions only.
+   * Required by, and only with, an objective that `needsRollout` (`minillm`); its state goes into
+   * checkpoints with the task's. See `./minillm_rollout.ts`.
+   */
+  miniLLM?: MiniLLMRollouts;
 }
 
 /** Next-token training of a GPT, supervised or distilled (optionally on the student's samples). */
@@ -125,9 +134,19 @@ export function languageModelTask(options: LanguageModelTaskOptions): TrainTask 
   const seed = options.seed ?? batcher.options.seed;
   const { onPolicy, adaptiveOffPolicy } = options;
   if (onPolicy) checkOnPolicy(onPolicy, batcher.options.contextLength);
-  if (onPolicy && adaptiveOffPolicy) {
-    throw new Error("languageModelTask: give onPolicy or adaptiveOffPolicy, not both");
+  const { miniLLM } = options;
+  if ([onPolicy, adaptiveOffPolicy, miniLLM].filter((x) => x !== undefined).length > 1) {
+    throw new Error("languageModelTask: give at most one of onPolicy, adaptiveOffPolicy, miniLLM");
   }
+  if (Boolean(objective.needsRollout) !== Boolean(miniLLM)) {
+    throw new Error(
+      objective.needsRollout
+        ? `languageModelTask: objective "${objective.name}" trains on rollouts; give miniLLM`
+        : `languageModelTask: miniLLM rollouts need an objective that trains on them (minillm), ` +
+          `got "${objective.name}"`,
+    );
+  }
+  const sampler = adaptiveOffPolicy ?? miniLLM;
   const frozen = (model: GPT | undefined, inputs: tf.Tensor) =>
     model ? tf.tidy(() => model.forward(inputs, { checkIds: false }).logits) : undefined;
   // MiniLM(v2): the teacher's logits and one layer's attention, queries, keys and values (its
@@ -156,6 +175,10 @@ export function languageModelTask(options: LanguageModelTaskOptions): TrainTask 
     objective,
     batch(index) {
       const window = batcher.batch(index);
+      if (miniLLM) {
+        const rollout = miniLLM.batch(student, teacher!, window, index);
+        return { ...rollout, ...frozenTeacher(rollout.inputs) };
+      }
       const { inputs, targets, mask } = onPolicy
         ? onPolicyWindows(student, window, onPolicy, seed, index)
         : adaptiveOffPolicy
@@ -200,12 +223,19 @@ export function languageModelTask(options: LanguageModelTaskOptions): TrainTask 
         mask: batch.mask,
         teacherBaseLogits: batch.teacherBaseLogits,
         studentBaseLogits: batch.studentBaseLogits,
+        rollout: batch.advantages
+          ? {
+            oldLogProbs: batch.oldLogProbs!,
+            weights: batch.weights!,
+            advantages: batch.advantages,
+          }
+          : undefined,
       });
     },
-    ...(adaptiveOffPolicy
+    ...(sampler
       ? {
-        state: () => adaptiveOffPolicy.state(),
-        load: (state: unknown) => adaptiveOffPolicy.load(state as AdaptiveOffPolicyState),
+        state: () => sampler.state(),
+        load: (state: unknown) => sampler.load(state as AdaptiveOffPolicyState & MiniLLMState),
       }
       : {}),
   };

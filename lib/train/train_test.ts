@@ -6,7 +6,8 @@ import { adamw64 } from "../../tests/reference/models64.ts";
 import { initBackend } from "../backend.ts";
 import { ImageBatcher, TokenBatcher } from "../data/mod.ts";
 import { getLoss, type Objective } from "../losses/mod.ts";
-import { createGPT, createMLP, type GPT } from "../models/mod.ts";
+import { createGPT, createMLP, generate, type GPT } from "../models/mod.ts";
+import { hashSeed } from "../data/rng.ts";
 import {
   AdamW,
   classifierTask,
@@ -15,6 +16,7 @@ import {
   evaluateAttentionRelations,
   evaluateAttentionTransfer,
   evaluateClassifier,
+  evaluateGenerations,
   evaluateLanguageModel,
   expectedCalibrationError,
   languageModelTask,
@@ -294,6 +296,68 @@ Deno.test("MiniLMv2 from a teacher's lower layer (teacherLayer): the student's l
       }),
     /languageModelTask \(objective "minilmv2"\): teacherLayer must be an integer in \[1, 3\]/,
   );
+});
+
+Deno.test("evaluateGenerations scores the model's own samples with both models, as computed by hand", async () => {
+  await initBackend("cpu", { log: false });
+  const student = createGPT({ ...tiny, seed: 4 });
+  const teacher = createGPT({ ...tiny, nLayer: 2, seed: 5 });
+  teacher.params.wte.assign(tf.mul(teacher.params.wte, 5));
+  const tokens = Int32Array.from({ length: 60 }, (_, i) => (i * 7 + (i >> 3)) % tiny.vocabSize);
+  const P = 3;
+  const options = { promptLength: P, maxWindows: 5, batchSize: 3, seed: 8 };
+  const got = await evaluateGenerations(student, teacher, tokens, options);
+  // By hand: windows 0–4 in batches of 3 and 2, each continued with batch k's seed, scored by
+  // both models' float64 log-softmax at the drawn tokens, over the T + 1 − P drawn positions.
+  let [teacherNLL, modelNLL, reverseKL, n] = [0, 0, 0, 0];
+  for (const [k, starts] of [[0, [0, 8, 16]], [1, [24, 32]]] as const) {
+    const prompts = tf.tensor2d(
+      starts.map((s) => Array.from(tokens.subarray(s, s + P))),
+      undefined,
+      "int32",
+    );
+    const sequence = await generate(student, prompts, {
+      newTokens: 8 + 1 - P,
+      seed: hashSeed(8, "evaluate-generations", k),
+    }).array();
+    const x = tf.tensor2d(sequence.map((r) => r.slice(0, 8)), undefined, "int32");
+    const [lq, lp] = [await student.logits(x).array(), await teacher.logits(x).array()];
+    const logProb = (z: number[], id: number) => {
+      const max = Math.max(...z);
+      return z[id] - max - Math.log(z.reduce((a, v) => a + Math.exp(v - max), 0));
+    };
+    sequence.forEach((row, b) => {
+      for (let t = P - 1; t < 8; t++) {
+        const [q, p] = [logProb(lq[b][t], row[t + 1]), logProb(lp[b][t], row[t + 1])];
+        teacherNLL -= p;
+        modelNLL -= q;
+        reverseKL += q - p;
+        n++;
+      }
+    });
+  }
+  assert.equal(got.tokens, n);
+  const near = (a: number, e: number, what: string) =>
+    assert.ok(Math.abs(a - e / n) < 1e-4, `${what}: ${a} vs ${e / n}`);
+  near(got.teacherNLL, teacherNLL, "teacherNLL");
+  near(got.modelNLL, modelNLL, "modelNLL");
+  near(got.reverseKL, reverseKL, "reverseKL");
+  assert.ok(got.reverseKL > 0.1, `a student unlike its teacher: ${got.reverseKL}`);
+  // Scored by itself, a model's estimate of KL(q ‖ q) is exactly 0.
+  const self = await evaluateGenerations(teacher, teacher, tokens, options);
+  assert.equal(self.reverseKL, 0);
+  assert.equal(self.teacherNLL, self.modelNLL);
+  assert.deepEqual(await evaluateGenerations(student, teacher, tokens, options), got);
+  await assert.rejects(
+    () => evaluateGenerations(student, teacher, tokens, { promptLength: 9 }),
+    /evaluateGenerations.promptLength must be an integer in \[1, contextLength = 8\]/,
+  );
+  await assert.rejects(
+    () =>
+      evaluateGenerations(student, createGPT({ ...tiny, vocabSize: 18, seed: 1 }), tokens, options),
+    /evaluateGenerations: vocabulary sizes differ/,
+  );
+  for (const m of [student, teacher]) Object.values(m.params).forEach((v) => v.dispose());
 });
 
 Deno.test("a non-finite loss stops training with a clear error before the update", async () => {

@@ -343,3 +343,30 @@ export function miniLMv2_64(
   };
   return { queryQuery: term("queries"), keyKey: term("keys"), valueValue: term("values") };
 }
+
+/**
+ * MiniLLM's loss (Gu et al., ICLR 2024) over rows, in float64: per row, the PPO surrogate
+ * max(−A·ρ, −A·clip(ρ, 1 − ε, 1 + ε)) with ρ = w·exp(log q(y) − oldLogProb), plus (with
+ * `singleStep`) KL(q ‖ p), averaged over the unmasked rows.
+ */
+export function miniLLM64(
+  teacher: Rows64,
+  student: Rows64,
+  rollout: { labels: number[]; oldLogProbs: number[]; weights: number[]; advantages: number[] },
+  options: { clipRange: number; singleStep: boolean; longTerm?: boolean; mask?: number[] },
+): number {
+  const { clipRange: eps, singleStep, longTerm = true, mask } = options;
+  const perRow = student.map((s, i) => {
+    const lq = logSoftmax64(s);
+    const ratio = rollout.weights[i] * Math.exp(lq[rollout.labels[i]] - rollout.oldLogProbs[i]);
+    const a = rollout.advantages[i];
+    const clipped = Math.min(Math.max(ratio, 1 - eps), 1 + eps);
+    const policy = longTerm ? Math.max(-a * ratio, -a * clipped) : 0;
+    if (!singleStep) return policy;
+    const lp = logSoftmax64(teacher[i]);
+    let rkl = 0;
+    lq.forEach((l, v) => rkl += Math.exp(l) * (l - lp[v]));
+    return policy + rkl;
+  });
+  return maskedMean64(perRow, mask);
+}
