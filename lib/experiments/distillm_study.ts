@@ -138,11 +138,21 @@ export interface DistiLLMStudy {
   base: LMSpec;
   /** Every method at every seed in every setting. */
   runs: (DistiLLMMethod & { setting: DistiLLMSetting["name"]; seed: number; spec: LMSpec })[];
+  /**
+   * MiniLLM with and without its long-term term given {@link MINILLM_BUDGET}× the genre
+   * setting's steps (validations as often relative to the run), at every seed: whether the policy
+   * gradient pays off in a longer run.
+   */
+  budget: (DistiLLMMethod & { setting: "genre"; seed: number; multiple: number; spec: LMSpec })[];
 }
+
+/** How many times the genre setting's steps {@link DistiLLMStudy.budget}'s runs train for. */
+export const MINILLM_BUDGET = 4;
 
 /**
  * Every spec of the study at one scale. Runs of the `genre` setting are named
- * `distillm-<scale>-<method>-s<seed>`, those of `small` `distillm-<scale>-small-<method>-s<seed>`.
+ * `distillm-<scale>-<method>-s<seed>`, those of `small` `distillm-<scale>-small-<method>-s<seed>`,
+ * the budget runs `distillm-<scale>-x<multiple>-<method>-s<seed>`.
  */
 export function distillmStudy(scale: TAIDScale): DistiLLMStudy {
   const c = DISTILLM_SCALES[scale];
@@ -182,5 +192,18 @@ export function distillmStudy(scale: TAIDScale): DistiLLMStudy {
       })
     )
   );
-  return { config: c, teacher, base, runs };
+  const genre = c.settings.find((s) => s.name === "genre")!;
+  const budget = runs.filter((r) =>
+    r.setting === "genre" && (r.method === "minillm" || r.method === "minillm_single")
+  ).map((r) => {
+    const steps = genre.steps * MINILLM_BUDGET;
+    const spec: LMSpec = {
+      ...r.spec,
+      name: `distillm-${scale}-x${MINILLM_BUDGET}-${r.method}-s${r.seed}`,
+      train: { ...r.spec.train, steps, warmupSteps: Math.max(1, Math.round(steps / 20)) },
+      validateEvery: genre.validateEvery * MINILLM_BUDGET,
+    };
+    return { ...r, setting: "genre" as const, multiple: MINILLM_BUDGET, spec };
+  });
+  return { config: c, teacher, base, runs, budget };
 }

@@ -182,6 +182,18 @@ Deno.test("the DistiLLM study plan: 11 methods × seeds from the TAID study's su
       2 * study.base.train.batchSize,
       1000,
     ]);
+    // MiniLLM with and without its long-term term, at 4× the genre setting's steps.
+    assert.equal(study.budget.length, 2 * study.config.seeds);
+    for (const r of study.budget) {
+      const same = study.runs.find((x) =>
+        x.setting === "genre" && x.method === r.method && x.seed === r.seed
+      )!;
+      assert.equal(r.spec.train.steps, 4 * same.spec.train.steps);
+      assert.equal(r.spec.validateEvery, 4 * same.spec.validateEvery!);
+      assert.deepEqual(r.spec.objective, same.spec.objective);
+      assert.deepEqual(r.spec.miniLLM, same.spec.miniLLM);
+    }
+    assert.equal(new Set(study.budget.map((r) => r.spec.name)).size, study.budget.length);
     // The genre setting's runs keep the names (so the folders) they had before the small one.
     assert.ok(study.runs.some((r) => r.spec.name === `distillm-${scale}-skl-s1`));
     assert.ok(study.runs.some((r) => r.spec.name === `distillm-${scale}-small-skl-s1`));

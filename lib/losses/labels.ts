@@ -69,6 +69,17 @@ export function crossEntropyRows(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.T
   });
 }
 
+/**
+ * log softmax(logits) at each position's token: `[..., V]` logits and int32 token ids of their
+ * leading shape give the tokens' log-probabilities, of that shape (the sampled tokens' log q and
+ * log p of MiniLLM's rollouts, or of a scored generation). Ids are not checked here.
+ */
+export function tokenLogProbs(logits: tf.Tensor, tokens: tf.Tensor): tf.Tensor {
+  return tf.tidy(() =>
+    tf.sum(tf.mul(tf.logSoftmax(logits), tf.oneHot(tokens, logits.shape.at(-1)!)), -1)
+  );
+}
+
 /** Mean cross-entropy of `logits` [N, C] against integer `labels`. */
 export function crossEntropy(logits: tf.Tensor2D, labels: tf.Tensor | number[]): tf.Scalar {
   return tf.tidy(() => {

@@ -1,14 +1,14 @@
 /**
  * MiniLLM's objective (Gu, Dong, Wei & Huang, "MiniLLM: Knowledge Distillation of Large Language
  * Models", ICLR 2024): the sequence-level reverse KL, KL(q_θ ‖ p) over whole outputs, minimised by
- * policy gradient on the student's own outputs (§2.1, Eq. 2–3), with the paper's stabilisers
+ * policy gradient on the student's own outputs (§2.1), with the paper's three stabilisers
  * (§2.2):
  *
- * - **single-step decomposition** (Eq. 5): the next token's part of the gradient is taken exactly
+ * - **single-step decomposition**: the next token's part of the gradient is taken exactly
  *   over the vocabulary, a token-level reverse KL KL(q_θ(·|y<t) ‖ p(·|y<t)) on the sampled prefixes;
- * - **teacher-mixed sampling** (Eq. 6): outputs are drawn from p̃ = α·p + (1 − α)·q_θ and each
+ * - **teacher-mixed sampling**: outputs are drawn from p̃ = α·p + (1 − α)·q_θ and each
  *   token is weighted by w_t = q_θ(y_t) / p̃(y_t);
- * - **length normalisation** (Eq. 7): the long-term reward of a position is the mean reward
+ * - **length normalisation**: the long-term reward of a position is the mean reward
  *   r_t = log p(y_t) − log q_θ(y_t) of the positions ahead.
  *
  * As in the official code (microsoft/LMOps, `minillm/losses.py`), the long-term part is PPO's
@@ -26,7 +26,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { checkValues } from "../deferred_checks.ts";
-import { checkLabels } from "./labels.ts";
+import { checkLabels, tokenLogProbs } from "./labels.ts";
 import { reverseKL } from "./reverse_kl.ts";
 import { reduceRows, toRows } from "./validate.ts";
 
@@ -122,8 +122,7 @@ export function miniLLMLoss(
     });
     const labels = checkLabels(fn, options.labels, n, rows.vocab);
     const flat = (x: tf.Tensor) => x.reshape([n]).toFloat();
-    const logQ = tf.logSoftmax(rows.student);
-    const chosen = tf.sum(tf.mul(logQ, tf.oneHot(labels, rows.vocab)), 1);
+    const chosen = tokenLogProbs(rows.student, labels);
     const ratio = tf.mul(tf.exp(tf.sub(chosen, flat(rollout.oldLogProbs))), flat(rollout.weights));
     const a = flat(rollout.advantages);
     const surrogate = tf.maximum(

@@ -12,6 +12,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { evaluationBatches, mapImageBatches, windowsAt } from "../data/batches.ts";
 import type { ImageSplit } from "../data/images.ts";
+import { tokenLogProbs } from "../losses/labels.ts";
 import { miniLMTerms } from "../losses/minilm_attention.ts";
 import { miniLMv2Terms } from "../losses/minilm_relations.ts";
 import { hashSeed } from "../data/rng.ts";
@@ -175,7 +176,7 @@ export interface GenerationEval {
   modelNLL: number;
   /**
    * Mean log q(y_t) − log p(y_t): at temperature 1, a Monte-Carlo estimate of the sequence-level
-   * reverse KL, KL(q ‖ p) per generated token, which MiniLLM minimises (Gu et al. 2024, Eq. 1).
+   * reverse KL, KL(q ‖ p) per generated token, which MiniLLM minimises (Gu et al. 2024, §2.1).
    */
   reverseKL: number;
   /** Tokens generated and scored. */
@@ -204,7 +205,7 @@ export interface GenerationEvalOptions {
  * sampling at `temperature`, and both models score the generated tokens (see
  * {@linkcode GenerationEval}). Cross-entropy on the data measures how a model predicts text it is
  * given, which favours mode-covering objectives; this measures the text it produces, where
- * mode-seeking ones (reverse KL, MiniLLM) aim to be better (MiniLLM, Gu et al., ICLR 2024, §1, §3:
+ * mode-seeking ones (reverse KL, MiniLLM) aim to be better (MiniLLM, Gu et al., ICLR 2024:
  * exposure bias and generation quality). Seeded: the same models and options give the same
  * numbers.
  */
@@ -236,12 +237,7 @@ export async function evaluateGenerations(
       });
       const x = tf.slice(sequence, [0, 0], [count, contextLength]);
       const y = tf.slice(sequence, [0, 1], [count, contextLength]);
-      const V = model.config.vocabSize;
-      const chosen = (m: GPT) =>
-        tf.sum(
-          tf.mul(tf.logSoftmax(m.forward(x, { checkIds: false }).logits), tf.oneHot(y, V)),
-          -1,
-        );
+      const chosen = (m: GPT) => tokenLogProbs(m.forward(x, { checkIds: false }).logits, y);
       const [logQ, logP] = [chosen(model), chosen(teacher)];
       const mask = outputMask(count, contextLength, P);
       return tf.stack([

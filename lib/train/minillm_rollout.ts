@@ -9,10 +9,10 @@
  * - w_t = q_θold(y_t) / p̃(y_t) = 1 / ((1 − α) + α·p(y_t)/q_θold(y_t)), the importance weight;
  * - the advantage A_t: with rewards r_t = log p(y_t) − log q_θold(y_t), the discounted sum of the
  *   rewards ahead, Σ_{t' ≥ t} γ^{t'−t}·r_t', divided by the number of output positions ahead
- *   (Eq. 7's length normalisation), then whitened over the micro-batch's output positions, as the
+ *   (§2.2's length normalisation), then whitened over the micro-batch's output positions, as the
  *   official code does (microsoft/LMOps `minillm/losses.py`: γ = 0.95, `--length-norm`, trlx's
- *   whitening). Its reward scaling (0.5) and clipping (±100) cancel in the whitening and never
- *   bind at our vocabulary sizes, so they are left out.
+ *   whitening). Its reward scaling (0.5) cancels in the whitening, and its reward clipping (±100)
+ *   binds only where log p and log q differ by 50 nats, so both are left out.
  *
  * One rollout serves `ppoEpochs` consecutive micro-batches (the official `--ppo-epochs 4`): PPO's
  * clipped ratio keeps the later passes close to the policy that sampled it. Rollout g, for
@@ -26,6 +26,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { hashSeed } from "../data/rng.ts";
+import { tokenLogProbs } from "../losses/labels.ts";
 import { generateMixed } from "../models/generate.ts";
 import type { GPT } from "../models/gpt.ts";
 import { checkSampling, outputMask, sequenceWindows } from "./on_policy.ts";
@@ -159,14 +160,6 @@ export interface MiniLLMState {
   advantages: number[];
 }
 
-/** The token's log-probability under each row's softmax: `[B, T, V]`, `[B, T]` → `[B, T]`. */
-function chosenLogProbs(logits: tf.Tensor, tokens: tf.Tensor2D): tf.Tensor2D {
-  return tf.tidy(() => {
-    const V = logits.shape.at(-1)!;
-    return tf.sum(tf.mul(tf.logSoftmax(logits), tf.oneHot(tokens, V)), -1) as tf.Tensor2D;
-  });
-}
-
 /**
  * MiniLLM's rollouts for one run: draws each rollout from the student and the teacher, keeps it
  * for its `ppoEpochs` micro-batches, and checkpoints it (see the module doc).
@@ -249,8 +242,8 @@ export class MiniLLMRollouts {
     );
     const scored = tf.tidy(() => {
       const { inputs: x, targets: y } = sequenceWindows(sequence.clone());
-      const logQ = chosenLogProbs(student.forward(x, { checkIds: false }).logits, y);
-      const logP = chosenLogProbs(teacher.forward(x, { checkIds: false }).logits, y);
+      const logQ = tokenLogProbs(student.forward(x, { checkIds: false }).logits, y) as tf.Tensor2D;
+      const logP = tokenLogProbs(teacher.forward(x, { checkIds: false }).logits, y) as tf.Tensor2D;
       const mask = outputMask(B, T, P);
       // w = q / ((1 − α)·q + α·p) = 1 / ((1 − α) + α·exp(log p − log q)), stable for any gap.
       const weights = tf.reciprocal(tf.add(1 - alpha, tf.mul(alpha, tf.exp(tf.sub(logP, logQ)))));
@@ -292,7 +285,7 @@ export class MiniLLMRollouts {
     const { batchSize: B, contextLength: T } = this.#shape;
     this.#drop();
     this.drawn = state.drawn;
-    this.#group = state.group;
+    this.#group = -1;
     if (state.group < 0) return;
     const sizes = [state.sequence.length, state.oldLogProbs.length, state.weights.length];
     if (
@@ -310,6 +303,7 @@ export class MiniLLMRollouts {
       weights: tf.tensor2d(state.weights, [B, T]),
       advantages: tf.tensor2d(state.advantages, [B, T]),
     };
+    this.#group = state.group;
   }
 
   /** Frees the current rollout. */
