@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { backendInfo } from "../backend.ts";
 import { brownTokens, evaluationBatches, TokenBatcher, windowsAt } from "../data/mod.ts";
 import { getLoss } from "../losses/mod.ts";
-import { createGPT, type GPT, loadModel, saveModel } from "../models/mod.ts";
+import { createGPT, disposeParams, type GPT, loadModel, saveModel } from "../models/mod.ts";
 import { openRun, type Run, RUNS_ROOT, runWithDependencies } from "../runs/mod.ts";
 import {
   AdaptiveOffPolicy,
@@ -278,7 +278,7 @@ function distillmFields(sampler?: AdaptiveOffPolicy): Record<string, number> {
 }
 
 function disposeTraining(prepared: PreparedTraining): void {
-  for (const m of prepared.models) Object.values(m.params).forEach((v) => v.dispose());
+  for (const m of prepared.models) disposeParams(m.params);
   prepared.objective.dispose?.();
   prepared.sampler?.dispose();
   prepared.rollouts?.dispose();
@@ -381,7 +381,6 @@ export async function generationScores(
 ): Promise<GenerationEval[]> {
   const { root = RUNS_ROOT, onEach, ...evalOptions } = options;
   const scorer = await loadLanguageModel(teacher, root);
-  const free = (m: GPT) => Object.values(m.params).forEach((v) => v.dispose());
   const key = JSON.stringify(teacher);
   try {
     const scores: GenerationEval[] = [];
@@ -390,13 +389,13 @@ export async function generationScores(
       try {
         scores.push(await evaluateGenerations(model, scorer, tokens, evalOptions));
       } finally {
-        if (model !== scorer) free(model);
+        if (model !== scorer) disposeParams(model.params);
       }
       await onEach?.();
     }
     return scores;
   } finally {
-    free(scorer);
+    disposeParams(scorer.params);
   }
 }
 

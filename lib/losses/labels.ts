@@ -63,10 +63,7 @@ function deviceLabels(fn: string, labels: tf.Tensor, rows: number, classes: numb
 
 /** Per-row cross-entropy −log softmax(z)_y, [N]. */
 export function crossEntropyRows(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Tensor1D {
-  return tf.tidy(() => {
-    const onehot = tf.oneHot(labels, logits.shape[1]);
-    return tf.neg(tf.sum(tf.mul(onehot, tf.logSoftmax(logits)), 1)) as tf.Tensor1D;
-  });
+  return tf.tidy(() => tf.neg(tokenLogProbs(logits, labels)) as tf.Tensor1D);
 }
 
 /**

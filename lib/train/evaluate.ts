@@ -16,9 +16,8 @@ import { tokenLogProbs } from "../losses/labels.ts";
 import { miniLMTerms } from "../losses/minilm_attention.ts";
 import { miniLMv2Terms } from "../losses/minilm_relations.ts";
 import { hashSeed } from "../data/rng.ts";
-import { generate } from "../models/generate.ts";
 import type { GPT } from "../models/gpt.ts";
-import { checkSampling, outputMask } from "./on_policy.ts";
+import { checkSampling, outputMask, sequenceWindows, studentContinuation } from "./on_policy.ts";
 import type { ImageClassifier } from "../models/vision.ts";
 
 /** A language model's held-out metrics (nats per token). */
@@ -230,13 +229,13 @@ export async function evaluateGenerations(
     tokens,
     { ...options, contextLength },
     ({ inputs }, count) => {
-      const sequence = generate(model, tf.slice(inputs, [0, 0], [count, P]), {
-        newTokens: contextLength + 1 - P,
-        temperature,
-        seed: hashSeed(seed, "evaluate-generations", batch++),
-      });
-      const x = tf.slice(sequence, [0, 0], [count, contextLength]);
-      const y = tf.slice(sequence, [0, 1], [count, contextLength]);
+      const { inputs: x, targets: y } = sequenceWindows(
+        studentContinuation(model, inputs, {
+          promptLength: P,
+          temperature,
+          seed: hashSeed(seed, "evaluate-generations", batch++),
+        }),
+      );
       const chosen = (m: GPT) => tokenLogProbs(m.forward(x, { checkIds: false }).logits, y);
       const [logQ, logP] = [chosen(model), chosen(teacher)];
       const mask = outputMask(count, contextLength, P);

@@ -27,9 +27,8 @@
 import * as tf from "@tensorflow/tfjs";
 import { hashSeed } from "../data/rng.ts";
 import { tokenLogProbs } from "../losses/labels.ts";
-import { generateMixed } from "../models/generate.ts";
 import type { GPT } from "../models/gpt.ts";
-import { checkSampling, outputMask, sequenceWindows } from "./on_policy.ts";
+import { checkSampling, outputMask, sequenceWindows, studentContinuation } from "./on_policy.ts";
 
 /** MiniLLM's rollout options (defaults: the official scripts'). */
 export interface MiniLLMOptions {
@@ -233,13 +232,12 @@ export class MiniLLMRollouts {
   #draw(student: GPT, teacher: GPT, inputs: tf.Tensor, group: number): void {
     const [B, T] = inputs.shape;
     const { promptLength: P, teacherMix: alpha } = this.options;
-    const sequence = tf.tidy(() =>
-      generateMixed(student, teacher, tf.slice(inputs, [0, 0], [B, P]), {
-        newTokens: T + 1 - P,
-        teacherMix: alpha,
-        seed: hashSeed(this.#seed, "minillm-sample", group),
-      })
-    );
+    const sequence = studentContinuation(student, inputs, {
+      promptLength: P,
+      temperature: 1,
+      seed: hashSeed(this.#seed, "minillm-sample", group),
+      mixture: { teacher, teacherMix: alpha },
+    });
     const scored = tf.tidy(() => {
       const { inputs: x, targets: y } = sequenceWindows(sequence.clone());
       const logQ = tokenLogProbs(student.forward(x, { checkIds: false }).logits, y) as tf.Tensor2D;

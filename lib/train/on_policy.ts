@@ -18,7 +18,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { hashSeed, Rng } from "../data/rng.ts";
-import { generate } from "../models/generate.ts";
+import { generate, generateMixed } from "../models/generate.ts";
 import type { GPT } from "../models/gpt.ts";
 
 /** GKD's data options; see the module doc. */
@@ -143,22 +143,32 @@ export function sequenceWindows(
 /**
  * The student's continuation of each window's first `promptLength` tokens (`inputs`, int32
  * `[B, T]`, not disposed) to T + 1 tokens, sampled at `temperature` with `seed`: int32
- * `[B, T + 1]`, whose first T tokens are a training window and last T its next tokens.
+ * `[B, T + 1]`, whose first T tokens are a training window and last T its next tokens. With
+ * `mixture`, each token is drawn from (1 − α)·q + α·p with the teacher's p (`generateMixed`,
+ * MiniLLM's teacher-mixed sampling).
  */
 export function studentContinuation(
   student: GPT,
   inputs: tf.Tensor,
-  options: { promptLength: number; temperature: number; seed: number },
+  options: {
+    promptLength: number;
+    temperature: number;
+    seed: number;
+    mixture?: { teacher: GPT; teacherMix: number };
+  },
 ): tf.Tensor2D {
   const [B, T] = inputs.shape;
   const P = options.promptLength;
   const prompts = tf.slice(inputs, [0, 0], [B, P]);
+  const draw = { newTokens: T + 1 - P, temperature: options.temperature, seed: options.seed };
+  const { mixture } = options;
   try {
-    return generate(student, prompts, {
-      newTokens: T + 1 - P,
-      temperature: options.temperature,
-      seed: options.seed,
-    });
+    return mixture
+      ? generateMixed(student, mixture.teacher, prompts, {
+        ...draw,
+        teacherMix: mixture.teacherMix,
+      })
+      : generate(student, prompts, draw);
   } finally {
     prompts.dispose();
   }
