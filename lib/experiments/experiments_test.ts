@@ -9,6 +9,7 @@ import {
   dependencies,
   distillmStudy,
   estimatedCost,
+  fdistillStudy,
   fitUnimodalStudent,
   MINILM_METHODS,
   MINILM_STARTS,
@@ -197,6 +198,60 @@ Deno.test("the DistiLLM study plan: 11 methods × seeds from the TAID study's su
     // The genre setting's runs keep the names (so the folders) they had before the small one.
     assert.ok(study.runs.some((r) => r.spec.name === `distillm-${scale}-skl-s1`));
     assert.ok(study.runs.some((r) => r.spec.name === `distillm-${scale}-small-skl-s1`));
+  }
+});
+
+Deno.test("the f-distill study plan: 10 methods × seeds in DistiLLM's genre setting, 3 of them shared", () => {
+  for (const scale of ["quick", "full"] as const) {
+    const study = fdistillStudy(scale);
+    const distillm = distillmStudy(scale);
+    assert.equal(study.runs.length, 10 * distillm.config.seeds);
+    assert.equal(new Set(study.runs.map((r) => r.spec.name)).size, study.runs.length);
+    assert.deepEqual(study.teacher, distillm.teacher);
+    const genre = distillm.runs.filter((r) => r.setting === "genre");
+    const kd = genre.find((r) => r.method === "kd" && r.seed === 1)!.spec;
+    const P = kd.onPolicy!.promptLength;
+    for (const r of study.runs) {
+      const shared = genre.find((x) => x.method === r.distillm && x.seed === r.seed);
+      if (r.distillm) {
+        // SFT, KD and RKL on the data are the DistiLLM study's runs, trained once.
+        assert.deepEqual(r.spec, shared!.spec);
+        continue;
+      }
+      assert.equal(r.spec.name, `fdistill-${scale}-${r.method}-s${r.seed}`);
+      // Everything but the objective and the outputs is the DistiLLM genre setting's.
+      const { name: _n, objective: _o, seed: _s, onPolicy: _p, sequenceSamples: _q, ...rest } =
+        r.spec;
+      const { name: _n2, objective: _o2, seed: _s2, onPolicy: _p2, ...kdRest } = kd;
+      assert.deepEqual(rest, kdRest);
+      const sources = [r.spec.onPolicy, r.spec.sequenceSamples].filter(Boolean);
+      assert.equal(sources.length, 1);
+      assert.equal(sources[0]!.promptLength, P);
+      assert.equal(r.spec.onPolicy?.fraction ?? 0, 0);
+      const sides: string[] = r.spec.sequenceSamples?.sides ?? [];
+      // f-distill's objective gets the samples it needs.
+      const needs = getLoss(r.spec.objective.name, r.spec.objective.config).needsSamples ?? [];
+      assert.ok(needs.every((side) => sides.includes(side)), r.method);
+      assert.deepEqual(
+        sides,
+        { data: [], teacher: ["teacher"], student: ["student"], both: ["teacher", "student"] }[
+          r.outputs
+        ],
+      );
+    }
+    const methods = [...new Set(study.runs.map((r) => r.method))];
+    assert.deepEqual(methods, [
+      "sft",
+      "kl_data",
+      "rkl_data",
+      "js_data",
+      "tvd_data",
+      "seqkd",
+      "kl",
+      "rkl",
+      "js",
+      "tvd",
+    ]);
   }
 });
 

@@ -26,6 +26,7 @@ import {
   type MiniLLMOptions,
   MiniLLMRollouts,
   type OnPolicyOptions,
+  type SequenceSampleOptions,
   train,
   type TrainOptions,
   warmupCosine,
@@ -82,6 +83,12 @@ export interface LMSpec {
    * micro-batches. Needs the `minillm` objective; not with `onPolicy` or `adaptiveOffPolicy`.
    */
   miniLLM?: MiniLLMOptions;
+  /**
+   * Sequences sampled from the teacher and/or the student (SeqKD; f-distill, Wen et al. 2023;
+   * `lib/train/sequence_samples.ts`): every micro-batch holds the sides' continuations of the
+   * data's prompts. Needed by the `fdistill` objective; not with the other output options.
+   */
+  sequenceSamples?: SequenceSampleOptions;
   /**
    * Measure the validation cross-entropy on `eval.windows` windows before training and every
    * this many steps: "eval" rows of the run's metrics (a validation curve).
@@ -255,6 +262,7 @@ async function prepareTraining(spec: LMSpec, root: string): Promise<PreparedTrai
         onPolicy: spec.onPolicy,
         adaptiveOffPolicy: sampler,
         miniLLM: rollouts,
+        sequenceSamples: spec.sequenceSamples,
       }),
       ...(spec.validateEvery !== undefined
         ? { evaluate: { every: spec.validateEvery, atStart: true, run: validate } }
@@ -370,16 +378,21 @@ export async function runLanguageModel(
 /**
  * How a teacher scores what each finished run writes ({@linkcode evaluateGenerations}): every
  * spec's model continues the held-out prompts of `tokens`, one model loaded at a time; a spec
- * equal to `teacher` scores the teacher's own continuations (reverse KL 0). `onEach` is called
+ * equal to `teacher` scores the teacher's own continuations (reverse KL 0). With `samples` k > 1,
+ * each prompt is continued k times (seeds `seed`, `seed` + 1, …) and the scores are their means
+ * (`tokens`: their total), for tighter estimates on a small held-out set. `onEach` is called
  * after each spec (progress bars).
  */
 export async function generationScores(
   specs: LMSpec[],
   teacher: LMSpec,
   tokens: Int32Array,
-  options: GenerationEvalOptions & { root?: string; onEach?: () => unknown },
+  options: GenerationEvalOptions & { root?: string; samples?: number; onEach?: () => unknown },
 ): Promise<GenerationEval[]> {
-  const { root = RUNS_ROOT, onEach, ...evalOptions } = options;
+  const { root = RUNS_ROOT, onEach, samples = 1, ...evalOptions } = options;
+  if (!(Number.isInteger(samples) && samples >= 1)) {
+    throw new Error(`generationScores: samples must be an integer ≥ 1, got ${samples}`);
+  }
   const scorer = await loadLanguageModel(teacher, root);
   const key = JSON.stringify(teacher);
   try {
@@ -387,7 +400,12 @@ export async function generationScores(
     for (const spec of specs) {
       const model = JSON.stringify(spec) === key ? scorer : await loadLanguageModel(spec, root);
       try {
-        scores.push(await evaluateGenerations(model, scorer, tokens, evalOptions));
+        const draws: GenerationEval[] = [];
+        for (let i = 0; i < samples; i++) {
+          const seed = (evalOptions.seed ?? 0) + i;
+          draws.push(await evaluateGenerations(model, scorer, tokens, { ...evalOptions, seed }));
+        }
+        scores.push(meanOfDraws(draws));
       } finally {
         if (model !== scorer) disposeParams(model.params);
       }
@@ -397,6 +415,20 @@ export async function generationScores(
   } finally {
     disposeParams(scorer.params);
   }
+}
+
+/** The mean of generation scores over draws (their tokens summed); one draw is returned as is. */
+function meanOfDraws(draws: GenerationEval[]): GenerationEval {
+  if (draws.length === 1) return draws[0];
+  const mean = (key: "teacherNLL" | "modelNLL" | "reverseKL" | "rougeL") =>
+    draws.reduce((a, d) => a + d[key], 0) / draws.length;
+  return {
+    teacherNLL: mean("teacherNLL"),
+    modelNLL: mean("modelNLL"),
+    reverseKL: mean("reverseKL"),
+    rougeL: mean("rougeL"),
+    tokens: draws.reduce((a, d) => a + d.tokens, 0),
+  };
 }
 
 /** Mean head/tail mass of a model's next-token distributions on held-out windows. */
@@ -440,12 +472,24 @@ export function estimatedCost(spec: LMSpec): number {
   // against a key/value cache: n / T of a window's forward pass.
   // MiniLLM: per rollout (every ppoEpochs micro-batches), the student's and the teacher's
   // one-position passes plus one full forward pass of each to score the sequence.
+  // Sampled sequences: each side's one-position passes, and a batch of B rows per side.
   const m = spec.miniLLM;
+  const sampled = spec.sequenceSamples;
   const generation = spec.onPolicy
     ? spec.onPolicy.fraction * (T + 1 - spec.onPolicy.promptLength) / (3 * T)
     : m
     ? ((T + 1 - m.promptLength) / T + 1) / (3 * (m.ppoEpochs ?? 4))
     : 0;
+  if (sampled) {
+    const n = (T + 1 - sampled.promptLength) / (3 * T);
+    const sides = sampled.sides.length;
+    const teacherSize = spec.teacher && sampled.sides.includes("teacher")
+      ? size(spec.teacher.model) * n
+      : 0;
+    const studentSize = sampled.sides.includes("student") ? size(spec.model) * n : 0;
+    return spec.train.steps * spec.train.batchSize * T *
+      (sides * (size(spec.model) + frozen) + teacherSize + studentSize);
+  }
   return spec.train.steps * spec.train.batchSize * T *
     (size(spec.model) * (1 + generation) + frozen);
 }

@@ -54,6 +54,7 @@ export {
 } from "./vision.ts";
 export * from "./distill_sweep.ts";
 export * from "./distillm_study.ts";
+export * from "./fdistill_study.ts";
 export * from "./phis_study.ts";
 export {
   distortionMap,

@@ -415,6 +415,7 @@ Deno.test("registry: every name builds and computes a finite loss; unknown names
       "minilm",
       "minilmv2",
       "minillm",
+      "fdistill",
     ]
   ) {
     assert.ok(names.includes(name), name);
@@ -431,6 +432,9 @@ Deno.test("registry: every name builds and computes a finite loss; unknown names
         studentBaseLogits: tf.tensor2d(student),
         ...(objective.needsAttention ? attentionInputs() : {}),
         ...(objective.needsRollout ? { rollout: rolloutInputs(labels.length) } : {}),
+        ...(objective.needsSamples
+          ? { studentRows: tf.tensor1d(labels.map((_, i) => i % 2)) }
+          : {}),
       }).dataSync()[0]
     );
     assert.ok(Number.isFinite(value), `${name}: ${value}`);

@@ -9,7 +9,9 @@
  * values; a task supplies them when the objective says `needsAttention`, from the teacher's
  * `teacherLayer` when the config names one (MiniLMv2's upper-middle layer of a large teacher).
  * MiniLLM's (`miniLLMLoss`, `minillm`) is a policy gradient: it scores rollouts, the student's
- * teacher-mixed samples with what was fixed when they were drawn (`needsRollout`).
+ * teacher-mixed samples with what was fixed when they were drawn (`needsRollout`). f-distill's
+ * (`fDistill`, `fdistill`) estimates a sequence-level divergence from the teacher's and the
+ * student's samples, told apart by `studentRows` (`needsSamples`).
  *
  * @example Known answers: teacher p = (1/4, 3/4), student q = (1/2, 1/2)
  * ```ts
@@ -50,6 +52,7 @@ export * from "./generalized_jsd.ts";
 export * from "./skew_kl.ts";
 export * from "./adaptive_kl.ts";
 export * from "./f_divergence.ts";
+export * from "./fdistill.ts";
 export * from "./labels.ts";
 export * from "./log_sum_exp.ts";
 export * from "./hinton_kd.ts";

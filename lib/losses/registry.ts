@@ -12,6 +12,7 @@ import { ctkd, ctkdLambda, CTKDTemperature } from "./ctkd.ts";
 import { deltaKD } from "./delta_kd.ts";
 import { dkd } from "./dkd.ts";
 import { dualHeadKD } from "./dual_head_kd.ts";
+import { F_DISTILL_SIDES, fDistill, type FDistillDivergence, type SampleSide } from "./fdistill.ts";
 import { forwardKL } from "./forward_kl.ts";
 import { generalizedJSD } from "./generalized_jsd.ts";
 import { hintonKD } from "./hinton_kd.ts";
@@ -50,6 +51,11 @@ export interface ObjectiveInputs {
   studentAttention?: LayerAttention;
   /** MiniLLM: what the rollout fixed for each position (`labels` are the sampled tokens). */
   rollout?: PolicyRollout;
+  /**
+   * f-distill: 0/1 per sequence (`[B]`), 1 where its output was sampled from the student, 0 from
+   * the teacher.
+   */
+  studentRows?: tf.Tensor;
 }
 
 /** What the trainer tells an objective after each optimiser step ({@link Objective.observe}). */
@@ -94,6 +100,12 @@ export interface Objective {
    * ({@link ObjectiveInputs.rollout}; `lib/train/minillm_rollout.ts`).
    */
   readonly needsRollout?: boolean;
+  /**
+   * Set for objectives that estimate a sequence-level divergence from sampled outputs
+   * (f-distill): whose continuations of the data's prompts the task must draw; rows are told
+   * apart by {@link ObjectiveInputs.studentRows} (`lib/train/sequence_samples.ts`).
+   */
+  readonly needsSamples?: SampleSide[];
   /** The loss of one batch (a scalar to minimise). */
   loss(inputs: ObjectiveInputs): tf.Scalar;
   /**
@@ -523,6 +535,49 @@ const REGISTRY: Record<string, Entry> = {
         state: () => taid.state(),
         load: (state) => taid.load(state as TAIDState),
         dispose: () => taid.dispose(),
+      };
+    },
+  },
+  fdistill: {
+    description: "f-distill: sequence-level KL / RKL / JS / TVD from teacher and student samples",
+    keys: [T, "divergence", "beta", "chunkElements"],
+    make: (config) => {
+      const { divergence = "tvd", ...rest } = config as {
+        divergence?: FDistillDivergence;
+        beta?: number;
+      };
+      if (!F_DISTILL_SIDES[divergence]) {
+        throw new Error(
+          `fdistill: config.divergence must be one of ${
+            Object.keys(F_DISTILL_SIDES).join(", ")
+          }, ` +
+            `got ${JSON.stringify(divergence)}`,
+        );
+      }
+      if (rest.beta !== undefined) {
+        if (divergence !== "js") throw new Error("fdistill: config.beta applies to divergence js");
+        if (!(typeof rest.beta === "number" && rest.beta > 0 && rest.beta < 1)) {
+          throw new Error(`fdistill: config.beta must be a number in (0, 1), got ${rest.beta}`);
+        }
+      }
+      return {
+        name: "fdistill",
+        needsTeacher: true,
+        needsSamples: F_DISTILL_SIDES[divergence],
+        loss: (x) => {
+          if (!x.studentRows) {
+            throw new Error(
+              "fdistill: inputs.studentRows is required (the task trains on sampled outputs: " +
+                "languageModelTask's sequenceSamples option)",
+            );
+          }
+          return fDistill(teacherOf("fdistill", x), x.studentLogits, {
+            ...rest,
+            divergence,
+            studentRows: x.studentRows,
+            mask: x.mask,
+          });
+        },
       };
     },
   },

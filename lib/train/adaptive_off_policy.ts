@@ -32,7 +32,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { hashSeed, permutation, Rng } from "../data/rng.ts";
 import type { GPT } from "../models/gpt.ts";
-import { checkSampling, outputMask, sequenceWindows, studentContinuation } from "./on_policy.ts";
+import { checkSampling, outputMask, promptContinuation, sequenceWindows } from "./on_policy.ts";
 
 /** How the sampling threshold φ_s follows training progress (DistiLLM's `--replay-ratio`). */
 export type ReplayRatio = "decreasing" | "constant" | "increasing";
@@ -248,7 +248,7 @@ export class AdaptiveOffPolicy {
     }
     let sequence: tf.Tensor2D;
     if (source === "generated") {
-      sequence = studentContinuation(student, window.inputs, {
+      sequence = promptContinuation(student, window.inputs, {
         promptLength: this.options.promptLength,
         temperature: this.options.temperature,
         seed: hashSeed(this.#seed, "distillm-sample", index),

@@ -17,8 +17,9 @@ import { miniLMTerms } from "../losses/minilm_attention.ts";
 import { miniLMv2Terms } from "../losses/minilm_relations.ts";
 import { hashSeed } from "../data/rng.ts";
 import type { GPT } from "../models/gpt.ts";
-import { checkSampling, outputMask, sequenceWindows, studentContinuation } from "./on_policy.ts";
+import { checkSampling, outputMask, promptContinuation, sequenceWindows } from "./on_policy.ts";
 import type { ImageClassifier } from "../models/vision.ts";
+import { rougeL } from "./rouge.ts";
 
 /** A language model's held-out metrics (nats per token). */
 export interface LanguageModelEval {
@@ -42,12 +43,14 @@ interface WindowOptions {
 /**
  * Sums per-batch statistics over non-overlapping windows of `tokens`, in float64 on the host: `sums`
  * returns a 1-D tensor of sums for one batch of windows (read back asynchronously, so it runs on
- * every backend).
+ * every backend). With `onHost`, the values read back are turned into the batch's sums there
+ * (given the windows' starts in `tokens`).
  */
 async function sumOverWindows(
   tokens: Int32Array,
   options: WindowOptions,
   sums: (window: { inputs: tf.Tensor2D; targets: tf.Tensor2D }, windows: number) => tf.Tensor,
+  onHost?: (values: Float32Array, starts: Int32Array) => number[],
 ): Promise<{ totals: number[]; windows: number }> {
   const { contextLength } = options;
   const batches = evaluationBatches(tokens, {
@@ -59,8 +62,9 @@ async function sumOverWindows(
   let windows = 0;
   for (const starts of batches) {
     const batch = tf.tidy(() => sums(windowsAt(tokens, starts, contextLength), starts.length));
-    const values = await batch.data();
+    const read = await batch.data() as Float32Array;
     batch.dispose();
+    const values = onHost ? onHost(read, Int32Array.from(starts)) : read;
     values.forEach((v, i) => totals[i] = (totals[i] ?? 0) + v);
     windows += starts.length;
   }
@@ -178,6 +182,11 @@ export interface GenerationEval {
    * reverse KL, KL(q ‖ p) per generated token, which MiniLLM minimises (Gu et al. 2024, §2.1).
    */
   reverseKL: number;
+  /**
+   * Mean ROUGE-L F1 of each continuation against the window's true continuation (`./rouge.ts`;
+   * over BPE token ids): the reference-based score MiniLLM and DistiLLM report, on sampled text.
+   */
+  rougeL: number;
   /** Tokens generated and scored. */
   tokens: number;
 }
@@ -224,13 +233,14 @@ export async function evaluateGenerations(
     );
   }
   const { promptLength: P, temperature = 1, seed = 0 } = options;
+  const n = contextLength + 1 - P; // tokens generated per window
   let batch = 0;
   const { totals, windows } = await sumOverWindows(
     tokens,
     { ...options, contextLength },
     ({ inputs }, count) => {
       const { inputs: x, targets: y } = sequenceWindows(
-        studentContinuation(model, inputs, {
+        promptContinuation(model, inputs, {
           promptLength: P,
           temperature,
           seed: hashSeed(seed, "evaluate-generations", batch++),
@@ -239,19 +249,31 @@ export async function evaluateGenerations(
       const chosen = (m: GPT) => tokenLogProbs(m.forward(x, { checkIds: false }).logits, y);
       const [logQ, logP] = [chosen(model), chosen(teacher)];
       const mask = outputMask(count, contextLength, P);
-      return tf.stack([
-        tf.sum(tf.mul(tf.neg(logP), mask)),
-        tf.sum(tf.mul(tf.neg(logQ), mask)),
-        tf.sum(tf.mul(tf.sub(logQ, logP), mask)),
+      // The three sums, then each row's generated tokens (ids are exact in float32).
+      return tf.concat([
+        tf.stack([
+          tf.sum(tf.mul(tf.neg(logP), mask)),
+          tf.sum(tf.mul(tf.neg(logQ), mask)),
+          tf.sum(tf.mul(tf.sub(logQ, logP), mask)),
+        ]),
+        tf.slice(y, [0, P - 1], [count, n]).reshape([-1]).toFloat(),
       ]);
     },
+    (values, starts) => {
+      let rouge = 0;
+      starts.forEach((start, b) => {
+        const generated = values.subarray(3 + b * n, 3 + (b + 1) * n);
+        rouge += rougeL(generated, tokens.subarray(start + P, start + P + n)).f1;
+      });
+      return [values[0], values[1], values[2], rouge];
+    },
   );
-  const count = windows * (contextLength + 1 - P);
-  const [teacherNLL, modelNLL, reverseKL] = totals.map((v) => v / count);
+  const count = windows * n;
+  const [teacherNLL, modelNLL, reverseKL] = totals.slice(0, 3).map((v) => v / count);
   if (![teacherNLL, modelNLL, reverseKL].every(Number.isFinite)) {
     throw new Error(`${fn}: a model produced NaN/Inf log-probabilities over ${windows} windows`);
   }
-  return { teacherNLL, modelNLL, reverseKL, tokens: count };
+  return { teacherNLL, modelNLL, reverseKL, rougeL: totals[3] / windows, tokens: count };
 }
 
 /** How far a student's last-layer self-attention is from its teacher's (MiniLM's terms). */

@@ -28,7 +28,7 @@ import * as tf from "@tensorflow/tfjs";
 import { hashSeed } from "../data/rng.ts";
 import { tokenLogProbs } from "../losses/labels.ts";
 import type { GPT } from "../models/gpt.ts";
-import { checkSampling, outputMask, sequenceWindows, studentContinuation } from "./on_policy.ts";
+import { checkSampling, outputMask, promptContinuation, sequenceWindows } from "./on_policy.ts";
 
 /** MiniLLM's rollout options (defaults: the official scripts'). */
 export interface MiniLLMOptions {
@@ -232,7 +232,7 @@ export class MiniLLMRollouts {
   #draw(student: GPT, teacher: GPT, inputs: tf.Tensor, group: number): void {
     const [B, T] = inputs.shape;
     const { promptLength: P, teacherMix: alpha } = this.options;
-    const sequence = studentContinuation(student, inputs, {
+    const sequence = promptContinuation(student, inputs, {
       promptLength: P,
       temperature: 1,
       seed: hashSeed(this.#seed, "minillm-sample", group),

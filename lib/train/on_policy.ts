@@ -117,7 +117,7 @@ export function onPolicyWindows(
       generated: false,
     };
   }
-  const sequence = studentContinuation(student, window.inputs, {
+  const sequence = promptContinuation(student, window.inputs, {
     promptLength: options.promptLength,
     temperature: options.temperature ?? 1,
     seed: hashSeed(seed, "on-policy-sample", index),
@@ -141,14 +141,14 @@ export function sequenceWindows(
 }
 
 /**
- * The student's continuation of each window's first `promptLength` tokens (`inputs`, int32
- * `[B, T]`, not disposed) to T + 1 tokens, sampled at `temperature` with `seed`: int32
- * `[B, T + 1]`, whose first T tokens are a training window and last T its next tokens. With
- * `mixture`, each token is drawn from (1 − α)·q + α·p with the teacher's p (`generateMixed`,
- * MiniLLM's teacher-mixed sampling).
+ * A model's continuation of each window's first `promptLength` tokens (`inputs`, int32 `[B, T]`,
+ * not disposed) to T + 1 tokens, sampled at `temperature` with `seed`: int32 `[B, T + 1]`, whose
+ * first T tokens are a training window and last T its next tokens. The model is the student
+ * (on-policy data) or the teacher (SeqKD, f-distill); with `mixture`, each token is drawn from
+ * (1 − α)·q + α·p with the teacher's p (`generateMixed`, MiniLLM's teacher-mixed sampling).
  */
-export function studentContinuation(
-  student: GPT,
+export function promptContinuation(
+  model: GPT,
   inputs: tf.Tensor,
   options: {
     promptLength: number;
@@ -164,11 +164,11 @@ export function studentContinuation(
   const { mixture } = options;
   try {
     return mixture
-      ? generateMixed(student, mixture.teacher, prompts, {
+      ? generateMixed(model, mixture.teacher, prompts, {
         ...draw,
         teacherMix: mixture.teacherMix,
       })
-      : generate(student, prompts, draw);
+      : generate(model, prompts, draw);
   } finally {
     prompts.dispose();
   }

@@ -25,6 +25,11 @@ import type { Params } from "../models/params.ts";
 import type { ImageClassifier } from "../models/vision.ts";
 import { createModel, type ModelSpec } from "../models/io.ts";
 import { checkOnPolicy, type OnPolicyOptions, onPolicyWindows } from "./on_policy.ts";
+import {
+  checkSequenceSamples,
+  sampledWindows,
+  type SequenceSampleOptions,
+} from "./sequence_samples.ts";
 import type { AdaptiveOffPolicy, AdaptiveOffPolicyState } from "./adaptive_off_policy.ts";
 import type { MiniLLMRollouts, MiniLLMState } from "./minillm_rollout.ts";
 import type { TrainTask } from "./trainer.ts";
@@ -92,6 +97,13 @@ export interface LanguageModelTaskOptions {
    * checkpoints with the task's. See `./minillm_rollout.ts`.
    */
   miniLLM?: MiniLLMRollouts;
+  /**
+   * Sequences sampled from the teacher and/or the student (SeqKD, f-distill): every micro-batch's
+   * rows are the sides' continuations of the data's prompts, and the loss counts output positions
+   * only. Required by an objective that `needsSamples` (`fdistill`), with at least its sides;
+   * see `./sequence_samples.ts`.
+   */
+  sequenceSamples?: SequenceSampleOptions;
 }
 
 /** Next-token training of a GPT, supervised or distilled (optionally on the student's samples). */
@@ -134,10 +146,17 @@ export function languageModelTask(options: LanguageModelTaskOptions): TrainTask 
   const seed = options.seed ?? batcher.options.seed;
   const { onPolicy, adaptiveOffPolicy } = options;
   if (onPolicy) checkOnPolicy(onPolicy, batcher.options.contextLength);
-  const { miniLLM } = options;
-  if ([onPolicy, adaptiveOffPolicy, miniLLM].filter((x) => x !== undefined).length > 1) {
-    throw new Error("languageModelTask: give at most one of onPolicy, adaptiveOffPolicy, miniLLM");
+  const { miniLLM, sequenceSamples } = options;
+  if (
+    [onPolicy, adaptiveOffPolicy, miniLLM, sequenceSamples].filter((x) => x !== undefined).length >
+      1
+  ) {
+    throw new Error(
+      "languageModelTask: give at most one of onPolicy, adaptiveOffPolicy, miniLLM, " +
+        "sequenceSamples",
+    );
   }
+  checkSamplesFor(objective, sequenceSamples, teacher, batcher.options.contextLength);
   if (Boolean(objective.needsRollout) !== Boolean(miniLLM)) {
     throw new Error(
       objective.needsRollout
@@ -179,7 +198,14 @@ export function languageModelTask(options: LanguageModelTaskOptions): TrainTask 
         const rollout = miniLLM.batch(student, teacher!, window, index);
         return { ...rollout, ...frozenTeacher(rollout.inputs) };
       }
-      const { inputs, targets, mask } = onPolicy
+      const { inputs, targets, mask, studentRows }: {
+        inputs: tf.Tensor;
+        targets: tf.Tensor;
+        mask?: tf.Tensor;
+        studentRows?: tf.Tensor;
+      } = sequenceSamples
+        ? sampledWindows({ student, teacher: teacher! }, window, sequenceSamples, seed, index)
+        : onPolicy
         ? onPolicyWindows(student, window, onPolicy, seed, index)
         : adaptiveOffPolicy
         ? adaptiveOffPolicy.windows(student, window, index)
@@ -188,6 +214,7 @@ export function languageModelTask(options: LanguageModelTaskOptions): TrainTask 
         inputs,
         targets,
         mask,
+        studentRows,
         ...frozenTeacher(inputs),
         teacherBaseLogits: frozen(teacherBase, inputs),
         studentBaseLogits: frozen(studentBase, inputs),
@@ -223,6 +250,7 @@ export function languageModelTask(options: LanguageModelTaskOptions): TrainTask 
         mask: batch.mask,
         teacherBaseLogits: batch.teacherBaseLogits,
         studentBaseLogits: batch.studentBaseLogits,
+        studentRows: batch.studentRows,
         rollout: batch.advantages
           ? {
             oldLogProbs: batch.oldLogProbs!,
@@ -239,6 +267,37 @@ export function languageModelTask(options: LanguageModelTaskOptions): TrainTask 
       }
       : {}),
   };
+}
+
+/**
+ * Checks that sampled sequences and the objective fit: an objective that `needsSamples` gets them
+ * with its sides, and a teacher is there to write the teacher's side.
+ */
+function checkSamplesFor(
+  objective: Objective,
+  samples: SequenceSampleOptions | undefined,
+  teacher: GPT | undefined,
+  contextLength: number,
+): void {
+  const needs = objective.needsSamples;
+  if (needs && !samples) {
+    throw new Error(
+      `languageModelTask: objective "${objective.name}" trains on ${needs.join(" and ")} ` +
+        `samples; give sequenceSamples`,
+    );
+  }
+  if (!samples) return;
+  checkSequenceSamples(samples, contextLength);
+  const missing = (needs ?? []).filter((side) => !samples.sides.includes(side));
+  if (missing.length > 0) {
+    throw new Error(
+      `languageModelTask: objective "${objective.name}" needs ${missing.join(" and ")} ` +
+        `samples; sequenceSamples.sides is ${JSON.stringify(samples.sides)}`,
+    );
+  }
+  if (samples.sides.includes("teacher") && !teacher) {
+    throw new Error("languageModelTask: sequenceSamples.sides has teacher; give a teacher");
+  }
 }
 
 /** Options of {@link classifierTask}. */

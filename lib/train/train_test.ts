@@ -309,7 +309,15 @@ Deno.test("evaluateGenerations scores the model's own samples with both models, 
   const got = await evaluateGenerations(student, teacher, tokens, options);
   // By hand: windows 0–4 in batches of 3 and 2, each continued with batch k's seed, scored by
   // both models' float64 log-softmax at the drawn tokens, over the T + 1 − P drawn positions.
-  let [teacherNLL, modelNLL, reverseKL, n] = [0, 0, 0, 0];
+  let [teacherNLL, modelNLL, reverseKL, n, rouge] = [0, 0, 0, 0, 0];
+  // ROUGE-L F1 against the window's true continuation: an LCS by plain recursion (both have
+  // T + 1 − P = 6 tokens, so F1 = LCS / 6).
+  const lcs = (a: number[], b: number[]): number =>
+    a.length === 0 || b.length === 0
+      ? 0
+      : a[0] === b[0]
+      ? 1 + lcs(a.slice(1), b.slice(1))
+      : Math.max(lcs(a.slice(1), b), lcs(a, b.slice(1)));
   for (const [k, starts] of [[0, [0, 8, 16]], [1, [24, 32]]] as const) {
     const prompts = tf.tensor2d(
       starts.map((s) => Array.from(tokens.subarray(s, s + P))),
@@ -327,6 +335,7 @@ Deno.test("evaluateGenerations scores the model's own samples with both models, 
       return z[id] - max - Math.log(z.reduce((a, v) => a + Math.exp(v - max), 0));
     };
     sequence.forEach((row, b) => {
+      rouge += lcs(row.slice(P), Array.from(tokens.subarray(starts[b] + P, starts[b] + 9))) / 6;
       for (let t = P - 1; t < 8; t++) {
         const [q, p] = [logProb(lq[b][t], row[t + 1]), logProb(lp[b][t], row[t + 1])];
         teacherNLL -= p;
@@ -342,6 +351,7 @@ Deno.test("evaluateGenerations scores the model's own samples with both models, 
   near(got.teacherNLL, teacherNLL, "teacherNLL");
   near(got.modelNLL, modelNLL, "modelNLL");
   near(got.reverseKL, reverseKL, "reverseKL");
+  assert.ok(Math.abs(got.rougeL - rouge / 5) < 1e-12, `rougeL: ${got.rougeL} vs ${rouge / 5}`);
   assert.ok(got.reverseKL > 0.1, `a student unlike its teacher: ${got.reverseKL}`);
   // Scored by itself, a model's estimate of KL(q ‖ q) is exactly 0.
   const self = await evaluateGenerations(teacher, teacher, tokens, options);

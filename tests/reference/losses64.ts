@@ -370,3 +370,47 @@ export function miniLLM64(
   });
   return maskedMean64(perRow, mask);
 }
+
+/**
+ * f-distill (Wen et al., ACL 2023, §2.3): a sequence-level divergence estimated from sampled
+ * rows. Rows are positions; `fromStudent[i]` is 1 where row i's sequence was sampled from the
+ * student, 0 from the teacher; `mask[i]` 0 drops a row. Each term is the mean over its side's
+ * rows: KL(p‖q) on the teacher's, KL(q‖p) on the student's; JS = β·KL(q‖M) on the student's +
+ * (1−β)·KL(p‖M) on the teacher's with M = βq + (1−β)p; TVD = ½·mean_s + ½·mean_t of ½Σ|p−q|.
+ */
+export function fDistill64(
+  t: Rows64,
+  s: Rows64,
+  fromStudent: number[],
+  mask: number[],
+  divergence: "kl" | "rkl" | "js" | "tvd",
+  T = 1,
+  beta = 0.5,
+): number {
+  const klOf = (a: number[], b: number[]) =>
+    a.reduce((sum, ai, i) => (ai > 0 ? sum + ai * Math.log(ai / b[i]) : sum), 0);
+  const sideMean = (side: number, term: (p: number[], q: number[]) => number) => {
+    let sum = 0, n = 0;
+    t.forEach((row, i) => {
+      if (mask[i] === 1 && fromStudent[i] === side) {
+        sum += term(softmax64(row, T), softmax64(s[i], T));
+        n++;
+      }
+    });
+    return sum / n;
+  };
+  const mix = (p: number[], q: number[]) => p.map((pi, i) => beta * q[i] + (1 - beta) * pi);
+  const tvd = (p: number[], q: number[]) =>
+    0.5 * p.reduce((a, pi, i) => a + Math.abs(pi - q[i]), 0);
+  switch (divergence) {
+    case "kl":
+      return sideMean(0, (p, q) => klOf(p, q));
+    case "rkl":
+      return sideMean(1, (p, q) => klOf(q, p));
+    case "js":
+      return beta * sideMean(1, (p, q) => klOf(q, mix(p, q))) +
+        (1 - beta) * sideMean(0, (p, q) => klOf(p, mix(p, q)));
+    case "tvd":
+      return 0.5 * sideMean(1, tvd) + 0.5 * sideMean(0, tvd);
+  }
+}
