@@ -201,11 +201,11 @@ Deno.test("the DistiLLM study plan: 11 methods × seeds from the TAID study's su
   }
 });
 
-Deno.test("the f-distill study plan: 10 methods × seeds in DistiLLM's genre setting, 3 of them shared", () => {
+Deno.test("the f-distill study plan: 11 methods × seeds in DistiLLM's genre setting, 3 of them shared", () => {
   for (const scale of ["quick", "full"] as const) {
     const study = fdistillStudy(scale);
     const distillm = distillmStudy(scale);
-    assert.equal(study.runs.length, 10 * distillm.config.seeds);
+    assert.equal(study.runs.length, 11 * distillm.config.seeds);
     assert.equal(new Set(study.runs.map((r) => r.spec.name)).size, study.runs.length);
     assert.deepEqual(study.teacher, distillm.teacher);
     const genre = distillm.runs.filter((r) => r.setting === "genre");
@@ -247,11 +247,16 @@ Deno.test("the f-distill study plan: 10 methods × seeds in DistiLLM's genre set
       "js_data",
       "tvd_data",
       "seqkd",
+      "seqkd_greedy",
       "kl",
       "rkl",
       "js",
       "tvd",
     ]);
+    // Greedy SeqKD is the only method that does not sample at temperature 1.
+    for (const r of study.runs.filter((r) => r.spec.sequenceSamples)) {
+      assert.equal(r.spec.sequenceSamples!.temperature ?? 1, r.method === "seqkd_greedy" ? 0 : 1);
+    }
   }
 });
 

@@ -51,10 +51,12 @@ export interface FDistillStudy {
 /**
  * The methods. On the data's outputs (word level, f-distill's "KD" baseline and its token-level
  * analogues): SFT, KL, reverse KL (the DistiLLM study's `sft`, `kd`, `rkl` runs), JS (generalized
- * JSD, β = ½) and TVD. On sampled sequences: SeqKD (cross-entropy on the teacher's samples), and
- * f-distill's KL (teacher's samples), reverse KL (student's), JS (β = ½) and TVD (both; a
- * micro-batch holds a teacher and a student continuation of each prompt). Every method keeps the
- * first quarter of a window as the prompt and scores the rest; sampling at temperature 1.
+ * JSD, β = ½) and TVD. On sampled sequences: SeqKD (cross-entropy on the teacher's samples, and
+ * on its greedy continuations: Kim & Rush approximate the teacher's mode by beam search, greedy
+ * being a beam of one), and f-distill's KL (teacher's samples), reverse KL (student's), JS (β = ½)
+ * and TVD (both; a micro-batch holds a teacher and a student continuation of each prompt). Every
+ * method keeps the first quarter of a window as the prompt and scores the rest; sampling at
+ * temperature 1 unless greedy.
  *
  * @param contextLength Tokens per window.
  */
@@ -91,6 +93,12 @@ export function fdistillMethods(contextLength: number): FDistillMethod[] {
       objective: { name: "sft" },
       outputs: "teacher",
       sequenceSamples: sampled(["teacher"]),
+    },
+    {
+      method: "seqkd_greedy",
+      objective: { name: "sft" },
+      outputs: "teacher",
+      sequenceSamples: { ...sampled(["teacher"]), temperature: 0 },
     },
     {
       method: "kl",
