@@ -91,7 +91,9 @@ export function fDistill(
 ): tf.Scalar {
   const fn = "fDistill";
   const { divergence, studentRows, beta = 0.5, mask, ...rest } = options;
-  const sides = F_DISTILL_SIDES[divergence];
+  const sides = Object.hasOwn(F_DISTILL_SIDES, divergence)
+    ? F_DISTILL_SIDES[divergence]
+    : undefined;
   if (!sides) {
     throw new Error(
       `${fn}: divergence must be one of ${Object.keys(F_DISTILL_SIDES).join(", ")}, got ` +

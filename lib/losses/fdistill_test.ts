@@ -188,7 +188,9 @@ Deno.test("registry: fdistill says whose samples it needs and checks its config"
   assert.deepEqual(getLoss("fdistill").needsSamples, ["teacher", "student"]);
   assert.throws(() => getLoss("fdistill", { divergence: "kl", beta: 0.5 }), /beta applies to/);
   assert.throws(() => getLoss("fdistill", { divergence: "js", beta: 1 }), /in \(0, 1\)/);
-  assert.throws(() => getLoss("fdistill", { divergence: "x" }), /divergence must be one of/);
+  for (const divergence of ["x", "toString"]) {
+    assert.throws(() => getLoss("fdistill", { divergence }), /divergence must be one of/);
+  }
   const loss = getLoss("fdistill", { divergence: "js", beta: 0.2, temperature: 2 });
   const got = tf.tidy(() =>
     loss.loss({

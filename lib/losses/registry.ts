@@ -546,7 +546,7 @@ const REGISTRY: Record<string, Entry> = {
         divergence?: FDistillDivergence;
         beta?: number;
       };
-      if (!F_DISTILL_SIDES[divergence]) {
+      if (!Object.hasOwn(F_DISTILL_SIDES, divergence)) {
         throw new Error(
           `fdistill: config.divergence must be one of ${
             Object.keys(F_DISTILL_SIDES).join(", ")
