@@ -1,6 +1,8 @@
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
 import { initBackend } from "../backend.ts";
+import { flushDeferredChecks } from "../deferred_checks.ts";
+import { gpuTest } from "../../tests/fixtures/gpu_test.ts";
 import {
   fDistill64,
   numericGradient,
@@ -227,6 +229,35 @@ Deno.test("fDistill on wasm (its fused divergence kernels) matches float64, valu
         close(grad[i], n, 1e-4, `${divergence} grad[${i}]`)
       );
     }
+  } finally {
+    await tf.setBackend("cpu");
+  }
+});
+
+gpuTest("fDistill on webgpu (fused WGSL kernels, deferred checks) matches float64", async () => {
+  await initBackend("webgpu", { log: false });
+  try {
+    for (const divergence of divergences) {
+      const f = (s: Rows64) => fDistill64(teacher, s, fromStudent, mask.flat(), divergence, 1.5);
+      const s = tensor3(student);
+      const { value, grad } = tf.valueAndGrad((x: tf.Tensor) =>
+        ours(x, divergence, { temperature: 1.5 })
+      )(s);
+      const [v, g] = [(await value.data())[0], await grad.data()];
+      await flushDeferredChecks();
+      close(v, f(student), 2e-5, `${divergence} value`);
+      numericGradient(f, student).flat().forEach((n, i) =>
+        close(g[i], n, 1e-4, `${divergence} grad[${i}]`)
+      );
+      tf.dispose([s, value, grad]);
+    }
+    // On webgpu the check on studentRows is deferred to the next flush (the trainer's readback).
+    const loss = fDistill(tensor3(teacher), tensor3(student), {
+      divergence: "kl",
+      studentRows: tf.ones([B]),
+    });
+    await assert.rejects(flushDeferredChecks(), /needs teacher-sampled rows/);
+    loss.dispose();
   } finally {
     await tf.setBackend("cpu");
   }
