@@ -23,6 +23,8 @@ export interface DistiLLMMethod extends TAIDMethod {
   adaptiveOffPolicy?: LMSpec["adaptiveOffPolicy"];
   /** MiniLLM's teacher-mixed rollouts (with the `minillm` objective). */
   miniLLM?: LMSpec["miniLLM"];
+  /** MiniLLM's pre-training loss on all of Brown. */
+  pretraining?: LMSpec["pretraining"];
 }
 
 /** One setting: how much of the genre the student trains on, for how long, and how fast. */
@@ -87,8 +89,9 @@ export const DISTILLM_SCALES: Record<TAIDScale, DistiLLMScaleConfig> = {
  * (teacher-mixed α = 0.2, γ = 0.95, 4 PPO epochs per rollout, clip 0.2, single-step term) at
  * the setting's learning rate, like every other method, and without its long-term policy-gradient
  * term (`minillm_single`: the single-step reverse KL on the same rollouts), which isolates what
- * the policy gradient adds. Every method keeps the first quarter of a window as the prompt and
- * scores the rest.
+ * the policy gradient adds, and with its pre-training loss (`minillm_pt`: L_PT on all of Brown,
+ * the base student's pre-training text, at the official weight 1 and teacher share 0.5). Every
+ * method keeps the first quarter of a window as the prompt and scores the rest.
  *
  * @param contextLength Tokens per window.
  * @param batchSize Windows per micro-batch (the replay buffer's unit).
@@ -124,6 +127,12 @@ export function distillmMethods(contextLength: number, batchSize: number): Disti
       method: "minillm_single",
       objective: { name: "minillm", config: { longTerm: false } },
       miniLLM: { promptLength },
+    },
+    {
+      method: "minillm_pt",
+      objective: { name: "minillm" },
+      miniLLM: { promptLength },
+      pretraining: {},
     },
   ];
 }
@@ -185,6 +194,7 @@ export function distillmStudy(scale: TAIDScale): DistiLLMStudy {
           ...(m.onPolicy ? { onPolicy: m.onPolicy } : {}),
           ...(m.adaptiveOffPolicy ? { adaptiveOffPolicy: m.adaptiveOffPolicy } : {}),
           ...(m.miniLLM ? { miniLLM: m.miniLLM } : {}),
+          ...(m.pretraining ? { pretraining: m.pretraining } : {}),
           validateEvery: setting.validateEvery,
           eval: base.eval,
         };

@@ -144,11 +144,11 @@ Deno.test("the TAID study plan: every method × seed, a ≥4× smaller student, 
   }
 });
 
-Deno.test("the DistiLLM study plan: 11 methods × seeds from the TAID study's supervised student", () => {
+Deno.test("the DistiLLM study plan: 12 methods × seeds from the TAID study's supervised student", () => {
   for (const scale of ["quick", "full"] as const) {
     const study = distillmStudy(scale);
     const taid = taidStudy(scale, 1);
-    assert.equal(study.runs.length, 11 * study.config.seeds * 2);
+    assert.equal(study.runs.length, 12 * study.config.seeds * 2);
     assert.equal(new Set(study.runs.map((r) => r.spec.name)).size, study.runs.length);
     // Shared dependencies: the same specs (so the same run folders) as the TAID study's.
     assert.deepEqual(study.teacher, taid.teachers.main);
@@ -168,8 +168,9 @@ Deno.test("the DistiLLM study plan: 11 methods × seeds from the TAID study's su
       const sources = [r.spec.onPolicy, r.spec.adaptiveOffPolicy, r.spec.miniLLM];
       assert.equal(sources.filter(Boolean).length, 1);
       assert.equal(sources.find(Boolean)!.promptLength, P);
-      // MiniLLM's rollouts go with its objective, and only there.
+      // MiniLLM's rollouts go with its objective, and only there; so does its L_PT.
       assert.equal(r.spec.miniLLM !== undefined, r.spec.objective.name === "minillm");
+      assert.equal(r.spec.pretraining !== undefined, r.method === "minillm_pt");
     }
     const eps = study.runs.filter((r) => r.spec.adaptiveOffPolicy).map((r) =>
       r.spec.adaptiveOffPolicy!.lossEpsilon

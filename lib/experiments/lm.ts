@@ -11,7 +11,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { join } from "node:path";
 import { backendInfo } from "../backend.ts";
-import { brownTokens, evaluationBatches, TokenBatcher, windowsAt } from "../data/mod.ts";
+import { brownTokens, evaluationBatches, hashSeed, TokenBatcher, windowsAt } from "../data/mod.ts";
 import { getLoss } from "../losses/mod.ts";
 import { createGPT, disposeParams, type GPT, loadModel, saveModel } from "../models/mod.ts";
 import { openRun, type Run, RUNS_ROOT, runWithDependencies } from "../runs/mod.ts";
@@ -89,6 +89,12 @@ export interface LMSpec {
    * data's prompts. Needed by the `fdistill` objective; not with the other output options.
    */
   sequenceSamples?: SequenceSampleOptions;
+  /**
+   * MiniLLM's pre-training loss (`lib/train/pretraining.ts`): each micro-batch adds
+   * `coef`·L_PT on windows of all of Brown's training text (the base student's pre-training
+   * data), L_PT = (1 − `kdRatio`)·CE + `kdRatio`·KL(teacher ‖ student); defaults 1 and 0.5.
+   */
+  pretraining?: { coef?: number; kdRatio?: number };
   /**
    * Measure the validation cross-entropy on `eval.windows` windows before training and every
    * this many steps: "eval" rows of the run's metrics (a validation curve).
@@ -263,6 +269,18 @@ async function prepareTraining(spec: LMSpec, root: string): Promise<PreparedTrai
         adaptiveOffPolicy: sampler,
         miniLLM: rollouts,
         sequenceSamples: spec.sequenceSamples,
+        ...(spec.pretraining
+          ? {
+            pretraining: {
+              ...spec.pretraining,
+              batcher: new TokenBatcher(lmData({ vocabSize: spec.data.vocabSize }).train, {
+                batchSize: t.batchSize,
+                contextLength: t.contextLength,
+                seed: hashSeed(spec.seed, "pretraining"),
+              }),
+            },
+          }
+          : {}),
       }),
       ...(spec.validateEvery !== undefined
         ? { evaluate: { every: spec.validateEvery, atStart: true, run: validate } }

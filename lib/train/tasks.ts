@@ -25,6 +25,7 @@ import type { Params } from "../models/params.ts";
 import type { ImageClassifier } from "../models/vision.ts";
 import { createModel, type ModelSpec } from "../models/io.ts";
 import { checkOnPolicy, type OnPolicyOptions, onPolicyWindows } from "./on_policy.ts";
+import { checkPretraining, pretrainingLoss, type PretrainingOptions } from "./pretraining.ts";
 import {
   checkSequenceSamples,
   sampledWindows,
@@ -104,6 +105,12 @@ export interface LanguageModelTaskOptions {
    * see `./sequence_samples.ts`.
    */
   sequenceSamples?: SequenceSampleOptions;
+  /**
+   * MiniLLM's pre-training loss: each micro-batch adds `coef`·L_PT on a batch of pre-training
+   * text to the objective's loss, L_PT mixing next-token cross-entropy with the teacher's
+   * distribution (`kdRatio`); see `./pretraining.ts`.
+   */
+  pretraining?: PretrainingOptions;
 }
 
 /** Next-token training of a GPT, supervised or distilled (optionally on the student's samples). */
@@ -157,6 +164,28 @@ export function languageModelTask(options: LanguageModelTaskOptions): TrainTask 
     );
   }
   checkSamplesFor(objective, sequenceSamples, teacher, batcher.options.contextLength);
+  const { pretraining } = options;
+  if (pretraining) {
+    checkPretraining(pretraining, teacher !== undefined);
+    checkTokenIds(pretraining.batcher.tokens, student.config.vocabSize, "languageModelTask");
+    if (pretraining.batcher.options.contextLength > student.config.contextLength) {
+      throw new Error(
+        `languageModelTask: pretraining batcher contextLength ` +
+          `${pretraining.batcher.options.contextLength} exceeds the student's ` +
+          `${student.config.contextLength}`,
+      );
+    }
+  }
+  const kdRatio = pretraining?.kdRatio ?? 0.5;
+  const pretrainingBatch = (index: number) => {
+    if (!pretraining) return {};
+    const { inputs, targets } = pretraining.batcher.batch(index);
+    return {
+      ptInputs: inputs,
+      ptTargets: targets,
+      ...(kdRatio > 0 ? { ptTeacherLogits: frozen(teacher, inputs) } : {}),
+    };
+  };
   if (Boolean(objective.needsRollout) !== Boolean(miniLLM)) {
     throw new Error(
       objective.needsRollout
@@ -196,7 +225,7 @@ export function languageModelTask(options: LanguageModelTaskOptions): TrainTask 
       const window = batcher.batch(index);
       if (miniLLM) {
         const rollout = miniLLM.batch(student, teacher!, window, index);
-        return { ...rollout, ...frozenTeacher(rollout.inputs) };
+        return { ...rollout, ...frozenTeacher(rollout.inputs), ...pretrainingBatch(index) };
       }
       const { inputs, targets, mask, studentRows }: {
         inputs: tf.Tensor;
@@ -218,6 +247,7 @@ export function languageModelTask(options: LanguageModelTaskOptions): TrainTask 
         ...frozenTeacher(inputs),
         teacherBaseLogits: frozen(teacherBase, inputs),
         studentBaseLogits: frozen(studentBase, inputs),
+        ...pretrainingBatch(index),
       };
     },
     loss(batch, index) {
@@ -236,7 +266,7 @@ export function languageModelTask(options: LanguageModelTaskOptions): TrainTask 
           ? { probabilities, values, queries, keys, causal: true }
           : undefined;
       const s = out.layerAttention;
-      return objective.loss({
+      const loss = objective.loss({
         studentLogits: out.logits,
         teacherAttention: layer(
           batch.teacherAttention,
@@ -259,6 +289,14 @@ export function languageModelTask(options: LanguageModelTaskOptions): TrainTask 
           }
           : undefined,
       });
+      if (!pretraining) return loss;
+      // MiniLLM's L_PT on this micro-batch's pre-training text (its own dropout draw).
+      const ptLogits = student.forward(batch.ptInputs!, {
+        checkIds: false,
+        dropoutSeed: hashSeed(seed, "dropout-pretraining", index),
+      }).logits;
+      const pt = pretrainingLoss(ptLogits, batch.ptTargets!, batch.ptTeacherLogits, kdRatio);
+      return tf.add(loss, tf.mul(pretraining.coef ?? 1, pt)) as tf.Scalar;
     },
     ...(sampler
       ? {
