@@ -15,8 +15,10 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { TokenBatcher } from "../data/batches.ts";
+import { hashSeed } from "../data/rng.ts";
 import { forwardKL } from "../losses/forward_kl.ts";
 import { crossEntropyRows } from "../losses/labels.ts";
+import type { GPT } from "../models/gpt.ts";
 
 /** Options of the pre-training loss; see the module doc. */
 export interface PretrainingOptions {
@@ -74,4 +76,72 @@ export function pretrainingLoss(
     const kd = forwardKL(teacherLogits, studentLogits);
     return tf.add(tf.mul(1 - kdRatio, ce), tf.mul(kdRatio, kd)) as tf.Scalar;
   });
+}
+
+/** What a micro-batch carries for L_PT: pre-training windows and the teacher's logits on them. */
+export interface PretrainingBatch {
+  /** int32 `[B, T]` windows of pre-training text. */
+  ptInputs: tf.Tensor;
+  /** int32 `[B, T]`: their next tokens. */
+  ptTargets: tf.Tensor;
+  /** The frozen teacher's logits on `ptInputs` (when `kdRatio` > 0). */
+  ptTeacherLogits?: tf.Tensor;
+}
+
+/**
+ * L_PT as a part of a language-model task (`languageModelTask`'s `pretraining` option): the
+ * pre-training windows of micro-batch k (drawn by k, so a resumed run draws the same), and
+ * `coef`·L_PT of the student on them, with its own dropout draw.
+ */
+export class PretrainingTerm {
+  readonly #options: PretrainingOptions;
+  readonly #student: GPT;
+  readonly #teacher?: GPT;
+  readonly #seed: number;
+
+  /** Checks the options against the student (vocabulary, context) and the teacher's presence. */
+  constructor(options: PretrainingOptions, student: GPT, teacher: GPT | undefined, seed: number) {
+    checkPretraining(options, teacher !== undefined);
+    const { contextLength } = options.batcher.options;
+    if (contextLength > student.config.contextLength) {
+      throw new Error(
+        `pretraining: batcher contextLength ${contextLength} exceeds the student's ` +
+          `${student.config.contextLength}`,
+      );
+    }
+    const tokens = options.batcher.tokens;
+    for (let i = 0; i < tokens.length; i++) {
+      if (!(tokens[i] >= 0 && tokens[i] < student.config.vocabSize)) {
+        throw new Error(
+          `pretraining: token ids must be in [0, ${student.config.vocabSize}), the text has ` +
+            `${tokens[i]} at ${i}`,
+        );
+      }
+    }
+    this.#options = options;
+    this.#student = student;
+    this.#teacher = teacher;
+    this.#seed = seed;
+  }
+
+  /** The pre-training part of micro-batch `index`. */
+  batch(index: number): PretrainingBatch {
+    const { inputs, targets } = this.#options.batcher.batch(index);
+    if ((this.#options.kdRatio ?? 0.5) === 0) return { ptInputs: inputs, ptTargets: targets };
+    const ptTeacherLogits = tf.tidy(() =>
+      this.#teacher!.forward(inputs, { checkIds: false }).logits
+    );
+    return { ptInputs: inputs, ptTargets: targets, ptTeacherLogits };
+  }
+
+  /** `coef`·L_PT of micro-batch `index` (on the gradient tape). */
+  loss(batch: PretrainingBatch, index: number): tf.Scalar {
+    const logits = this.#student.forward(batch.ptInputs, {
+      checkIds: false,
+      dropoutSeed: hashSeed(this.#seed, "dropout-pretraining", index),
+    }).logits;
+    const { coef = 1, kdRatio = 0.5 } = this.#options;
+    const pt = pretrainingLoss(logits, batch.ptTargets, batch.ptTeacherLogits, kdRatio);
+    return coef === 1 ? pt : tf.mul(coef, pt) as tf.Scalar;
+  }
 }

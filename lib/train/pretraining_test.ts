@@ -115,6 +115,15 @@ Deno.test("pre-training options name the bad field", async () => {
   assert.throws(() => task({}, false), /kdRatio 0.5 > 0 needs a teacher/);
   task({ kdRatio: 0 }, false);
   const wide = new TokenBatcher(tokens, { batchSize: 2, contextLength: 9, seed: 1 });
-  assert.throws(() => task({ batcher: wide }), /pretraining batcher contextLength 9 exceeds/);
+  assert.throws(() => task({ batcher: wide }), /pretraining: batcher contextLength 9 exceeds/);
+  const outOfVocab = new TokenBatcher(Int32Array.from(tokens, (t, i) => i === 50 ? 17 : t), {
+    batchSize: 2,
+    contextLength: 8,
+    seed: 1,
+  });
+  assert.throws(
+    () => task({ batcher: outOfVocab }),
+    /token ids must be in \[0, 17\), the text has 17 at 50/,
+  );
   dispose(student);
 });

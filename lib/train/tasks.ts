@@ -25,7 +25,7 @@ import type { Params } from "../models/params.ts";
 import type { ImageClassifier } from "../models/vision.ts";
 import { createModel, type ModelSpec } from "../models/io.ts";
 import { checkOnPolicy, type OnPolicyOptions, onPolicyWindows } from "./on_policy.ts";
-import { checkPretraining, pretrainingLoss, type PretrainingOptions } from "./pretraining.ts";
+import { type PretrainingOptions, PretrainingTerm } from "./pretraining.ts";
 import {
   checkSequenceSamples,
   sampledWindows,
@@ -164,28 +164,8 @@ export function languageModelTask(options: LanguageModelTaskOptions): TrainTask 
     );
   }
   checkSamplesFor(objective, sequenceSamples, teacher, batcher.options.contextLength);
-  const { pretraining } = options;
-  if (pretraining) {
-    checkPretraining(pretraining, teacher !== undefined);
-    checkTokenIds(pretraining.batcher.tokens, student.config.vocabSize, "languageModelTask");
-    if (pretraining.batcher.options.contextLength > student.config.contextLength) {
-      throw new Error(
-        `languageModelTask: pretraining batcher contextLength ` +
-          `${pretraining.batcher.options.contextLength} exceeds the student's ` +
-          `${student.config.contextLength}`,
-      );
-    }
-  }
-  const kdRatio = pretraining?.kdRatio ?? 0.5;
-  const pretrainingBatch = (index: number) => {
-    if (!pretraining) return {};
-    const { inputs, targets } = pretraining.batcher.batch(index);
-    return {
-      ptInputs: inputs,
-      ptTargets: targets,
-      ...(kdRatio > 0 ? { ptTeacherLogits: frozen(teacher, inputs) } : {}),
-    };
-  };
+  const pretraining = options.pretraining &&
+    new PretrainingTerm(options.pretraining, student, teacher, seed);
   if (Boolean(objective.needsRollout) !== Boolean(miniLLM)) {
     throw new Error(
       objective.needsRollout
@@ -225,7 +205,7 @@ export function languageModelTask(options: LanguageModelTaskOptions): TrainTask 
       const window = batcher.batch(index);
       if (miniLLM) {
         const rollout = miniLLM.batch(student, teacher!, window, index);
-        return { ...rollout, ...frozenTeacher(rollout.inputs), ...pretrainingBatch(index) };
+        return { ...rollout, ...frozenTeacher(rollout.inputs), ...pretraining?.batch(index) };
       }
       const { inputs, targets, mask, studentRows }: {
         inputs: tf.Tensor;
@@ -247,7 +227,7 @@ export function languageModelTask(options: LanguageModelTaskOptions): TrainTask 
         ...frozenTeacher(inputs),
         teacherBaseLogits: frozen(teacherBase, inputs),
         studentBaseLogits: frozen(studentBase, inputs),
-        ...pretrainingBatch(index),
+        ...pretraining?.batch(index),
       };
     },
     loss(batch, index) {
@@ -289,14 +269,17 @@ export function languageModelTask(options: LanguageModelTaskOptions): TrainTask 
           }
           : undefined,
       });
-      if (!pretraining) return loss;
-      // MiniLLM's L_PT on this micro-batch's pre-training text (its own dropout draw).
-      const ptLogits = student.forward(batch.ptInputs!, {
-        checkIds: false,
-        dropoutSeed: hashSeed(seed, "dropout-pretraining", index),
-      }).logits;
-      const pt = pretrainingLoss(ptLogits, batch.ptTargets!, batch.ptTeacherLogits, kdRatio);
-      return tf.add(loss, tf.mul(pretraining.coef ?? 1, pt)) as tf.Scalar;
+      // MiniLLM's L_PT on this micro-batch's pre-training text.
+      return pretraining
+        ? tf.add(
+          loss,
+          pretraining.loss({
+            ptInputs: batch.ptInputs!,
+            ptTargets: batch.ptTargets!,
+            ptTeacherLogits: batch.ptTeacherLogits,
+          }, index),
+        ) as tf.Scalar
+        : loss;
     },
     ...(sampler
       ? {
