@@ -69,6 +69,22 @@ export class TokenBatcher {
   }
 }
 
+/**
+ * Throws an error of `who` unless every id of a token stream is in [0, `vocabSize`): one pass
+ * on the host, once per stream, so batches drawn from it need no check on the device.
+ */
+export function checkTokenIds(tokens: Int32Array, vocabSize: number, who: string): void {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let i = 0; i < tokens.length; i++) {
+    if (tokens[i] < lo) lo = tokens[i];
+    if (tokens[i] > hi) hi = tokens[i];
+  }
+  if (lo < 0 || hi >= vocabSize) {
+    throw new Error(`${who}: token ids must be in [0, ${vocabSize}), the data has [${lo}, ${hi}]`);
+  }
+}
+
 /** Input/target windows starting at the given offsets. */
 export function windowsAt(
   tokens: Int32Array,

@@ -14,7 +14,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import type { TokenBatcher } from "../data/batches.ts";
+import { checkTokenIds, type TokenBatcher } from "../data/batches.ts";
 import { hashSeed } from "../data/rng.ts";
 import { forwardKL } from "../losses/forward_kl.ts";
 import { crossEntropyRows } from "../losses/labels.ts";
@@ -103,21 +103,16 @@ export class PretrainingTerm {
   constructor(options: PretrainingOptions, student: GPT, teacher: GPT | undefined, seed: number) {
     checkPretraining(options, teacher !== undefined);
     const { contextLength } = options.batcher.options;
-    if (contextLength > student.config.contextLength) {
-      throw new Error(
-        `pretraining: batcher contextLength ${contextLength} exceeds the student's ` +
-          `${student.config.contextLength}`,
-      );
-    }
-    const tokens = options.batcher.tokens;
-    for (let i = 0; i < tokens.length; i++) {
-      if (!(tokens[i] >= 0 && tokens[i] < student.config.vocabSize)) {
+    const readers = (options.kdRatio ?? 0.5) > 0 ? { student, teacher: teacher! } : { student };
+    for (const [who, model] of Object.entries(readers)) {
+      if (contextLength > model.config.contextLength) {
         throw new Error(
-          `pretraining: token ids must be in [0, ${student.config.vocabSize}), the text has ` +
-            `${tokens[i]} at ${i}`,
+          `pretraining: batcher contextLength ${contextLength} exceeds the ${who}'s ` +
+            `${model.config.contextLength}`,
         );
       }
     }
+    checkTokenIds(options.batcher.tokens, student.config.vocabSize, "pretraining");
     this.#options = options;
     this.#student = student;
     this.#teacher = teacher;

@@ -123,7 +123,24 @@ Deno.test("pre-training options name the bad field", async () => {
   });
   assert.throws(
     () => task({ batcher: outOfVocab }),
-    /token ids must be in \[0, 17\), the text has 17 at 50/,
+    /pretraining: token ids must be in \[0, 17\), the data has \[0, 17\]/,
   );
-  dispose(student);
+  // The teacher reads the pre-training text too (kdRatio > 0): its context must hold a window.
+  const long = createGPT({ ...tiny, contextLength: 16, seed: 3 });
+  const shortTeacher = createGPT({ ...tiny, seed: 1 });
+  const longText = new TokenBatcher(tokens, { batchSize: 2, contextLength: 12, seed: 1 });
+  const withText = (kdRatio: number) =>
+    languageModelTask({
+      student: long,
+      teacher: shortTeacher,
+      objective: getLoss("fkl"),
+      batcher: batcher(),
+      pretraining: { batcher: longText, kdRatio },
+    });
+  assert.throws(
+    () => withText(0.5),
+    /pretraining: batcher contextLength 12 exceeds the teacher's 8/,
+  );
+  withText(0);
+  dispose(student, long, shortTeacher);
 });

@@ -12,6 +12,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import {
+  checkTokenIds,
   type ImageBatcher,
   imageTensors,
   mapImageBatches,
@@ -46,19 +47,6 @@ function trainable(student: { params: Params }, objective: Objective): Params {
 function requireTeacher(objective: Objective, teacher: unknown, who: string): void {
   if (objective.needsTeacher && !teacher) {
     throw new Error(`${who}: objective "${objective.name}" needs a teacher`);
-  }
-}
-
-/** Token-id range check of a whole stream, once, on the host. */
-function checkTokenIds(tokens: Int32Array, vocabSize: number, who: string): void {
-  let lo = Infinity;
-  let hi = -Infinity;
-  for (let i = 0; i < tokens.length; i++) {
-    if (tokens[i] < lo) lo = tokens[i];
-    if (tokens[i] > hi) hi = tokens[i];
-  }
-  if (lo < 0 || hi >= vocabSize) {
-    throw new Error(`${who}: token ids must be in [0, ${vocabSize}), the data has [${lo}, ${hi}]`);
   }
 }
 
