@@ -24,6 +24,12 @@ export interface TokenBatcherOptions {
   contextLength: number;
   /** Seed of the window positions. */
   seed: number;
+  /**
+   * Draw only windows starting at multiples of `contextLength` (consecutive, non-overlapping
+   * windows, as packed pre-training data is cut), so that per-position targets can be computed
+   * once and cached (`lib/train/teacher_targets.ts`). Default false: any start.
+   */
+  aligned?: boolean;
 }
 
 /** Random windows of a token stream: step k's windows depend only on (seed, k). */
@@ -56,10 +62,15 @@ export class TokenBatcher {
 
   /** Window starts of step k. */
   starts(step: number): Int32Array {
-    const { batchSize, contextLength, seed } = this.options;
+    const { batchSize, contextLength, seed, aligned } = this.options;
     const rng = new Rng(hashSeed(seed, "token-batch", step));
     const starts = new Int32Array(batchSize);
-    for (let b = 0; b < batchSize; b++) starts[b] = rng.int(this.tokens.length - contextLength);
+    if (aligned) {
+      const windows = Math.floor((this.tokens.length - 1) / contextLength);
+      for (let b = 0; b < batchSize; b++) starts[b] = rng.int(windows) * contextLength;
+    } else {
+      for (let b = 0; b < batchSize; b++) starts[b] = rng.int(this.tokens.length - contextLength);
+    }
     return starts;
   }
 

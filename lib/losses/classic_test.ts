@@ -416,6 +416,7 @@ Deno.test("registry: every name builds and computes a finite loss; unknown names
       "minilmv2",
       "minillm",
       "fdistill",
+      "sparse_kd",
     ]
   ) {
     assert.ok(names.includes(name), name);
@@ -434,6 +435,14 @@ Deno.test("registry: every name builds and computes a finite loss; unknown names
         ...(objective.needsRollout ? { rollout: rolloutInputs(labels.length) } : {}),
         ...(objective.needsSamples
           ? { studentRows: tf.tensor1d(labels.map((_, i) => i % 2)) }
+          : {}),
+        ...(objective.needsTargets
+          ? {
+            teacherTargets: {
+              ids: tf.tensor2d(labels.map((y) => [y, 0]), [labels.length, 2], "int32"),
+              probs: tf.tensor2d(labels.map(() => [0.75, 0.25])),
+            },
+          }
           : {}),
       }).dataSync()[0]
     );

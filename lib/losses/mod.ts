@@ -11,7 +11,9 @@
  * MiniLLM's (`miniLLMLoss`, `minillm`) is a policy gradient: it scores rollouts, the student's
  * teacher-mixed samples with what was fixed when they were drawn (`needsRollout`). f-distill's
  * (`fDistill`, `fdistill`) estimates a sequence-level divergence from the teacher's and the
- * student's samples, told apart by `studentRows` (`needsSamples`).
+ * student's samples, told apart by `studentRows` (`needsSamples`). Sparse KD's (`sparseKL`,
+ * `sparse_kd`) learns from the teacher's cached Top-K or sampled tokens (`teacherTargets`, built
+ * by `sparsifyLogits`) instead of its logits (`needsTargets`).
  *
  * @example Known answers: teacher p = (1/4, 3/4), student q = (1/2, 1/2)
  * ```ts
@@ -67,6 +69,8 @@ export * from "./delta_kd.ts";
 export * from "./minilm_attention.ts";
 export * from "./minilm_relations.ts";
 export * from "./minillm.ts";
+export * from "./sparse_kd.ts";
+export * from "./sparse_targets.ts";
 export * from "./registry.ts";
 export {
   DEFAULT_CHUNK_ELEMENTS,

@@ -26,6 +26,7 @@ import { psKDTargets, softTargetCrossEntropy } from "./ps_kd.ts";
 import { reverseKL } from "./reverse_kl.ts";
 import { sinKD, sinkhornKD } from "./sinkhorn_kd.ts";
 import { skewKL, skewReverseKL } from "./skew_kl.ts";
+import { sparseKL, type SparseTargetTensors } from "./sparse_kd.ts";
 import { totalVariation } from "./total_variation.ts";
 import { checkRange, reduceRows, toRows } from "./validate.ts";
 
@@ -56,6 +57,11 @@ export interface ObjectiveInputs {
    * the teacher.
    */
   studentRows?: tf.Tensor;
+  /**
+   * Sparse KD: the teacher's cached sparse distribution of each position (ids and probabilities
+   * `[..., K]`; `lib/train/teacher_targets.ts`), in place of its logits.
+   */
+  teacherTargets?: SparseTargetTensors;
 }
 
 /** What the trainer tells an objective after each optimiser step ({@link Objective.observe}). */
@@ -106,6 +112,11 @@ export interface Objective {
    * apart by {@link ObjectiveInputs.studentRows} (`lib/train/sequence_samples.ts`).
    */
   readonly needsSamples?: SampleSide[];
+  /**
+   * Set for objectives that learn from the teacher's cached sparse targets
+   * ({@link ObjectiveInputs.teacherTargets}) instead of running the teacher (sparse KD).
+   */
+  readonly needsTargets?: boolean;
   /** The loss of one batch (a scalar to minimise). */
   loss(inputs: ObjectiveInputs): tf.Scalar;
   /**
@@ -577,6 +588,30 @@ const REGISTRY: Record<string, Entry> = {
             studentRows: x.studentRows,
             mask: x.mask,
           });
+        },
+      };
+    },
+  },
+  sparse_kd: {
+    description: "sparse KD: KL from cached Top-K or sampled teacher targets (+ ceWeight·CE)",
+    keys: ["ceWeight"],
+    make: (config) => {
+      const { ceWeight = 0 } = config as { ceWeight?: number };
+      checkRange("sparse_kd", "config.ceWeight", ceWeight, 0, Infinity);
+      return {
+        name: "sparse_kd",
+        needsTeacher: false,
+        needsTargets: true,
+        loss: (x) => {
+          if (!x.teacherTargets) {
+            throw new Error(
+              "sparse_kd: inputs.teacherTargets is required (the task reads them from a cache: " +
+                "languageModelTask's teacherTargets option)",
+            );
+          }
+          const kl = sparseKL(x.studentLogits, x.teacherTargets, { mask: x.mask }) as tf.Scalar;
+          if (ceWeight === 0) return kl;
+          return tf.tidy(() => tf.add(kl, tf.mul(ceWeight, labelCrossEntropy("sparse_kd", x))));
         },
       };
     },

@@ -2,7 +2,8 @@
  * Training: AdamW, learning-rate schedules, gradient clipping, the loop with exact resume,
  * tasks for language models (supervised, distilled, on-policy: GKD, on adaptive off-policy
  * outputs: DistiLLM, by policy gradient on teacher-mixed rollouts with a pre-training loss:
- * MiniLLM, or on sequences sampled from the teacher and the student: SeqKD, f-distill) and
+ * MiniLLM, on sequences sampled from the teacher and the student: SeqKD, f-distill, or on the
+ * teacher's cached sparse targets: Top-K and Random-Sampling KD) and
  * classifiers, evaluation (with ROUGE-L of generated text), and the metrics sink interface.
  *
  * @example A task of your own, its metrics, and an exact resume
@@ -55,5 +56,7 @@ export * from "./adaptive_off_policy.ts";
 export * from "./minillm_rollout.ts";
 export * from "./sequence_samples.ts";
 export * from "./pretraining.ts";
+export * from "./teacher_targets.ts";
+export * from "./calibration.ts";
 export * from "./evaluate.ts";
 export * from "./rouge.ts";

@@ -17,6 +17,7 @@ import {
   imageTensors,
   mapImageBatches,
   type TokenBatcher,
+  windowsAt,
 } from "../data/batches.ts";
 import type { ImageSplit } from "../data/images.ts";
 import { hashSeed } from "../data/rng.ts";
@@ -34,6 +35,7 @@ import {
 } from "./sequence_samples.ts";
 import type { AdaptiveOffPolicy, AdaptiveOffPolicyState } from "./adaptive_off_policy.ts";
 import type { MiniLLMRollouts, MiniLLMState } from "./minillm_rollout.ts";
+import type { TeacherTargets } from "./teacher_targets.ts";
 import type { TrainTask } from "./trainer.ts";
 import { checkTeacherLayer } from "./evaluate.ts";
 
@@ -99,6 +101,13 @@ export interface LanguageModelTaskOptions {
    * distribution (`kdRatio`); see `./pretraining.ts`.
    */
   pretraining?: PretrainingOptions;
+  /**
+   * The teacher's cached sparse targets over the batcher's aligned windows (sparse KD: Top-K or
+   * Random-Sampling KD; `./teacher_targets.ts`): each micro-batch reads its windows' targets
+   * instead of running the teacher. Required by, and only with, an objective that `needsTargets`
+   * (`sparse_kd`); the batcher must draw `aligned` windows of the cache's length.
+   */
+  teacherTargets?: TeacherTargets;
 }
 
 /** Next-token training of a GPT, supervised or distilled (optionally on the student's samples). */
@@ -141,16 +150,17 @@ export function languageModelTask(options: LanguageModelTaskOptions): TrainTask 
   const seed = options.seed ?? batcher.options.seed;
   const { onPolicy, adaptiveOffPolicy } = options;
   if (onPolicy) checkOnPolicy(onPolicy, batcher.options.contextLength);
-  const { miniLLM, sequenceSamples } = options;
+  const { miniLLM, sequenceSamples, teacherTargets } = options;
   if (
-    [onPolicy, adaptiveOffPolicy, miniLLM, sequenceSamples].filter((x) => x !== undefined).length >
-      1
+    [onPolicy, adaptiveOffPolicy, miniLLM, sequenceSamples, teacherTargets]
+      .filter((x) => x !== undefined).length > 1
   ) {
     throw new Error(
       "languageModelTask: give at most one of onPolicy, adaptiveOffPolicy, miniLLM, " +
-        "sequenceSamples",
+        "sequenceSamples, teacherTargets",
     );
   }
+  checkTargetsFor(objective, teacherTargets, batcher, student.config.vocabSize);
   checkSamplesFor(objective, sequenceSamples, teacher, batcher.options.contextLength);
   const pretraining = options.pretraining &&
     new PretrainingTerm(options.pretraining, student, teacher, seed);
@@ -190,6 +200,17 @@ export function languageModelTask(options: LanguageModelTaskOptions): TrainTask 
     params: trainable(student, objective),
     objective,
     batch(index) {
+      if (teacherTargets) {
+        // Offline distillation: the windows' cached targets stand in for the teacher.
+        const starts = batcher.starts(index);
+        const { ids, probs } = teacherTargets.batch(starts);
+        return {
+          ...windowsAt(batcher.tokens, starts, batcher.options.contextLength),
+          targetIds: ids,
+          targetProbs: probs,
+          ...pretraining?.batch(index),
+        };
+      }
       const window = batcher.batch(index);
       if (miniLLM) {
         const rollout = miniLLM.batch(student, teacher!, window, index);
@@ -249,6 +270,9 @@ export function languageModelTask(options: LanguageModelTaskOptions): TrainTask 
         teacherBaseLogits: batch.teacherBaseLogits,
         studentBaseLogits: batch.studentBaseLogits,
         studentRows: batch.studentRows,
+        teacherTargets: batch.targetIds
+          ? { ids: batch.targetIds, probs: batch.targetProbs! }
+          : undefined,
         rollout: batch.advantages
           ? {
             oldLogProbs: batch.oldLogProbs!,
@@ -276,6 +300,45 @@ export function languageModelTask(options: LanguageModelTaskOptions): TrainTask 
       }
       : {}),
   };
+}
+
+/**
+ * Checks that cached targets and the objective fit: an objective that `needsTargets` gets them,
+ * only such an objective does, and they cover the batcher's aligned windows of the student's
+ * vocabulary.
+ */
+function checkTargetsFor(
+  objective: Objective,
+  targets: TeacherTargets | undefined,
+  batcher: TokenBatcher,
+  vocabSize: number,
+): void {
+  if (Boolean(objective.needsTargets) !== Boolean(targets)) {
+    throw new Error(
+      objective.needsTargets
+        ? `languageModelTask: objective "${objective.name}" learns from cached teacher targets; ` +
+          `give teacherTargets`
+        : `languageModelTask: teacherTargets need an objective that learns from them ` +
+          `(sparse_kd), got "${objective.name}"`,
+    );
+  }
+  if (!targets) return;
+  const { contextLength, aligned } = batcher.options;
+  const windows = Math.floor((batcher.tokens.length - 1) / contextLength);
+  if (!aligned || targets.meta.contextLength !== contextLength || targets.chunks !== windows) {
+    throw new Error(
+      `languageModelTask: teacherTargets cover ${targets.chunks} windows of ` +
+        `${targets.meta.contextLength} tokens; the batcher must draw aligned windows of that ` +
+        `length from the same stream (aligned: ${Boolean(aligned)}, contextLength ` +
+        `${contextLength}, ${windows} windows)`,
+    );
+  }
+  if (targets.meta.vocabSize !== vocabSize) {
+    throw new Error(
+      `languageModelTask: teacherTargets are over ${targets.meta.vocabSize} tokens, the ` +
+        `student's vocabulary has ${vocabSize}`,
+    );
+  }
 }
 
 /**

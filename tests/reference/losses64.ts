@@ -414,3 +414,24 @@ export function fDistill64(
       return 0.5 * sideMean(1, tvd) + 0.5 * sideMean(0, tvd);
   }
 }
+
+/**
+ * Sparse KD (Anshumann et al., ACL 2025): per row, Σ_k p̂_k·log(p̂_k / q_{id_k}) with q the
+ * student's softmax over the whole row, entries of probability 0 skipped; the mean over rows with
+ * mask 1.
+ */
+export function sparseKL64(
+  s: Rows64,
+  ids: number[][],
+  probs: number[][],
+  mask?: number[],
+): number {
+  const perRow = s.map((row, i) => {
+    const q = softmax64(row);
+    return ids[i].reduce(
+      (sum, id, k) => (probs[i][k] > 0 ? sum + probs[i][k] * Math.log(probs[i][k] / q[id]) : sum),
+      0,
+    );
+  });
+  return maskedMean64(perRow, mask);
+}

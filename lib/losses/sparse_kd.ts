@@ -1,0 +1,184 @@
+/**
+ * Distillation from a sparse teacher distribution: KL(p̂ ‖ softmax(z)) where the teacher's p̂ is
+ * given only on K stored tokens per position (Anshumann et al., "Sparse Logit Sampling:
+ * Accelerating Knowledge Distillation in LLMs", ACL 2025, §3): the cached Top-K probabilities
+ * (normalised or not) or the importance-weighted counts of tokens sampled from the teacher
+ * (Random-Sampling KD). The student's softmax still runs over the whole vocabulary:
+ *
+ *   loss_n = Σ_k p̂_nk·(log p̂_nk − z_n,id_nk + logsumexp(z_n)),
+ *
+ * whose gradient in z_n is (Σ_k p̂_nk)·softmax(z_n) − p̂_n scattered to the stored ids. When
+ * E[p̂] = p (Random-Sampling KD at sampling temperature 1), the gradient equals the dense forward
+ * KL's in expectation; Top-K's does not (§3.1 of the paper). Targets come from
+ * `./sparse_targets.ts`; the training task gathers them from a cache
+ * (`lib/train/teacher_targets.ts`).
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { checkValues as checkLater } from "../deferred_checks.ts";
+import { checkLogitShape, reduceRows, type Reduction } from "./validate.ts";
+
+/** A sparse teacher distribution per position: K token ids and their probabilities. */
+export interface SparseTargetTensors {
+  /** int32 `[..., K]` token ids in [0, V) (the leading shape of the logits). */
+  ids: tf.Tensor;
+  /**
+   * float32 `[..., K]` probabilities ≥ 0 summing to at most 1 per position; 0 pads a position
+   * with fewer than K tokens (its id is then irrelevant).
+   */
+  probs: tf.Tensor;
+}
+
+/** Options of {@linkcode sparseKL}. */
+export interface SparseKLOptions {
+  /** 0/1 tensor of the leading shape ([N] or [B, T]); 0 excludes a position. */
+  mask?: tf.Tensor;
+  /** Default "mean": the mean over unmasked positions. */
+  reduction?: Reduction;
+  /** Check ids, probabilities, logits and mask (one small deferred readback; default true). */
+  validate?: boolean;
+}
+
+const FN = "sparseKL";
+
+/**
+ * KL(p̂ ‖ softmax(z)) for a sparse teacher distribution p̂ (see the module doc); for Top-K
+ * targets that are not normalised it is the generalised KL Σ p̂·log(p̂/q) of the stored mass.
+ *
+ * @param studentLogits `[N, V]` or `[B, T, V]` student logits.
+ * @param targets ids and probabilities `[..., K]` with the logits' leading shape.
+ *
+ * @example One position, the teacher's mass on tokens 0 and 2
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import * as tf from "@tensorflow/tfjs";
+ * import { sparseKL } from "./sparse_kd.ts";
+ *
+ * // A uniform student over 4 tokens: KL((½, ½) ‖ ¼) = log 2.
+ * const loss = sparseKL(tf.zeros([1, 4]), {
+ *   ids: tf.tensor2d([[0, 2]], [1, 2], "int32"),
+ *   probs: tf.tensor2d([[0.5, 0.5]]),
+ * });
+ * assert.ok(Math.abs(loss.dataSync()[0] - Math.log(2)) < 1e-6);
+ * ```
+ */
+export function sparseKL(
+  studentLogits: tf.Tensor,
+  targets: SparseTargetTensors,
+  options: SparseKLOptions = {},
+): tf.Tensor {
+  checkLogitShape(FN, "studentLogits", studentLogits);
+  const { ids, probs, mask } = { ...targets, mask: options.mask };
+  const leading = studentLogits.shape.slice(0, -1);
+  const V = studentLogits.shape.at(-1)!;
+  for (const [name, x] of [["targets.ids", ids], ["targets.probs", probs]] as const) {
+    if (!(x instanceof tf.Tensor) || x.rank !== leading.length + 1) {
+      throw new Error(
+        `${FN}: ${name} must be [${leading}, K] (the logits' leading shape), got ` +
+          `${x instanceof tf.Tensor ? `[${x.shape}]` : typeof x}`,
+      );
+    }
+    if (x.shape.slice(0, -1).join() !== leading.join()) {
+      throw new Error(
+        `${FN}: ${name} [${x.shape}] must have the logits' leading shape [${leading}]`,
+      );
+    }
+  }
+  if (ids.dtype !== "int32") throw new Error(`${FN}: targets.ids must be int32, got ${ids.dtype}`);
+  if (ids.shape.join() !== probs.shape.join()) {
+    throw new Error(`${FN}: targets.ids [${ids.shape}] and targets.probs [${probs.shape}] differ`);
+  }
+  const K = ids.shape.at(-1)!;
+  if (K === 0) throw new Error(`${FN}: targets hold no token (K = 0)`);
+  if (
+    mask !== undefined && (!(mask instanceof tf.Tensor) || mask.shape.join() !== leading.join())
+  ) {
+    throw new Error(
+      `${FN}: mask must have the leading shape [${leading}] of the logits, got [${
+        mask instanceof tf.Tensor ? mask.shape : typeof mask
+      }]`,
+    );
+  }
+  const N = leading.reduce((a, b) => a * b, 1);
+  if (options.validate ?? true) checkTargets(studentLogits, ids, probs, V, mask);
+  return tf.tidy(() => {
+    const p = probs.reshape([N, K]).toFloat() as tf.Tensor2D;
+    const perRow = sparseKLRows(
+      studentLogits.reshape([N, V]) as tf.Tensor2D,
+      p,
+      ids.reshape([N, K]) as tf.Tensor2D,
+    );
+    const m = mask === undefined ? undefined : mask.reshape([N]).toFloat() as tf.Tensor1D;
+    return reduceRows(perRow, { mask: m, leading }, options.reduction);
+  });
+}
+
+/**
+ * Per-row KL(p̂ ‖ softmax(z)) `[N]` of logits `z` `[N, V]`, probabilities `p` and ids `[N, K]`,
+ * with its gradient in z written out: (Σ_k p̂_k)·softmax(z) − p̂ scattered to the stored ids
+ * (`scatterND`, which sums repeated ids). Autodiff of the gather would scatter through
+ * UnsortedSegmentSum, which wasm lacks and cpu runs in O(N·K·N·V) (20 s for N·K = 24,000).
+ */
+const sparseKLRows = tf.customGrad(
+  ((z: tf.Tensor2D, p: tf.Tensor2D, ids: tf.Tensor2D, save: tf.GradSaveFunc) => {
+    const [N, V] = z.shape;
+    const K = ids.shape[1];
+    const lse = tf.logSumExp(z, 1, true);
+    // z[n, id] by one gather over the flattened logits: index n·V + id.
+    const rowOf = tf.range(0, N, 1, "int32").reshape([N, 1]);
+    const flat = tf.add(ids, tf.mul(rowOf, tf.scalar(V, "int32"))).reshape([N * K]);
+    const logQ = tf.sub(tf.gather(z.reshape([N * V]), flat).reshape([N, K]), lse);
+    // p·log p is a constant of the targets (0 for padding): the loss is a KL, 0 at the optimum.
+    const pLogP = tf.mul(p, tf.log(tf.maximum(p, 1e-30)));
+    save([z, p, ids]);
+    return {
+      value: tf.sum(tf.sub(pLogP, tf.mul(p, logQ)), 1),
+      gradFunc: (dy: tf.Tensor, [zs, ps, is]: tf.Tensor[]) => {
+        const rows = tf.tile(tf.range(0, N, 1, "int32").reshape([N, 1]), [1, K]);
+        const pairs = tf.stack([rows, is], 2).reshape([N * K, 2]);
+        const dense = tf.scatterND(pairs, ps.reshape([N * K]), [N, V]);
+        const grad = tf.sub(tf.mul(tf.sum(ps, 1, true), tf.softmax(zs)), dense);
+        return [tf.mul(dy.reshape([N, 1]), grad), tf.zerosLike(ps), tf.zerosLike(is)];
+      },
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0],
+) as unknown as (z: tf.Tensor2D, p: tf.Tensor2D, ids: tf.Tensor2D) => tf.Tensor1D;
+
+/**
+ * Rejects ids outside [0, V), negative or non-finite probabilities, positions whose stored mass
+ * exceeds 1, NaN/Inf logits and bad masks: at once, or on webgpu at the next flush.
+ */
+function checkTargets(
+  logits: tf.Tensor,
+  ids: tf.Tensor,
+  probs: tf.Tensor,
+  V: number,
+  mask?: tf.Tensor,
+): void {
+  const flags = tf.tidy(() => {
+    const m = mask?.toFloat();
+    const p = probs.toFloat();
+    return tf.stack([
+      tf.min(ids).toFloat(),
+      tf.max(ids).toFloat(),
+      tf.min(p),
+      tf.max(tf.sum(p, -1)),
+      tf.sum(tf.abs(logits.toFloat())),
+      m ? tf.sum(tf.mul(m, tf.sub(1, m)).abs()) : tf.scalar(0),
+      m ? tf.sum(m) : tf.scalar(1),
+    ]);
+  });
+  checkLater(flags, ([lo, hi, pMin, massMax, logitSum, badMask, count]) => {
+    if (lo < 0 || hi >= V) return `${FN}: targets.ids must be in [0, ${V}), got [${lo}, ${hi}]`;
+    if (!(pMin >= 0) || !Number.isFinite(massMax)) {
+      return `${FN}: targets.probs must be finite and ≥ 0`;
+    }
+    if (massMax > 1 + 1e-4) {
+      return `${FN}: targets.probs must sum to at most 1 per position, got ${+massMax.toFixed(6)}`;
+    }
+    if (!Number.isFinite(logitSum)) return `${FN}: studentLogits contain NaN or Inf`;
+    if (badMask !== 0 || !Number.isFinite(count)) return `${FN}: mask must hold only 0 and 1`;
+    if (count === 0) return `${FN}: every position is masked; nothing to average`;
+  });
+}
