@@ -19,6 +19,7 @@ export const BENCHMARKS: Record<string, string> = {
   classifier_step: "classifier_step.ts",
   wasm_matmul: "wasm_matmul.ts",
   generate: "generate.ts",
+  sparse_kd: "sparse_kd.ts",
 };
 
 if (import.meta.main) {

@@ -17,9 +17,12 @@ import {
   modeMass,
   replayTAID,
   rowModeMass,
+  runLanguageModel,
   runVision,
   scaledTAIDAlpha,
+  sparseKDStudy,
   taidStudy,
+  teacherTargetRun,
   toyModes,
   VISION_METHODS,
   visionRun,
@@ -258,6 +261,68 @@ Deno.test("the f-distill study plan: 11 methods × seeds in DistiLLM's genre set
     for (const r of study.runs.filter((r) => r.spec.sequenceSamples)) {
       assert.equal(r.spec.sequenceSamples!.temperature ?? 1, r.method === "seqkd_greedy" ? 0 : 1);
     }
+  }
+});
+
+Deno.test("the sparse-KD study plan: 7 methods × seeds on the same aligned windows from the TAID teacher", () => {
+  for (const scale of ["quick", "full"] as const) {
+    const study = sparseKDStudy(scale);
+    assert.deepEqual(study.teacher, taidStudy(scale, 1).teachers.main);
+    assert.equal(study.runs.length, 7 * study.seeds);
+    assert.equal(new Set(study.runs.map((r) => r.spec.name)).size, study.runs.length);
+    const ce = study.runs[0].spec;
+    for (const r of study.runs) {
+      // Everything but the objective, teacher and targets is the same for every method.
+      const {
+        name: _n,
+        objective: _o,
+        seed: _s,
+        teacher: _t,
+        sparseTargets,
+        alignedWindows,
+        ...rest
+      } = r.spec;
+      const { name: _n2, objective: _o2, seed: _s2, alignedWindows: _a, ...ceRest } = ce;
+      assert.deepEqual(rest, ceRest);
+      // Every method draws aligned windows; the sparse ones read the cache of their sparsifier.
+      assert.ok(alignedWindows || sparseTargets, r.method);
+      assert.equal(Boolean(sparseTargets), r.spec.objective.name === "sparse_kd");
+      assert.equal(r.spec.teacher === undefined, r.method === "ce");
+      assert.equal((ce.data.trainTokens! - 1) % ce.train.contextLength, 0);
+    }
+    assert.ok(
+      estimatedCost(study.runs.find((r) => r.method === "rs64")!.spec) <
+        estimatedCost(study.runs.find((r) => r.method === "kd")!.spec),
+    );
+  }
+});
+
+Deno.test("an LM spec with sparseTargets builds its teacher's cache once and shares it across seeds", async () => {
+  await initBackend("wasm", { log: false });
+  const root = await Deno.makeTempDir();
+  try {
+    const study = sparseKDStudy("quick");
+    const [s1] = study.runs.filter((r) => r.method === "rs16").map((r) => r.spec);
+    const shrink = (spec: typeof s1, seed: number) => ({
+      ...spec,
+      name: `t-${spec.name}`,
+      seed,
+      train: { ...spec.train, steps: 3 },
+    });
+    const a = await runLanguageModel(shrink(s1, 1), { root });
+    const cache = teacherTargetRun(shrink(s1, 1), root);
+    const built = cache.summary();
+    assert.equal(built.windows, 128);
+    assert.ok(
+      (built.entriesPerPosition as number) > 1 && (built.entriesPerPosition as number) <= 16,
+    );
+    const b = await runLanguageModel(shrink(s1, 2), { root });
+    assert.equal(teacherTargetRun(shrink(s1, 2), root).id, cache.id);
+    assert.deepEqual(cache.summary(), built); // read, not rebuilt
+    assert.ok(Number.isFinite(a.val_ce) && Number.isFinite(b.val_ce) && a.val_ce !== b.val_ce);
+  } finally {
+    await tf.setBackend("cpu");
+    await Deno.remove(root, { recursive: true });
   }
 });
 

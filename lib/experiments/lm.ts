@@ -12,7 +12,7 @@ import * as tf from "@tensorflow/tfjs";
 import { join } from "node:path";
 import { backendInfo } from "../backend.ts";
 import { brownTokens, evaluationBatches, hashSeed, TokenBatcher, windowsAt } from "../data/mod.ts";
-import { getLoss } from "../losses/mod.ts";
+import { getLoss, type Sparsifier } from "../losses/mod.ts";
 import { createGPT, disposeParams, type GPT, loadModel, saveModel } from "../models/mod.ts";
 import { openRun, type Run, RUNS_ROOT, runWithDependencies } from "../runs/mod.ts";
 import {
@@ -27,6 +27,8 @@ import {
   MiniLLMRollouts,
   type OnPolicyOptions,
   type SequenceSampleOptions,
+  TeacherTargets,
+  type TeacherTargetStats,
   train,
   type TrainOptions,
   warmupCosine,
@@ -95,6 +97,20 @@ export interface LMSpec {
    * data), L_PT = (1 − `kdRatio`)·CE + `kdRatio`·KL(teacher ‖ student); defaults 1 and 0.5.
    */
   pretraining?: { coef?: number; kdRatio?: number };
+  /**
+   * Draw only aligned training windows (starting at multiples of the context length: the windows
+   * sparse KD's cached targets cover), for methods compared with sparse KD. Implied by
+   * `sparseTargets`.
+   */
+  alignedWindows?: boolean;
+  /**
+   * Sparse KD (Anshumann et al., ACL 2025): learn from the teacher's Top-K or sampled targets over
+   * the aligned windows of the training data, built once and cached under `runs/` (shared by
+   * every spec with the same teacher, data, context length and sparsifier;
+   * {@linkcode teacherTargetsFor}); the teacher does not run while training. Needs `teacher` and
+   * the `sparse_kd` objective.
+   */
+  sparseTargets?: Sparsifier;
   /**
    * Measure the validation cross-entropy on `eval.windows` windows before training and every
    * this many steps: "eval" rows of the run's metrics (a validation curve).
@@ -195,6 +211,8 @@ interface PreparedTraining {
   sampler?: AdaptiveOffPolicy;
   /** MiniLLM's rollouts, when the spec has `miniLLM`. */
   rollouts?: MiniLLMRollouts;
+  /** Sparse KD's cached targets, when the spec has `sparseTargets`. */
+  targets?: TeacherTargets;
   options: Omit<TrainOptions, "sink" | "checkpoint" | "onRow">;
 }
 
@@ -236,6 +254,7 @@ async function prepareTraining(spec: LMSpec, root: string): Promise<PreparedTrai
     batchSize: t.batchSize,
     contextLength: t.contextLength,
   });
+  const targets = spec.sparseTargets ? await teacherTargetsFor(spec, root, teacher) : undefined;
   // The validation curve; DistiLLM's threshold follows it.
   const validate = async (): Promise<Record<string, number>> => {
     const { crossEntropy } = await evaluateLanguageModel(student, data.validation, {
@@ -253,6 +272,7 @@ async function prepareTraining(spec: LMSpec, root: string): Promise<PreparedTrai
     data,
     sampler,
     rollouts,
+    targets,
     options: {
       task: languageModelTask({
         student,
@@ -264,7 +284,9 @@ async function prepareTraining(spec: LMSpec, root: string): Promise<PreparedTrai
           batchSize: t.batchSize,
           contextLength: t.contextLength,
           seed: spec.seed,
+          ...(spec.alignedWindows || spec.sparseTargets ? { aligned: true } : {}),
         }),
+        teacherTargets: targets,
         onPolicy: spec.onPolicy,
         adaptiveOffPolicy: sampler,
         miniLLM: rollouts,
@@ -291,6 +313,74 @@ async function prepareTraining(spec: LMSpec, root: string): Promise<PreparedTrai
       clipNorm: t.clipNorm,
     },
   };
+}
+
+/** A short name for a sparsifier in run names: `top12`, `top12u` (not renormalised), `rs64`, `rs64t2`. */
+export function sparsifierLabel(s: Sparsifier): string {
+  if (s.kind === "top_k") return `top${s.k}${s.normalize === false ? "u" : ""}`;
+  return `rs${s.samples}${(s.temperature ?? 1) !== 1 ? `t${s.temperature}` : ""}`;
+}
+
+/**
+ * The run folder of a spec's sparse-KD target cache: named `targets-<teacher>-<sparsifier>`,
+ * identified by the teacher's spec, the data, the context length and the sparsifier (so every
+ * seed and every student of a study shares it).
+ */
+export function teacherTargetRun(spec: LMSpec, root = RUNS_ROOT): Run {
+  if (!spec.sparseTargets || !spec.teacher) {
+    throw new Error(`LM spec "${spec.name}": sparse targets need sparseTargets and a teacher`);
+  }
+  return openRun({
+    name: `targets-${spec.teacher.name}-${sparsifierLabel(spec.sparseTargets)}`,
+    config: {
+      teacher: spec.teacher,
+      data: spec.data,
+      contextLength: spec.train.contextLength,
+      sparsifier: spec.sparseTargets,
+    },
+    seed: 0,
+    root,
+  });
+}
+
+/** What building a target cache cost and holds (its run's summary). */
+export type TeacherTargetSummary = TeacherTargetStats & {
+  /** Wall-clock seconds of the build (the teacher's forward passes and the sparsifying). */
+  build_seconds: number;
+  /** Windows cached. */
+  windows: number;
+};
+
+/**
+ * Sparse KD's targets of a spec: read from its cache ({@linkcode teacherTargetRun}), or built
+ * once from the finished teacher (`teacher`, or loaded) under the cache's lock, so concurrent
+ * runs of a study build it once.
+ */
+export async function teacherTargetsFor(
+  spec: LMSpec,
+  root = RUNS_ROOT,
+  teacher?: GPT,
+): Promise<TeacherTargets> {
+  const run = teacherTargetRun(spec, root);
+  const dir = join(run.dir, "targets");
+  if (run.finished) return TeacherTargets.load(dir);
+  using _building = await run.lock();
+  if (run.finished) return TeacherTargets.load(dir);
+  const model = teacher ?? await loadLanguageModel(spec.teacher!, root);
+  const started = performance.now();
+  const targets = await TeacherTargets.build(model, lmData(spec.data).train, {
+    contextLength: spec.train.contextLength,
+    sparsifier: spec.sparseTargets!,
+  });
+  targets.save(dir);
+  const summary: TeacherTargetSummary = {
+    ...targets.stats(),
+    build_seconds: (performance.now() - started) / 1000,
+    windows: targets.chunks,
+  };
+  run.finish({ ...summary });
+  if (!teacher) disposeParams(model.params);
+  return targets;
 }
 
 /** DistiLLM's φ and sampling counters, for eval rows and summaries (none without a sampler). */
@@ -388,7 +478,7 @@ export async function runLanguageModel(
     ...distillmFields(prepared.sampler),
     ...(prepared.rollouts ? { minillm_rollouts: prepared.rollouts.drawn } : {}),
   };
-  run.finish(summary);
+  run.finish({ ...summary });
   disposeTraining(prepared);
   return summary;
 }
@@ -483,7 +573,9 @@ export async function studentModeMass(
 export function estimatedCost(spec: LMSpec): number {
   const size = (m: LMSpec["model"]) =>
     m.nLayer * m.dModel * m.dModel + 8 * m.dModel * spec.data.vocabSize;
-  const frozen = [spec.teacher, spec.teacherBase, spec.studentBase].filter((s) => s !== undefined)
+  // Sparse KD reads the teacher's cached targets: its teacher does not run.
+  const frozen = [spec.sparseTargets ? undefined : spec.teacher, spec.teacherBase, spec.studentBase]
+    .filter((s) => s !== undefined)
     .reduce((sum, s) => sum + size(s!.model) / 3, 0);
   const T = spec.train.contextLength;
   // n = T + 1 − P generated tokens, each a forward (a third of a training step) of one position

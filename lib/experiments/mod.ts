@@ -40,8 +40,12 @@ export {
   runLanguageModel,
   runLanguageModels,
   type RunManyOptions,
+  sparsifierLabel,
   stepMilliseconds,
   studentModeMass,
+  teacherTargetRun,
+  teacherTargetsFor,
+  type TeacherTargetSummary,
 } from "./lm.ts";
 export * from "./vision_study.ts";
 export {
@@ -55,6 +59,7 @@ export {
 export * from "./distill_sweep.ts";
 export * from "./distillm_study.ts";
 export * from "./fdistill_study.ts";
+export * from "./sparse_kd_study.ts";
 export * from "./phis_study.ts";
 export {
   distortionMap,

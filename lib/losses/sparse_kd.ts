@@ -1,7 +1,7 @@
 /**
  * Distillation from a sparse teacher distribution: KL(p̂ ‖ softmax(z)) where the teacher's p̂ is
  * given only on K stored tokens per position (Anshumann et al., "Sparse Logit Sampling:
- * Accelerating Knowledge Distillation in LLMs", ACL 2025, §3): the cached Top-K probabilities
+ * Accelerating Knowledge Distillation in LLMs", ACL 2025): the cached Top-K probabilities
  * (normalised or not) or the importance-weighted counts of tokens sampled from the teacher
  * (Random-Sampling KD). The student's softmax still runs over the whole vocabulary:
  *
@@ -9,7 +9,7 @@
  *
  * whose gradient in z_n is (Σ_k p̂_nk)·softmax(z_n) − p̂_n scattered to the stored ids. When
  * E[p̂] = p (Random-Sampling KD at sampling temperature 1), the gradient equals the dense forward
- * KL's in expectation; Top-K's does not (§3.1 of the paper). Targets come from
+ * KL's in expectation; Top-K's does not (the paper's argument for sampling). Targets come from
  * `./sparse_targets.ts`; the training task gathers them from a cache
  * (`lib/train/teacher_targets.ts`).
  *
@@ -17,6 +17,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { checkValues as checkLater } from "../deferred_checks.ts";
+import { backendMemory, heapOffset, type WasmBackendLike } from "../wasm/tfjs_heap.ts";
 import { checkLogitShape, reduceRows, type Reduction } from "./validate.ts";
 
 /** A sparse teacher distribution per position: K token ids and their probabilities. */
@@ -104,7 +105,7 @@ export function sparseKL(
   if (options.validate ?? true) checkTargets(studentLogits, ids, probs, V, mask);
   return tf.tidy(() => {
     const p = probs.reshape([N, K]).toFloat() as tf.Tensor2D;
-    const perRow = sparseKLRows(
+    const perRow = sparseKLPerRow(
       studentLogits.reshape([N, V]) as tf.Tensor2D,
       p,
       ids.reshape([N, K]) as tf.Tensor2D,
@@ -114,13 +115,91 @@ export function sparseKL(
   });
 }
 
+/** Where {@linkcode sparseKLPerRow} computes: the host for backends that keep tensors there. */
+export type SparseKLPath = "host" | "device";
+
 /**
- * Per-row KL(p̂ ‖ softmax(z)) `[N]` of logits `z` `[N, V]`, probabilities `p` and ids `[N, K]`,
- * with its gradient in z written out: (Σ_k p̂_k)·softmax(z) − p̂ scattered to the stored ids
- * (`scatterND`, which sums repeated ids). Autodiff of the gather would scatter through
- * UnsortedSegmentSum, which wasm lacks and cpu runs in O(N·K·N·V) (20 s for N·K = 24,000).
+ * Per-row KL(p̂ ‖ softmax(z)) `[N]` of logits `z` `[N, V]`, probabilities `p` and ids `[N, K]`
+ * (no checks: {@linkcode sparseKL} makes them), with its gradient in z written out:
+ * (Σ_k p̂_k)·softmax(z) − p̂ scattered to the stored ids (repeated ids summed).
+ *
+ * Two implementations, chosen by backend unless `path` says: on wasm and cpu, whose tensors live
+ * in host memory, one pass over the logits in plain loops (tfjs's wasm Gather, ScatterND and
+ * integer ops cost 20–30 ms each at N·K = 65,536, N·V = 10⁶, and autodiff of the gather would
+ * need UnsortedSegmentSum, which wasm lacks and cpu runs in O(N·K·N·V)); elsewhere (webgpu) tfjs
+ * ops: a gather of z at n·V + id for the value, `scatterND` for the gradient.
  */
-const sparseKLRows = tf.customGrad(
+export function sparseKLPerRow(
+  z: tf.Tensor2D,
+  p: tf.Tensor2D,
+  ids: tf.Tensor2D,
+  path: SparseKLPath = ["wasm", "cpu"].includes(tf.getBackend()) ? "host" : "device",
+): tf.Tensor1D {
+  return (path === "host" ? sparseKLHost : sparseKLDevice)(z, p, ids);
+}
+
+/**
+ * A tensor's values where the host reads them: on wasm a view of tfjs's heap (no copy: a 4 MiB
+ * dataSync costs ~20 ms there), elsewhere `dataSync`. Valid until the next tfjs allocation.
+ */
+function hostValues(x: tf.Tensor): Float32Array | Int32Array {
+  if (tf.getBackend() === "wasm") {
+    const backend = tf.backend() as unknown as WasmBackendLike;
+    const memory = backendMemory(backend);
+    if (memory) {
+      const offset = heapOffset(backend, x);
+      return x.dtype === "int32"
+        ? new Int32Array(memory.buffer, offset, x.size)
+        : new Float32Array(memory.buffer, offset, x.size);
+    }
+  }
+  return x.dataSync() as Float32Array | Int32Array;
+}
+
+const sparseKLHost = tf.customGrad(
+  ((z: tf.Tensor2D, p: tf.Tensor2D, ids: tf.Tensor2D, save: tf.GradSaveFunc) => {
+    const [N, V] = z.shape;
+    const K = ids.shape[1];
+    const [zs, ps, is] = [hostValues(z), hostValues(p), hostValues(ids)];
+    // softmax(z) row by row, kept for the gradient (one exp per logit in all).
+    const q = new Float32Array(N * V);
+    const value = new Float32Array(N);
+    for (let n = 0; n < N; n++) {
+      const row = n * V;
+      let max = -Infinity;
+      for (let v = 0; v < V; v++) if (zs[row + v] > max) max = zs[row + v];
+      let sum = 0;
+      for (let v = 0; v < V; v++) sum += q[row + v] = Math.exp(zs[row + v] - max);
+      for (let v = 0; v < V; v++) q[row + v] /= sum;
+      const lse = max + Math.log(sum);
+      let kl = 0;
+      for (let k = n * K; k < (n + 1) * K; k++) {
+        // p·log p is a constant of the targets (0 for padding): the loss is a KL.
+        if (ps[k] > 0) kl += ps[k] * (Math.log(ps[k]) - zs[row + is[k]] + lse);
+      }
+      value[n] = kl;
+    }
+    save([p, ids]);
+    return {
+      value: tf.tensor1d(value),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const grad = q.slice(); // softmax(z), then scaled and scattered
+        const d = dy.dataSync();
+        const [ps, is] = saved.map(hostValues);
+        for (let n = 0; n < N; n++) {
+          let mass = 0;
+          for (let k = n * K; k < (n + 1) * K; k++) mass += ps[k];
+          const row = n * V, scale = d[n] * mass;
+          for (let v = 0; v < V; v++) grad[row + v] *= scale;
+          for (let k = n * K; k < (n + 1) * K; k++) grad[row + is[k]] -= d[n] * ps[k];
+        }
+        return [tf.tensor2d(grad, [N, V]), tf.zerosLike(p), tf.zerosLike(ids)];
+      },
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0],
+) as unknown as (z: tf.Tensor2D, p: tf.Tensor2D, ids: tf.Tensor2D) => tf.Tensor1D;
+
+const sparseKLDevice = tf.customGrad(
   ((z: tf.Tensor2D, p: tf.Tensor2D, ids: tf.Tensor2D, save: tf.GradSaveFunc) => {
     const [N, V] = z.shape;
     const K = ids.shape[1];

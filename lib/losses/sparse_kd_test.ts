@@ -17,6 +17,7 @@ import {
   getLoss,
   paddedRows,
   sparseKL,
+  sparseKLPerRow,
   sparsifyLogits,
   topK,
 } from "./mod.ts";
@@ -97,6 +98,36 @@ for (const backend of ["wasm", "webgpu"] as const) {
     },
   );
 }
+
+Deno.test("sparseKLPerRow: the host and device paths agree with float64, value and gradient", () => {
+  for (const path of ["host", "device"] as const) {
+    const perRow = (x: tf.Tensor) =>
+      sparseKLPerRow(
+        x as tf.Tensor2D,
+        targets().probs as tf.Tensor2D,
+        targets().ids as tf.Tensor2D,
+        path,
+      );
+    const [values, g] = tf.tidy(() => {
+      const s = tf.tensor2d(student);
+      // Weights per row, so the gradient checks every row's own scale (dy) too.
+      const w = tf.tensor1d([1, 2, 0, 0.5, 1, 3]);
+      return [
+        perRow(s).dataSync(),
+        tf.grad((x: tf.Tensor) => tf.sum(tf.mul(perRow(x), w)))(s).dataSync(),
+      ];
+    });
+    student.forEach((row, i) =>
+      close(values[i], sparseKL64([row], [ids[i]], [probs[i]]), 1e-5, `${path} row ${i}`)
+    );
+    const weights = [1, 2, 0, 0.5, 1, 3];
+    const f = (s: Rows64) =>
+      s.reduce((a, row, i) => a + weights[i] * sparseKL64([row], [ids[i]], [probs[i]]), 0);
+    numericGradient(f, student).flat().forEach((n, i) =>
+      close(g[i], n, 1e-4, `${path} grad[${i}]`)
+    );
+  }
+});
 
 Deno.test("sparseKL: every token stored is the dense forward KL", () => {
   const teacher = randomRows(N, V, 22, 3);

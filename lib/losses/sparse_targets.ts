@@ -2,10 +2,10 @@
  * Sparse teacher targets, built once on the host from the teacher's logits and cached (Anshumann
  * et al., "Sparse Logit Sampling: Accelerating Knowledge Distillation in LLMs", ACL 2025):
  *
- * - **Top-K** (§3.1): the K most probable tokens with their probabilities p_k, optionally
+ * - **Top-K**: the K most probable tokens with their probabilities p_k, optionally
  *   renormalised to sum to 1. Either way E[p̂] ≠ p: the tail's mass is lost or moved onto the
  *   head, so the student is pushed to be over-confident.
- * - **Random sampling** (§3.2, RS-KD): S tokens drawn with replacement from the proposal
+ * - **Random sampling** (Random-Sampling KD): S tokens drawn with replacement from the proposal
  *   q ∝ p^(1/τ); each distinct token x gets the weight c_x·p_x/q_x (c_x its count), normalised to
  *   sum to 1. At τ = 1 the weight is c_x/S, an unbiased estimate of p (E[c_x/S] = p_x), so the
  *   distillation gradient is the dense KL's in expectation; τ > 1 flattens the proposal (more

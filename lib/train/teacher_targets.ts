@@ -5,8 +5,8 @@
  * `lib/losses/sparse_targets.ts`) and cached on disk. Training then needs no teacher forward: a
  * batch of aligned windows (`TokenBatcher` with `aligned: true`) reads its targets from the
  * cache. This is how LLM distillation is run at scale (Anshumann et al., "Sparse Logit Sampling:
- * Accelerating Knowledge Distillation in LLMs", ACL 2025, §1: the teacher's logits are
- * "pre-computed and cached"); a dense cache would need V floats per token.
+ * Accelerating Knowledge Distillation in LLMs", ACL 2025, abstract: the teacher's output
+ * logits "pre-computed and cached"); a dense cache would need V floats per token.
  *
  * @module
  */
