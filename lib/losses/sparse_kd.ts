@@ -124,10 +124,11 @@ export type SparseKLPath = "host" | "device";
  * (Σ_k p̂_k)·softmax(z) − p̂ scattered to the stored ids (repeated ids summed).
  *
  * Two implementations, chosen by backend unless `path` says: on wasm and cpu, whose tensors live
- * in host memory, one pass over the logits in plain loops (tfjs's wasm Gather, ScatterND and
- * integer ops cost 20–30 ms each at N·K = 65,536, N·V = 10⁶, and autodiff of the gather would
- * need UnsortedSegmentSum, which wasm lacks and cpu runs in O(N·K·N·V)); elsewhere (webgpu) tfjs
- * ops: a gather of z at n·V + id for the value, `scatterND` for the gradient.
+ * in host memory, the backend's softmax and multiply kernels over the logits and plain loops over
+ * the K stored entries per row (tfjs's wasm Gather, ScatterND and integer ops cost 20–30 ms each
+ * at N·K = 65,536, N·V = 10⁶, and autodiff of the gather would need UnsortedSegmentSum, which
+ * wasm lacks and cpu runs in O(N·K·N·V)); elsewhere (webgpu) tfjs ops: a gather of z at n·V + id
+ * for the value, `scatterND` for the gradient.
  */
 export function sparseKLPerRow(
   z: tf.Tensor2D,
@@ -139,61 +140,71 @@ export function sparseKLPerRow(
 }
 
 /**
- * A tensor's values where the host reads them: on wasm a view of tfjs's heap (no copy: a 4 MiB
- * dataSync costs ~20 ms there), elsewhere `dataSync`. Valid until the next tfjs allocation.
+ * A tensor's values where the host reads them, and whether they are the tensor's own storage: on
+ * wasm a view of tfjs's heap (no copy: a 4 MiB dataSync costs ~20 ms there), elsewhere
+ * `dataSync`. A view is valid until the next tfjs allocation.
  */
-function hostValues(x: tf.Tensor): Float32Array | Int32Array {
+function hostValues(x: tf.Tensor): { values: Float32Array | Int32Array; view: boolean } {
   if (tf.getBackend() === "wasm") {
     const backend = tf.backend() as unknown as WasmBackendLike;
     const memory = backendMemory(backend);
     if (memory) {
       const offset = heapOffset(backend, x);
-      return x.dtype === "int32"
+      const values = x.dtype === "int32"
         ? new Int32Array(memory.buffer, offset, x.size)
         : new Float32Array(memory.buffer, offset, x.size);
+      return { values, view: true };
     }
   }
-  return x.dataSync() as Float32Array | Int32Array;
+  return { values: x.dataSync() as Float32Array | Int32Array, view: false };
 }
 
 const sparseKLHost = tf.customGrad(
   ((z: tf.Tensor2D, p: tf.Tensor2D, ids: tf.Tensor2D, save: tf.GradSaveFunc) => {
     const [N, V] = z.shape;
     const K = ids.shape[1];
-    const [zs, ps, is] = [hostValues(z), hostValues(p), hostValues(ids)];
-    // softmax(z) row by row, kept for the gradient (one exp per logit in all).
-    const q = new Float32Array(N * V);
+    // The backend's softmax kernel does the O(N·V) work; the host reads K entries per row.
+    const q = tf.softmax(z);
+    const [qs, ps, is] = [q, p, ids].map((x) => hostValues(x).values);
+    let zs: Float32Array | undefined;
+    /** log q[n, id] from the logits, where q underflows (a student far from the teacher). */
+    const logQExact = (n: number, id: number) => {
+      zs ??= hostValues(z).values as Float32Array;
+      let max = -Infinity, sum = 0;
+      for (let v = n * V; v < (n + 1) * V; v++) max = Math.max(max, zs[v]);
+      for (let v = n * V; v < (n + 1) * V; v++) sum += Math.exp(zs[v] - max);
+      return zs[n * V + id] - max - Math.log(sum);
+    };
     const value = new Float32Array(N);
     for (let n = 0; n < N; n++) {
-      const row = n * V;
-      let max = -Infinity;
-      for (let v = 0; v < V; v++) if (zs[row + v] > max) max = zs[row + v];
-      let sum = 0;
-      for (let v = 0; v < V; v++) sum += q[row + v] = Math.exp(zs[row + v] - max);
-      for (let v = 0; v < V; v++) q[row + v] /= sum;
-      const lse = max + Math.log(sum);
       let kl = 0;
       for (let k = n * K; k < (n + 1) * K; k++) {
-        // p·log p is a constant of the targets (0 for padding): the loss is a KL.
-        if (ps[k] > 0) kl += ps[k] * (Math.log(ps[k]) - zs[row + is[k]] + lse);
+        if (!(ps[k] > 0)) continue; // padding; p·log p is a constant of the targets
+        const qk = qs[n * V + is[k]];
+        kl += ps[k] * (Math.log(ps[k]) - (qk > 1e-30 ? Math.log(qk) : logQExact(n, is[k])));
       }
       value[n] = kl;
     }
-    save([p, ids]);
+    save([q, p, ids]);
     return {
       value: tf.tensor1d(value),
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const grad = q.slice(); // softmax(z), then scaled and scattered
+      gradFunc: (dy: tf.Tensor, [qSaved, pSaved, idsSaved]: tf.Tensor[]) => {
         const d = dy.dataSync();
-        const [ps, is] = saved.map(hostValues);
+        const [ps, is] = [pSaved, idsSaved].map((x) => hostValues(x).values);
+        const scale = new Float32Array(N);
         for (let n = 0; n < N; n++) {
-          let mass = 0;
-          for (let k = n * K; k < (n + 1) * K; k++) mass += ps[k];
-          const row = n * V, scale = d[n] * mass;
-          for (let v = 0; v < V; v++) grad[row + v] *= scale;
-          for (let k = n * K; k < (n + 1) * K; k++) grad[row + is[k]] -= d[n] * ps[k];
+          for (let k = n * K; k < (n + 1) * K; k++) scale[n] += ps[k];
+          scale[n] *= d[n];
         }
-        return [tf.tensor2d(grad, [N, V]), tf.zerosLike(p), tf.zerosLike(ids)];
+        // (Σp̂)·dy·softmax(z) by the backend, then −dy·p̂ at the stored ids on the host.
+        const g = tf.mul(qSaved, tf.tensor2d(scale, [N, 1]));
+        const { values, view } = hostValues(g);
+        const gs = view ? values : Float32Array.from(values);
+        for (let n = 0; n < N; n++) {
+          for (let k = n * K; k < (n + 1) * K; k++) gs[n * V + is[k]] -= d[n] * ps[k];
+        }
+        const grad = view ? g : tf.tensor2d(gs, [N, V]);
+        return [grad, tf.zerosLike(p), tf.zerosLike(ids)];
       },
     };
   }) as unknown as Parameters<typeof tf.customGrad>[0],

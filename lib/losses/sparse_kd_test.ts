@@ -129,6 +129,22 @@ Deno.test("sparseKLPerRow: the host and device paths agree with float64, value a
   }
 });
 
+Deno.test("sparseKL: a stored token whose student probability underflows float32 still counts exactly", () => {
+  // q(token 1) = e^-200 / Σ: 0 in float32; the loss must be ½·(log ½ + 200 + lse), not Inf.
+  const z = [[0, -200, 1, -3]];
+  for (const path of ["host", "device"] as const) {
+    const value = tf.tidy(() =>
+      sparseKLPerRow(
+        tf.tensor2d(z),
+        tf.tensor2d([[0.5, 0.5]]),
+        tf.tensor2d([[1, 2]], [1, 2], "int32"),
+        path,
+      ).dataSync()[0]
+    );
+    close(value, sparseKL64(z, [[1, 2]], [[0.5, 0.5]]), 1e-5, path);
+  }
+});
+
 Deno.test("sparseKL: every token stored is the dense forward KL", () => {
   const teacher = randomRows(N, V, 22, 3);
   tf.tidy(() => {
