@@ -6,6 +6,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { checkValues, syncReadsAvailable } from "../deferred_checks.ts";
+import { sparseKLPerRow } from "./sparse_kd.ts";
 
 /** Validates labels (integers in [0, classes), one per row, any shape) and returns them as int32 [N]. */
 export function checkLabels(
@@ -61,9 +62,18 @@ function deviceLabels(fn: string, labels: tf.Tensor, rows: number, classes: numb
   return tf.cast(flat, "int32") as tf.Tensor1D;
 }
 
-/** Per-row cross-entropy −log softmax(z)_y, [N]. */
+/**
+ * Per-row cross-entropy −log softmax(z)_y, [N]: KL(δ_y ‖ softmax(z)), sparse KD's loss with one
+ * stored token of probability 1 (`sparseKLPerRow`), whose gradient softmax(z) − onehot(y) is
+ * written out (on wasm: the backend's softmax kernel and one host write per row, instead of
+ * autodiff through a log-softmax and a [N, V] one-hot product).
+ */
 export function crossEntropyRows(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Tensor1D {
-  return tf.tidy(() => tf.neg(tokenLogProbs(logits, labels)) as tf.Tensor1D);
+  return tf.tidy(() => {
+    const [n] = logits.shape;
+    const ids = (labels.dtype === "int32" ? labels : labels.toInt()).reshape([n, 1]);
+    return sparseKLPerRow(logits, tf.ones([n, 1]), ids as tf.Tensor2D);
+  });
 }
 
 /**

@@ -165,6 +165,7 @@ const sparseKLHost = tf.customGrad(
     const K = ids.shape[1];
     // The backend's softmax kernel does the O(N·V) work; the host reads K entries per row.
     const q = tf.softmax(z);
+    // Heap views after the last allocation until the loop ends (see the gradient).
     const [qs, ps, is] = [q, p, ids].map((x) => hostValues(x).values);
     let zs: Float32Array | undefined;
     /** log q[n, id] from the logits, where q underflows (a student far from the teacher). */
@@ -190,21 +191,18 @@ const sparseKLHost = tf.customGrad(
       value: tf.tensor1d(value),
       gradFunc: (dy: tf.Tensor, [qSaved, pSaved, idsSaved]: tf.Tensor[]) => {
         const d = dy.dataSync();
+        const mass = tf.sum(pSaved, 1, true);
+        // (Σp̂)·dy·softmax(z) by the backend, then −dy·p̂ at the stored ids on the host. Heap
+        // views are taken after the last allocation: growing wasm memory detaches older ones.
+        const g = tf.mul(qSaved, tf.mul(mass, tf.tensor2d(d, [N, 1])));
         const [ps, is] = [pSaved, idsSaved].map((x) => hostValues(x).values);
-        const scale = new Float32Array(N);
-        for (let n = 0; n < N; n++) {
-          for (let k = n * K; k < (n + 1) * K; k++) scale[n] += ps[k];
-          scale[n] *= d[n];
-        }
-        // (Σp̂)·dy·softmax(z) by the backend, then −dy·p̂ at the stored ids on the host.
-        const g = tf.mul(qSaved, tf.tensor2d(scale, [N, 1]));
         const { values, view } = hostValues(g);
         const gs = view ? values : Float32Array.from(values);
         for (let n = 0; n < N; n++) {
           for (let k = n * K; k < (n + 1) * K; k++) gs[n * V + is[k]] -= d[n] * ps[k];
         }
         const grad = view ? g : tf.tensor2d(gs, [N, V]);
-        return [grad, tf.zerosLike(p), tf.zerosLike(ids)];
+        return [grad, tf.zerosLike(pSaved), tf.zerosLike(idsSaved)];
       },
     };
   }) as unknown as Parameters<typeof tf.customGrad>[0],
