@@ -57,7 +57,23 @@ interface Meta {
   chunks: number;
   sparsifier: Sparsifier;
   seed: number;
+  /** How `probs.bin` stores probabilities (absent in caches written before counts: float32). */
+  probs?: ProbStorage;
 }
+
+/**
+ * float32 probabilities, or Random-Sampling KD's counts at τ = 1 (each probability is count/S
+ * exactly), in one byte while S ≤ 255, else two.
+ */
+type ProbStorage = "float32" | "count8" | "count16";
+
+/** How a sparsifier's probabilities are stored: counts where they are count/S. */
+function probStorage(sparsifier: Sparsifier): ProbStorage {
+  if (sparsifier.kind !== "sample" || (sparsifier.temperature ?? 1) !== 1) return "float32";
+  return sparsifier.samples <= 255 ? "count8" : "count16";
+}
+
+const PROB_BYTES: Record<ProbStorage, number> = { float32: 4, count8: 1, count16: 2 };
 
 const FILES = ["offsets", "ids", "probs", "mass"] as const;
 
@@ -122,7 +138,7 @@ export class TeacherTargets {
       await onProgress?.(c0 + starts.length, chunks);
     }
     return new TeacherTargets(
-      { contextLength: L, vocabSize: V, chunks, sparsifier, seed },
+      { contextLength: L, vocabSize: V, chunks, sparsifier, seed, probs: probStorage(sparsifier) },
       concatSparseRows(parts),
     );
   }
@@ -152,21 +168,24 @@ export class TeacherTargets {
     };
   }
 
-  /** Size and coverage of the cache. */
+  /** Size and coverage of the cache (bytes as {@linkcode save} writes it). */
   stats(): TeacherTargetStats {
     const positions = this.rows.offsets.length - 1;
     const entries = this.rows.ids.length;
     const mass = this.rows.teacherMass.reduce((a, b) => a + b, 0);
+    const entryBytes = idBytes(this.meta.vocabSize) + PROB_BYTES[this.meta.probs ?? "float32"];
     return {
       positions,
       entriesPerPosition: entries / positions,
-      bytesPerPosition: (entries * (idBytes(this.meta.vocabSize) + 4) + 4 * (positions + 1)) /
-        positions,
+      bytesPerPosition: (entries * entryBytes + 4 * (positions + 1)) / positions,
       teacherMass: mass / positions,
     };
   }
 
-  /** Writes the cache into folder `dir` (created): `meta.json` and four binary arrays. */
+  /**
+   * Writes the cache into folder `dir` (created): `meta.json` and four binary arrays (ids in two
+   * bytes while V ≤ 65,536; Random-Sampling KD's probabilities at τ = 1 as counts).
+   */
   save(dir: string): void {
     Deno.mkdirSync(dir, { recursive: true });
     const ids = idBytes(this.meta.vocabSize) === 2
@@ -175,7 +194,7 @@ export class TeacherTargets {
     const arrays = {
       offsets: this.rows.offsets,
       ids,
-      probs: this.rows.probs,
+      probs: storedProbs(this.rows.probs, this.meta),
       mass: this.rows.teacherMass,
     };
     for (const name of FILES) {
@@ -201,7 +220,7 @@ export class TeacherTargets {
       vocabSize: meta.vocabSize,
       offsets,
       ids,
-      probs: new Float32Array(read("probs")),
+      probs: loadedProbs(read("probs"), meta),
       teacherMass: new Float32Array(read("mass")),
     };
     const positions = meta.chunks * meta.contextLength;
@@ -213,6 +232,32 @@ export class TeacherTargets {
     }
     return new TeacherTargets(meta, rows);
   }
+}
+
+/** Probabilities as `meta.probs` stores them; counts must give back each probability exactly. */
+function storedProbs(probs: Float32Array, meta: Meta): Float32Array | Uint8Array | Uint16Array {
+  const storage = meta.probs ?? "float32";
+  if (storage === "float32") return probs;
+  const S = (meta.sparsifier as { samples: number }).samples;
+  const counts = storage === "count8"
+    ? new Uint8Array(probs.length)
+    : new Uint16Array(probs.length);
+  for (let i = 0; i < probs.length; i++) {
+    counts[i] = Math.round(probs[i] * S);
+    if (Math.fround(counts[i] / S) !== probs[i]) {
+      throw new Error(`TeacherTargets.save: probability ${probs[i]} is not a count over ${S}`);
+    }
+  }
+  return counts;
+}
+
+/** The probabilities of a `probs.bin` buffer stored as `meta.probs` says. */
+function loadedProbs(buffer: ArrayBuffer, meta: Meta): Float32Array {
+  const storage = meta.probs ?? "float32";
+  if (storage === "float32") return new Float32Array(buffer);
+  const S = (meta.sparsifier as { samples: number }).samples;
+  const counts = storage === "count8" ? new Uint8Array(buffer) : new Uint16Array(buffer);
+  return Float32Array.from(counts, (c) => c / S);
 }
 
 /** Bytes per stored token id: 2 while ids fit in 16 bits. */

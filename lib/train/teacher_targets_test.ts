@@ -66,18 +66,41 @@ Deno.test("TeacherTargets.build: every position's sparse targets from the teache
   assert.deepEqual(Array.from(await batch.ids.data()), Array.from(padded.ids));
   assert.throws(() => targets.batch([3]), /window start 3 is not one of the cached windows/);
   assert.throws(() => targets.batch([49 * L]), /not one of the cached windows/);
-  // The stats count what is stored.
+  // The stats count what is stored: 2-byte ids and, sampling at τ = 1, 1-byte counts.
   const stats = targets.stats();
   assert.equal(stats.positions, 49 * L);
   assert.equal(stats.entriesPerPosition, want.ids.length / (49 * L));
-  assert.equal(stats.bytesPerPosition, (want.ids.length * 6 + 4 * (49 * L + 1)) / (49 * L));
+  assert.equal(stats.bytesPerPosition, (want.ids.length * 3 + 4 * (49 * L + 1)) / (49 * L));
   assert.ok(stats.teacherMass > 0 && stats.teacherMass <= 1);
-  // Saved and loaded, the same cache.
+  // Saved and loaded, the same cache, the files as large as the stats say.
   const dir = await Deno.makeTempDir();
   targets.save(dir);
+  assert.equal(Deno.statSync(`${dir}/probs.bin`).size, want.ids.length);
+  const bytes = ["offsets", "ids", "probs"].reduce(
+    (a, f) => a + Deno.statSync(`${dir}/${f}.bin`).size,
+    0,
+  );
+  assert.equal(bytes / (49 * L), stats.bytesPerPosition);
   const loaded = TeacherTargets.load(dir);
   assert.deepEqual(loaded.meta, targets.meta);
   assert.deepEqual(loaded.rows, targets.rows);
+  // Top-K's probabilities, and sampling at τ ≠ 1, stay float32; a cache written before counts
+  // existed (no meta.probs) reads as float32.
+  for (
+    const sparsifier of [{ kind: "top_k", k: 3 }, {
+      kind: "sample",
+      samples: 6,
+      temperature: 2,
+    }] as Sparsifier[]
+  ) {
+    const other = await TeacherTargets.build(teacher, tokens, { contextLength: L, sparsifier });
+    other.save(dir);
+    assert.equal(Deno.statSync(`${dir}/probs.bin`).size, 4 * other.rows.ids.length);
+    assert.deepEqual(TeacherTargets.load(dir).rows, other.rows);
+    const { probs: _, ...legacy } = other.meta;
+    Deno.writeTextFileSync(`${dir}/meta.json`, JSON.stringify(legacy));
+    assert.deepEqual(TeacherTargets.load(dir).rows, other.rows);
+  }
   Deno.writeFileSync(`${dir}/probs.bin`, new Uint8Array(8));
   assert.throws(() => TeacherTargets.load(dir), /incomplete or corrupt/);
   await Deno.remove(dir, { recursive: true });
