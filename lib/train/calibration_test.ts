@@ -7,7 +7,7 @@ import { calibration, languageModelCalibration } from "./mod.ts";
 import { dispose, tiny, tokens } from "../../tests/fixtures/tiny_lm.ts";
 
 Deno.test("calibration: ECE by hand, and against a direct sum over bins", () => {
-  // 3 bins: [0, 1/3]: 0.2 (wrong); (1/3, 2/3]: 0.5, 0.6 (one right); (2/3, 1]: 1, 0.9, 0.8 (right).
+  // 3 bins: [0, 1/3): 0.2 (wrong); [1/3, 2/3): 0.5, 0.6 (one right); [2/3, 1]: 1, 0.9, 0.8 (right).
   const c = calibration([0.2, 0.5, 0.6, 1, 0.9, 0.8], [0, 1, 0, 1, 1, 1], 3);
   const want = (1 / 6) * 0.2 + (2 / 6) * Math.abs(0.5 - 0.55) + (3 / 6) * Math.abs(1 - 0.9);
   assert.ok(Math.abs(c.ece - want) < 1e-12, `${c.ece} vs ${want}`);
@@ -22,7 +22,7 @@ Deno.test("calibration: ECE by hand, and against a direct sum over bins", () => 
   for (let b = 0; b < 10; b++) {
     let gap = 0;
     conf.forEach((p, i) => {
-      if ((b === 0 ? p >= 0 : p > b / 10) && p <= (b + 1) / 10) gap += right[i] - p;
+      if (p >= b / 10 && (b === 9 ? p <= 1 : p < (b + 1) / 10)) gap += right[i] - p;
     });
     direct += Math.abs(gap) / 1000;
   }

@@ -1,8 +1,10 @@
 /**
  * Held-out evaluation: a language model's cross-entropy, perplexity and divergence to a teacher,
  * and how closely its last layer's self-attention follows a teacher's last or chosen layer
- * (MiniLM's and MiniLMv2's terms), and how a teacher scores a language model's own generations
- * (MiniLLM's view: the quality of what the student says, not of how it predicts the data);
+ * (MiniLM's and MiniLMv2's terms), the calibration of its next-token predictions (expected
+ * calibration error, `./calibration.ts`), and how a teacher scores a language model's own
+ * generations (MiniLLM's view: the quality of what the student says, not of how it predicts the
+ * data);
  * a classifier's accuracy, cross-entropy, expected calibration error (Guo et al., "On
  * Calibration of Modern Neural Networks", ICML 2017; 15 equal-width bins) and agreement with a
  * teacher. Sums are accumulated in float64 on the host.
@@ -20,6 +22,13 @@ import type { GPT } from "../models/gpt.ts";
 import { checkSampling, outputMask, promptContinuation, sequenceWindows } from "./on_policy.ts";
 import type { ImageClassifier } from "../models/vision.ts";
 import { rougeL } from "./rouge.ts";
+import {
+  type Calibration,
+  calibration,
+  calibrationFromSums,
+  calibrationSums,
+  type ReliabilityBin,
+} from "./calibration.ts";
 
 /** A language model's held-out metrics (nats per token). */
 export interface LanguageModelEval {
@@ -189,6 +198,35 @@ export interface GenerationEval {
   rougeL: number;
   /** Tokens generated and scored. */
   tokens: number;
+}
+
+/**
+ * The calibration (`./calibration.ts`) of a language model's next-token predictions, the top-1
+ * probability against whether the argmax is the next token, over the non-overlapping held-out
+ * windows `evaluateLanguageModel` reads; bins summed per batch in float64.
+ */
+export async function languageModelCalibration(
+  model: GPT,
+  tokens: Int32Array,
+  options: { contextLength: number; maxWindows?: number; batchSize?: number; bins?: number },
+): Promise<Calibration> {
+  const { bins = 15 } = options;
+  const { totals } = await sumOverWindows(
+    tokens,
+    options,
+    ({ inputs, targets }) => {
+      // Each position's top-1 probability, then whether its argmax is the next token.
+      const logits = model.forward(inputs).logits;
+      const top = tf.max(tf.softmax(logits), -1);
+      const hit = tf.equal(tf.argMax(logits, -1), targets).toFloat();
+      return tf.concat([top.reshape([-1]), hit.reshape([-1])]);
+    },
+    (values) => {
+      const half = values.length / 2;
+      return Array.from(calibrationSums(values.subarray(0, half), values.subarray(half), bins));
+    },
+  );
+  return calibrationFromSums(totals);
 }
 
 /** Options of {@linkcode evaluateGenerations}. */
@@ -410,18 +448,6 @@ const argmaxRow = (probs: Float32Array, i: number, classes: number) => {
   return best;
 };
 
-/** One bin of a reliability diagram. */
-export interface ReliabilityBin {
-  /** Lower edge of the confidence bin. */
-  lower: number;
-  /** Examples in the bin. */
-  count: number;
-  /** Mean top-class probability in the bin. */
-  confidence: number;
-  /** Fraction correct in the bin. */
-  accuracy: number;
-}
-
 /** Reliability diagram of probabilities `[N × C]` (equal-width bins of top-class confidence). */
 export function reliabilityBins(
   probs: Float32Array,
@@ -429,27 +455,7 @@ export function reliabilityBins(
   classes: number,
   bins = 15,
 ): ReliabilityBin[] {
-  const n = labels.length;
-  if (probs.length !== n * classes) {
-    throw new Error(`reliabilityBins: probs has ${probs.length} values, expected ${n * classes}`);
-  }
-  const conf = new Float64Array(bins);
-  const correct = new Float64Array(bins);
-  const size = new Float64Array(bins);
-  for (let i = 0; i < n; i++) {
-    const best = argmaxRow(probs, i, classes);
-    const p = probs[i * classes + best];
-    const b = Math.min(bins - 1, Math.floor(p * bins));
-    conf[b] += p;
-    correct[b] += best === labels[i] ? 1 : 0;
-    size[b] += 1;
-  }
-  return Array.from({ length: bins }, (_, b) => ({
-    lower: b / bins,
-    count: size[b],
-    confidence: size[b] ? conf[b] / size[b] : NaN,
-    accuracy: size[b] ? correct[b] / size[b] : NaN,
-  }));
+  return topClassCalibration(probs, labels, classes, bins).bins;
 }
 
 /** Expected calibration error: Σ_b (n_b / N)·|accuracy_b − confidence_b| over equal-width bins. */
@@ -459,10 +465,28 @@ export function expectedCalibrationError(
   classes: number,
   bins = 15,
 ): number {
-  return reliabilityBins(probs, labels, classes, bins).reduce(
-    (ece, b) => b.count ? ece + b.count / labels.length * Math.abs(b.accuracy - b.confidence) : ece,
-    0,
-  );
+  return topClassCalibration(probs, labels, classes, bins).ece;
+}
+
+/** The calibration (`./calibration.ts`) of the top class of each row of `probs` `[N × C]`. */
+function topClassCalibration(
+  probs: Float32Array,
+  labels: Int32Array,
+  classes: number,
+  bins: number,
+): Calibration {
+  const n = labels.length;
+  if (probs.length !== n * classes) {
+    throw new Error(`reliabilityBins: probs has ${probs.length} values, expected ${n * classes}`);
+  }
+  const confidences = new Float64Array(n);
+  const correct = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const best = argmaxRow(probs, i, classes);
+    confidences[i] = probs[i * classes + best];
+    correct[i] = best === labels[i] ? 1 : 0;
+  }
+  return calibration(confidences, correct, bins);
 }
 
 /** Accuracy, cross-entropy, ECE and (with a teacher, or its precomputed probabilities)
