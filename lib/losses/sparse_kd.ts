@@ -18,7 +18,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { checkValues as checkLater } from "../deferred_checks.ts";
 import { backendMemory, heapOffset, type WasmBackendLike } from "../wasm/tfjs_heap.ts";
-import { checkLogitShape, reduceRows, type Reduction } from "./validate.ts";
+import { checkLogitShape, reduceRows, type Reduction, toRows } from "./validate.ts";
 
 /** A sparse teacher distribution per position: K token ids and their probabilities. */
 export interface SparseTargetTensors {
@@ -92,26 +92,17 @@ export function sparseKL(
   }
   const K = ids.shape.at(-1)!;
   if (K === 0) throw new Error(`${FN}: targets hold no token (K = 0)`);
-  if (
-    mask !== undefined && (!(mask instanceof tf.Tensor) || mask.shape.join() !== leading.join())
-  ) {
-    throw new Error(
-      `${FN}: mask must have the leading shape [${leading}] of the logits, got [${
-        mask instanceof tf.Tensor ? mask.shape : typeof mask
-      }]`,
-    );
-  }
-  const N = leading.reduce((a, b) => a * b, 1);
-  if (options.validate ?? true) checkTargets(studentLogits, ids, probs, V, mask);
   return tf.tidy(() => {
-    const p = probs.reshape([N, K]).toFloat() as tf.Tensor2D;
+    // The logits as rows [N, V] and the mask's check and rows, as every objective gets them.
+    const rows = toRows(FN, studentLogits, studentLogits, { mask, validate: false });
+    if (options.validate ?? true) checkTargets(studentLogits, ids, probs, V, mask);
+    const N = rows.student.shape[0];
     const perRow = sparseKLPerRow(
-      studentLogits.reshape([N, V]) as tf.Tensor2D,
-      p,
+      rows.student,
+      probs.reshape([N, K]).toFloat() as tf.Tensor2D,
       ids.reshape([N, K]) as tf.Tensor2D,
     );
-    const m = mask === undefined ? undefined : mask.reshape([N]).toFloat() as tf.Tensor1D;
-    return reduceRows(perRow, { mask: m, leading }, options.reduction);
+    return reduceRows(perRow, rows, options.reduction);
   });
 }
 

@@ -145,7 +145,7 @@ export function checkValues(
  */
 export function reduceRows(
   perRow: tf.Tensor1D,
-  rows: Pick<Rows, "mask" | "leading">,
+  rows: Rows,
   reduction: Reduction = "mean",
 ): tf.Tensor {
   return tf.tidy(() => {
