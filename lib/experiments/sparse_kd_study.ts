@@ -81,8 +81,11 @@ export function sparseKDMethods(): SparseKDMethod[] {
 export function sparseKDStudy(scale: TAIDScale): SparseKDStudy {
   const c = TAID_SCALES[scale];
   const s = SPARSE_KD_SCALES[scale];
-  const { teachers } = taidStudy(scale, 1);
-  const teacher = teachers.main;
+  const taid = taidStudy(scale, 1);
+  const teacher = taid.teachers.main;
+  // The TAID study's student (its shape, batch, context, learning rate, clipping, decay), trained
+  // for this study's steps.
+  const student = taid.main[0].spec;
   const data = { vocabSize: c.vocabSize, trainTokens: s.windows * c.contextLength + 1 };
   const runs = sparseKDMethods().flatMap((m) =>
     Array.from({ length: s.seeds }, (_, i): SparseKDRun => {
@@ -90,21 +93,17 @@ export function sparseKDStudy(scale: TAIDScale): SparseKDStudy {
       const spec: LMSpec = {
         name: `sparsekd-${scale}-${m.method}-s${seed}`,
         data,
-        model: c.student.model,
+        model: student.model,
         train: {
+          ...student.train,
           steps: s.steps,
-          batchSize: c.batchSize,
-          contextLength: c.contextLength,
-          peakLr: 3e-3,
           warmupSteps: Math.max(1, Math.round(s.steps / 20)),
-          clipNorm: 1,
-          weightDecay: 0.1,
         },
         objective: m.objective,
         seed,
         ...(m.objective.name === "sft" ? {} : { teacher }),
         ...(m.sparseTargets ? { sparseTargets: m.sparseTargets } : { alignedWindows: true }),
-        eval: c.eval,
+        eval: student.eval,
       };
       return { ...m, seed, spec };
     })
