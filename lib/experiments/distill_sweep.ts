@@ -9,6 +9,7 @@
  */
 import { gptForwardFlopsPerToken } from "../scaling/compute.ts";
 import type { LMSpec } from "./lm.ts";
+import { warmupStepsFor } from "../train/schedule.ts";
 
 /** The sweep's scales. */
 export type SweepScale = "quick" | "full";
@@ -112,7 +113,7 @@ export function distillationSweep(scale: SweepScale, seed = 1): DistillationSwee
     batchSize: c.batchSize,
     contextLength: c.contextLength,
     peakLr: 3e-3,
-    warmupSteps: Math.max(1, Math.round(steps / 20)),
+    warmupSteps: warmupStepsFor(steps),
     clipNorm: 1,
     weightDecay: 0.1,
   });

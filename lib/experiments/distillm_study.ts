@@ -13,6 +13,7 @@
  */
 import type { LMSpec } from "./lm.ts";
 import { gkdPromptLength, type TAIDMethod, type TAIDScale, taidStudy } from "./taid_study.ts";
+import { warmupStepsFor } from "../train/schedule.ts";
 
 /**
  * A method of the study: a TAID-study method (name, objective, fixed-rate on-policy outputs; λ = 0
@@ -185,7 +186,7 @@ export function distillmStudy(scale: TAIDScale): DistiLLMStudy {
             ...base.train,
             steps: setting.steps,
             peakLr: setting.peakLr,
-            warmupSteps: Math.max(1, Math.round(setting.steps / 20)),
+            warmupSteps: warmupStepsFor(setting.steps),
           },
           objective: m.objective,
           seed,
@@ -210,7 +211,7 @@ export function distillmStudy(scale: TAIDScale): DistiLLMStudy {
     const spec: LMSpec = {
       ...r.spec,
       name: `distillm-${scale}-x${MINILLM_BUDGET}-${r.method}-s${r.seed}`,
-      train: { ...r.spec.train, steps, warmupSteps: Math.max(1, Math.round(steps / 20)) },
+      train: { ...r.spec.train, steps, warmupSteps: warmupStepsFor(steps) },
       validateEvery: genre.validateEvery * MINILLM_BUDGET,
     };
     return { ...r, setting: "genre" as const, multiple: MINILLM_BUDGET, spec };

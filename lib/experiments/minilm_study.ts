@@ -27,6 +27,7 @@
 import type { LMSpec } from "./lm.ts";
 import { DISTILLM_SCALES } from "./distillm_study.ts";
 import { type TAIDScale, taidStudy } from "./taid_study.ts";
+import { warmupStepsFor } from "../train/schedule.ts";
 
 /** A task-agnostic distillation method: its name in tables and the registry objective. */
 export interface MiniLMMethod {
@@ -174,7 +175,7 @@ export function miniLMStudy(scale: TAIDScale): MiniLMStudy {
     ...base.train,
     steps,
     peakLr,
-    warmupSteps: Math.max(1, Math.round(steps / 20)),
+    warmupSteps: warmupStepsFor(steps),
   });
   // The student with its teacher's head count, or the method's studentHeads.
   const modelOf = (m?: MiniLMMethod): LMSpec["model"] => {

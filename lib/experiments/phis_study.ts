@@ -18,6 +18,7 @@
 import type { ImageDatasetName } from "../data/mod.ts";
 import { PHIS_METHODS, type PhisStudentSpec, type PhisTeacher } from "./phis.ts";
 import type { VisionSpec } from "./vision.ts";
+import { warmupStepsFor } from "../train/schedule.ts";
 
 /** The scales of the study. */
 export type PhisScale = "quick" | "full";
@@ -69,7 +70,7 @@ function teacherSpec(
       steps: c.teacherSteps,
       batchSize: 128,
       peakLr: 2e-3,
-      warmupSteps: Math.max(1, Math.round(c.teacherSteps / 20)),
+      warmupSteps: warmupStepsFor(c.teacherSteps),
       weightDecay: 1e-4,
     },
     objective: { name: "sft" },
@@ -138,7 +139,7 @@ export function phisStudy(
         steps: c.studentSteps,
         batchSize: c.batchSize,
         peakLr: 2e-3,
-        warmupSteps: Math.max(1, Math.round(c.studentSteps / 20)),
+        warmupSteps: warmupStepsFor(c.studentSteps),
         weightDecay: 1e-4,
       },
       probe: c.probe,

@@ -13,6 +13,7 @@
 import type { Sparsifier } from "../losses/mod.ts";
 import type { LMSpec } from "./lm.ts";
 import { TAID_SCALES, type TAIDScale, taidStudy } from "./taid_study.ts";
+import { warmupStepsFor } from "../train/schedule.ts";
 
 /** A method of the study. */
 export interface SparseKDMethod {
@@ -97,7 +98,7 @@ export function sparseKDStudy(scale: TAIDScale): SparseKDStudy {
         train: {
           ...student.train,
           steps: s.steps,
-          warmupSteps: Math.max(1, Math.round(s.steps / 20)),
+          warmupSteps: warmupStepsFor(s.steps),
         },
         objective: m.objective,
         seed,

@@ -8,6 +8,7 @@
  */
 import { TAID, type TAIDConfig } from "../taid/mod.ts";
 import type { LMSpec } from "./lm.ts";
+import { warmupStepsFor } from "../train/schedule.ts";
 
 /** The scales of the study. */
 export type TAIDScale = "quick" | "full";
@@ -169,7 +170,7 @@ export function taidStudy(scale: TAIDScale, seeds: number): TAIDStudy {
     batchSize: c.batchSize,
     contextLength: c.contextLength,
     peakLr,
-    warmupSteps: Math.max(1, Math.round(steps / 20)),
+    warmupSteps: warmupStepsFor(steps),
     clipNorm: 1,
     weightDecay: 0.1,
   });

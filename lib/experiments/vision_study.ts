@@ -11,6 +11,7 @@
  */
 import type { ImageDatasetName } from "../data/mod.ts";
 import type { VisionSpec } from "./vision.ts";
+import { warmupStepsFor } from "../train/schedule.ts";
 
 /** The scales of the study. */
 export type VisionScale = "quick" | "full";
@@ -130,7 +131,7 @@ export function visionStudy(scale: VisionScale, seeds: number): VisionStudy {
     steps,
     batchSize: c.batchSize,
     peakLr,
-    warmupSteps: Math.max(1, Math.round(steps / 20)),
+    warmupSteps: warmupStepsFor(steps),
     weightDecay: 1e-4,
   });
   const cnn = { kind: "cnn" as const, config: { channels: [16, 32], featureDim: 128 } };

@@ -46,6 +46,17 @@ export function warmupCosine(options: WarmupCosineOptions): Schedule {
   };
 }
 
+/**
+ * The warm-up of every study in `lib/experiments`: 5% of the steps, rounded, at least one (the
+ * few-percent linear warm-up of the GPT-3 / nanoGPT recipe).
+ */
+export function warmupStepsFor(totalSteps: number): number {
+  if (!(Number.isInteger(totalSteps) && totalSteps >= 1)) {
+    throw new Error(`warmupStepsFor: totalSteps must be a positive integer, got ${totalSteps}`);
+  }
+  return Math.max(1, Math.round(totalSteps / 20));
+}
+
 /** A constant learning rate. */
 export function constantLr(lr: number): Schedule {
   if (!(lr > 0)) throw new Error(`constantLr: lr must be > 0, got ${lr}`);
