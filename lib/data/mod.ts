@@ -36,3 +36,4 @@ export * from "./bpe.ts";
 export * from "./brown_tokens.ts";
 export * from "./images.ts";
 export * from "./batches.ts";
+export * from "./augment.ts";

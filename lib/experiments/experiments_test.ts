@@ -15,6 +15,7 @@ import {
   MINILM_STARTS,
   miniLMStudy,
   modeMass,
+  patientStudy,
   replayTAID,
   rowModeMass,
   runLanguageModel,
@@ -23,6 +24,7 @@ import {
   sparseKDStudy,
   taidStudy,
   teacherTargetRun,
+  TEACHING_METHODS,
   toyModes,
   VISION_METHODS,
   visionRun,
@@ -454,9 +456,48 @@ Deno.test("runVision: a student that sees an epoch distils from the teacher's lo
     const again = await runVision(student, { root });
     assert.equal(again.seconds, s.seconds);
     assert.equal(again.final_loss, s.final_loss);
+    // Function matching: the teacher runs on every mixed view (no table), and measureFit reports
+    // the fit to the teacher on the transfer images and on the test images.
+    const before2 = tf.memory().numTensors;
+    const viewed = await runVision({
+      ...student,
+      name: "v",
+      objective: { name: "fkl" },
+      augment: { views: { maxShift: 2, mixup: 1 } },
+      measureFit: true,
+    }, { root });
+    for (const k of ["train_kl", "test_kl", "train_agreement", "train_acc"]) {
+      assert.ok((viewed[k] as number) > 0 && Number.isFinite(viewed[k] as number), k);
+    }
+    assert.equal(s.train_kl, undefined);
+    assert.equal(tf.memory().numTensors - before2, 0);
   } finally {
     await Deno.remove(root, { recursive: true });
   }
+});
+
+Deno.test("the patient-teacher study plan: six ways of teaching × budgets × seeds from the vision teacher", () => {
+  const study = patientStudy("full", 3);
+  assert.equal(study.students.length, TEACHING_METHODS.length * 3 * 3);
+  assert.deepEqual(study.teacher, visionStudy("full", 1).teachers.fashion);
+  const spec = (method: string, epochs = 512, seed = 1) =>
+    study.students.find((s) => s.method === method && s.epochs === epochs && s.seed === seed)!
+      .spec;
+  // 512 passes over 1,200 images in batches of 128: 4,800 steps; the run ids differ by budget.
+  assert.equal(spec("funmatch").train.steps, 4800);
+  assert.equal(spec("funmatch", 32).train.steps, 300);
+  assert.equal(new Set(study.students.map((s) => visionRun(s.spec, "/tmp/x").id)).size, 54);
+  assert.deepEqual(spec("funmatch").augment, {
+    views: { maxShift: 3, mixup: 1 },
+    teacher: "same",
+  });
+  assert.equal(spec("independent").augment!.teacher, "independent");
+  assert.equal(spec("fixed_views").augment!.teacher, "clean");
+  assert.equal(spec("fixed").augment, undefined);
+  assert.ok(!spec("ce").teacher && spec("ce").objective.name === "sft");
+  assert.ok(study.students.every((s) => s.spec.fewShot === 0.02 && s.spec.measureFit));
+  // The same transfer set for every method of a seed: the few-shot subset is drawn by the seed.
+  assert.equal(spec("fixed", 32, 2).seed, spec("funmatch", 512, 2).seed);
 });
 
 Deno.test("toy: FKL spreads over both modes, RKL sits on one", async () => {

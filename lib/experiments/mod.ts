@@ -60,6 +60,7 @@ export * from "./distill_sweep.ts";
 export * from "./distillm_study.ts";
 export * from "./fdistill_study.ts";
 export * from "./sparse_kd_study.ts";
+export * from "./patient_kd_study.ts";
 export * from "./phis_study.ts";
 export {
   distortionMap,

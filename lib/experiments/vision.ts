@@ -31,6 +31,7 @@ import { openRun, type Run, RUNS_ROOT, runWithDependencies } from "../runs/mod.t
 import { ProcessCache } from "./process_cache.ts";
 import {
   classifierTask,
+  type ClassifierViews,
   evaluateClassifier,
   predictProbabilities,
   type TeacherLogitTable,
@@ -71,6 +72,17 @@ export interface VisionSpec {
   temperature?: number;
   /** Evaluate on this many evenly spaced test images (default: the whole test split). */
   testExamples?: number;
+  /**
+   * Train on random views of the images (Beyer et al., CVPR 2022): what a view changes and what
+   * the teacher sees ({@linkcode ClassifierViews}).
+   */
+  augment?: ClassifierViews;
+  /**
+   * Also measure accuracy on the (clean) training images and, with a teacher, how well the student
+   * matches it: KL(teacher ‖ student) and top-1 agreement on the training images, KL on the test
+   * images (the summary's `train_acc`, `train_kl`, `train_agreement`, `test_kl`).
+   */
+  measureFit?: boolean;
   /** FGSM: accuracy under attack for each ε and attack temperature, on `examples` test images. */
   attack?: { epsilons: number[]; examples: number; temperatures: number[] };
 }
@@ -194,7 +206,9 @@ export async function runVision(
     objectiveConfig.stepsPerEpoch ??= stepsPerEpoch;
   }
   const objective = getLoss(spec.objective.name, objectiveConfig);
-  const teacherLogits = teacher && objective.needsTeacher
+  // With views the teacher runs on every view, unless it is a fixed teacher (clean images).
+  const cleanTeacher = !spec.augment || spec.augment.teacher === "clean";
+  const teacherLogits = teacher && objective.needsTeacher && cleanTeacher
     ? await teacherTrainLogits(spec, teacher, trainSplit)
     : undefined;
   const result = await train({
@@ -205,6 +219,7 @@ export async function runVision(
       batcher: new ImageBatcher(trainSplit, { batchSize: t.batchSize, seed: spec.seed }),
       selfTeacher: spec.selfDistill ? { stepsPerEpoch } : undefined,
       temperature: spec.temperature,
+      augment: spec.augment,
     }),
     steps: t.steps,
     schedule: warmupCosine({ peakLr: t.peakLr, totalSteps: t.steps, warmupSteps: t.warmupSteps }),
@@ -223,6 +238,19 @@ export async function runVision(
     ? await teacherTestProbs(spec.teacher!, teacher, testSplit)
     : undefined;
   const evaluation = await evaluateClassifier(student, testSplit, { teacherProbs });
+  const fitTrain = spec.measureFit
+    ? await evaluateClassifier(student, trainSplit, { teacher })
+    : undefined;
+  const fit = !fitTrain ? {} : {
+    train_acc: fitTrain.accuracy,
+    ...(teacher
+      ? {
+        train_kl: fitTrain.teacherKL!,
+        train_agreement: fitTrain.agreement!,
+        test_kl: evaluation.teacherKL!,
+      }
+      : {}),
+  };
   const attacked = [];
   for (const temperature of spec.attack?.temperatures ?? []) {
     const curve = await fgsmCurve(
@@ -251,6 +279,7 @@ export async function runVision(
     seconds: (performance.now() - started) / 1000,
     train_cpu_seconds: result.totalCpuSeconds,
     fgsm: JSON.stringify(attacked),
+    ...fit,
   };
   run.finish(summary);
   for (const m of [student, teacher]) if (m) Object.values(m.params).forEach((v) => v.dispose());

@@ -426,6 +426,8 @@ export interface ClassifierEval {
   ece: number;
   /** Fraction of examples where the model's and the teacher's argmax agree. */
   agreement?: number;
+  /** Mean KL(teacher ‖ model) over examples, in nats (with a teacher). */
+  teacherKL?: number;
   /** Examples scored. */
   count: number;
 }
@@ -490,7 +492,7 @@ function topClassCalibration(
 }
 
 /** Accuracy, cross-entropy, ECE and (with a teacher, or its precomputed probabilities)
- * agreement on a split. */
+ * top-1 agreement and mean KL(teacher ‖ model) on a split. */
 export async function evaluateClassifier(
   model: ImageClassifier,
   split: ImageSplit,
@@ -510,17 +512,23 @@ export async function evaluateClassifier(
   let hits = 0;
   let ce = 0;
   let agree = 0;
+  let kl = 0;
   for (let i = 0; i < split.count; i++) {
     const predicted = argmaxRow(probs, i, classes);
     hits += predicted === split.labels[i] ? 1 : 0;
     ce -= Math.log(Math.max(probs[i * classes + split.labels[i]], 1e-30));
-    if (teacherProbs) agree += predicted === argmaxRow(teacherProbs, i, classes) ? 1 : 0;
+    if (!teacherProbs) continue;
+    agree += predicted === argmaxRow(teacherProbs, i, classes) ? 1 : 0;
+    for (let c = i * classes; c < (i + 1) * classes; c++) {
+      const p = teacherProbs[c];
+      if (p > 0) kl += p * (Math.log(p) - Math.log(Math.max(probs[c], 1e-30)));
+    }
   }
   return {
     accuracy: hits / split.count,
     crossEntropy: ce / split.count,
     ece: expectedCalibrationError(probs, split.labels, classes),
-    ...(teacherProbs ? { agreement: agree / split.count } : {}),
+    ...(teacherProbs ? { agreement: agree / split.count, teacherKL: kl / split.count } : {}),
     count: split.count,
   };
 }

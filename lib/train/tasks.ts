@@ -14,12 +14,12 @@ import * as tf from "@tensorflow/tfjs";
 import {
   checkTokenIds,
   type ImageBatcher,
-  imageTensors,
   mapImageBatches,
   type TokenBatcher,
   windowsAt,
 } from "../data/batches.ts";
-import type { ImageSplit } from "../data/images.ts";
+import { augmentImages, checkAugmentation, type ImageAugmentation } from "../data/augment.ts";
+import { type ImageSplit, selectImages } from "../data/images.ts";
 import { hashSeed } from "../data/rng.ts";
 import type { Objective } from "../losses/registry.ts";
 import type { GPT } from "../models/gpt.ts";
@@ -400,6 +400,24 @@ export interface ClassifierTaskOptions {
    * images are not augmented) at a fraction of the cost when training runs several epochs.
    */
   teacherLogits?: TeacherLogitTable;
+  /**
+   * Random views of the training images (Beyer et al., CVPR 2022, §3): the student trains on
+   * `views` of each batch, drawn from (batcher seed, index); the teacher sees the same views
+   * (`teacher: "same"`, the default: consistent teaching, and with mixup function matching), views
+   * drawn independently of the student's (`"independent"`), or the clean images (`"clean"`: a
+   * fixed teacher, the only choice with `teacherLogits`). With mixup a batch has no labels (they
+   * would have to be mixed too), so the objective must compare with the teacher alone, and the
+   * teacher must see the mixed images.
+   */
+  augment?: ClassifierViews;
+}
+
+/** The views of {@link ClassifierTaskOptions.augment}. */
+export interface ClassifierViews {
+  /** What a view may change: translation, flip, mixup. */
+  views: ImageAugmentation;
+  /** What the teacher sees (default "same"). */
+  teacher?: "same" | "independent" | "clean";
 }
 
 /** A frozen teacher's logits for every example of a split: row i is example i's logits. */
@@ -439,6 +457,35 @@ function checkLogitTable(table: TeacherLogitTable, split: ImageSplit, who: strin
   }
 }
 
+/** Throws a named error for views that cannot work with the task's other options. */
+function checkViews(
+  augment: ClassifierViews,
+  teacherView: string,
+  hasTable: boolean,
+  selfTeacher: boolean,
+): void {
+  checkAugmentation(augment.views, "classifierTask: augment.views");
+  if (!["same", "independent", "clean"].includes(teacherView)) {
+    throw new Error(
+      `classifierTask: augment.teacher must be "same", "independent" or "clean", got ` +
+        `"${teacherView}"`,
+    );
+  }
+  if (hasTable && teacherView !== "clean") {
+    throw new Error(
+      `classifierTask: teacherLogits hold the teacher's logits on the clean images; with ` +
+        `augment.teacher = "${teacherView}" the teacher must run on every view (drop teacherLogits)`,
+    );
+  }
+  if (augment.views.mixup !== undefined && teacherView === "clean") {
+    throw new Error(
+      "classifierTask: with mixup the teacher must see the mixed images (augment.teacher " +
+        '"same" or "independent"), not the clean ones',
+    );
+  }
+  if (selfTeacher) throw new Error("classifierTask: augment is not supported with selfTeacher");
+}
+
 /** The rows of `indices` of a logit table, as a [indices.length, classes] tensor. */
 function gatherLogits(table: TeacherLogitTable, indices: Int32Array): tf.Tensor2D {
   const { logits, classes } = table;
@@ -449,8 +496,15 @@ function gatherLogits(table: TeacherLogitTable, indices: Int32Array): tf.Tensor2
 
 /** Training of an image classifier, supervised or distilled (dual-head KD uses its aux head). */
 export function classifierTask(options: ClassifierTaskOptions): TrainTask {
-  const { student, objective, batcher, selfTeacher, teacherLogits: table, temperature = 1 } =
-    options;
+  const {
+    student,
+    objective,
+    batcher,
+    selfTeacher,
+    teacherLogits: table,
+    temperature = 1,
+    augment,
+  } = options;
   let teacher = options.teacher;
   let snapshotIndex = -1;
   if ([teacher, selfTeacher, table].filter((t) => t !== undefined).length > 1) {
@@ -472,6 +526,16 @@ export function classifierTask(options: ClassifierTaskOptions): TrainTask {
   if (!(temperature > 0)) {
     throw new Error(`classifierTask: temperature must be > 0, got ${temperature}`);
   }
+  const teacherView = augment?.teacher ?? "same";
+  if (augment) checkViews(augment, teacherView, table !== undefined, selfTeacher !== undefined);
+  /** The images the student (view 0) or the teacher (view 1) sees at micro-batch `index`. */
+  const view = (clean: ImageSplit, index: number, who: 0 | 1) =>
+    augmentImages(
+      clean.images,
+      clean.count,
+      augment!.views,
+      hashSeed(batcher.seed, "view", index, who),
+    );
   return {
     params: trainable(student, objective),
     objective,
@@ -487,13 +551,19 @@ export function classifierTask(options: ClassifierTaskOptions): TrainTask {
         for (const [name, v] of Object.entries(teacher!.params)) v.assign(student.params[name]);
       }
       const indices = batcher.indices(index);
-      const { x, y } = imageTensors(batcher.split, indices);
+      const clean = selectImages(batcher.split, indices);
+      const shape: [number, number, number, number] = [clean.count, 28, 28, 1];
+      const x = tf.tensor4d(augment ? view(clean, index, 0) : clean.images, shape);
+      // Mixup mixes images, not labels: no labels to train on.
+      const y = augment?.views.mixup === undefined ? tf.tensor1d(clean.labels, "int32") : undefined;
       const frozen = teacher;
-      const teacherLogits = !objective.needsTeacher
-        ? undefined
-        : tf.tidy(() =>
-          (table ? gatherLogits(table, indices) : frozen!.logits(x)).div(temperature)
-        );
+      const teacherLogits = !objective.needsTeacher ? undefined : tf.tidy(() => {
+        if (table) return gatherLogits(table, indices).div(temperature);
+        const input = !augment || teacherView === "same"
+          ? x
+          : tf.tensor4d(teacherView === "clean" ? clean.images : view(clean, index, 1), shape);
+        return frozen!.logits(input).div(temperature);
+      });
       return { x, y, teacherLogits };
     },
     loss(batch) {

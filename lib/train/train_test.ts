@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { adamw64 } from "../../tests/reference/models64.ts";
 import { initBackend } from "../backend.ts";
-import { ImageBatcher, TokenBatcher } from "../data/mod.ts";
+import { augmentImages, ImageBatcher, selectImages, TokenBatcher } from "../data/mod.ts";
 import { getLoss, type Objective } from "../losses/mod.ts";
 import { createGPT, createMLP, generate, type GPT } from "../models/mod.ts";
 import { hashSeed } from "../data/rng.ts";
@@ -21,9 +21,11 @@ import {
   expectedCalibrationError,
   languageModelTask,
   MemorySink,
+  predictProbabilities,
   teacherLogitTable,
   train,
   warmupCosine,
+  warmupStepsFor,
 } from "./mod.ts";
 
 const tiny = { vocabSize: 17, contextLength: 8, nLayer: 1, nHead: 2, dModel: 16 };
@@ -61,6 +63,10 @@ Deno.test("schedules and global-norm clipping give known values", () => {
   assert.ok(Math.abs(lr(10) - 0.1) < 1e-12);
   assert.throws(() => warmupCosine({ peakLr: 1, totalSteps: 5, warmupSteps: 6 }), /warmupSteps/);
   assert.throws(() => constantLr(0), /lr must be > 0/);
+  // The studies' warm-up: 5% of the steps, rounded half up, at least one.
+  assert.deepEqual([1, 10, 29, 30, 300, 4800].map(warmupStepsFor), [1, 1, 1, 2, 15, 240]);
+  assert.throws(() => warmupStepsFor(0), /totalSteps must be a positive integer, got 0/);
+  assert.throws(() => warmupStepsFor(2.5), /got 2.5/);
   tf.tidy(() => {
     const grads = { a: tf.tensor1d([3, 0]), b: tf.tensor1d([4]) };
     const { grads: clipped, norm } = clipByGlobalNorm(grads, 1);
@@ -465,6 +471,17 @@ Deno.test("an MLP student distils from a teacher on images and is evaluated", as
   assert.equal(ev.accuracy, 1);
   assert.equal(ev.agreement, 1);
   assert.ok(ev.ece >= 0 && ev.ece < 0.5);
+  // teacherKL: mean over examples of Σ_c p_c·log(p_c/q_c), here in float64 from both models' rows.
+  const [p, q] = [
+    await predictProbabilities(teacher, split),
+    await predictProbabilities(student, split),
+  ];
+  let kl = 0;
+  p.forEach((pc, c) => kl += pc * Math.log(pc / q[c]));
+  assert.ok(ev.teacherKL! > 1e-3 && Math.abs(ev.teacherKL! - kl / n) < 1e-6 * (1 + kl / n));
+  const self = await evaluateClassifier(teacher, split, { teacher });
+  assert.ok(Math.abs(self.teacherKL!) < 1e-9);
+  assert.equal((await evaluateClassifier(student, split)).teacherKL, undefined);
 });
 
 Deno.test("a teacher-logit table trains the student as running the teacher every step does", async () => {
@@ -525,6 +542,120 @@ Deno.test("a teacher-logit table trains the student as running the teacher every
   );
   Object.values(student.params).forEach((v) => v.dispose());
   Object.values(teacher.params).forEach((v) => v.dispose());
+});
+
+Deno.test("classifier views: the teacher sees the student's view, an independent one or the clean image; mixup has no labels", async () => {
+  await initBackend("wasm", { log: false });
+  const n = 24;
+  const images = new Float32Array(n * 784).map((_, i) => ((i * 7919) % 103) / 103);
+  const labels = new Int32Array(n).map((_, i) => i % 3);
+  const split = { images, labels, count: n };
+  const teacher = createMLP({ hidden: [8], classes: 3, seed: 1 });
+  const student = createMLP({ hidden: [8], classes: 3, seed: 2 });
+  const batcher = new ImageBatcher(split, { batchSize: 8, seed: 4 });
+  const objective = getLoss("fkl");
+  const views = { maxShift: 2 };
+  const task = (teacherView?: "same" | "independent" | "clean", v: object = views) =>
+    classifierTask({
+      student,
+      teacher,
+      objective,
+      batcher,
+      augment: { views: v, teacher: teacherView },
+    });
+  const read = async (t: tf.Tensor | undefined) => Array.from(await t!.data());
+  const logitsOf = (pixels: Float32Array) =>
+    tf.tidy(() => teacher.logits(tf.tensor4d(pixels, [8, 28, 28, 1])));
+  const index = 3;
+  const clean = selectImages(split, batcher.indices(index)).images;
+  // The student's view is drawn from (batcher seed, "view", index, 0), an independent teacher's
+  // from (…, 1): pure functions of the index, so a resumed run sees the same views.
+  const studentView = augmentImages(clean, 8, views, hashSeed(4, "view", index, 0));
+  const teacherView = augmentImages(clean, 8, views, hashSeed(4, "view", index, 1));
+  const expect = {
+    same: await read(logitsOf(studentView)),
+    independent: await read(logitsOf(teacherView)),
+    clean: await read(logitsOf(clean)),
+  };
+  for (const who of ["same", "independent", "clean"] as const) {
+    const b = task(who).batch(index);
+    assert.deepEqual(await read(b.x), Array.from(studentView));
+    assert.deepEqual(
+      await read(b.y),
+      Array.from(selectImages(split, batcher.indices(index)).labels),
+    );
+    const got = await read(b.teacherLogits);
+    got.forEach((v, i) => assert.ok(Math.abs(v - expect[who][i]) < 1e-6, `${who} ${i}`));
+    tf.dispose(Object.values(b));
+  }
+  assert.notDeepEqual(studentView, clean);
+  assert.ok(expect.same.some((v, i) => Math.abs(v - expect.independent[i]) > 1e-3));
+  // The default is "same"; a fixed teacher's table gives the clean logits too.
+  const byDefault = task().batch(index);
+  assert.deepEqual(await read(byDefault.teacherLogits), expect.same);
+  const table = await teacherLogitTable(teacher, split);
+  const fixed = classifierTask({
+    student,
+    teacherLogits: table,
+    objective,
+    batcher,
+    augment: { views, teacher: "clean" },
+  }).batch(index);
+  (await read(fixed.teacherLogits)).forEach((v, i) =>
+    assert.ok(Math.abs(v - expect.clean[i]) < 1e-6)
+  );
+  tf.dispose([...Object.values(byDefault), ...Object.values(fixed)]);
+
+  // Mixup: the mixed view, no labels; an objective that needs labels says so.
+  const mixViews = { maxShift: 2, mixup: 1 };
+  const mixed = task("same", mixViews).batch(index);
+  assert.deepEqual(
+    await read(mixed.x),
+    Array.from(augmentImages(clean, 8, mixViews, hashSeed(4, "view", index, 0))),
+  );
+  assert.equal(mixed.y, undefined);
+  const sft = classifierTask({
+    student,
+    objective: getLoss("sft"),
+    batcher,
+    augment: { views: mixViews },
+  });
+  const sftBatch = sft.batch(0);
+  assert.throws(() => tf.tidy(() => sft.loss(sftBatch, 0)), /sft: inputs.labels is required/);
+  tf.dispose([...Object.values(mixed), ...Object.values(sftBatch)]);
+
+  // Training on views leaks no tensor, and lowers the loss.
+  const sink = new MemorySink();
+  const before = tf.memory().numTensors;
+  await train({ task: task("same", mixViews), steps: 30, schedule: constantLr(1e-2), sink });
+  assert.equal(tf.memory().numTensors, before);
+  assert.ok((sink.rows.at(-1)!.loss as number) < (sink.rows[0].loss as number));
+
+  assert.throws(
+    () => classifierTask({ student, teacherLogits: table, objective, batcher, augment: { views } }),
+    /teacherLogits hold the teacher's logits on the clean images; with augment.teacher = "same"/,
+  );
+  assert.throws(() => task("clean", mixViews), /with mixup the teacher must see the mixed images/);
+  assert.throws(
+    () => task("other" as "same"),
+    /augment.teacher must be "same", "independent" or "clean", got "other"/,
+  );
+  assert.throws(
+    () => task("same", { maxShift: 40 }),
+    /augment.views: maxShift must be an integer in \[0, 27\], got 40/,
+  );
+  assert.throws(
+    () =>
+      classifierTask({
+        student,
+        objective: getLoss("ps_kd", { epochs: 2, stepsPerEpoch: 3 }),
+        batcher,
+        selfTeacher: { stepsPerEpoch: 3 },
+        augment: { views },
+      }),
+    /augment is not supported with selfTeacher/,
+  );
+  for (const m of [student, teacher]) Object.values(m.params).forEach((v) => v.dispose());
 });
 
 /** Runs the resumable fixture; kills it (SIGKILL) once it prints `step <killAt>`. */
