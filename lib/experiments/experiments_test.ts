@@ -15,6 +15,7 @@ import {
   MINILM_STARTS,
   miniLMStudy,
   modeMass,
+  PATIENCE_METHODS,
   patientStudy,
   replayTAID,
   rowModeMass,
@@ -478,7 +479,12 @@ Deno.test("runVision: a student that sees an epoch distils from the teacher's lo
 
 Deno.test("the patient-teacher study plan: six ways of teaching × budgets × seeds from the vision teacher", () => {
   const study = patientStudy("full", 3);
-  assert.equal(study.students.length, TEACHING_METHODS.length * 3 * 3);
+  // Three budgets for every method, a fourth (2048 epochs) for fixed, consistent and funmatch.
+  assert.equal(study.students.length, (TEACHING_METHODS.length * 3 + 3) * 3);
+  assert.deepEqual(
+    [...new Set(study.students.filter((s) => s.epochs === 2048).map((s) => s.method))],
+    PATIENCE_METHODS,
+  );
   assert.deepEqual(study.teacher, visionStudy("full", 1).teachers.fashion);
   const spec = (method: string, epochs = 512, seed = 1) =>
     study.students.find((s) => s.method === method && s.epochs === epochs && s.seed === seed)!
@@ -486,7 +492,8 @@ Deno.test("the patient-teacher study plan: six ways of teaching × budgets × se
   // 512 passes over 1,200 images in batches of 128: 4,800 steps; the run ids differ by budget.
   assert.equal(spec("funmatch").train.steps, 4800);
   assert.equal(spec("funmatch", 32).train.steps, 300);
-  assert.equal(new Set(study.students.map((s) => visionRun(s.spec, "/tmp/x").id)).size, 54);
+  assert.equal(spec("funmatch", 2048).train.steps, 19200);
+  assert.equal(new Set(study.students.map((s) => visionRun(s.spec, "/tmp/x").id)).size, 63);
   assert.deepEqual(spec("funmatch").augment, {
     views: { maxShift: 3, mixup: 1 },
     teacher: "same",

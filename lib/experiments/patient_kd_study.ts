@@ -3,7 +3,8 @@
  * Royer, Markeeva, Anil & Kolesnikov, CVPR 2022) on Fashion-MNIST: a CNN teacher trained on all 60k
  * training images (the vision study's) is distilled into an MLP on a small transfer set (2% of
  * each class, 1,200 images, drawn by the run's seed), as their Flowers102 / Pet runs distil on a
- * small data set, for budgets of 1×, 4× and 16× a base number of epochs.
+ * small data set, for budgets of 1×, 4× and 16× a base number of epochs, and 64× for the fixed
+ * teacher, consistent teaching and function matching.
  *
  * The ways of teaching follow their §3.2 (Fig. 3), with their random crop replaced by a random
  * translation of up to 3 pixels (`lib/data/augment.ts`) on 28×28 images:
@@ -33,6 +34,8 @@ export type PatientScale = "quick" | "full";
 export interface PatientScaleConfig {
   /** Passes over the transfer set of each budget, shortest first. */
   epochs: number[];
+  /** A longer budget still, run by {@linkcode PATIENCE_METHODS} only (the patience test). */
+  longEpochs: number;
   /** Examples per optimiser step. */
   batchSize: number;
   /** Test images evaluated per run (undefined: all 10,000). */
@@ -41,8 +44,8 @@ export interface PatientScaleConfig {
 
 /** Budgets of the two scales. */
 export const PATIENT_SCALES: Record<PatientScale, PatientScaleConfig> = {
-  quick: { epochs: [2, 8], batchSize: 128, testExamples: 1000 },
-  full: { epochs: [32, 128, 512], batchSize: 128 },
+  quick: { epochs: [2, 8], longEpochs: 16, batchSize: 128, testExamples: 1000 },
+  full: { epochs: [32, 128, 512], longEpochs: 2048, batchSize: 128 },
 };
 
 /** Fraction of each class in the transfer set. */
@@ -89,6 +92,9 @@ export const TEACHING_METHODS: TeachingMethod[] = [
   },
 ];
 
+/** The methods also trained for {@linkcode PatientScaleConfig.longEpochs}. */
+export const PATIENCE_METHODS = ["fixed", "consistent", "funmatch"];
+
 function views(teacher?: ClassifierViews["teacher"]): ClassifierViews {
   return { views: { maxShift: MAX_SHIFT }, ...(teacher ? { teacher } : {}) };
 }
@@ -120,12 +126,17 @@ export function stepsForEpochs(epochs: number, batchSize: number): number {
   return Math.round(epochs * TRANSFER_IMAGES / batchSize);
 }
 
+/** The budgets (in epochs) a method trains for at a scale. */
+export function budgetsOf(method: string, c: PatientScaleConfig): number[] {
+  return PATIENCE_METHODS.includes(method) ? [...c.epochs, c.longEpochs] : c.epochs;
+}
+
 /** Every spec of the study at one scale. */
 export function patientStudy(scale: PatientScale, seeds: number): PatientStudy {
   const c = PATIENT_SCALES[scale];
   const teacher = visionStudy(scale, 1).teachers.fashion;
   const students = TEACHING_METHODS.flatMap((m) =>
-    c.epochs.flatMap((epochs) =>
+    budgetsOf(m.method, c).flatMap((epochs) =>
       Array.from({ length: seeds }, (_, i) => i + 1).map((seed) => {
         const steps = stepsForEpochs(epochs, c.batchSize);
         const spec: VisionSpec = {
