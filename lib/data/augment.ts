@@ -1,7 +1,7 @@
 /**
  * Random views of 28×28 one-channel images, for distillation with augmented inputs (Beyer, Zhai,
  * Royer, Markeeva, Anil & Kolesnikov, "Knowledge distillation: A good teacher is patient and
- * consistent", CVPR 2022, §3): a random translation (a crop of the image zero-padded by `maxShift`
+ * consistent", CVPR 2022): a random translation (a crop of the image zero-padded by `maxShift`
  * pixels, the analogue of their random crops on 28×28 digits and clothes), an optional left-right
  * flip, and mixup (Zhang et al., ICLR 2018) as big_vision's `mixup` does it: one mixing weight per
  * batch, λ = the larger of a Dirichlet(p, p) pair, so λ ∈ [1/2, 1], and image i mixed with image

@@ -6,8 +6,9 @@
  * small data set, for budgets of 1×, 4× and 16× a base number of epochs, and 64× for the fixed
  * teacher, consistent teaching and function matching.
  *
- * The ways of teaching follow their §3.2 (Fig. 3), with their random crop replaced by a random
- * translation of up to 3 pixels (`lib/data/augment.ts`) on 28×28 images:
+ * The ways of teaching follow the setups their Fig. 3 compares (big_vision's distill configs
+ * reproduce it), their random crop replaced by a random translation of up to 3 pixels
+ * (`lib/data/augment.ts`) on 28×28 images:
  * - `fixed`: a fixed teacher, the usual cached-logit KD: teacher and student both see the clean
  *   image, so the teacher's targets never change ("fix/rs").
  * - `fixed_views`: the teacher's targets on the clean image, the student on random views of it.

@@ -401,7 +401,7 @@ export interface ClassifierTaskOptions {
    */
   teacherLogits?: TeacherLogitTable;
   /**
-   * Random views of the training images (Beyer et al., CVPR 2022, §3): the student trains on
+   * Random views of the training images (Beyer et al., CVPR 2022): the student trains on
    * `views` of each batch, drawn from (batcher seed, index); the teacher sees the same views
    * (`teacher: "same"`, the default: consistent teaching, and with mixup function matching), views
    * drawn independently of the student's (`"independent"`), or the clean images (`"clean"`: a
