@@ -4,13 +4,14 @@ import { initBackend } from "../backend.ts";
 import { ImageBatcher } from "../data/mod.ts";
 import { getLoss } from "../losses/mod.ts";
 import { createGPT, createMLP } from "../models/mod.ts";
-import { classifierTask, constantLr, train } from "../train/mod.ts";
+import { classifierTask, constantLr, train, warmupCosine } from "../train/mod.ts";
 import {
   dependencies,
   distillmStudy,
   estimatedCost,
   fdistillStudy,
   fitUnimodalStudent,
+  GAP_METHODS,
   MINILM_METHODS,
   MINILM_STARTS,
   miniLMStudy,
@@ -23,7 +24,9 @@ import {
   runVision,
   scaledTAIDAlpha,
   sparseKDStudy,
+  stepsTrained,
   taidStudy,
+  teacherGapStudy,
   teacherTargetRun,
   TEACHING_METHODS,
   toyModes,
@@ -505,6 +508,96 @@ Deno.test("the patient-teacher study plan: six ways of teaching × budgets × se
   assert.ok(study.students.every((s) => s.spec.fewShot === 0.02 && s.spec.measureFit));
   // The same transfer set for every method of a seed: the few-shot subset is drawn by the seed.
   assert.equal(spec("fixed", 32, 2).seed, spec("funmatch", 512, 2).seed);
+});
+
+Deno.test("the capacity-gap study plan: a teacher ladder (early-stopped, assistant) × objectives × seeds", () => {
+  const study = teacherGapStudy("full", 3);
+  const vision = visionStudy("full", 3);
+  const cnn = vision.teachers.fashion;
+  assert.deepEqual(
+    study.teachers.map((t) => t.teacher),
+    ["mlp128", "mlp512", "cnn_small", "cnn_es25", "cnn_es50", "cnn", "ta"],
+  );
+  const teacher = (key: string) => study.teachers.find((t) => t.teacher === key)!.spec;
+  assert.deepEqual(teacher("cnn"), cnn);
+  // The early-stopped teachers are the CNN's own schedule, stopped at 750 and 1,500 of 3,000 steps.
+  assert.deepEqual(teacher("cnn_es25").train, { ...cnn.train, stopAfter: 750 });
+  assert.equal(stepsTrained(teacher("cnn_es50")), 1500);
+  assert.deepEqual(teacher("cnn_es50").model, cnn.model);
+  // The assistant has the small MLP teacher's size and budget, distilled from the CNN with KD.
+  assert.deepEqual(teacher("ta").model, teacher("mlp128").model);
+  assert.deepEqual(teacher("ta").teacher, cnn);
+  assert.equal(teacher("ta").objective.name, "kd");
+  assert.equal(teacher("mlp128").objective.name, "sft");
+  // ce × seeds, then every objective × teacher × seed; KD from the CNN and CE are the vision study's.
+  assert.equal(study.students.length, 3 + GAP_METHODS.length * 7 * 3);
+  assert.equal(new Set(study.students.map((s) => visionRun(s.spec, "/tmp/x").id)).size, 108);
+  const student = (method: string, t: string, seed = 1) =>
+    study.students.find((s) => s.method === method && s.teacher === t && s.seed === seed)!.spec;
+  const shared = (method: string, seed: number) =>
+    vision.main.find((r) =>
+      r.dataset === "fashion-mnist" && r.setting === "full" && r.method === method &&
+      r.seed === seed
+    )!.spec;
+  assert.deepEqual(student("kd", "cnn", 2), shared("kd", 2));
+  assert.deepEqual(study.students[0].spec, shared("ce", 1));
+  // Every other student is the CE student's run with another objective and a teacher.
+  const { name: _n, objective: _o, teacher: _t, ...rest } = student("dist", "ta", 3);
+  const { name: _n2, objective: _o2, ...ce } = shared("ce", 3);
+  assert.deepEqual(rest, ce);
+  assert.deepEqual(student("taid", "mlp512").objective, {
+    name: "taid",
+    config: { totalSteps: 4000 },
+  });
+  assert.deepEqual(student("kd_ls", "cnn_small").objective.config, {
+    temperature: 2,
+    ceWeight: 0.1,
+    kdWeight: 9,
+    standardize: true,
+  });
+  assert.deepEqual(student("dist", "cnn").teacher, cnn);
+});
+
+Deno.test("runVision: train.stopAfter stops part-way through the full schedule", async () => {
+  await initBackend("wasm", { log: false });
+  const root = await Deno.makeTempDir();
+  try {
+    const spec: VisionSpec = {
+      name: "es",
+      dataset: "mnist",
+      fewShot: 0.02,
+      model: { kind: "mlp", config: { hidden: [8] } },
+      train: {
+        steps: 20,
+        batchSize: 32,
+        peakLr: 5e-3,
+        warmupSteps: 2,
+        weightDecay: 0,
+        stopAfter: 7,
+      },
+      objective: { name: "sft" },
+      seed: 1,
+      testExamples: 100,
+    };
+    const summary = await runVision(spec, { root });
+    assert.equal(summary.steps, 7);
+    const rows = visionRun(spec, root).rows.filter((r) => r.kind === "train");
+    assert.deepEqual(rows.map((r) => r.step), [1, 2, 3, 4, 5, 6, 7]);
+    // The learning rates are the 20-step schedule's, not a 7-step one's (which would end at 10%).
+    const schedule = warmupCosine({ peakLr: 5e-3, totalSteps: 20, warmupSteps: 2 });
+    rows.forEach((r, i) => assert.ok(Math.abs((r.lr as number) - schedule(i)) < 1e-12, `lr ${i}`));
+    assert.ok((rows[6].lr as number) > 3e-3);
+    for (const stopAfter of [0, 21, 2.5]) {
+      await assert.rejects(
+        () => runVision({ ...spec, name: "bad", train: { ...spec.train, stopAfter } }, { root }),
+        new RegExp(
+          `bad: train.stopAfter must be an integer in \\[1, train.steps = 20\\], got ${stopAfter}`,
+        ),
+      );
+    }
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
 });
 
 Deno.test("toy: FKL spreads over both modes, RKL sits on one", async () => {

@@ -52,6 +52,7 @@ export {
   loadVisionModel,
   runVision,
   runVisions,
+  stepsTrained,
   visionRun,
   type VisionSpec,
   type VisionSummary,
@@ -61,6 +62,7 @@ export * from "./distillm_study.ts";
 export * from "./fdistill_study.ts";
 export * from "./sparse_kd_study.ts";
 export * from "./patient_kd_study.ts";
+export * from "./teacher_gap_study.ts";
 export * from "./phis_study.ts";
 export {
   distortionMap,

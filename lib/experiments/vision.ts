@@ -59,6 +59,12 @@ export interface VisionSpec {
     peakLr: number;
     warmupSteps: number;
     weightDecay: number;
+    /**
+     * Stop after this many of the `steps` (the schedule still spans `steps`): the early-stopped
+     * teacher of Cho & Hariharan (ICCV 2019, "On the Efficacy of Knowledge Distillation"), a
+     * snapshot taken part-way through the full run's schedule rather than a shorter run.
+     */
+    stopAfter?: number;
   };
   /** The objective's registry name (`lib/losses/registry.ts`) and its options. */
   objective: { name: string; config?: Record<string, unknown> };
@@ -136,6 +142,19 @@ export async function loadVisionModel(spec: VisionSpec, root: string): Promise<I
   return await loadModel(join(run.dir, "model")) as ImageClassifier;
 }
 
+/** The optimiser steps a spec trains: `train.stopAfter` when set (checked), else `train.steps`. */
+export function stepsTrained(spec: VisionSpec): number {
+  const { steps, stopAfter } = spec.train;
+  if (stopAfter === undefined) return steps;
+  if (!(Number.isInteger(stopAfter) && stopAfter >= 1 && stopAfter <= steps)) {
+    throw new Error(
+      `${spec.name}: train.stopAfter must be an integer in [1, train.steps = ${steps}], got ` +
+        `${stopAfter}`,
+    );
+  }
+  return stopAfter;
+}
+
 /** `count` indices spread evenly over [0, n). */
 const evenlySpaced = (n: number, count: number) =>
   Array.from({ length: Math.min(count, n) }, (_, i) => Math.floor(i * n / Math.min(count, n)));
@@ -196,6 +215,7 @@ export async function runVision(
     } as Parameters<typeof createModel>[0],
   ) as ImageClassifier;
   const t = spec.train;
+  const steps = stepsTrained(spec);
   const stepsPerEpoch = Math.max(1, Math.floor(trainSplit.count / t.batchSize));
   const objectiveConfig = { ...spec.objective.config };
   if (spec.objective.name === "ps_kd") {
@@ -221,7 +241,7 @@ export async function runVision(
       temperature: spec.temperature,
       augment: spec.augment,
     }),
-    steps: t.steps,
+    steps,
     schedule: warmupCosine({ peakLr: t.peakLr, totalSteps: t.steps, warmupSteps: t.warmupSteps }),
     optimizer: { weightDecay: t.weightDecay },
     sink: run,
@@ -272,7 +292,7 @@ export async function runVision(
     teacher_acc: spec.teacher ? (visionRun(spec.teacher, root).summary().test_acc as number) : NaN,
     student_params: student.parameterCount,
     teacher_params: teacher?.parameterCount ?? 0,
-    steps: t.steps,
+    steps,
     train_examples: trainSplit.count,
     final_loss: result.finalLoss,
     backend: backendInfo()?.name ?? tf.getBackend(),
@@ -309,6 +329,6 @@ export function runVisions(
     },
     run: (s) => runVision(s, { root }),
     job: (s) => ({ module: import.meta.url, input: { spec: s, root } }),
-    cost: (s) => s.train.steps * s.train.batchSize * (s.model.kind === "cnn" ? 4 : 1),
+    cost: (s) => stepsTrained(s) * s.train.batchSize * (s.model.kind === "cnn" ? 4 : 1),
   }, { workers: options.workers, onDone: options.onDone });
 }

@@ -6,6 +6,7 @@ import {
   binaryKLNorm64,
   ce64,
   deltaKD64,
+  dist64,
   dkd64,
   dkdParts64,
   hellinger64,
@@ -18,6 +19,7 @@ import {
   rowDivergence64,
   type Rows64,
   sinkhorn64,
+  standardize64,
 } from "../../tests/reference/losses64.ts";
 import {
   adaptiveKL,
@@ -26,6 +28,7 @@ import {
   CTKDTemperature,
   ctkdTemperatureOf,
   deltaKD,
+  dist,
   dkd,
   dkdParts,
   dualHeadKD,
@@ -43,6 +46,7 @@ import {
   sinKD,
   sinkhornKD,
   softTargetCrossEntropy,
+  standardizeLogits,
 } from "./mod.ts";
 
 await tf.setBackend("cpu");
@@ -74,6 +78,29 @@ const cases: Case[] = [
     name: "hintonKD (T=4, CE 0.1, KD 0.9)",
     loss: (s) => hintonKD(t2(), s, { labels, ceWeight: 0.1, kdWeight: 0.9 }),
     ref: perRow((t, s, y) => hinton64(t, s, y, 4, 0.1, 0.9)),
+  },
+  {
+    name: "hintonKD with logit standardization (T=2, CE 0.1, KD 9)",
+    loss: (s) =>
+      hintonKD(t2(), s, { labels, ceWeight: 0.1, kdWeight: 9, temperature: 2, standardize: true }),
+    ref: perRow((t, s, y) =>
+      0.1 * ce64(s, y) + 9 * 4 * rowDivergence64.fkl(standardize64(t), standardize64(s), 2)
+    ),
+  },
+  {
+    name: "dist (τ=1, β=γ=1, CE 1: the released defaults)",
+    loss: (s) => dist(t2(), s, { labels }),
+    ref: (s) => dist64(teacher, s, labels, 1, 1, 1, 1),
+  },
+  {
+    name: "dist (τ=4, β=2, γ=0.5, no CE)",
+    loss: (s) => dist(t2(), s, { temperature: 4, beta: 2, gamma: 0.5, ceWeight: 0 }),
+    ref: (s) => dist64(teacher, s, labels, 4, 2, 0.5, 0),
+  },
+  {
+    name: "dist with a mask (rows 1 and 3 dropped from both relations and the CE)",
+    loss: (s) => dist(t2(), s, { labels, temperature: 2, mask: tf.tensor1d([1, 0, 1, 0, 1]) }),
+    ref: (s) => dist64(teacher, s, labels, 2, 1, 1, 1, [true, false, true, false, true]),
   },
   {
     name: "dkd (α=1, β=8, T=4, warm-up 5/20)",
@@ -403,6 +430,7 @@ Deno.test("registry: every name builds and computes a finite loss; unknown names
       "srkl",
       "akl",
       "kd",
+      "dist",
       "dkd",
       "nkd",
       "pld",
@@ -497,4 +525,73 @@ Deno.test("classification bad input: labels missing, out of range, wrong length"
       /teacherBaseLogits and options.studentBaseLogits are required/,
     );
   });
+});
+
+Deno.test("DIST: invariances, perfect relations and bad input", () => {
+  tf.tidy(() => {
+    const value = (t: number[][], s: number[][], o = {}) =>
+      dist(tf.tensor2d(t), tf.tensor2d(s), { ceWeight: 0, ...o }).dataSync()[0];
+    // The same predictions: every correlation is 1, so both relations are 0.
+    close(value(teacher, teacher), 0, 1e-6, "identical logits");
+    // A constant shift of a row's logits leaves its softmax, hence the loss, unchanged.
+    const shifted = student.map((row, i) => row.map((v) => v + 3 * i));
+    close(value(teacher, shifted), value(teacher, student), 1e-6, "shifted rows");
+    // Perfectly anti-correlated rows and columns: 1 − ρ = 2 for each (two classes, τ = 1).
+    const t = [[1, 0], [0, 1]], s = [[0, 1], [1, 0]];
+    close(value(t, s), 2 + 2, 1e-5, "anti-correlated");
+    // A constant (uniform) student row has ρ = 0 and a finite gradient.
+    const flat = [[0, 0, 0], [0, 0, 0]];
+    close(value([[1, 2, 3], [3, 1, 2]], flat, { gamma: 0 }), 1, 1e-6, "uniform student");
+    const g = tf.grad((x: tf.Tensor) =>
+      dist(tf.tensor2d([[1, 2, 3], [3, 1, 2]]), x, { ceWeight: 0 })
+    )(tf.tensor2d(flat)).dataSync();
+    assert.ok(g.every(Number.isFinite), `finite gradient at a uniform student: ${g}`);
+  });
+  assert.throws(
+    () => dist(tf.tensor2d([teacher[0]]), tf.tensor2d([student[0]]), { ceWeight: 0 }),
+    /needs at least 2 rows, got 1 \(or set gamma to 0\)/,
+  );
+  const one = tf.tidy(() =>
+    dist(tf.tensor2d([teacher[0]]), tf.tensor2d([student[0]]), { ceWeight: 0, gamma: 0 })
+      .dataSync()[0]
+  );
+  assert.ok(Number.isFinite(one));
+  assert.throws(
+    () => dist(tf.tensor2d(teacher), tf.tensor2d(student)),
+    /dist: options.labels is required/,
+  );
+  assert.throws(
+    () => dist(tf.tensor2d(teacher), tf.tensor2d(student), { beta: -1 }),
+    /dist: beta must be a number in \[0, Infinity\], got -1/,
+  );
+  assert.throws(
+    () => dist(tf.tensor2d([[NaN, 0], [0, 0]]), tf.tensor2d([[0, 0], [0, 0]]), { ceWeight: 0 }),
+    /dist: teacherLogits contain NaN or Inf/,
+  );
+});
+
+Deno.test("logit standardization: Z-scores, invariances of standardized KD, bad input", () => {
+  tf.tidy(() => {
+    const z = standardizeLogits(tf.tensor2d(teacher)).arraySync() as number[][];
+    z.forEach((row, i) =>
+      row.forEach((v, j) => close(v, standardize64(teacher[i])[j], 1e-5, `z[${i}][${j}]`))
+    );
+    // Standardized KD ignores each model's logit scale and offset: only their relations count.
+    const kd = (s: number[][]) =>
+      hintonKD(tf.tensor2d(teacher), tf.tensor2d(s), { temperature: 2, standardize: true })
+        .dataSync()[0];
+    const rescaled = student.map((row, i) => row.map((v) => (i + 1) * 5 * v - 7));
+    close(kd(rescaled), kd(student), 1e-4, "rescaled student");
+    close(kd(teacher.map((row) => row.map((v) => 0.1 * v + 2))), 0, 1e-6, "rescaled teacher");
+    // Without it, KD does see the scale.
+    const plain = (s: number[][]) =>
+      hintonKD(tf.tensor2d(teacher), tf.tensor2d(s), { temperature: 2 }).dataSync()[0];
+    assert.ok(Math.abs(plain(rescaled) - plain(student)) > 0.1);
+  });
+  assert.throws(() => standardizeLogits(tf.zeros([3, 1])), /at least 2 classes.*\[3,1\]/);
+  assert.throws(
+    () => hintonKD(tf.zeros([2, 3]), tf.zeros([2, 3]), { standardize: 1 as unknown as boolean }),
+    /hintonKD: standardize must be true or false, got 1/,
+  );
+  assert.throws(() => getLoss("kd", { standardise: true }), /takes .*standardize/);
 });

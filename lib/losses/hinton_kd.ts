@@ -2,13 +2,16 @@
  * Hinton KD (Hinton, Vinyals, Dean 2015, "Distilling the Knowledge in a Neural Network", §2):
  * L = w_ce·CE(z_S, y) + w_kd·T²·KL(softmax(z_T/T) ‖ softmax(z_S/T)). The T² keeps the soft-target
  * gradient's scale independent of T. Defaults follow mdistiller's CIFAR recipe except the weights:
- * T = 4, w_ce = 0 (no labels needed), w_kd = 1; mdistiller uses w_ce 0.1, w_kd 0.9.
+ * T = 4, w_ce = 0 (no labels needed), w_kd = 1; mdistiller uses w_ce 0.1, w_kd 0.9. With
+ * `standardize`, both models' logits are Z-scored per row before the soft term (Sun et al., CVPR
+ * 2024, `logit_standardization.ts`); the CE term keeps the raw logits.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
 import { forwardKL } from "./forward_kl.ts";
 import { checkLabels, crossEntropyRows } from "./labels.ts";
+import { standardizeLogits } from "./logit_standardization.ts";
 import type { PointwiseOptions } from "./pointwise.ts";
 import { reduceRows, toRows } from "./validate.ts";
 
@@ -20,6 +23,8 @@ export interface HintonKDOptions extends PointwiseOptions {
   ceWeight?: number;
   /** Weight of the soft term T²·KL (default 1). */
   kdWeight?: number;
+  /** Z-score each row of both models' logits before the soft term (logit standardization). */
+  standardize?: boolean;
 }
 
 /** Hinton KD; see the module doc. */
@@ -31,10 +36,16 @@ export function hintonKD(
   const temperature = options.temperature ?? 4;
   const ceWeight = options.ceWeight ?? 0;
   const kdWeight = options.kdWeight ?? 1;
+  if (options.standardize !== undefined && typeof options.standardize !== "boolean") {
+    throw new Error(`hintonKD: standardize must be true or false, got ${options.standardize}`);
+  }
   return tf.tidy(() => {
+    const [t, s] = options.standardize
+      ? [standardizeLogits(teacherLogits, "hintonKD"), standardizeLogits(studentLogits, "hintonKD")]
+      : [teacherLogits, studentLogits];
     const soft = tf.mul(
       kdWeight * temperature * temperature,
-      forwardKL(teacherLogits, studentLogits, { ...options, temperature }),
+      forwardKL(t, s, { ...options, temperature }),
     );
     if (ceWeight === 0) return soft as tf.Scalar;
     const rows = toRows("hintonKD", teacherLogits, studentLogits, { ...options, validate: false });

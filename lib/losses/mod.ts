@@ -58,6 +58,8 @@ export * from "./fdistill.ts";
 export * from "./labels.ts";
 export * from "./log_sum_exp.ts";
 export * from "./hinton_kd.ts";
+export * from "./logit_standardization.ts";
+export * from "./dist.ts";
 export * from "./dkd.ts";
 export * from "./nkd.ts";
 export * from "./pld.ts";

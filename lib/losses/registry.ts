@@ -10,6 +10,7 @@ import { DeviceTAID, type TAIDConfig, type TAIDState } from "../taid/mod.ts";
 import { adaptiveKL } from "./adaptive_kl.ts";
 import { ctkd, ctkdLambda, CTKDTemperature } from "./ctkd.ts";
 import { deltaKD } from "./delta_kd.ts";
+import { dist } from "./dist.ts";
 import { dkd } from "./dkd.ts";
 import { dualHeadKD } from "./dual_head_kd.ts";
 import { F_DISTILL_SIDES, fDistill, type FDistillDivergence, type SampleSide } from "./fdistill.ts";
@@ -264,7 +265,18 @@ const REGISTRY: Record<string, Entry> = {
     skewReverseKL,
   ),
   akl: divergence("akl", "adaptive KL (head/tail-weighted FKL + RKL)", [T, "mu"], adaptiveKL),
-  kd: divergence("kd", "Hinton KD: T²·KL (+ ceWeight·CE)", [T, "ceWeight", "kdWeight"], hintonKD),
+  kd: divergence(
+    "kd",
+    "Hinton KD: T²·KL (+ ceWeight·CE); standardize: Z-scored logits (Sun et al. 2024)",
+    [T, "ceWeight", "kdWeight", "standardize"],
+    hintonKD,
+  ),
+  dist: divergence(
+    "dist",
+    "DIST: τ²·(β·inter-class + γ·intra-class Pearson relations) + ceWeight·CE (labels)",
+    [T, "beta", "gamma", "ceWeight"],
+    dist,
+  ),
   nkd: divergence("nkd", "normalized KD (labels)", [T, "gamma", "ceWeight"], nkd),
   pld: divergence("pld", "Plackett–Luce distillation (labels)", [T], pld),
   sinkhorn: divergence(

@@ -435,3 +435,48 @@ export function sparseKL64(
   });
   return maskedMean64(perRow, mask);
 }
+
+/** Pearson correlation in float64: cosine of the centred vectors, ε as `lib/losses/dist.ts`. */
+function pearson64(a: number[], b: number[]): number {
+  const ma = a.reduce((x, y) => x + y, 0) / a.length;
+  const mb = b.reduce((x, y) => x + y, 0) / b.length;
+  let dot = 0, na = 0, nb = 0;
+  for (let i = 0; i < a.length; i++) {
+    dot += (a[i] - ma) * (b[i] - mb);
+    na += (a[i] - ma) ** 2;
+    nb += (b[i] - mb) ** 2;
+  }
+  return dot / Math.sqrt(na * nb + 1e-16);
+}
+
+/**
+ * DIST over a batch (Huang et al. 2022): w_ce·mean CE + T²·(β·mean_i (1 − ρ(row i)) +
+ * γ·mean_j (1 − ρ(column j))), with only the rows whose `keep` is true.
+ */
+export function dist64(
+  t: Rows64,
+  s: Rows64,
+  y: number[],
+  T: number,
+  beta: number,
+  gamma: number,
+  wce: number,
+  keep: boolean[] = t.map(() => true),
+): number {
+  const rows = t.map((_, i) => i).filter((i) => keep[i]);
+  const pt = rows.map((i) => logSoftmax64(t[i], T).map(Math.exp));
+  const ps = rows.map((i) => logSoftmax64(s[i], T).map(Math.exp));
+  const avg = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const inter = avg(ps.map((row, k) => 1 - pearson64(row, pt[k])));
+  const column = (m: number[][], j: number) => m.map((row) => row[j]);
+  const intra = avg(t[0].map((_, j) => 1 - pearson64(column(ps, j), column(pt, j))));
+  const ce = avg(rows.map((i) => ce64(s[i], y[i])));
+  return wce * ce + T * T * (beta * inter + gamma * intra);
+}
+
+/** A row's Z-score with the unbiased standard deviation + 1e-7 (logit standardization). */
+export function standardize64(z: number[]): number[] {
+  const m = z.reduce((a, b) => a + b, 0) / z.length;
+  const sd = Math.sqrt(z.reduce((a, v) => a + (v - m) ** 2, 0) / (z.length - 1));
+  return z.map((v) => (v - m) / (sd + 1e-7));
+}
