@@ -6,7 +6,8 @@
  * - Cho & Hariharan (ICCV 2019, "On the Efficacy of Knowledge Distillation"): a more accurate
  *   teacher is not always a better teacher of a small student, and an early-stopped teacher
  *   (ESKD) can teach better than the same teacher trained to the end. Here the CNN teacher is
- *   snapshotted at 25% and 50% of its schedule (`train.stopAfter`).
+ *   snapshotted at 25% and 50% of its schedule (`train.stopAfter`), and also trained on a
+ *   schedule of 25% and 50% of the length (annealed to its end: less training, not a snapshot).
  * - Mirzadeh et al. (AAAI 2020, "Improved Knowledge Distillation via Teacher Assistant"): a
  *   teacher assistant of intermediate size, distilled from the teacher, then teaching the student
  *   (TAKD), beats distilling from the teacher directly. The assistant is a 784-128-10 MLP,
@@ -41,7 +42,10 @@ export type GapScale = "quick" | "full";
  * teachers and the assistant share, its CNN teacher's schedule, its test subset).
  */
 export interface GapScaleConfig {
-  /** The early-stopped CNN teachers: the fraction of the schedule each is stopped at. */
+  /**
+   * The early-stopped CNN teachers: the fraction of the schedule each is stopped at (a snapshot),
+   * and the length of a shorter schedule for each (trained to its end).
+   */
   stopFractions: number[];
 }
 
@@ -160,6 +164,15 @@ export function teacherGapStudy(scale: GapScale, seeds: number): GapStudy {
         ...cnn,
         name: `gap-${scale}-teacher-cnn_es${Math.round(f * 100)}`,
         train: { ...cnn.train, stopAfter: Math.round(f * cnn.train.steps) },
+      },
+    })),
+    ...c.stopFractions.map((f) => ({
+      teacher: `cnn_short${Math.round(f * 100)}`,
+      label: `CNN 16-32, a ${Math.round(f * 100)}% schedule`,
+      spec: {
+        ...cnn,
+        name: `gap-${scale}-teacher-cnn_short${Math.round(f * 100)}`,
+        train: trainCfg(Math.round(f * cnn.train.steps)),
       },
     })),
     { teacher: "cnn", label: "CNN 16-32 channels (the vision teacher)", spec: cnn },
