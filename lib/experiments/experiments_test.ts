@@ -6,6 +6,8 @@ import { getLoss } from "../losses/mod.ts";
 import { createGPT, createMLP } from "../models/mod.ts";
 import { classifierTask, constantLr, train, warmupCosine } from "../train/mod.ts";
 import {
+  BORN_AGAIN_GENERATIONS,
+  bornAgainStudy,
   dependencies,
   distillmStudy,
   estimatedCost,
@@ -516,7 +518,17 @@ Deno.test("the capacity-gap study plan: a teacher ladder (early-stopped, assista
   const cnn = vision.teachers.fashion;
   assert.deepEqual(
     study.teachers.map((t) => t.teacher),
-    ["mlp128", "mlp512", "cnn_small", "cnn_es25", "cnn_es50", "cnn", "ta"],
+    [
+      "mlp128",
+      "mlp512",
+      "cnn_small",
+      "cnn_es25",
+      "cnn_es50",
+      "cnn_short25",
+      "cnn_short50",
+      "cnn",
+      "ta",
+    ],
   );
   const teacher = (key: string) => study.teachers.find((t) => t.teacher === key)!.spec;
   assert.deepEqual(teacher("cnn"), cnn);
@@ -524,14 +536,17 @@ Deno.test("the capacity-gap study plan: a teacher ladder (early-stopped, assista
   assert.deepEqual(teacher("cnn_es25").train, { ...cnn.train, stopAfter: 750 });
   assert.equal(stepsTrained(teacher("cnn_es50")), 1500);
   assert.deepEqual(teacher("cnn_es50").model, cnn.model);
+  // The short-schedule CNNs train to the end of a schedule of 750 and 1,500 steps.
+  assert.deepEqual(teacher("cnn_short25").train, { ...cnn.train, steps: 750, warmupSteps: 38 });
+  assert.equal(stepsTrained(teacher("cnn_short50")), 1500);
   // The assistant has the small MLP teacher's size and budget, distilled from the CNN with KD.
   assert.deepEqual(teacher("ta").model, teacher("mlp128").model);
   assert.deepEqual(teacher("ta").teacher, cnn);
   assert.equal(teacher("ta").objective.name, "kd");
   assert.equal(teacher("mlp128").objective.name, "sft");
   // ce × seeds, then every objective × teacher × seed; KD from the CNN and CE are the vision study's.
-  assert.equal(study.students.length, 3 + GAP_METHODS.length * 7 * 3);
-  assert.equal(new Set(study.students.map((s) => visionRun(s.spec, "/tmp/x").id)).size, 108);
+  assert.equal(study.students.length, 3 + GAP_METHODS.length * 9 * 3);
+  assert.equal(new Set(study.students.map((s) => visionRun(s.spec, "/tmp/x").id)).size, 138);
   const student = (method: string, t: string, seed = 1) =>
     study.students.find((s) => s.method === method && s.teacher === t && s.seed === seed)!.spec;
   const shared = (method: string, seed: number) =>
@@ -556,6 +571,56 @@ Deno.test("the capacity-gap study plan: a teacher ladder (early-stopped, assista
     standardize: true,
   });
   assert.deepEqual(student("dist", "cnn").teacher, cnn);
+});
+
+Deno.test("the born-again plan: chains of generations per width and seed, with label-trained controls", () => {
+  const runs = bornAgainStudy("full", 3);
+  const G = BORN_AGAIN_GENERATIONS.full;
+  // Two widths × 3 seeds × (generation 0 + G generations of two chains + G controls).
+  assert.equal(runs.length, 2 * 3 * (1 + 3 * G));
+  assert.equal(new Set(runs.map((r) => visionRun(r.spec, "/tmp/x").id)).size, runs.length);
+  const find = (width: number, seed: number, generation: number, kind = "ban") =>
+    runs.find((r) =>
+      r.width === width && r.seed === seed && r.generation === generation && r.kind === kind
+    )!.spec;
+  const vision = visionStudy("full", 3).main;
+  // Width 32's generation 0 is the vision study's label-trained student of that seed.
+  assert.deepEqual(
+    find(32, 2, 0),
+    vision.find((r) =>
+      r.method === "ce" && r.seed === 2 && r.setting === "full" &&
+      r.dataset === "fashion-mnist"
+    )!.spec,
+  );
+  for (const width of [32, 128]) {
+    for (let k = 1; k <= G; k++) {
+      const student = find(width, 3, k);
+      // Born again from the previous generation, on its outputs alone, from a fresh seed.
+      assert.deepEqual(student.teacher, find(width, 3, k - 1));
+      assert.equal(student.objective.name, "fkl");
+      assert.equal(student.seed, 3 + 100 * k);
+      assert.deepEqual(student.model, { kind: "mlp", config: { hidden: [width] } });
+      // The chain that keeps the labels: ½·CE + ½·KL from its own previous generation.
+      const withLabels = find(width, 3, k, "ban_labels");
+      assert.deepEqual(
+        withLabels.teacher,
+        k === 1 ? find(width, 3, 0) : find(width, 3, k - 1, "ban_labels"),
+      );
+      assert.deepEqual(withLabels.objective, {
+        name: "kd",
+        config: { temperature: 1, ceWeight: 0.5, kdWeight: 0.5 },
+      });
+      assert.equal(withLabels.seed, student.seed);
+      // The control: the same network and seed, on the labels.
+      const control = find(width, 3, k, "ce");
+      assert.equal(control.seed, student.seed);
+      assert.equal(control.objective.name, "sft");
+      assert.equal(control.teacher, undefined);
+      assert.deepEqual(control.train, student.train);
+    }
+  }
+  assert.equal(find(128, 1, 0).objective.name, "sft");
+  assert.equal(bornAgainStudy("quick", 1).filter((r) => r.kind === "ban").length, 2 * 3);
 });
 
 Deno.test("runVision: train.stopAfter stops part-way through the full schedule", async () => {

@@ -56,6 +56,7 @@ export {
   visionRun,
   type VisionSpec,
   type VisionSummary,
+  visionTestSplit,
 } from "./vision.ts";
 export * from "./distill_sweep.ts";
 export * from "./distillm_study.ts";
@@ -63,6 +64,7 @@ export * from "./fdistill_study.ts";
 export * from "./sparse_kd_study.ts";
 export * from "./patient_kd_study.ts";
 export * from "./teacher_gap_study.ts";
+export * from "./born_again_study.ts";
 export * from "./phis_study.ts";
 export {
   distortionMap,

@@ -155,6 +155,12 @@ export function stepsTrained(spec: VisionSpec): number {
   return stopAfter;
 }
 
+/** The test images a spec is evaluated on: all of its data set's, or `testExamples` evenly spaced. */
+export function visionTestSplit(spec: VisionSpec): ImageSplit {
+  const test = loadImages(spec.dataset).test;
+  return spec.testExamples ? selectImages(test, evenlySpaced(test.count, spec.testExamples)) : test;
+}
+
 /** `count` indices spread evenly over [0, n). */
 const evenlySpaced = (n: number, count: number) =>
   Array.from({ length: Math.min(count, n) }, (_, i) => Math.floor(i * n / Math.min(count, n)));
@@ -251,9 +257,7 @@ export async function runVision(
     },
   });
   await saveModel(join(run.dir, "model"), student);
-  const testSplit = spec.testExamples
-    ? selectImages(data.test, evenlySpaced(data.test.count, spec.testExamples))
-    : data.test;
+  const testSplit = visionTestSplit(spec);
   const teacherProbs = teacher
     ? await teacherTestProbs(spec.teacher!, teacher, testSplit)
     : undefined;

@@ -498,25 +498,44 @@ export async function evaluateClassifier(
   split: ImageSplit,
   options: { teacher?: ImageClassifier; teacherProbs?: Float32Array; batchSize?: number } = {},
 ): Promise<ClassifierEval> {
-  const classes = model.config.classes;
   const probs = await predictProbabilities(model, split, options.batchSize);
   const teacherProbs = options.teacherProbs ??
     (options.teacher
       ? await predictProbabilities(options.teacher, split, options.batchSize)
       : undefined);
+  return scoreProbabilities(probs, split.labels, model.config.classes, teacherProbs);
+}
+
+/**
+ * The metrics of {@linkcode evaluateClassifier} from probabilities `[N × classes]` already
+ * computed (a model's, or an ensemble's average), against `labels` and, optionally, a teacher's.
+ */
+export function scoreProbabilities(
+  probs: Float32Array,
+  labels: Int32Array,
+  classes: number,
+  teacherProbs?: Float32Array,
+): ClassifierEval {
+  const count = labels.length;
+  if (count === 0) throw new Error("scoreProbabilities: no labels to score against");
+  if (probs.length !== count * classes) {
+    throw new Error(
+      `scoreProbabilities: probs has ${probs.length} values, expected ${count} × ${classes}`,
+    );
+  }
   if (teacherProbs && teacherProbs.length !== probs.length) {
     throw new Error(
-      `evaluateClassifier: teacherProbs has ${teacherProbs.length} values, expected ${probs.length}`,
+      `scoreProbabilities: teacherProbs has ${teacherProbs.length} values, expected ${probs.length}`,
     );
   }
   let hits = 0;
   let ce = 0;
   let agree = 0;
   let kl = 0;
-  for (let i = 0; i < split.count; i++) {
+  for (let i = 0; i < count; i++) {
     const predicted = argmaxRow(probs, i, classes);
-    hits += predicted === split.labels[i] ? 1 : 0;
-    ce -= Math.log(Math.max(probs[i * classes + split.labels[i]], 1e-30));
+    hits += predicted === labels[i] ? 1 : 0;
+    ce -= Math.log(Math.max(probs[i * classes + labels[i]], 1e-30));
     if (!teacherProbs) continue;
     agree += predicted === argmaxRow(teacherProbs, i, classes) ? 1 : 0;
     for (let c = i * classes; c < (i + 1) * classes; c++) {
@@ -525,10 +544,45 @@ export async function evaluateClassifier(
     }
   }
   return {
-    accuracy: hits / split.count,
-    crossEntropy: ce / split.count,
-    ece: expectedCalibrationError(probs, split.labels, classes),
-    ...(teacherProbs ? { agreement: agree / split.count, teacherKL: kl / split.count } : {}),
-    count: split.count,
+    accuracy: hits / count,
+    crossEntropy: ce / count,
+    ece: expectedCalibrationError(probs, labels, classes),
+    ...(teacherProbs ? { agreement: agree / count, teacherKL: kl / count } : {}),
+    count,
   };
+}
+
+/**
+ * The mean of several models' probabilities `[N × classes]` (an ensemble's prediction, as the
+ * ensembles of Born-Again Networks, Furlanello et al. 2018, average their members' outputs).
+ */
+export function averageProbabilities(members: Float32Array[]): Float32Array {
+  if (members.length === 0) throw new Error("averageProbabilities: no members to average");
+  const n = members[0].length;
+  members.forEach((m, i) => {
+    if (m.length !== n) {
+      throw new Error(
+        `averageProbabilities: members[${i}] has ${m.length} values, members[0] has ${n}`,
+      );
+    }
+  });
+  const out = new Float32Array(n);
+  for (let j = 0; j < n; j++) {
+    let sum = 0;
+    for (const m of members) sum += m[j];
+    out[j] = sum / members.length;
+  }
+  return out;
+}
+
+/** The metrics of an ensemble that averages its members' probabilities on a split. */
+export async function evaluateEnsemble(
+  members: ImageClassifier[],
+  split: ImageSplit,
+  options: { batchSize?: number } = {},
+): Promise<ClassifierEval> {
+  if (members.length === 0) throw new Error("evaluateEnsemble: no members");
+  const probs: Float32Array[] = [];
+  for (const m of members) probs.push(await predictProbabilities(m, split, options.batchSize));
+  return scoreProbabilities(averageProbabilities(probs), split.labels, members[0].config.classes);
 }

@@ -10,18 +10,21 @@ import { createGPT, createMLP, generate, type GPT } from "../models/mod.ts";
 import { hashSeed } from "../data/rng.ts";
 import {
   AdamW,
+  averageProbabilities,
   classifierTask,
   clipByGlobalNorm,
   constantLr,
   evaluateAttentionRelations,
   evaluateAttentionTransfer,
   evaluateClassifier,
+  evaluateEnsemble,
   evaluateGenerations,
   evaluateLanguageModel,
   expectedCalibrationError,
   languageModelTask,
   MemorySink,
   predictProbabilities,
+  scoreProbabilities,
   teacherLogitTable,
   train,
   warmupCosine,
@@ -482,6 +485,52 @@ Deno.test("an MLP student distils from a teacher on images and is evaluated", as
   const self = await evaluateClassifier(teacher, split, { teacher });
   assert.ok(Math.abs(self.teacherKL!) < 1e-9);
   assert.equal((await evaluateClassifier(student, split)).teacherKL, undefined);
+});
+
+Deno.test("ensembles average their members' probabilities; scoreProbabilities' known answers", async () => {
+  await initBackend("wasm", { log: false });
+  // Three rows, three classes: member A is right on rows 0 and 1, member B on rows 1 and 2; their
+  // average is right on all three (row 2: (0.4 + 0.6) / 2 = 0.5 on the label, against 0.45).
+  const labels = new Int32Array([0, 1, 2]);
+  const a = new Float32Array([0.8, 0.1, 0.1, 0.2, 0.7, 0.1, 0.1, 0.5, 0.4]);
+  const b = new Float32Array([0.3, 0.6, 0.1, 0.1, 0.8, 0.1, 0.2, 0.2, 0.6]);
+  const mean = averageProbabilities([a, b]);
+  [0.55, 0.35, 0.1, 0.15, 0.75, 0.1, 0.15, 0.35, 0.5].forEach((v, i) =>
+    assert.ok(Math.abs(mean[i] - v) < 1e-7, `mean[${i}]`)
+  );
+  assert.equal(scoreProbabilities(a, labels, 3).accuracy, 2 / 3);
+  assert.equal(scoreProbabilities(b, labels, 3).accuracy, 2 / 3);
+  const both = scoreProbabilities(mean, labels, 3, a);
+  assert.equal(both.accuracy, 1);
+  const ce = -(Math.log(0.55) + Math.log(0.75) + Math.log(0.5)) / 3;
+  assert.ok(Math.abs(both.crossEntropy - ce) < 1e-6);
+  assert.equal(both.agreement, 2 / 3);
+  assert.throws(() => averageProbabilities([]), /no members/);
+  assert.throws(() => averageProbabilities([a, b.slice(1)]), /members\[1\] has 8 values/);
+  assert.throws(() => scoreProbabilities(a, new Int32Array([0, 1]), 3), /expected 2 × 3/);
+  assert.throws(() => scoreProbabilities(a, labels, 3, b.slice(1)), /teacherProbs has 8 values/);
+  // evaluateEnsemble on real models: one member is that model's evaluation; two average.
+  const n = 30;
+  const images = new Float32Array(n * 784).map((_, i) => ((i * 7919) % 101) / 101);
+  const split = { images, labels: new Int32Array(n).map((_, i) => i % 4), count: n };
+  const m1 = createMLP({ hidden: [8], classes: 4, seed: 1 });
+  const m2 = createMLP({ hidden: [8], classes: 4, seed: 2 });
+  const solo = await evaluateEnsemble([m1], split);
+  const single = await evaluateClassifier(m1, split);
+  assert.equal(solo.accuracy, single.accuracy);
+  assert.ok(Math.abs(solo.crossEntropy - single.crossEntropy) < 1e-6);
+  const pair = await evaluateEnsemble([m1, m2], split);
+  const expected = scoreProbabilities(
+    averageProbabilities([
+      await predictProbabilities(m1, split),
+      await predictProbabilities(m2, split),
+    ]),
+    split.labels,
+    4,
+  );
+  assert.deepEqual(pair, expected);
+  await assert.rejects(() => evaluateEnsemble([], split), /no members/);
+  for (const m of [m1, m2]) Object.values(m.params).forEach((v) => v.dispose());
 });
 
 Deno.test("a teacher-logit table trains the student as running the teacher every step does", async () => {
