@@ -22,9 +22,9 @@
  *   teacher handles a capacity gap that plain KL does not (compared with KL at T = 1, its baseline).
  *
  * Objectives and their settings: KD as the vision study (T = 4, CE 0.1, KD 0.9); KD with logit
- * standardization as the paper's KD recipe (T = 2, CE 0.1, KD 9); DIST with τ = 4 as the released
- * code's CIFAR variant (`dist_t4`) and β = γ = 2, CE 1 (the weights are our choice for a small
- * student: the CIFAR config is not in the index we could read); forward KL at T = 1 and TAID with
+ * standardization as the paper's KD recipe (T = 2, CE 0.1, KD 9); DIST at τ = 4 (the released
+ * code's `dist_t<τ>` variants take a temperature; 4 is KD's here) with β = γ = 2 and CE 1 (our
+ * choice: the CIFAR config was not in the index we could read); forward KL at T = 1 and TAID with
  * its defaults (no labels for either). Every student trains as the vision study's (AdamW, warm-up
  * then cosine, 4,000 steps of 128 at full scale).
  *
