@@ -191,7 +191,7 @@ async function teacherTrainLogits(
 ): Promise<TeacherLogitTable | undefined> {
   const splitKey = spec.fewShot ? `${spec.dataset}:${spec.fewShot}:${spec.seed}` : spec.dataset;
   const key = `${JSON.stringify(spec.teacher)}:${splitKey}`;
-  if (spec.train.steps * spec.train.batchSize < split.count) return teacherTableCache.peek(key);
+  if (stepsTrained(spec) * spec.train.batchSize < split.count) return teacherTableCache.peek(key);
   return await teacherTableCache.get(key, () => teacherLogitTable(teacher, split));
 }
 
