@@ -545,8 +545,9 @@ Deno.test("the capacity-gap study plan: a teacher ladder (early-stopped, assista
   assert.equal(teacher("ta").objective.name, "kd");
   assert.equal(teacher("mlp128").objective.name, "sft");
   // ce × seeds, then every objective × teacher × seed; KD from the CNN and CE are the vision study's.
+  assert.equal(GAP_METHODS.length, 7);
   assert.equal(study.students.length, 3 + GAP_METHODS.length * 9 * 3);
-  assert.equal(new Set(study.students.map((s) => visionRun(s.spec, "/tmp/x").id)).size, 138);
+  assert.equal(new Set(study.students.map((s) => visionRun(s.spec, "/tmp/x").id)).size, 192);
   const student = (method: string, t: string, seed = 1) =>
     study.students.find((s) => s.method === method && s.teacher === t && s.seed === seed)!.spec;
   const shared = (method: string, seed: number) =>
@@ -571,6 +572,15 @@ Deno.test("the capacity-gap study plan: a teacher ladder (early-stopped, assista
     standardize: true,
   });
   assert.deepEqual(student("dist", "cnn").teacher, cnn);
+  // At T = 1, KD and DIST keep their weights: only the temperature changes.
+  assert.deepEqual(student("dist_t1", "cnn").objective.config, {
+    ...student("dist", "cnn").objective.config,
+    temperature: 1,
+  });
+  assert.deepEqual(student("kd_t1", "cnn").objective.config, {
+    ...student("kd", "cnn").objective.config,
+    temperature: 1,
+  });
 });
 
 Deno.test("the born-again plan: chains of generations per width and seed, with label-trained controls", () => {

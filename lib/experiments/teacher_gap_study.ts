@@ -24,7 +24,8 @@
  * Objectives and their settings: KD as the vision study (T = 4, CE 0.1, KD 0.9); KD with logit
  * standardization as the paper's KD recipe (T = 2, CE 0.1, KD 9); DIST at τ = 4 (the released
  * code's `dist_t<τ>` variants take a temperature; 4 is KD's here) with β = γ = 2 and CE 1 (our
- * choice: the CIFAR config was not in the index we could read); forward KL at T = 1 and TAID with
+ * choice: the CIFAR config was not in the index we could read); KD and DIST again at T = 1 (the
+ * same weights), to tell DIST's relations from its temperature; forward KL at T = 1 and TAID with
  * its defaults (no labels for either). Every student trains as the vision study's (AdamW, warm-up
  * then cosine, 4,000 steps of 128 at full scale).
  *
@@ -82,6 +83,17 @@ export const GAP_METHODS: GapMethod[] = [
     method: "dist",
     label: "DIST",
     objective: { name: "dist", config: { temperature: 4, beta: 2, gamma: 2, ceWeight: 1 } },
+  },
+  // The same two at T = 1, to tell DIST's relations from its temperature.
+  {
+    method: "kd_t1",
+    label: "KD (T = 1)",
+    objective: { name: "kd", config: { temperature: 1, ceWeight: 0.1, kdWeight: 0.9 } },
+  },
+  {
+    method: "dist_t1",
+    label: "DIST (τ = 1)",
+    objective: { name: "dist", config: { temperature: 1, beta: 2, gamma: 2, ceWeight: 1 } },
   },
   { method: "fkl", label: "KL (T = 1)", objective: { name: "fkl" } },
   { method: "taid", label: "TAID", objective: { name: "taid" } },
