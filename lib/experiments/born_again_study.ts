@@ -19,7 +19,7 @@
  * @module
  */
 import type { VisionSpec } from "./vision.ts";
-import { visionStudy } from "./vision_study.ts";
+import { visionStudent, visionStudy } from "./vision_study.ts";
 
 /** The scales of the study. */
 export type BornAgainScale = "quick" | "full";
@@ -61,15 +61,10 @@ export interface BornAgainRun {
 export function bornAgainStudy(scale: BornAgainScale, seeds: number): BornAgainRun[] {
   const generations = BORN_AGAIN_GENERATIONS[scale];
   const vision = visionStudy(scale, seeds);
-  const labelStudent = (seed: number) =>
-    vision.main.find((r) =>
-      r.dataset === "fashion-mnist" && r.setting === "full" && r.method === "ce" &&
-      r.seed === seed
-    )!.spec;
   const runs: BornAgainRun[] = [];
   for (const width of BORN_AGAIN_WIDTHS) {
     for (let seed = 1; seed <= seeds; seed++) {
-      const shared = labelStudent(seed);
+      const shared = visionStudent(vision, "fashion-mnist", "full", "ce", seed);
       const network = (name: string, runSeed: number): VisionSpec => ({
         ...shared,
         name: `ban-${scale}-mlp${width}-${name}`,

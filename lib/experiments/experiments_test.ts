@@ -35,6 +35,7 @@ import {
   VISION_METHODS,
   visionRun,
   type VisionSpec,
+  visionStudent,
   visionStudy,
 } from "./mod.ts";
 import { distortionMap, PHIS_METHODS, phisImages, phisStudy, phisTeachers } from "./mod.ts";
@@ -416,6 +417,15 @@ Deno.test("the vision study plan: methods × seeds × settings, defense at four 
   assert.ok(psKD.selfDistill && !psKD.teacher);
   assert.ok(study.main.find((r) => r.method === "dual_head")!.spec.model.config.auxHead);
   assert.equal(study.main.find((r) => r.setting === "fewshot")!.spec.fewShot, 0.05);
+  // Other studies reuse the main table's students by their key.
+  const kd = study.main.find((r) =>
+    r.dataset === "mnist" && r.setting === "full" && r.method === "kd" && r.seed === 2
+  )!;
+  assert.equal(visionStudent(study, "mnist", "full", "kd", 2), kd.spec);
+  assert.throws(
+    () => visionStudent(study, "mnist", "fewshot", "kd", 2),
+    /visionStudent: the study has no kd student on mnist \(fewshot\) with seed 2/,
+  );
 });
 
 Deno.test("runVision: a student that sees an epoch distils from the teacher's logit table", async () => {

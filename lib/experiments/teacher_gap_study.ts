@@ -32,29 +32,19 @@
  * @module
  */
 import type { VisionSpec } from "./vision.ts";
-import { VISION_METHODS, visionStudy } from "./vision_study.ts";
+import { VISION_METHODS, visionStudent, visionStudy } from "./vision_study.ts";
 import { warmupStepsFor } from "../train/schedule.ts";
 
 /** The scales of the study. */
 export type GapScale = "quick" | "full";
 
 /**
- * What the study adds to the vision study's budgets (its batch, its students' steps, which the MLP
- * teachers and the assistant share, its CNN teacher's schedule, its test subset).
+ * The early-stopped CNN teachers, at both scales: the fraction of the schedule each is stopped at
+ * (a snapshot), and the length of a shorter schedule for each (trained to its end). Every other
+ * budget is the vision study's (its batch, its students' steps, which the MLP teachers and the
+ * assistant share, its CNN teacher's schedule, its test subset).
  */
-export interface GapScaleConfig {
-  /**
-   * The early-stopped CNN teachers: the fraction of the schedule each is stopped at (a snapshot),
-   * and the length of a shorter schedule for each (trained to its end).
-   */
-  stopFractions: number[];
-}
-
-/** The two scales. */
-export const GAP_SCALES: Record<GapScale, GapScaleConfig> = {
-  quick: { stopFractions: [0.25, 0.5] },
-  full: { stopFractions: [0.25, 0.5] },
-};
+export const STOP_FRACTIONS = [0.25, 0.5];
 
 /** One objective of the study. */
 export interface GapMethod {
@@ -65,6 +55,8 @@ export interface GapMethod {
   /** The objective (registry name and config; TAID's `totalSteps` is filled in per scale). */
   objective: VisionSpec["objective"];
 }
+
+const percent = (fraction: number) => Math.round(fraction * 100);
 
 const kd = VISION_METHODS.find((m) => m.method === "kd")!.objective;
 
@@ -123,8 +115,6 @@ export interface GapStudent {
 
 /** Every run of the study at one scale. */
 export interface GapStudy {
-  /** The scale's budgets. */
-  config: GapScaleConfig;
   /** The teacher ladder, in the order built (not by accuracy). */
   teachers: GapTeacher[];
   /** The students: `ce` by seed, then objective × teacher × seed. */
@@ -133,15 +123,11 @@ export interface GapStudy {
 
 /** Every spec of the study at one scale. */
 export function teacherGapStudy(scale: GapScale, seeds: number): GapStudy {
-  const c = GAP_SCALES[scale];
   const vision = visionStudy(scale, seeds);
   const cnn = vision.teachers.fashion;
   const seedList = Array.from({ length: seeds }, (_, i) => i + 1);
   const shared = (method: string, seed: number) =>
-    vision.main.find((r) =>
-      r.dataset === "fashion-mnist" && r.setting === "full" && r.method === method &&
-      r.seed === seed
-    )!.spec;
+    visionStudent(vision, "fashion-mnist", "full", method, seed);
   const studentSteps = shared("ce", 1).train.steps;
   const trainCfg = (steps: number): VisionSpec["train"] => ({
     ...cnn.train,
@@ -169,21 +155,21 @@ export function teacherGapStudy(scale: GapScale, seeds: number): GapStudy {
         train: cnn.train,
       },
     },
-    ...c.stopFractions.map((f) => ({
-      teacher: `cnn_es${Math.round(f * 100)}`,
-      label: `CNN 16-32, stopped at ${Math.round(f * 100)}%`,
+    ...STOP_FRACTIONS.map((f) => ({
+      teacher: `cnn_es${percent(f)}`,
+      label: `CNN 16-32, stopped at ${percent(f)}%`,
       spec: {
         ...cnn,
-        name: `gap-${scale}-teacher-cnn_es${Math.round(f * 100)}`,
+        name: `gap-${scale}-teacher-cnn_es${percent(f)}`,
         train: { ...cnn.train, stopAfter: Math.round(f * cnn.train.steps) },
       },
     })),
-    ...c.stopFractions.map((f) => ({
-      teacher: `cnn_short${Math.round(f * 100)}`,
-      label: `CNN 16-32, a ${Math.round(f * 100)}% schedule`,
+    ...STOP_FRACTIONS.map((f) => ({
+      teacher: `cnn_short${percent(f)}`,
+      label: `CNN 16-32, a ${percent(f)}% schedule`,
       spec: {
         ...cnn,
-        name: `gap-${scale}-teacher-cnn_short${Math.round(f * 100)}`,
+        name: `gap-${scale}-teacher-cnn_short${percent(f)}`,
         train: trainCfg(Math.round(f * cnn.train.steps)),
       },
     })),
@@ -220,5 +206,5 @@ export function teacherGapStudy(scale: GapScale, seeds: number): GapStudy {
       }
     }
   }
-  return { config: c, teachers, students };
+  return { teachers, students };
 }

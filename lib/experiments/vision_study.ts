@@ -205,3 +205,26 @@ export function visionStudy(scale: VisionScale, seeds: number): VisionStudy {
     defense,
   };
 }
+
+/**
+ * The spec of one student of the main table: `method` on `dataset` in `setting`, seed `seed`.
+ * Other studies reuse these runs (the labels-only and KD students share their folders).
+ */
+export function visionStudent(
+  study: VisionStudy,
+  dataset: ImageDatasetName,
+  setting: VisionStudent["setting"],
+  method: string,
+  seed: number,
+): VisionSpec {
+  const found = study.main.find((r) =>
+    r.dataset === dataset && r.setting === setting && r.method === method && r.seed === seed
+  );
+  if (!found) {
+    throw new Error(
+      `visionStudent: the study has no ${method} student on ${dataset} (${setting}) with seed ` +
+        `${seed}`,
+    );
+  }
+  return found.spec;
+}

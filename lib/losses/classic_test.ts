@@ -41,6 +41,7 @@ import {
   miniLMv2Relations,
   minimalConfig,
   nkd,
+  pearsonCorrelation,
   pld,
   psKDTargets,
   sinKD,
@@ -559,6 +560,10 @@ Deno.test("DIST: invariances, perfect relations and bad input", () => {
   assert.throws(
     () => dist(tf.tensor2d(teacher), tf.tensor2d(student)),
     /dist: options.labels is required/,
+  );
+  assert.throws(
+    () => pearsonCorrelation(tf.zeros([2, 3]), tf.zeros([2, 3]), 1, tf.ones([2])),
+    /pearsonCorrelation: weight selects rows, so it applies to columns \(axis 0\) only/,
   );
   assert.throws(
     () => dist(tf.tensor2d(teacher), tf.tensor2d(student), { beta: -1 }),

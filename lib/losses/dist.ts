@@ -38,8 +38,8 @@ export interface DISTOptions extends Omit<LossOptions, "reduction"> {
 const EPSILON = 1e-8;
 
 /**
- * Pearson correlation of `a` and `b` along `axis` (0: columns, 1: rows), counting only rows whose
- * `weight` is 1 when weights are given; see the module doc for ε.
+ * Pearson correlation of `a` and `b` along `axis` (0: columns, 1: rows); for columns, `weight`
+ * (0/1 per row) counts only the rows whose weight is 1. See the module doc for ε.
  */
 export function pearsonCorrelation(
   a: tf.Tensor2D,
@@ -47,8 +47,14 @@ export function pearsonCorrelation(
   axis: 0 | 1,
   weight?: tf.Tensor1D,
 ): tf.Tensor1D {
+  if (weight && axis !== 0) {
+    throw new Error(
+      "pearsonCorrelation: weight selects rows, so it applies to columns (axis 0) only; " +
+        "drop the rows' results instead",
+    );
+  }
   return tf.tidy(() => {
-    const w = weight ? (axis === 0 ? weight.expandDims(1) : undefined) : undefined;
+    const w = weight?.expandDims(1);
     const centre = (x: tf.Tensor2D) => {
       if (!w) return tf.sub(x, tf.mean(x, axis, true));
       // Column means over the rows that count; rows that do not are zeroed after centring.
