@@ -1,7 +1,7 @@
 /**
  * Analysis helpers for notebooks: grouped statistics of run summaries (mean ± std and a 95%
- * t-interval), paired differences of two methods over shared seeds, and the PHI-S paper's average
- * ranks across benchmarks.
+ * t-interval), paired differences of two methods over shared seeds, the PHI-S paper's average
+ * ranks across benchmarks, and linear CKA between two representations of the same examples.
  *
  * @example Seeds to mean ± CI, then methods to average ranks
  * ```ts
@@ -40,4 +40,5 @@
  * @module
  */
 export * from "./stats.ts";
+export * from "./cka.ts";
 export * from "./ranks.ts";

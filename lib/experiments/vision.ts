@@ -18,7 +18,7 @@ import {
   loadImages,
   selectImages,
 } from "../data/mod.ts";
-import { getLoss } from "../losses/mod.ts";
+import { getLoss, objectiveKeys } from "../losses/mod.ts";
 import {
   type CNNConfig,
   createModel,
@@ -188,11 +188,12 @@ async function teacherTrainLogits(
   spec: VisionSpec,
   teacher: ImageClassifier,
   split: ImageSplit,
+  features: boolean,
 ): Promise<TeacherLogitTable | undefined> {
   const splitKey = spec.fewShot ? `${spec.dataset}:${spec.fewShot}:${spec.seed}` : spec.dataset;
-  const key = `${JSON.stringify(spec.teacher)}:${splitKey}`;
+  const key = `${JSON.stringify(spec.teacher)}:${splitKey}:${features ? "features" : "logits"}`;
   if (stepsTrained(spec) * spec.train.batchSize < split.count) return teacherTableCache.peek(key);
-  return await teacherTableCache.get(key, () => teacherLogitTable(teacher, split));
+  return await teacherTableCache.get(key, () => teacherLogitTable(teacher, split, { features }));
 }
 
 /**
@@ -231,11 +232,18 @@ export async function runVision(
   if (spec.objective.name === "dkd" || spec.objective.name === "ctkd") {
     objectiveConfig.stepsPerEpoch ??= stepsPerEpoch;
   }
+  // Representation KD's heads (FitNets' regressor, CRD's embeddings): the two models' feature
+  // widths, and the run's seed for their initial weights.
+  if (objectiveKeys(spec.objective.name).includes("studentDim")) {
+    objectiveConfig.studentDim ??= student.featureDim;
+    objectiveConfig.teacherDim ??= teacher?.featureDim;
+    objectiveConfig.seed ??= spec.seed;
+  }
   const objective = getLoss(spec.objective.name, objectiveConfig);
   // With views the teacher runs on every view, unless it is a fixed teacher (clean images).
   const cleanTeacher = !spec.augment || spec.augment.teacher === "clean";
   const teacherLogits = teacher && objective.needsTeacher && cleanTeacher
-    ? await teacherTrainLogits(spec, teacher, trainSplit)
+    ? await teacherTrainLogits(spec, teacher, trainSplit, objective.needsFeatures === true)
     : undefined;
   const result = await train({
     task: classifierTask({

@@ -39,6 +39,7 @@ import {
   lossNames,
   miniLMAttention,
   miniLMv2Relations,
+  MINIMAL_HEAD_WIDTHS,
   minimalConfig,
   nkd,
   pearsonCorrelation,
@@ -446,6 +447,11 @@ Deno.test("registry: every name builds and computes a finite loss; unknown names
       "minillm",
       "fdistill",
       "sparse_kd",
+      "fitnet",
+      "rkd",
+      "sp",
+      "pkt",
+      "crd",
     ]
   ) {
     assert.ok(names.includes(name), name);
@@ -464,6 +470,12 @@ Deno.test("registry: every name builds and computes a finite loss; unknown names
         ...(objective.needsRollout ? { rollout: rolloutInputs(labels.length) } : {}),
         ...(objective.needsSamples
           ? { studentRows: tf.tensor1d(labels.map((_, i) => i % 2)) }
+          : {}),
+        ...(objective.needsFeatures
+          ? {
+            teacherFeatures: tf.tensor2d(randomRows(N, MINIMAL_HEAD_WIDTHS.teacherDim, 41)),
+            studentFeatures: tf.tensor2d(randomRows(N, MINIMAL_HEAD_WIDTHS.studentDim, 42)),
+          }
           : {}),
         ...(objective.needsTargets
           ? {

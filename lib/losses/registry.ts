@@ -30,6 +30,13 @@ import { skewKL, skewReverseKL } from "./skew_kl.ts";
 import { sparseKL, type SparseTargetTensors } from "./sparse_kd.ts";
 import { totalVariation } from "./total_variation.ts";
 import { checkRange, reduceRows, toRows } from "./validate.ts";
+import {
+  ContrastiveRepresentation,
+  FitNetHint,
+  probabilisticKT,
+  relationalKD,
+  similarityPreserving,
+} from "../representation/mod.ts";
 
 /** What an objective may need for one batch. */
 export interface ObjectiveInputs {
@@ -63,6 +70,10 @@ export interface ObjectiveInputs {
    * `[..., K]`; `lib/train/teacher_targets.ts`), in place of its logits.
    */
   teacherTargets?: SparseTargetTensors;
+  /** Representation KD: the frozen teacher's penultimate features `[N, d_T]`. */
+  teacherFeatures?: tf.Tensor;
+  /** Representation KD: the student's penultimate features `[N, d_S]` (on the gradient tape). */
+  studentFeatures?: tf.Tensor;
 }
 
 /** What the trainer tells an objective after each optimiser step ({@link Objective.observe}). */
@@ -118,6 +129,12 @@ export interface Objective {
    * ({@link ObjectiveInputs.teacherTargets}) instead of running the teacher (sparse KD).
    */
   readonly needsTargets?: boolean;
+  /**
+   * Set for objectives that compare the two models' penultimate features (representation KD:
+   * FitNets, RKD, SP, PKT, CRD; `lib/representation/`): the task then passes
+   * {@link ObjectiveInputs.teacherFeatures} and {@link ObjectiveInputs.studentFeatures}.
+   */
+  readonly needsFeatures?: boolean;
   /** The loss of one batch (a scalar to minimise). */
   loss(inputs: ObjectiveInputs): tf.Scalar;
   /**
@@ -235,6 +252,101 @@ function labelCrossEntropy(name: string, x: ObjectiveInputs): tf.Scalar {
   if (!x.labels) throw new Error(`${name}: inputs.labels is required`);
   const y = checkLabels(name, x.labels.reshape([-1]), rows.student.shape[0], rows.vocab);
   return reduceRows(crossEntropyRows(rows.student, y), rows) as tf.Scalar;
+}
+
+/** A representation loss with what it owns: trainable heads, if any. */
+interface FeatureTerm {
+  loss(teacherFeatures: tf.Tensor, studentFeatures: tf.Tensor): tf.Scalar;
+  variables?: tf.Variable[];
+  dispose?(): void;
+}
+
+/** The `studentDim`, `teacherDim` and `seed` keys of an objective with trainable heads, checked. */
+function headConfig(
+  name: string,
+  c: Config,
+): { studentDim: number; teacherDim: number; seed: number } {
+  for (const key of ["studentDim", "teacherDim", "seed"]) {
+    if (!Number.isInteger(c[key])) {
+      throw new Error(
+        `${name}: config.${key} must be an integer (the heads' widths and seed; runVision fills ` +
+          `them from the two models and the run's seed), got ${c[key]}`,
+      );
+    }
+  }
+  return {
+    studentDim: c.studentDim as number,
+    teacherDim: c.teacherDim as number,
+    seed: c.seed as number,
+  };
+}
+
+/**
+ * Representation KD as the CRD benchmark trains it (Tian et al., ICLR 2020; RepDistiller's
+ * `train_student.py`): L = ceWeight·CE + kdWeight·T²·KL(p_T ‖ p_S) at temperature T +
+ * weight·feature loss. Defaults: CE 1, KD 0 (the benchmark's "+KD" rows set 1), T = 4, and the
+ * benchmark's weight of each method (`defaultWeight`).
+ */
+function representation(
+  name: string,
+  description: string,
+  defaultWeight: number,
+  keys: string[],
+  build: (config: Config) => FeatureTerm,
+): Entry {
+  return {
+    description,
+    keys: ["weight", "ceWeight", "kdWeight", T, ...keys],
+    make: (config) => {
+      const weight = (config.weight ?? defaultWeight) as number;
+      const ceWeight = (config.ceWeight ?? 1) as number;
+      const kdWeight = (config.kdWeight ?? 0) as number;
+      const temperature = (config[T] ?? 4) as number;
+      checkRange(name, "config.weight", weight, 0, Infinity);
+      checkRange(name, "config.ceWeight", ceWeight, 0, Infinity);
+      checkRange(name, "config.kdWeight", kdWeight, 0, Infinity);
+      checkRange(name, "config.temperature", temperature, 1e-6, Infinity);
+      const term = build(config);
+      return {
+        name,
+        needsTeacher: true,
+        needsFeatures: true,
+        loss: (x) =>
+          tf.tidy(() => {
+            if (!x.teacherFeatures || !x.studentFeatures) {
+              throw new Error(
+                `${name}: inputs.teacherFeatures and inputs.studentFeatures are required (an ` +
+                  `image-classifier task passes both models' penultimate features)`,
+              );
+            }
+            let loss = tf.mul(weight, term.loss(x.teacherFeatures, x.studentFeatures));
+            if (ceWeight > 0) loss = tf.add(loss, tf.mul(ceWeight, labelCrossEntropy(name, x)));
+            if (kdWeight > 0) {
+              loss = tf.add(
+                loss,
+                hintonKD(teacherOf(name, x), x.studentLogits, {
+                  temperature,
+                  kdWeight,
+                  mask: x.mask,
+                }),
+              );
+            }
+            return loss as tf.Scalar;
+          }),
+        ...(term.variables ? { variables: () => term.variables! } : {}),
+        ...(term.dispose ? { dispose: () => term.dispose!() } : {}),
+      };
+    },
+  };
+}
+
+/** A term that owns trainable heads. */
+function withHeads(head: FitNetHint | ContrastiveRepresentation): FeatureTerm {
+  return {
+    loss: (t, s) => head.loss(t, s),
+    variables: Object.values(head.params),
+    dispose: () => head.dispose(),
+  };
 }
 
 const T = "temperature";
@@ -628,6 +740,54 @@ const REGISTRY: Record<string, Entry> = {
       };
     },
   },
+  fitnet: representation(
+    "fitnet",
+    "FitNets' hint: MSE from a learned regressor of the student's features to the teacher's (+ CE)",
+    100,
+    ["studentDim", "teacherDim", "seed"],
+    (c) => withHeads(new FitNetHint(headConfig("fitnet", c))),
+  ),
+  rkd: representation(
+    "rkd",
+    "relational KD: distances and angles among the batch's features (+ CE)",
+    1,
+    ["distanceWeight", "angleWeight"],
+    (c) => ({
+      loss: (t, s) =>
+        relationalKD(t, s, {
+          distanceWeight: c.distanceWeight as number | undefined,
+          angleWeight: c.angleWeight as number | undefined,
+        }),
+    }),
+  ),
+  sp: representation(
+    "sp",
+    "similarity-preserving KD: the batch's normalised Gram matrices (+ CE)",
+    3000,
+    [],
+    () => ({ loss: similarityPreserving }),
+  ),
+  pkt: representation(
+    "pkt",
+    "probabilistic knowledge transfer: cosine-kernel probabilities among the batch (+ CE)",
+    30000,
+    [],
+    () => ({ loss: probabilisticKT }),
+  ),
+  crd: representation(
+    "crd",
+    "contrastive representation distillation, in-batch negatives (+ CE)",
+    0.8,
+    ["studentDim", "teacherDim", "seed", "embedDim", "contrastTemperature"],
+    (c) =>
+      withHeads(
+        new ContrastiveRepresentation({
+          ...headConfig("crd", c),
+          embedDim: c.embedDim as number | undefined,
+          temperature: c.contrastTemperature as number | undefined,
+        }),
+      ),
+  ),
   minillm: {
     description:
       "MiniLLM: sequence-level reverse KL by policy gradient (PPO clip) + single-step reverse KL",
@@ -671,16 +831,28 @@ const REGISTRY: Record<string, Entry> = {
   },
 };
 
+/** The feature widths {@linkcode minimalConfig} gives the objectives with heads (FitNets, CRD). */
+export const MINIMAL_HEAD_WIDTHS = { studentDim: 3, teacherDim: 4 } as const;
+
 /**
  * A valid config with only the required keys filled (TAID's `totalSteps`, PS-KD's `epochs` and
- * `stepsPerEpoch`, MiniLMv2's `relationHeads`: 1, which divides any width), for tours and tests
+ * `stepsPerEpoch`, MiniLMv2's `relationHeads`: 1, which divides any width, the heads' widths
+ * {@linkcode MINIMAL_HEAD_WIDTHS} and seed 0 of FitNets and CRD), for tours and tests
  * that build every objective: `getLoss(name, minimalConfig(name))`.
  */
 export function minimalConfig(name: string): Config {
   if (name === "taid") return { totalSteps: 100 };
   if (name === "minilmv2") return { relationHeads: 1 };
   if (name === "ps_kd") return { epochs: 10, stepsPerEpoch: 10 };
+  if (name === "fitnet" || name === "crd") return { ...MINIMAL_HEAD_WIDTHS, seed: 0 };
   return {};
+}
+
+/** The config keys the objective registered as `name` takes. */
+export function objectiveKeys(name: string): string[] {
+  const entry = REGISTRY[name];
+  if (!entry) throw new Error(`objectiveKeys: unknown objective "${name}"`);
+  return [...entry.keys];
 }
 
 /** Names of the registered objectives, with a one-line description each. */

@@ -442,6 +442,23 @@ export async function predictProbabilities(
   return await mapImageBatches(split, (x) => tf.softmax(model.logits(x)), batchSize);
 }
 
+/**
+ * Penultimate features of a classifier on a split, `[N × featureDim]` row-major, in batches (for
+ * representation similarity, e.g. `linearCKA` in `lib/analysis`).
+ */
+export async function predictFeatures(
+  model: ImageClassifier,
+  split: ImageSplit,
+  batchSize = 500,
+): Promise<Float32Array> {
+  if (split.count === 0) throw new Error("predictFeatures: the split is empty");
+  return await mapImageBatches(
+    split,
+    (x) => model.forward(x, { features: true }).features!,
+    batchSize,
+  );
+}
+
 const argmaxRow = (probs: Float32Array, i: number, classes: number) => {
   let best = 0;
   for (let c = 1; c < classes; c++) {

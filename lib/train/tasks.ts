@@ -4,6 +4,8 @@
  * labels alone; with a distillation objective a frozen teacher's logits are computed off the
  * gradient tape for every micro-batch, or, for an image classifier, looked up in a table of the
  * teacher's logits over the whole training split ({@link teacherLogitTable}), computed once. An
+ * objective that compares penultimate features (representation KD: `lib/representation/`) gets
+ * both classifiers' features, the teacher's from the same table or forward pass. An
  * objective that compares self-attention (MiniLM's) gets both language models' last-layer
  * attention and values from the same forward passes; a policy-gradient objective (MiniLLM's)
  * trains on rollouts of the student's teacher-mixed samples (`./minillm_rollout.ts`).
@@ -114,6 +116,12 @@ export interface LanguageModelTaskOptions {
 export function languageModelTask(options: LanguageModelTaskOptions): TrainTask {
   const { student, objective, batcher, teacher, teacherBase, studentBase } = options;
   requireTeacher(objective, teacher, "languageModelTask");
+  if (objective.needsFeatures) {
+    throw new Error(
+      `languageModelTask: objective "${objective.name}" compares image classifiers' penultimate ` +
+        `features (classifierTask); language models do not pass features`,
+    );
+  }
   const models = [student, teacher, teacherBase, studentBase].filter((m) => m !== undefined);
   for (const model of models) {
     if (model.config.vocabSize !== student.config.vocabSize) {
@@ -420,28 +428,55 @@ export interface ClassifierViews {
   teacher?: "same" | "independent" | "clean";
 }
 
-/** A frozen teacher's logits for every example of a split: row i is example i's logits. */
+/**
+ * A frozen teacher's logits for every example of a split: row i is example i's logits; with
+ * `features`, its penultimate features too (for representation KD).
+ */
 export interface TeacherLogitTable {
   /** Row-major [examples, classes]. */
   logits: Float32Array;
   /** Logits per example. */
   classes: number;
+  /** Row-major [examples, featureDim], when asked for. */
+  features?: Float32Array;
+  /** Features per example (with `features`). */
+  featureDim?: number;
 }
 
 /**
- * The teacher's logits for every example of `split` (in batches, read back asynchronously, so it
- * runs on every backend), for {@link ClassifierTaskOptions.teacherLogits}.
+ * The teacher's logits (and, with `options.features`, its penultimate features) for every example
+ * of `split`, in batches read back asynchronously so it runs on every backend, for
+ * {@link ClassifierTaskOptions.teacherLogits}.
  */
 export async function teacherLogitTable(
   teacher: ImageClassifier,
   split: ImageSplit,
+  options: { features?: boolean } = {},
 ): Promise<TeacherLogitTable> {
   const logits = await mapImageBatches(split, (x) => teacher.logits(x));
-  return { logits, classes: logits.length / split.count };
+  const table = { logits, classes: logits.length / split.count };
+  if (!options.features) return table;
+  const features = await mapImageBatches(
+    split,
+    (x) => teacher.forward(x, { features: true }).features!,
+  );
+  return { ...table, features, featureDim: features.length / split.count };
 }
 
-function checkLogitTable(table: TeacherLogitTable, split: ImageSplit, who: string): void {
-  const { logits, classes } = table;
+function checkLogitTable(
+  table: TeacherLogitTable,
+  split: ImageSplit,
+  who: string,
+  needsFeatures: boolean,
+): void {
+  const { logits, classes, features, featureDim } = table;
+  if (needsFeatures && (!features || features.length !== split.count * (featureDim ?? NaN))) {
+    throw new Error(
+      `${who}: the objective compares features, so teacherLogits must also hold the teacher's ` +
+        `[${split.count} examples, featureDim] features (teacherLogitTable(..., { features: ` +
+        `true }))`,
+    );
+  }
   if (!(Number.isInteger(classes) && classes >= 2) || logits.length !== split.count * classes) {
     throw new Error(
       `${who}: teacherLogits must hold [${split.count} examples, classes ≥ 2] rows, got ` +
@@ -486,12 +521,11 @@ function checkViews(
   if (selfTeacher) throw new Error("classifierTask: augment is not supported with selfTeacher");
 }
 
-/** The rows of `indices` of a logit table, as a [indices.length, classes] tensor. */
-function gatherLogits(table: TeacherLogitTable, indices: Int32Array): tf.Tensor2D {
-  const { logits, classes } = table;
-  const rows = new Float32Array(indices.length * classes);
-  indices.forEach((i, r) => rows.set(logits.subarray(i * classes, (i + 1) * classes), r * classes));
-  return tf.tensor2d(rows, [indices.length, classes]);
+/** The rows of `indices` of a row-major `[examples, width]` table, as a tensor. */
+function gatherRows(table: Float32Array, width: number, indices: Int32Array): tf.Tensor2D {
+  const rows = new Float32Array(indices.length * width);
+  indices.forEach((i, r) => rows.set(table.subarray(i * width, (i + 1) * width), r * width));
+  return tf.tensor2d(rows, [indices.length, width]);
 }
 
 /** Training of an image classifier, supervised or distilled (dual-head KD uses its aux head). */
@@ -515,7 +549,8 @@ export function classifierTask(options: ClassifierTaskOptions): TrainTask {
       { kind: student.kind, config: student.config } as ModelSpec,
     ) as ImageClassifier;
   }
-  if (table) checkLogitTable(table, batcher.split, "classifierTask");
+  const needsFeatures = objective.needsFeatures === true;
+  if (table) checkLogitTable(table, batcher.split, "classifierTask", needsFeatures);
   if (objective.needsAttention) {
     throw new Error(
       `classifierTask: objective "${objective.name}" compares self-attention, which image ` +
@@ -557,22 +592,36 @@ export function classifierTask(options: ClassifierTaskOptions): TrainTask {
       // Mixup mixes images, not labels: no labels to train on.
       const y = augment?.views.mixup === undefined ? tf.tensor1d(clean.labels, "int32") : undefined;
       const frozen = teacher;
-      const teacherLogits = !objective.needsTeacher ? undefined : tf.tidy(() => {
-        if (table) return gatherLogits(table, indices).div(temperature);
+      const fromTeacher = !objective.needsTeacher ? {} : tf.tidy(() => {
+        if (table) {
+          return {
+            teacherLogits: gatherRows(table.logits, table.classes, indices).div(temperature),
+            ...(needsFeatures
+              ? { teacherFeatures: gatherRows(table.features!, table.featureDim!, indices) }
+              : {}),
+          };
+        }
         const input = !augment || teacherView === "same"
           ? x
           : tf.tensor4d(teacherView === "clean" ? clean.images : view(clean, index, 1), shape);
-        return frozen!.logits(input).div(temperature);
+        const out = frozen!.forward(input, { features: needsFeatures });
+        return {
+          teacherLogits: out.logits.div(temperature),
+          ...(needsFeatures ? { teacherFeatures: out.features! } : {}),
+        };
       });
-      return { x, y, teacherLogits };
+      return { x, y, ...fromTeacher };
     },
     loss(batch) {
-      const out = student.forward(batch.x!);
+      const out = student.forward(batch.x!, { features: needsFeatures });
       return objective.loss({
         studentLogits: temperature === 1 ? out.logits : out.logits.div(temperature),
         auxLogits: out.auxLogits,
         teacherLogits: batch.teacherLogits,
         labels: batch.y,
+        ...(needsFeatures
+          ? { teacherFeatures: batch.teacherFeatures, studentFeatures: out.features }
+          : {}),
       });
     },
   };

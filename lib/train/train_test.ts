@@ -23,6 +23,7 @@ import {
   expectedCalibrationError,
   languageModelTask,
   MemorySink,
+  predictFeatures,
   predictProbabilities,
   scoreProbabilities,
   teacherLogitTable,
@@ -204,6 +205,10 @@ Deno.test("MiniLM distillation: the student's last-layer attention moves to the 
     () =>
       languageModelTask({ student, teacher: otherHeads, objective: getLoss("minilm"), batcher }),
     /compares attention head by head; the teacher has 4 heads, the student 2/,
+  );
+  assert.throws(
+    () => languageModelTask({ student, teacher, objective: getLoss("sp"), batcher }),
+    /languageModelTask: objective "sp" compares image classifiers' penultimate features/,
   );
   assert.throws(
     () =>
@@ -591,6 +596,86 @@ Deno.test("a teacher-logit table trains the student as running the teacher every
   );
   Object.values(student.params).forEach((v) => v.dispose());
   Object.values(teacher.params).forEach((v) => v.dispose());
+});
+
+Deno.test("predictFeatures: the penultimate features of every example, in batches", async () => {
+  await initBackend("cpu", { log: false });
+  const n = 7;
+  const images = new Float32Array(n * 784).map((_, i) => ((i * 31) % 89) / 89);
+  const split = { images, labels: new Int32Array(n), count: n };
+  const model = createMLP({ hidden: [6, 5], classes: 3, seed: 2 });
+  const batched = await predictFeatures(model, split, 3);
+  const whole = tf.tidy(() =>
+    model.forward(tf.tensor4d(images, [n, 28, 28, 1]), { features: true }).features!.dataSync()
+  );
+  assert.equal(batched.length, n * 5);
+  batched.forEach((v, i) => assert.ok(Math.abs(v - whole[i]) < 1e-6));
+  await assert.rejects(
+    () => predictFeatures(model, { ...split, count: 0 }),
+    /predictFeatures: the split is empty/,
+  );
+  Object.values(model.params).forEach((v) => v.dispose());
+});
+
+Deno.test("representation KD: the task passes both models' features, from the teacher or its table, and trains the heads", async () => {
+  await initBackend("wasm", { log: false });
+  const n = 40;
+  const images = new Float32Array(n * 784).map((_, i) => ((i * 7919) % 97) / 97);
+  const labels = new Int32Array(n).map((_, i) => (i * 3) % 5);
+  const split = { images, labels, count: n };
+  const teacher = createMLP({ hidden: [12], classes: 5, seed: 3 });
+  const table = await teacherLogitTable(teacher, split, { features: true });
+  assert.equal(table.featureDim, 12);
+  assert.equal(table.features!.length, n * 12);
+  const run = async (
+    name: string,
+    source: { teacher: typeof teacher } | { teacherLogits: typeof table },
+  ) => {
+    const student = createMLP({ hidden: [8], classes: 5, seed: 4 });
+    const config = name === "crd" ? { studentDim: 8, teacherDim: 12, seed: 1, kdWeight: 0.5 } : {};
+    const objective = getLoss(name, config);
+    const heads = (objective.variables?.() ?? []).map((v) => Array.from(v.dataSync()));
+    const sink = new MemorySink();
+    const before = tf.memory().numTensors;
+    await train({
+      task: classifierTask({
+        student,
+        ...source,
+        objective,
+        batcher: new ImageBatcher(split, { batchSize: 16, seed: 5 }),
+      }),
+      steps: 6,
+      schedule: constantLr(1e-2),
+      sink,
+    });
+    assert.equal(tf.memory().numTensors, before, `${name}: no tensors left behind`);
+    const moved = (objective.variables?.() ?? []).every((v, i) =>
+      Array.from(v.dataSync()).some((w, j) => w !== heads[i][j])
+    );
+    Object.values(student.params).forEach((v) => v.dispose());
+    objective.dispose?.();
+    return { losses: sink.rows.map((r) => r.loss as number), moved };
+  };
+  for (const name of ["rkd", "crd"]) {
+    const live = await run(name, { teacher });
+    const cached = await run(name, { teacherLogits: table });
+    assert.equal(cached.losses.length, 6);
+    cached.losses.forEach((l, i) => assert.ok(Math.abs(l - live.losses[i]) < 1e-4, `${name} ${i}`));
+    assert.ok(live.moved, `${name}: the heads train`);
+  }
+  const student = createMLP({ hidden: [8], classes: 5, seed: 4 });
+  const logitsOnly = await teacherLogitTable(teacher, split);
+  assert.throws(
+    () =>
+      classifierTask({
+        student,
+        objective: getLoss("sp"),
+        batcher: new ImageBatcher(split, { batchSize: 16, seed: 5 }),
+        teacherLogits: logitsOnly,
+      }),
+    /the objective compares features, so teacherLogits must also hold the teacher's \[40 examples/,
+  );
+  for (const m of [student, teacher]) Object.values(m.params).forEach((v) => v.dispose());
 });
 
 Deno.test("classifier views: the teacher sees the student's view, an independent one or the clean image; mixup has no labels", async () => {

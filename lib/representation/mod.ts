@@ -1,0 +1,34 @@
+/**
+ * Representation (feature-level) distillation between a teacher's and a student's penultimate
+ * features `[B, d_T]`, `[B, d_S]`, the methods of the CRD benchmark (Tian et al., ICLR 2020) that
+ * compare embeddings: FitNets' hint through a learned regressor (`FitNetHint`), relational KD
+ * (`relationalKD`: distances and angles), similarity-preserving KD (`similarityPreserving`: Gram
+ * matrices), probabilistic knowledge transfer (`probabilisticKT`: cosine-kernel probabilities) and
+ * CRD itself (`ContrastiveRepresentation`, in-batch negatives). The relational three need no
+ * parameters and accept any two widths; the hint and CRD own trainable heads. The loss registry
+ * (`lib/losses/registry.ts`) adds each to CE (and optionally KD) as the names `fitnet`, `rkd`,
+ * `sp`, `pkt` and `crd`; image-classifier tasks pass both models' features to them.
+ *
+ * @example Relations survive a change of scale and width
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import * as tf from "@tensorflow/tfjs";
+ * import { probabilisticKT, relationalKD, similarityPreserving } from "./mod.ts";
+ *
+ * const teacher = tf.tensor2d([[1, 0, 2], [0, 1, 1], [3, 1, 0], [1, 1, 1]]);
+ * // The student's features: the teacher's scaled by 5 and padded with a zero column.
+ * const student = tf.concat([tf.mul(teacher, 5), tf.zeros([4, 1])], 1);
+ * for (const loss of [relationalKD, similarityPreserving, probabilisticKT]) {
+ *   assert.ok((await loss(teacher, student).data())[0] < 1e-6, loss.name);
+ * }
+ * assert.throws(() => relationalKD(teacher, tf.zeros([3, 2])), /same examples, got 4 and 3 rows/);
+ * ```
+ *
+ * @module
+ */
+export * from "./checks.ts";
+export * from "./relational_kd.ts";
+export * from "./similarity_preserving.ts";
+export * from "./pkt.ts";
+export * from "./fitnet_hint.ts";
+export * from "./crd.ts";

@@ -1,0 +1,309 @@
+import * as tf from "@tensorflow/tfjs";
+import assert from "node:assert/strict";
+import { initBackend } from "../backend.ts";
+import {
+  ce64,
+  hinton64,
+  numericGradient,
+  randomRows,
+  type Rows64,
+} from "../../tests/reference/losses64.ts";
+import { getLoss } from "../losses/mod.ts";
+import { crd64, hint64, pkt64, rkd64, sp64 } from "../../tests/reference/representation64.ts";
+import {
+  ContrastiveRepresentation,
+  FitNetHint,
+  probabilisticKT,
+  relationalKD,
+  similarityPreserving,
+  symmetricInfoNCE,
+} from "./mod.ts";
+
+await tf.setBackend("cpu");
+
+const B = 6, DT = 5, DS = 3;
+const teacher = randomRows(B, DT, 31, 2);
+const student = randomRows(B, DS, 32, 1.5);
+const close = (a: number, e: number, tol: number, what: string) =>
+  assert.ok(Math.abs(a - e) <= tol * Math.max(1, Math.abs(e)), `${what}: ${a} vs ${e}`);
+const rows = (v: tf.Tensor): Rows64 => v.arraySync() as Rows64;
+
+interface Case {
+  name: string;
+  /** tfjs loss of the student features (teacher fixed). */
+  loss: (s: tf.Tensor2D) => tf.Scalar;
+  /** float64 reference of the same loss. */
+  ref: (s: Rows64) => number;
+  /** The trainable heads, when the loss has some (their gradients are checked too). */
+  heads?: () => { params: Record<string, tf.Variable>; ref: (p: Record<string, Rows64>) => number };
+}
+
+const hint = () => new FitNetHint({ studentDim: DS, teacherDim: DT, seed: 5 });
+const crd = () =>
+  new ContrastiveRepresentation({
+    studentDim: DS,
+    teacherDim: DT,
+    embedDim: 4,
+    seed: 6,
+    temperature: 0.5,
+  });
+/** A head's variables as float64 rows (a bias as one row). */
+const hostParams = (params: Record<string, tf.Variable>) =>
+  Object.fromEntries(
+    Object.entries(params).map((
+      [k, v],
+    ) => [k, v.rank === 1 ? [Array.from(v.dataSync())] : rows(v)]),
+  );
+const crdRef = (t: Rows64, s: Rows64, p: Record<string, Rows64>, tau: number) =>
+  crd64(t, s, {
+    ws: p["crd.student.w"],
+    bs: p["crd.student.b"][0],
+    wt: p["crd.teacher.w"],
+    bt: p["crd.teacher.b"][0],
+  }, tau);
+
+const t2 = () => tf.tensor2d(teacher);
+const cases: Case[] = [
+  {
+    name: "relationalKD (w_D = 25, w_A = 50)",
+    loss: (s) => relationalKD(t2(), s),
+    ref: (s) => rkd64(teacher, s, 25, 50),
+  },
+  {
+    name: "relationalKD, distances alone (w_D = 1, w_A = 0)",
+    loss: (s) => relationalKD(t2(), s, { distanceWeight: 1, angleWeight: 0 }),
+    ref: (s) => rkd64(teacher, s, 1, 0),
+  },
+  {
+    name: "relationalKD, angles alone (w_D = 0, w_A = 1)",
+    loss: (s) => relationalKD(t2(), s, { distanceWeight: 0, angleWeight: 1 }),
+    ref: (s) => rkd64(teacher, s, 0, 1),
+  },
+  {
+    name: "similarityPreserving",
+    loss: (s) => similarityPreserving(t2(), s),
+    ref: (s) => sp64(teacher, s),
+  },
+  {
+    name: "probabilisticKT",
+    loss: (s) => probabilisticKT(t2(), s),
+    ref: (s) => pkt64(teacher, s),
+  },
+  (() => {
+    const h = hint();
+    const p = hostParams(h.params);
+    return {
+      name: "FitNetHint",
+      loss: (s: tf.Tensor2D) => h.loss(t2(), s),
+      ref: (s: Rows64) => hint64(teacher, s, p["hint.w"], p["hint.b"][0]),
+      heads: () => ({
+        params: h.params,
+        ref: (q: Record<string, Rows64>) => hint64(teacher, student, q["hint.w"], q["hint.b"][0]),
+      }),
+    };
+  })(),
+  (() => {
+    const c = crd();
+    const p = hostParams(c.params);
+    return {
+      name: "ContrastiveRepresentation (in-batch, τ = 0.5)",
+      loss: (s: tf.Tensor2D) => c.loss(t2(), s),
+      ref: (s: Rows64) => crdRef(teacher, s, p, 0.5),
+      heads: () => ({
+        params: c.params,
+        ref: (q: Record<string, Rows64>) => crdRef(teacher, student, q, 0.5),
+      }),
+    };
+  })(),
+];
+
+function checkCase(c: Case): void {
+  tf.tidy(() => close(c.loss(tf.tensor2d(student)).dataSync()[0], c.ref(student), 2e-5, "value"));
+  const numeric = numericGradient(c.ref, student).flat();
+  const grad = tf.tidy(() =>
+    tf.grad((s: tf.Tensor) => c.loss(s as tf.Tensor2D))(tf.tensor2d(student)).dataSync()
+  );
+  numeric.forEach((n, i) => close(grad[i], n, 3e-4, `grad[${i}]`));
+  if (!c.heads) return;
+  const { params, ref } = c.heads();
+  const host = hostParams(params);
+  const { grads, value } = tf.variableGrads(
+    () => c.loss(tf.tensor2d(student)),
+    Object.values(params),
+  );
+  value.dispose();
+  for (const [name, v] of Object.entries(params)) {
+    const numericHead = numericGradient((x) => ref({ ...host, [name]: x }), host[name]).flat();
+    const g = grads[v.name].dataSync();
+    numericHead.forEach((n, i) => close(g[i], n, 3e-4, `${name} grad[${i}]`));
+  }
+  Object.values(grads).forEach((g) => g.dispose());
+}
+
+for (const backend of ["cpu", "wasm"]) {
+  for (const c of cases) {
+    Deno.test(`${c.name}: known answer and finite-difference gradients against float64 (${backend})`, async () => {
+      await initBackend(backend, { log: false });
+      try {
+        checkCase(c);
+      } finally {
+        await initBackend("cpu", { log: false });
+      }
+    });
+  }
+}
+
+const value = (x: tf.Scalar) => {
+  const v = x.dataSync()[0];
+  x.dispose();
+  return v;
+};
+
+Deno.test("relational losses: zero for the teacher's own features, scaled, rotated, widened", () => {
+  tf.tidy(() => {
+    const t = t2();
+    // An orthogonal map (a Householder reflection) of the 5-d features, times 3, plus padding.
+    const u = tf.tensor2d([[1, 2, 0, -1, 1]]).div(Math.sqrt(7));
+    const reflect = tf.sub(tf.eye(DT), tf.mul(2, tf.matMul(u, u, true, false)));
+    const moved = tf.concat([tf.mul(3, tf.matMul(t, reflect)), tf.zeros([B, 2])], 1);
+    close(value(relationalKD(t, moved)), 0, 1e-5, "rkd");
+    // SP and PKT are not translation invariant but are invariant to scale and rotation.
+    close(value(similarityPreserving(t, moved)), 0, 1e-6, "sp");
+    close(value(probabilisticKT(t, moved)), 0, 1e-6, "pkt");
+    // RKD is translation invariant too.
+    close(value(relationalKD(t, tf.add(t, tf.fill([B, DT], 7)))), 0, 1e-5, "rkd shift");
+    assert.ok(value(similarityPreserving(t, tf.add(t, 7))) > 1e-3, "sp sees a shift");
+  });
+});
+
+Deno.test("relational losses: finite values and gradients with a zero row and coincident rows", () => {
+  tf.tidy(() => {
+    const s = tf.tensor2d([[0, 0, 0], [1, 2, 3], [1, 2, 3], [0.5, -1, 2]]);
+    const t = tf.tensor2d([[0, 1], [0, 0], [2, 1], [2, 1]]);
+    for (const f of [relationalKD, similarityPreserving, probabilisticKT]) {
+      const g = tf.grad((x: tf.Tensor) => f(t, x))(s).dataSync();
+      assert.ok(g.every(Number.isFinite), `${f.name} gradient ${g}`);
+      assert.ok(Number.isFinite(value(f(t, s))), f.name);
+    }
+  });
+});
+
+Deno.test("symmetricInfoNCE: 2·log B when nothing is told apart, → 0 when the pairs are", () => {
+  tf.tidy(() => {
+    const same = tf.tensor2d(Array.from({ length: 4 }, () => [1, 0, 0, 0]));
+    close(value(symmetricInfoNCE(same, same, 0.07)), 2 * Math.log(4), 1e-6, "uniform");
+    const eye = tf.eye(4) as tf.Tensor2D;
+    const sharp = value(symmetricInfoNCE(eye, eye, 0.01));
+    assert.ok(sharp < 1e-30 || sharp < 1e-6, `${sharp}`);
+  });
+});
+
+Deno.test("representation losses: named errors for bad shapes, tiny batches, widths, NaN", () => {
+  const t = tf.tensor2d(teacher), s = tf.tensor2d(student);
+  assert.throws(
+    () => relationalKD(t, s.slice(0, 4)),
+    /relationalKD: teacherFeatures and studentFeatures must hold the same examples, got 6 and 4 rows/,
+  );
+  assert.throws(
+    () => similarityPreserving(t.slice(0, 1), s.slice(0, 1)),
+    /similarityPreserving: needs a batch of at least 2 examples/,
+  );
+  assert.throws(
+    () => probabilisticKT(t.reshape([6, 5, 1]), s),
+    /probabilisticKT: teacherFeatures must be \[B, d\]/,
+  );
+  assert.throws(
+    () => relationalKD(t, s, { angleWeight: -1 }),
+    /relationalKD: angleWeight must be a finite number ≥ 0, got -1/,
+  );
+  assert.throws(
+    () => relationalKD(t, tf.tensor2d([[NaN, 0, 0], ...student.slice(1)])),
+    /relationalKD: studentFeatures contain NaN or Inf/,
+  );
+  const h = hint();
+  assert.throws(
+    () => h.loss(s, t),
+    /FitNetHint: the regressor maps 3 student features to 5 teacher features, got \[6,5\] and \[6,3\]/,
+  );
+  assert.equal(
+    value(h.loss(t.slice(0, 1), s.slice(0, 1))) >= 0,
+    true,
+    "a hint works on one example",
+  );
+  h.dispose();
+  assert.throws(
+    () => new FitNetHint({ studentDim: 0, teacherDim: 4, seed: 1 }),
+    /FitNetHint: studentDim must be a positive integer/,
+  );
+  assert.throws(
+    () => new ContrastiveRepresentation({ studentDim: 3, teacherDim: 5, temperature: 0, seed: 1 }),
+    /ContrastiveRepresentation: temperature must be a finite number > 0, got 0/,
+  );
+  tf.dispose([t, s]);
+});
+
+Deno.test("registry: rkd, sp, pkt add their term to CE and KD with the configured weights", () => {
+  const logitsT = randomRows(B, 4, 43, 3), logitsS = randomRows(B, 4, 44, 2);
+  const labels = [0, 1, 2, 3, 1, 0];
+  const refs: Record<string, (s: Rows64) => number> = {
+    rkd: (s) => rkd64(teacher, s, 25, 50),
+    sp: (s) => sp64(teacher, s),
+    pkt: (s) => pkt64(teacher, s),
+  };
+  for (const [name, ref] of Object.entries(refs)) {
+    const objective = getLoss(name, { weight: 2, ceWeight: 0.3, kdWeight: 0.5, temperature: 3 });
+    assert.equal(objective.needsFeatures, true);
+    const got = tf.tidy(() =>
+      objective.loss({
+        teacherLogits: tf.tensor2d(logitsT),
+        studentLogits: tf.tensor2d(logitsS),
+        labels: tf.tensor1d(labels, "int32"),
+        teacherFeatures: tf.tensor2d(teacher),
+        studentFeatures: tf.tensor2d(student),
+      }).dataSync()[0]
+    );
+    const logitTerms = logitsT.reduce((a, t, i) =>
+      a + hinton64(t, logitsS[i], labels[i], 3, 0.3, 0.5), 0) / B;
+    close(got, 2 * ref(student) + logitTerms, 2e-5, name);
+    // The defaults: the benchmark's weight, CE 1, no KD.
+    const plain = tf.tidy(() =>
+      getLoss(name).loss({
+        studentLogits: tf.tensor2d(logitsS),
+        labels: tf.tensor1d(labels, "int32"),
+        teacherFeatures: tf.tensor2d(teacher),
+        studentFeatures: tf.tensor2d(student),
+      }).dataSync()[0]
+    );
+    const weight = { rkd: 1, sp: 3000, pkt: 30000 }[name]!;
+    const ce = logitsS.reduce((a, s, i) => a + ce64(s, labels[i]), 0) / B;
+    close(plain, weight * ref(student) + ce, 2e-5, `${name} defaults`);
+  }
+});
+
+Deno.test("registry: fitnet and crd own heads, trained as the objective's variables", () => {
+  const objective = getLoss("crd", { studentDim: DS, teacherDim: DT, seed: 3, ceWeight: 0 });
+  const heads = objective.variables!();
+  assert.deepEqual(heads.map((v) => v.shape), [[DS, 128], [128], [DT, 128], [128]]);
+  const inputs = {
+    studentLogits: tf.zeros([B, 4]),
+    teacherFeatures: tf.tensor2d(teacher),
+    studentFeatures: tf.tensor2d(student),
+  };
+  const { grads, value: loss } = tf.variableGrads(() => objective.loss(inputs), heads);
+  assert.ok(Object.values(grads).every((g) => g.abs().sum().dataSync()[0] > 0));
+  tf.dispose([loss, ...Object.values(grads), ...Object.values(inputs)]);
+  objective.dispose!();
+  assert.throws(
+    () => getLoss("fitnet", { studentDim: 3 }),
+    /fitnet: config.teacherDim must be an integer/,
+  );
+  assert.throws(
+    () =>
+      getLoss("sp").loss({ studentLogits: tf.zeros([2, 2]), labels: tf.tensor1d([0, 1], "int32") }),
+    /sp: inputs.teacherFeatures and inputs.studentFeatures are required/,
+  );
+  assert.throws(
+    () => getLoss("pkt", { weight: -1 }),
+    /pkt: config.weight must be a number in \[0, Infinity\]/,
+  );
+});

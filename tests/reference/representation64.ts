@@ -1,0 +1,103 @@
+/**
+ * float64 references of the representation-distillation losses (`lib/representation/`), written
+ * from the papers' equations over plain arrays, loop by loop, for the known-answer and
+ * finite-difference tests.
+ *
+ * @module
+ */
+import type { Rows64 } from "./losses64.ts";
+
+const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+const dot = (a: number[], b: number[]) => sum(a.map((v, i) => v * b[i]));
+const norm = (a: number[]) => Math.sqrt(dot(a, a));
+const huber = (x: number) => Math.abs(x) < 1 ? 0.5 * x * x : Math.abs(x) - 0.5;
+const unit = (a: number[]) => {
+  const n = norm(a);
+  return n === 0 ? a.map(() => 0) : a.map((v) => v / n);
+};
+
+/** ψ_D: pairwise distances over their mean over the pairs apart. */
+function distances64(f: Rows64): Rows64 {
+  const d = f.map((a) => f.map((b) => norm(a.map((v, k) => v - b[k]))));
+  const apart = d.flat().filter((v) => v > 0);
+  const mean = sum(apart) / apart.length;
+  return d.map((row) => row.map((v) => v / mean));
+}
+
+/** ψ_A: entry [j][i][k] = cos of the angle at f_j between f_i and f_k. */
+function angles64(f: Rows64): number[][][] {
+  return f.map((fj) => {
+    const e = f.map((fi) => unit(fi.map((v, k) => v - fj[k])));
+    return e.map((a) => e.map((b) => dot(a, b)));
+  });
+}
+
+/** RKD-DA (Park et al. 2019): w_D·mean Huber(ψ_D) over B² + w_A·mean Huber(ψ_A) over B³. */
+export function rkd64(t: Rows64, s: Rows64, wD: number, wA: number): number {
+  const [dt, ds] = [distances64(t), distances64(s)];
+  const [at, as] = [angles64(t), angles64(s)];
+  const lossD = sum(dt.flatMap((row, i) => row.map((v, j) => huber(ds[i][j] - v)))) /
+    dt.length ** 2;
+  const lossA = sum(at.flat(2).map((v, n) => huber(as.flat(2)[n] - v))) / at.length ** 3;
+  return wD * lossD + wA * lossA;
+}
+
+/** SP (Tung & Mori 2019): ‖rownorm(F_T F_Tᵀ) − rownorm(F_S F_Sᵀ)‖²_F / B². */
+export function sp64(t: Rows64, s: Rows64): number {
+  const gram = (f: Rows64) => f.map((a) => unit(f.map((b) => dot(a, b))));
+  const [gt, gs] = [gram(t), gram(s)];
+  return sum(gt.flatMap((row, i) => row.map((v, j) => (v - gs[i][j]) ** 2))) / t.length ** 2;
+}
+
+/** PKT (Passalis & Tefas 2018), the released form: mean over B² of p_T·log((p_T + ε)/(p_S + ε)). */
+export function pkt64(t: Rows64, s: Rows64): number {
+  const eps = 1e-7;
+  const probabilities = (f: Rows64) => {
+    const u = f.map((a) => a.map((v) => v / (norm(a) + eps)));
+    const k = u.map((a) => u.map((b) => (dot(a, b) + 1) / 2));
+    return k.map((row) => row.map((v) => v / sum(row)));
+  };
+  const [pt, ps] = [probabilities(t), probabilities(s)];
+  const terms = pt.flatMap((row, i) =>
+    row.map((p, j) => p * Math.log((p + eps) / (ps[i][j] + eps)))
+  );
+  return sum(terms) / terms.length;
+}
+
+/** x·W + b for rows x and W `[d_in][d_out]`. */
+export function affine64(x: Rows64, w: Rows64, b: number[]): Rows64 {
+  return x.map((row) => b.map((bj, j) => bj + sum(row.map((v, k) => v * w[k][j]))));
+}
+
+/** FitNets' hint: the mean over B·d_T of (t − (s·W + b))². */
+export function hint64(t: Rows64, s: Rows64, w: Rows64, b: number[]): number {
+  const r = affine64(s, w, b);
+  const terms = t.flatMap((row, i) => row.map((v, j) => (v - r[i][j]) ** 2));
+  return sum(terms) / terms.length;
+}
+
+/**
+ * In-batch CRD: g = unit(x·W + b) for both sides; CE of the matching pair over each row of
+ * S = g_S·g_Tᵀ/τ plus over each column, both means over the B anchors.
+ */
+export function crd64(
+  t: Rows64,
+  s: Rows64,
+  heads: { ws: Rows64; bs: number[]; wt: Rows64; bt: number[] },
+  tau: number,
+): number {
+  const gs = affine64(s, heads.ws, heads.bs).map(unit);
+  const gt = affine64(t, heads.wt, heads.bt).map(unit);
+  const scores = gs.map((a) => gt.map((b) => dot(a, b) / tau));
+  const lse = (xs: number[]) => {
+    const m = Math.max(...xs);
+    return m + Math.log(sum(xs.map((v) => Math.exp(v - m))));
+  };
+  const B = t.length;
+  let rows = 0, columns = 0;
+  for (let i = 0; i < B; i++) {
+    rows += lse(scores[i]) - scores[i][i];
+    columns += lse(scores.map((r) => r[i])) - scores[i][i];
+  }
+  return rows / B + columns / B;
+}
