@@ -20,6 +20,7 @@
  */
 import type { VisionSpec } from "./vision.ts";
 import { visionStudent, visionStudy } from "./vision_study.ts";
+import { seedNumbers } from "./seeds.ts";
 
 /** The scales of the study. */
 export type BornAgainScale = "quick" | "full";
@@ -63,7 +64,7 @@ export function bornAgainStudy(scale: BornAgainScale, seeds: number): BornAgainR
   const vision = visionStudy(scale, seeds);
   const runs: BornAgainRun[] = [];
   for (const width of BORN_AGAIN_WIDTHS) {
-    for (let seed = 1; seed <= seeds; seed++) {
+    for (const seed of seedNumbers(seeds)) {
       const shared = visionStudent(vision, "fashion-mnist", "full", "ce", seed);
       const network = (name: string, runSeed: number): VisionSpec => ({
         ...shared,

@@ -4,7 +4,7 @@ import { initBackend } from "../backend.ts";
 import { ImageBatcher } from "../data/mod.ts";
 import { getLoss } from "../losses/mod.ts";
 import { createGPT, createMLP } from "../models/mod.ts";
-import { classifierTask, constantLr, train, warmupCosine } from "../train/mod.ts";
+import { classifierTask, constantLr, loadCheckpoint, train, warmupCosine } from "../train/mod.ts";
 import {
   BORN_AGAIN_GENERATIONS,
   bornAgainStudy,
@@ -21,10 +21,13 @@ import {
   PATIENCE_METHODS,
   patientStudy,
   replayTAID,
+  REPRESENTATION_METHODS,
+  representationStudy,
   rowModeMass,
   runLanguageModel,
   runVision,
   scaledTAIDAlpha,
+  seedNumbers,
   sparseKDStudy,
   stepsTrained,
   taidStudy,
@@ -680,6 +683,88 @@ Deno.test("runVision: train.stopAfter stops part-way through the full schedule",
         ),
       );
     }
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("seedNumbers: 1..n, and a named error for anything but a positive integer", () => {
+  assert.deepEqual(seedNumbers(3), [1, 2, 3]);
+  for (const bad of [0, -1, 2.5, NaN]) {
+    assert.throws(
+      () => seedNumbers(bad),
+      /seedNumbers: the number of seeds must be a positive integer/,
+    );
+  }
+});
+
+Deno.test("the representation plan: the vision study's CE and KD students, each feature method without and with KD", () => {
+  const { teacher, students } = representationStudy("full", 3);
+  const vision = visionStudy("full", 3);
+  assert.deepEqual(teacher, vision.teachers.fashion);
+  assert.equal(students.length, 3 * (2 + 2 * REPRESENTATION_METHODS.length));
+  assert.equal(new Set(students.map((s) => visionRun(s.spec, "/tmp/x").id)).size, students.length);
+  const find = (method: string, seed: number) =>
+    students.find((s) => s.method === method && s.seed === seed)!;
+  for (const m of ["ce", "kd"]) {
+    assert.deepEqual(find(m, 2).spec, visionStudent(vision, "fashion-mnist", "full", m, 2));
+  }
+  const ce = find("ce", 3).spec;
+  for (const family of REPRESENTATION_METHODS) {
+    const plain = find(family, 3), withKD = find(`${family}+kd`, 3);
+    assert.deepEqual(plain.spec.objective, { name: family });
+    assert.deepEqual(withKD.spec.objective, { name: family, config: { kdWeight: 1 } });
+    assert.ok(withKD.withKD && !plain.withKD && plain.family === family);
+    // The same student network, data, schedule and seed as the label-trained one; the CNN teacher.
+    for (const s of [plain.spec, withKD.spec]) {
+      assert.deepEqual(
+        { ...s, name: "", objective: undefined, teacher: undefined },
+        { ...ce, name: "", objective: undefined, teacher: undefined },
+      );
+      assert.deepEqual(s.teacher, teacher);
+    }
+  }
+  assert.equal(find("crd+kd", 1).spec.name, "repkd-full-crd_kd-s1");
+  assert.equal(
+    representationStudy("quick", 1).students.length,
+    2 + 2 * REPRESENTATION_METHODS.length,
+  );
+});
+
+Deno.test("runVision: a representation objective gets the two models' feature widths and the run's seed", async () => {
+  await initBackend("wasm", { log: false });
+  const root = await Deno.makeTempDir();
+  try {
+    const train = { steps: 6, batchSize: 16, peakLr: 5e-3, warmupSteps: 1, weightDecay: 0 };
+    const teacher: VisionSpec = {
+      name: "t",
+      dataset: "mnist",
+      fewShot: 0.02,
+      model: { kind: "mlp", config: { hidden: [12] } },
+      train,
+      objective: { name: "sft" },
+      seed: 1,
+      testExamples: 50,
+    };
+    const student: VisionSpec = {
+      ...teacher,
+      name: "s",
+      model: { kind: "mlp", config: { hidden: [5] } },
+      objective: { name: "crd", config: { kdWeight: 1, embedDim: 8 } },
+      teacher,
+      seed: 2,
+    };
+    const summary = await runVision(student, { root });
+    assert.equal(summary.steps, 6);
+    assert.ok(Number.isFinite(summary.final_loss as number));
+    // The heads (CRD's two embeddings, 5 → 8 and 12 → 8) are in the checkpoint with the student.
+    const saved = await loadCheckpoint(visionRun(student, root).checkpointDir);
+    assert.deepEqual(
+      Object.keys(saved!.params).filter((k) => k.startsWith("objective.")).map((k) =>
+        saved!.params[k].shape
+      ),
+      [[5, 8], [8], [12, 8], [8]],
+    );
   } finally {
     await Deno.remove(root, { recursive: true });
   }

@@ -15,6 +15,7 @@
 import { distillmStudy } from "./distillm_study.ts";
 import type { LMSpec } from "./lm.ts";
 import { gkdPromptLength, type TAIDMethod, type TAIDScale } from "./taid_study.ts";
+import { seedNumbers } from "./seeds.ts";
 
 /** A method of the study: a name, its objective, and the outputs it trains on. */
 export interface FDistillMethod extends TAIDMethod {
@@ -138,7 +139,7 @@ export function fdistillStudy(scale: TAIDScale): FDistillStudy {
   const genre = distillm.runs.filter((r) => r.setting === "genre");
   const template = genre.find((r) => r.method === "kd")!.spec;
   const runs = fdistillMethods(template.train.contextLength).flatMap((m) =>
-    Array.from({ length: seeds }, (_, i) => i + 1).map((seed): FDistillRun => {
+    seedNumbers(seeds).map((seed): FDistillRun => {
       if (m.distillm) {
         const shared = genre.find((r) => r.method === m.distillm && r.seed === seed)!;
         return { ...m, seed, spec: shared.spec };

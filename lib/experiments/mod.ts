@@ -65,6 +65,8 @@ export * from "./sparse_kd_study.ts";
 export * from "./patient_kd_study.ts";
 export * from "./teacher_gap_study.ts";
 export * from "./born_again_study.ts";
+export * from "./representation_study.ts";
+export * from "./seeds.ts";
 export * from "./phis_study.ts";
 export {
   distortionMap,

@@ -27,6 +27,7 @@ import type { ClassifierViews } from "../train/tasks.ts";
 import type { VisionSpec } from "./vision.ts";
 import { visionStudy } from "./vision_study.ts";
 import { warmupStepsFor } from "../train/schedule.ts";
+import { seedNumbers } from "./seeds.ts";
 
 /** The scales of the study. */
 export type PatientScale = "quick" | "full";
@@ -138,7 +139,7 @@ export function patientStudy(scale: PatientScale, seeds: number): PatientStudy {
   const teacher = visionStudy(scale, 1).teachers.fashion;
   const students = TEACHING_METHODS.flatMap((m) =>
     budgetsOf(m.method, c).flatMap((epochs) =>
-      Array.from({ length: seeds }, (_, i) => i + 1).map((seed) => {
+      seedNumbers(seeds).map((seed) => {
         const steps = stepsForEpochs(epochs, c.batchSize);
         const spec: VisionSpec = {
           name: `patient-${scale}-${m.method}-e${epochs}-s${seed}`,

@@ -9,6 +9,7 @@
 import { TAID, type TAIDConfig } from "../taid/mod.ts";
 import type { LMSpec } from "./lm.ts";
 import { warmupStepsFor } from "../train/schedule.ts";
+import { seedNumbers } from "./seeds.ts";
 
 /** The scales of the study. */
 export type TAIDScale = "quick" | "full";
@@ -203,7 +204,7 @@ export function taidStudy(scale: TAIDScale, seeds: number): TAIDStudy {
     ...(m.onPolicy ? { onPolicy: m.onPolicy } : {}),
     eval: c.eval,
   });
-  const seedList = Array.from({ length: seeds }, (_, i) => i + 1);
+  const seedList = seedNumbers(seeds);
   const methods = taidMethods(c.student.steps, c.contextLength);
   const main = methods.flatMap((m) =>
     seedList.map((seed) => ({ ...m, seed, spec: student(m, seed, teachers.main) }))

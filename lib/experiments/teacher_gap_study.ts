@@ -34,6 +34,7 @@
 import type { VisionSpec } from "./vision.ts";
 import { VISION_METHODS, visionStudent, visionStudy } from "./vision_study.ts";
 import { warmupStepsFor } from "../train/schedule.ts";
+import { seedNumbers } from "./seeds.ts";
 
 /** The scales of the study. */
 export type GapScale = "quick" | "full";
@@ -125,7 +126,7 @@ export interface GapStudy {
 export function teacherGapStudy(scale: GapScale, seeds: number): GapStudy {
   const vision = visionStudy(scale, seeds);
   const cnn = vision.teachers.fashion;
-  const seedList = Array.from({ length: seeds }, (_, i) => i + 1);
+  const seedList = seedNumbers(seeds);
   const shared = (method: string, seed: number) =>
     visionStudent(vision, "fashion-mnist", "full", method, seed);
   const studentSteps = shared("ce", 1).train.steps;

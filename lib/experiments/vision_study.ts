@@ -12,6 +12,7 @@
 import type { ImageDatasetName } from "../data/mod.ts";
 import type { VisionSpec } from "./vision.ts";
 import { warmupStepsFor } from "../train/schedule.ts";
+import { seedNumbers } from "./seeds.ts";
 
 /** The scales of the study. */
 export type VisionScale = "quick" | "full";
@@ -144,7 +145,7 @@ export function visionStudy(scale: VisionScale, seeds: number): VisionStudy {
     seed: 100,
     ...(c.testExamples ? { testExamples: c.testExamples } : {}),
   });
-  const seedList = Array.from({ length: seeds }, (_, i) => i + 1);
+  const seedList = seedNumbers(seeds);
   const students = (dataset: ImageDatasetName, setting: "full" | "fewshot") =>
     VISION_METHODS.flatMap((m) =>
       seedList.map((seed) => {

@@ -1,0 +1,80 @@
+/**
+ * The run plan of the CRD benchmark's question (Tian, Krishnan & Isola, ICLR 2020, "Contrastive
+ * Representation Distillation", Table 1) on Fashion-MNIST: do losses on the penultimate features
+ * (FitNets' hint, RKD, SP, PKT, CRD; `lib/representation/`) teach a small student more than
+ * Hinton's KD on the logits, and does adding KD to each help?
+ *
+ * Teacher and student are the vision study's (`vision_study.ts`): its CNN teacher (128-d
+ * features) and its MLP 784-32-10 student (32-d features), 4,000 steps of 128 at full scale; the
+ * label-trained (`ce`) and KD (`kd`: CE 0.1 + KD 0.9 at T = 4, the benchmark's KD row) students
+ * are that study's runs, shared. Each feature method trains with CE (weight 1) plus the
+ * benchmark's weight of its loss (FitNets 100, RKD 1 with w_D = 25 and w_A = 50, SP 3000, PKT
+ * 30 000, CRD 0.8), and once more with KD at weight 1 (T = 4) added: the benchmark's `-a 1`,
+ * which its README shows for CRD ("CRD+KD").
+ *
+ * @module
+ */
+import type { VisionSpec } from "./vision.ts";
+import { visionStudent, visionStudy } from "./vision_study.ts";
+import { seedNumbers } from "./seeds.ts";
+
+/** The scales of the study. */
+export type RepresentationScale = "quick" | "full";
+
+/** The feature methods, as named in the results CSV (their registry names). */
+export const REPRESENTATION_METHODS = ["fitnet", "rkd", "sp", "pkt", "crd"] as const;
+
+/** One student of the study. */
+export interface RepresentationStudent {
+  /** `ce`, `kd`, a feature method, or a feature method with KD (`crd+kd`). */
+  method: string;
+  /** The feature method (`none` for `ce` and `kd`). */
+  family: string;
+  /** Whether the objective includes Hinton's KD term. */
+  withKD: boolean;
+  /** The run's seed. */
+  seed: number;
+  /** The run. */
+  spec: VisionSpec;
+}
+
+/** Every spec of the study at one scale: the shared teacher, then the students by method, seed. */
+export function representationStudy(
+  scale: RepresentationScale,
+  seeds: number,
+): { teacher: VisionSpec; students: RepresentationStudent[] } {
+  const vision = visionStudy(scale, seeds);
+  const seedList = seedNumbers(seeds);
+  const shared = (method: "ce" | "kd", seed: number): RepresentationStudent => ({
+    method,
+    family: "none",
+    withKD: method === "kd",
+    seed,
+    spec: visionStudent(vision, "fashion-mnist", "full", method, seed),
+  });
+  const feature = (family: string, withKD: boolean, seed: number): RepresentationStudent => {
+    const method = withKD ? `${family}+kd` : family;
+    const base = visionStudent(vision, "fashion-mnist", "full", "ce", seed);
+    return {
+      method,
+      family,
+      withKD,
+      seed,
+      spec: {
+        ...base,
+        name: `repkd-${scale}-${method.replace("+", "_")}-s${seed}`,
+        objective: { name: family, ...(withKD ? { config: { kdWeight: 1 } } : {}) },
+        teacher: vision.teachers.fashion,
+      },
+    };
+  };
+  const students = [
+    ...(["ce", "kd"] as const).flatMap((m) => seedList.map((seed) => shared(m, seed))),
+    ...[false, true].flatMap((withKD) =>
+      REPRESENTATION_METHODS.flatMap((family) =>
+        seedList.map((seed) => feature(family, withKD, seed))
+      )
+    ),
+  ];
+  return { teacher: vision.teachers.fashion, students };
+}
