@@ -8,6 +8,7 @@ import { classifierTask, constantLr, loadCheckpoint, train, warmupCosine } from 
 import {
   BORN_AGAIN_GENERATIONS,
   bornAgainStudy,
+  CRD_NEGATIVES,
   dependencies,
   distillmStudy,
   estimatedCost,
@@ -712,8 +713,10 @@ Deno.test("the representation plan: the vision study's CE and KD students, each 
   const ce = find("ce", 3).spec;
   for (const family of REPRESENTATION_METHODS) {
     const plain = find(family, 3), withKD = find(`${family}+kd`, 3);
-    assert.deepEqual(plain.spec.objective, { name: family });
-    assert.deepEqual(withKD.spec.objective, { name: family, config: { kdWeight: 1 } });
+    // CRD's NCE draws CRD_NEGATIVES negatives per batch; the others use their defaults.
+    const own = family === "crd_nce" ? { negatives: CRD_NEGATIVES } : undefined;
+    assert.deepEqual(plain.spec.objective, own ? { name: family, config: own } : { name: family });
+    assert.deepEqual(withKD.spec.objective, { name: family, config: { ...own, kdWeight: 1 } });
     assert.ok(withKD.withKD && !plain.withKD && plain.family === family);
     // The same student network, data, schedule and seed as the label-trained one; the CNN teacher.
     for (const s of [plain.spec, withKD.spec]) {
@@ -765,6 +768,17 @@ Deno.test("runVision: a representation objective gets the two models' feature wi
       ),
       [[5, 8], [8], [12, 8], [8]],
     );
+    // CRD's NCE: its memory banks get one row per training example, checkpointed as buffers.
+    const nce: VisionSpec = {
+      ...student,
+      name: "nce",
+      objective: { name: "crd_nce", config: { negatives: 8, embedDim: 8 } },
+    };
+    await runVision(nce, { root });
+    const buffers = (await loadCheckpoint(visionRun(nce, root).checkpointDir))!.buffers!;
+    const examples = visionRun(nce, root).summary().train_examples as number;
+    assert.deepEqual(buffers["crd.bank.student"].shape, [examples, 8]);
+    assert.ok(buffers["crd.z.teacher"].data[0] > 0, "Z was estimated");
   } finally {
     await Deno.remove(root, { recursive: true });
   }

@@ -239,6 +239,10 @@ export async function runVision(
     objectiveConfig.teacherDim ??= teacher?.featureDim;
     objectiveConfig.seed ??= spec.seed;
   }
+  // CRD's memory banks hold one row per training example.
+  if (objectiveKeys(spec.objective.name).includes("dataSize")) {
+    objectiveConfig.dataSize ??= trainSplit.count;
+  }
   const objective = getLoss(spec.objective.name, objectiveConfig);
   // With views the teacher runs on every view, unless it is a fixed teacher (clean images).
   const cleanTeacher = !spec.augment || spec.augment.teacher === "clean";

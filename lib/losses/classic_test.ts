@@ -452,6 +452,7 @@ Deno.test("registry: every name builds and computes a finite loss; unknown names
       "sp",
       "pkt",
       "crd",
+      "crd_nce",
     ]
   ) {
     assert.ok(names.includes(name), name);
@@ -477,6 +478,7 @@ Deno.test("registry: every name builds and computes a finite loss; unknown names
             studentFeatures: tf.tensor2d(randomRows(N, MINIMAL_HEAD_WIDTHS.studentDim, 42)),
           }
           : {}),
+        ...(objective.needsExampleIds ? { exampleIds: tf.tensor1d([0, 1, 2, 3, 4], "int32") } : {}),
         ...(objective.needsTargets
           ? {
             teacherTargets: {
@@ -488,7 +490,8 @@ Deno.test("registry: every name builds and computes a finite loss; unknown names
       }).dataSync()[0]
     );
     assert.ok(Number.isFinite(value), `${name}: ${value}`);
-    objective.variables?.().forEach((v) => v.dispose());
+    objective.dispose?.();
+    objective.variables?.().forEach((v) => v.isDisposed || v.dispose());
   }
   assert.throws(() => getLoss("kl2"), /unknown objective "kl2"; registered: sft, fkl/);
   assert.throws(

@@ -74,6 +74,8 @@ export interface ObjectiveInputs {
   teacherFeatures?: tf.Tensor;
   /** Representation KD: the student's penultimate features `[N, d_S]` (on the gradient tape). */
   studentFeatures?: tf.Tensor;
+  /** CRD's memory bank: each row's index in the training split (int32 `[N]`). */
+  exampleIds?: tf.Tensor;
 }
 
 /** What the trainer tells an objective after each optimiser step ({@link Objective.observe}). */
@@ -135,6 +137,11 @@ export interface Objective {
    * {@link ObjectiveInputs.teacherFeatures} and {@link ObjectiveInputs.studentFeatures}.
    */
   readonly needsFeatures?: boolean;
+  /**
+   * With {@link needsFeatures}: the objective also needs each row's index in the training split
+   * ({@link ObjectiveInputs.exampleIds}; CRD's memory bank).
+   */
+  readonly needsExampleIds?: boolean;
   /** The loss of one batch (a scalar to minimise). */
   loss(inputs: ObjectiveInputs): tf.Scalar;
   /**
@@ -146,6 +153,11 @@ export interface Objective {
   observe?(step: StepObservation): ObjectiveFields | void;
   /** Extra trainable variables (CTKD's temperature). */
   variables?(): tf.Variable[];
+  /**
+   * Untrained state too large for {@link state}'s JSON (CRD's memory banks), by name: the trainer
+   * saves it in checkpoints and assigns it back on resume.
+   */
+  buffers?(): Record<string, tf.Variable>;
   /**
    * Objective state for checkpoints (TAID's t). A promise where it is read from the device
    * (TAID's state, CTKD's θ: asynchronous reads work on every backend); the trainer awaits it.
@@ -254,10 +266,15 @@ function labelCrossEntropy(name: string, x: ObjectiveInputs): tf.Scalar {
   return reduceRows(crossEntropyRows(rows.student, y), rows) as tf.Scalar;
 }
 
-/** A representation loss with what it owns: trainable heads, if any. */
+/** A representation loss with what it owns: trainable heads and memory banks, if any. */
 interface FeatureTerm {
-  loss(teacherFeatures: tf.Tensor, studentFeatures: tf.Tensor): tf.Scalar;
+  loss(teacherFeatures: tf.Tensor, studentFeatures: tf.Tensor, exampleIds?: tf.Tensor): tf.Scalar;
   variables?: tf.Variable[];
+  /** Needs each row's index in the training split (CRD's memory). */
+  needsExampleIds?: boolean;
+  buffers?(): Record<string, tf.Variable>;
+  state?(): unknown;
+  load?(state: unknown): void;
   dispose?(): void;
 }
 
@@ -311,6 +328,7 @@ function representation(
         name,
         needsTeacher: true,
         needsFeatures: true,
+        ...(term.needsExampleIds ? { needsExampleIds: true } : {}),
         loss: (x) =>
           tf.tidy(() => {
             if (!x.teacherFeatures || !x.studentFeatures) {
@@ -319,7 +337,16 @@ function representation(
                   `image-classifier task passes both models' penultimate features)`,
               );
             }
-            let loss = tf.mul(weight, term.loss(x.teacherFeatures, x.studentFeatures));
+            if (term.needsExampleIds && !x.exampleIds) {
+              throw new Error(
+                `${name}: inputs.exampleIds is required (each row's index in the training ` +
+                  `split, for the memory bank)`,
+              );
+            }
+            let loss = tf.mul(
+              weight,
+              term.loss(x.teacherFeatures, x.studentFeatures, x.exampleIds),
+            );
             if (ceWeight > 0) loss = tf.add(loss, tf.mul(ceWeight, labelCrossEntropy(name, x)));
             if (kdWeight > 0) {
               loss = tf.add(
@@ -334,18 +361,29 @@ function representation(
             return loss as tf.Scalar;
           }),
         ...(term.variables ? { variables: () => term.variables! } : {}),
+        ...(term.buffers ? { buffers: () => term.buffers!() } : {}),
+        ...(term.state ? { state: () => term.state!(), load: (s) => term.load!(s) } : {}),
         ...(term.dispose ? { dispose: () => term.dispose!() } : {}),
       };
     },
   };
 }
 
-/** A term that owns trainable heads. */
+/** A term that owns trainable heads (and, for CRD's NCE, memory banks). */
 function withHeads(head: FitNetHint | ContrastiveRepresentation): FeatureTerm {
+  const memory = head instanceof ContrastiveRepresentation ? head.memory : undefined;
   return {
-    loss: (t, s) => head.loss(t, s),
+    loss: (t, s, ids) => head instanceof FitNetHint ? head.loss(t, s) : head.loss(t, s, ids),
     variables: Object.values(head.params),
     dispose: () => head.dispose(),
+    ...(memory
+      ? {
+        needsExampleIds: true,
+        buffers: () => memory.buffers(),
+        state: () => ({ draws: memory.draws }),
+        load: (state: unknown) => void (memory.draws = (state as { draws: number }).draws),
+      }
+      : {}),
   };
 }
 
@@ -788,6 +826,41 @@ const REGISTRY: Record<string, Entry> = {
         }),
       ),
   ),
+  crd_nce: representation(
+    "crd_nce",
+    "contrastive representation distillation, the paper's NCE over memory banks (+ CE)",
+    0.8,
+    [
+      "studentDim",
+      "teacherDim",
+      "seed",
+      "embedDim",
+      "contrastTemperature",
+      "dataSize",
+      "negatives",
+      "momentum",
+    ],
+    (c) => {
+      if (!Number.isInteger(c.dataSize)) {
+        throw new Error(
+          `crd_nce: config.dataSize must be an integer (the training split's size: the memory ` +
+            `banks' rows; runVision fills it), got ${c.dataSize}`,
+        );
+      }
+      return withHeads(
+        new ContrastiveRepresentation({
+          ...headConfig("crd_nce", c),
+          embedDim: c.embedDim as number | undefined,
+          temperature: c.contrastTemperature as number | undefined,
+          memory: {
+            dataSize: c.dataSize as number,
+            negatives: c.negatives as number | undefined,
+            momentum: c.momentum as number | undefined,
+          },
+        }),
+      );
+    },
+  ),
   minillm: {
     description:
       "MiniLLM: sequence-level reverse KL by policy gradient (PPO clip) + single-step reverse KL",
@@ -834,10 +907,14 @@ const REGISTRY: Record<string, Entry> = {
 /** The feature widths {@linkcode minimalConfig} gives the objectives with heads (FitNets, CRD). */
 export const MINIMAL_HEAD_WIDTHS = { studentDim: 3, teacherDim: 4 } as const;
 
+/** The training-split size {@linkcode minimalConfig} gives CRD's memory banks (`crd_nce`). */
+export const MINIMAL_DATA_SIZE = 64;
+
 /**
  * A valid config with only the required keys filled (TAID's `totalSteps`, PS-KD's `epochs` and
  * `stepsPerEpoch`, MiniLMv2's `relationHeads`: 1, which divides any width, the heads' widths
- * {@linkcode MINIMAL_HEAD_WIDTHS} and seed 0 of FitNets and CRD), for tours and tests
+ * {@linkcode MINIMAL_HEAD_WIDTHS} and seed 0 of FitNets and CRD, and for CRD's memory banks
+ * {@linkcode MINIMAL_DATA_SIZE} examples and 16 negatives), for tours and tests
  * that build every objective: `getLoss(name, minimalConfig(name))`.
  */
 export function minimalConfig(name: string): Config {
@@ -845,6 +922,9 @@ export function minimalConfig(name: string): Config {
   if (name === "minilmv2") return { relationHeads: 1 };
   if (name === "ps_kd") return { epochs: 10, stepsPerEpoch: 10 };
   if (name === "fitnet" || name === "crd") return { ...MINIMAL_HEAD_WIDTHS, seed: 0 };
+  if (name === "crd_nce") {
+    return { ...MINIMAL_HEAD_WIDTHS, seed: 0, dataSize: MINIMAL_DATA_SIZE, negatives: 16 };
+  }
   return {};
 }
 

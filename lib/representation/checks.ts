@@ -107,3 +107,15 @@ export function checkWeight(
   }
   return w;
 }
+
+/**
+ * The value of `x` with a zero gradient (tfjs has no `stopGradient`): for constants computed from
+ * tensors on the gradient tape, such as CRD's normalisation constant Z.
+ */
+export const stopGradient: (x: tf.Tensor) => tf.Tensor = tf.customGrad(
+  // deno-lint-ignore no-explicit-any
+  ((x: tf.Tensor) => ({
+    value: tf.clone(x),
+    gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy),
+  })) as any,
+) as unknown as (x: tf.Tensor) => tf.Tensor;

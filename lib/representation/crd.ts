@@ -5,20 +5,21 @@
  * embedding of *its own* input from the teacher's embeddings of other inputs, which lower-bounds
  * the mutual information between the two representations (Eq. 10–18).
  *
- * The paper estimates it with NCE over a memory bank of 16 384 negatives drawn from the whole
- * training set. Here the negatives are the batch's other examples and the bound is InfoNCE's
- * (Oord et al. 2018; the "softmax" form that CRD's Section 4 discusses next to NCE): with
- * S = g_S·g_Tᵀ/τ, `[B, B]`, the loss is CE(S, diag) + CE(Sᵀ, diag), the mean cross-entropy of
- * finding the positive among B candidates in both directions (teacher anchors and student
- * anchors, as the paper's two symmetric terms). τ = 0.07 and the 128-d embedding follow the
- * paper; both heads train with the student. With B − 1 negatives rather than 16 384 the bound is
- * looser (log B ≈ 4.9 nats at B = 128).
+ * With `memory`, the loss is the paper's: NCE over memory banks of every training example's
+ * embeddings, with 16 384 negatives (`crd_memory.ts`; the batch's example indices are needed).
+ * Without, the negatives are the batch's other examples and the bound is InfoNCE's (Oord et al.
+ * 2018): with S = g_S·g_Tᵀ/τ, `[B, B]`, the loss is CE(S, diag) + CE(Sᵀ, diag), the mean
+ * cross-entropy of finding the positive among B candidates in both directions (teacher anchors and
+ * student anchors, as the paper's two symmetric terms); with B − 1 negatives rather than 16 384
+ * the bound is looser (log B ≈ 4.9 nats at B = 128). τ = 0.07 and the 128-d embedding follow the
+ * paper; both heads train with the student.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
 import { ParamBuilder, type Params } from "../models/params.ts";
 import { checkFeaturePair, normalizeRows } from "./checks.ts";
+import { ContrastMemory, type ContrastMemoryOptions } from "./crd_memory.ts";
 import { checkWidth } from "./fitnet_hint.ts";
 
 /** Widths, temperature and seed of a {@linkcode ContrastiveRepresentation}. */
@@ -31,8 +32,10 @@ export interface ContrastiveRepresentationOptions {
   embedDim?: number;
   /** Temperature τ of the critic (default 0.07). */
   temperature?: number;
-  /** Seed of the heads' initial weights. */
+  /** Seed of the heads' initial weights (and of the memory's banks and draws). */
   seed: number;
+  /** The paper's NCE over memory banks (N examples, K negatives, momentum); absent: in-batch. */
+  memory?: Pick<ContrastMemoryOptions, "dataSize" | "negatives" | "momentum">;
 }
 
 /**
@@ -62,6 +65,8 @@ export class ContrastiveRepresentation {
   readonly params: Params;
   /** The critic's temperature τ. */
   readonly temperature: number;
+  /** The memory banks, when the loss is the paper's NCE. */
+  readonly memory?: ContrastMemory;
   readonly #dims: [number, number];
 
   /** Heads initialised as PyTorch's `nn.Linear` would be in scale: N(0, 1/d_in), bias 0. */
@@ -82,6 +87,14 @@ export class ContrastiveRepresentation {
     this.params = init.params;
     this.temperature = temperature;
     this.#dims = [ds, dt];
+    if (options.memory) {
+      this.memory = new ContrastMemory({
+        ...options.memory,
+        embedDim: k,
+        temperature,
+        seed: options.seed,
+      });
+    }
   }
 
   /** Unit embeddings of a model's features through its head. */
@@ -96,8 +109,11 @@ export class ContrastiveRepresentation {
     );
   }
 
-  /** The loss of a batch of features `[B, d_T]`, `[B, d_S]` (B ≥ 2). */
-  loss(teacherFeatures: tf.Tensor, studentFeatures: tf.Tensor): tf.Scalar {
+  /**
+   * The loss of a batch of features `[B, d_T]`, `[B, d_S]` (B ≥ 2); with a memory, also of the
+   * rows' indices in the training split (int32 `[B]`), and the banks move towards the batch.
+   */
+  loss(teacherFeatures: tf.Tensor, studentFeatures: tf.Tensor, exampleIds?: tf.Tensor): tf.Scalar {
     const fn = "ContrastiveRepresentation";
     checkFeaturePair(fn, teacherFeatures, studentFeatures);
     const [ds, dt] = this.#dims;
@@ -107,17 +123,21 @@ export class ContrastiveRepresentation {
           `[${studentFeatures.shape}] and [${teacherFeatures.shape}]`,
       );
     }
-    return tf.tidy(() =>
-      symmetricInfoNCE(
-        this.embed(studentFeatures as tf.Tensor2D, "student"),
-        this.embed(teacherFeatures as tf.Tensor2D, "teacher"),
-        this.temperature,
-      )
-    );
+    if (this.memory && !exampleIds) {
+      throw new Error(`${fn}: with a memory bank, exampleIds (the rows' indices) are required`);
+    }
+    return tf.tidy(() => {
+      const student = this.embed(studentFeatures as tf.Tensor2D, "student");
+      const teacher = this.embed(teacherFeatures as tf.Tensor2D, "teacher");
+      return this.memory
+        ? this.memory.loss(student, teacher, exampleIds!)
+        : symmetricInfoNCE(student, teacher, this.temperature);
+    });
   }
 
-  /** Frees the heads. */
+  /** Frees the heads and the memory. */
   dispose(): void {
     Object.values(this.params).forEach((v) => v.dispose());
+    this.memory?.dispose();
   }
 }

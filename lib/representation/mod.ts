@@ -4,10 +4,12 @@
  * compare embeddings: FitNets' hint through a learned regressor (`FitNetHint`), relational KD
  * (`relationalKD`: distances and angles), similarity-preserving KD (`similarityPreserving`: Gram
  * matrices), probabilistic knowledge transfer (`probabilisticKT`: cosine-kernel probabilities) and
- * CRD itself (`ContrastiveRepresentation`, in-batch negatives). The relational three need no
- * parameters and accept any two widths; the hint and CRD own trainable heads. The loss registry
+ * CRD itself (`ContrastiveRepresentation`: the paper's NCE over memory banks, `ContrastMemory`, or
+ * in-batch negatives). The relational three need no parameters and accept any two widths; the hint
+ * and CRD own trainable heads, and CRD's NCE its memory banks. The loss registry
  * (`lib/losses/registry.ts`) adds each to CE (and optionally KD) as the names `fitnet`, `rkd`,
- * `sp`, `pkt` and `crd`; image-classifier tasks pass both models' features to them.
+ * `sp`, `pkt`, `crd` (in-batch) and `crd_nce` (memory banks); image-classifier tasks pass both
+ * models' features to them (and, for `crd_nce`, the rows' indices in the training split).
  *
  * @example Relations survive a change of scale and width
  * ```ts
@@ -32,3 +34,4 @@ export * from "./similarity_preserving.ts";
 export * from "./pkt.ts";
 export * from "./fitnet_hint.ts";
 export * from "./crd.ts";
+export * from "./crd_memory.ts";

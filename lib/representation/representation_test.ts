@@ -9,10 +9,21 @@ import {
   type Rows64,
 } from "../../tests/reference/losses64.ts";
 import { getLoss } from "../losses/mod.ts";
-import { crd64, hint64, pkt64, rkd64, sp64 } from "../../tests/reference/representation64.ts";
+import {
+  crd64,
+  hint64,
+  nce64,
+  nceNormalizer64,
+  pkt64,
+  rkd64,
+  sp64,
+} from "../../tests/reference/representation64.ts";
 import {
   ContrastiveRepresentation,
+  ContrastMemory,
   FitNetHint,
+  nceContrastLoss,
+  nceNormalizer,
   probabilisticKT,
   relationalKD,
   similarityPreserving,
@@ -305,5 +316,161 @@ Deno.test("registry: fitnet and crd own heads, trained as the objective's variab
   assert.throws(
     () => getLoss("pkt", { weight: -1 }),
     /pkt: config.weight must be a number in \[0, Infinity\]/,
+  );
+});
+
+/** Rows scaled to unit length (embeddings live on the sphere). */
+const unitRows = (rows: Rows64) =>
+  rows.map((r) => {
+    const n = Math.hypot(...r);
+    return r.map((v) => v / n);
+  });
+
+for (const backend of ["cpu", "wasm"]) {
+  Deno.test(`nceContrastLoss and nceNormalizer: known answers and gradients against float64 (${backend})`, async () => {
+    await initBackend(backend, { log: false });
+    try {
+      const anchors = unitRows(randomRows(4, 3, 51, 1));
+      const positives = unitRows(randomRows(4, 3, 52, 1));
+      const negatives = unitRows(randomRows(5, 3, 53, 1));
+      const [tau, N] = [0.5, 40];
+      const z = nceNormalizer64(anchors, positives, negatives, tau, N);
+      const value = tf.tidy(() =>
+        nceNormalizer(tf.tensor2d(anchors), tf.tensor2d(positives), tf.tensor2d(negatives), tau, N)
+          .dataSync()[0]
+      );
+      close(value, z, 2e-6, "Z");
+      const loss = (a: tf.Tensor) =>
+        nceContrastLoss(
+          a as tf.Tensor2D,
+          tf.tensor2d(positives),
+          tf.tensor2d(negatives),
+          tau,
+          tf.scalar(z),
+          N,
+        );
+      const ref = (a: Rows64) => nce64(a, positives, negatives, tau, z, N);
+      tf.tidy(() => close(loss(tf.tensor2d(anchors)).dataSync()[0], ref(anchors), 2e-5, "loss"));
+      const grad = tf.tidy(() => tf.grad(loss)(tf.tensor2d(anchors)).dataSync());
+      numericGradient(ref, anchors).flat().forEach((n, i) => close(grad[i], n, 3e-4, `grad[${i}]`));
+    } finally {
+      await initBackend("cpu", { log: false });
+    }
+  });
+}
+
+Deno.test("ContrastMemory: Z fixed at the first batch, banks move towards the batch, draws resume", () => {
+  const memory = new ContrastMemory({
+    dataSize: 10,
+    embedDim: 3,
+    negatives: 6,
+    seed: 4,
+    temperature: 0.5,
+  });
+  const banks = memory.buffers();
+  const before = {
+    student: rows(banks["crd.bank.student"]),
+    teacher: rows(banks["crd.bank.teacher"]),
+  };
+  const bound = Math.sqrt(3 / 3);
+  assert.ok(before.student.flat().every((v) => Math.abs(v) <= bound));
+  const s = unitRows(randomRows(3, 3, 61, 1)), t = unitRows(randomRows(3, 3, 62, 1));
+  const ids = [7, 2, 5];
+  // The first batch's negatives, drawn as the memory will draw them.
+  const twin = new ContrastMemory({ dataSize: 10, embedDim: 3, negatives: 6, seed: 4 });
+  const negatives = Array.from(twin.drawNegatives());
+  twin.dispose();
+  const loss = tf.tidy(() =>
+    memory.loss(tf.tensor2d(s), tf.tensor2d(t), tf.tensor1d(ids, "int32")).dataSync()[0]
+  );
+  const pick = (bank: Rows64, at: number[]) => at.map((i) => bank[i]);
+  const zS = nceNormalizer64(
+    s,
+    pick(before.teacher, ids),
+    pick(before.teacher, negatives),
+    0.5,
+    10,
+  );
+  const zT = nceNormalizer64(
+    t,
+    pick(before.student, ids),
+    pick(before.student, negatives),
+    0.5,
+    10,
+  );
+  close(banks["crd.z.student"].dataSync()[0], zS, 2e-6, "Z student");
+  close(banks["crd.z.teacher"].dataSync()[0], zT, 2e-6, "Z teacher");
+  const expected =
+    nce64(s, pick(before.teacher, ids), pick(before.teacher, negatives), 0.5, zS, 10) +
+    nce64(t, pick(before.student, ids), pick(before.student, negatives), 0.5, zT, 10);
+  close(loss, expected, 2e-5, "both sides' NCE");
+  // The banks: the batch's rows are normalize(½·old + ½·v); the others are untouched.
+  const after = rows(banks["crd.bank.student"]);
+  after.forEach((row, i) => {
+    const k = ids.indexOf(i);
+    const want = k < 0
+      ? before.student[i]
+      : unitRows([before.student[i].map((v, j) => 0.5 * v + 0.5 * s[k][j])])[0];
+    row.forEach((v, j) => close(v, want[j], 1e-6, `bank[${i}][${j}]`));
+  });
+  // A second batch keeps Z; the draw counter is the state that replays the negatives.
+  tf.tidy(() => memory.loss(tf.tensor2d(s), tf.tensor2d(t), tf.tensor1d(ids, "int32")));
+  close(banks["crd.z.student"].dataSync()[0], zS, 2e-6, "Z stays");
+  assert.equal(memory.draws, 2);
+  const replay = new ContrastMemory({ dataSize: 10, embedDim: 3, negatives: 6, seed: 4 });
+  replay.draws = 1;
+  const third = Array.from(replay.drawNegatives());
+  memory.draws = 1;
+  assert.deepEqual(Array.from(memory.drawNegatives()), third);
+  assert.ok(third.every((i) => i >= 0 && i < 10));
+  assert.throws(
+    () => memory.loss(tf.tensor2d(s), tf.tensor2d(t), tf.tensor1d([1, 2], "int32")),
+    /ContrastMemory: exampleIds must be int32 \[3\]/,
+  );
+  assert.throws(
+    () => new ContrastMemory({ dataSize: 10, embedDim: 3, momentum: 1, seed: 0 }),
+    /momentum must be in \[0, 1\), got 1/,
+  );
+  memory.dispose();
+  replay.dispose();
+});
+
+Deno.test("registry: crd_nce trains both heads through its memory and needs the rows' indices", () => {
+  const objective = getLoss("crd_nce", {
+    studentDim: DS,
+    teacherDim: DT,
+    seed: 3,
+    dataSize: 20,
+    negatives: 8,
+    ceWeight: 0,
+  });
+  assert.equal(objective.needsExampleIds, true);
+  assert.deepEqual(Object.keys(objective.buffers!()).sort(), [
+    "crd.bank.student",
+    "crd.bank.teacher",
+    "crd.z.student",
+    "crd.z.teacher",
+  ]);
+  const inputs = {
+    studentLogits: tf.zeros([B, 4]),
+    teacherFeatures: tf.tensor2d(teacher),
+    studentFeatures: tf.tensor2d(student),
+    exampleIds: tf.tensor1d([0, 3, 6, 9, 12, 15], "int32"),
+  };
+  const heads = objective.variables!();
+  const { grads, value: loss } = tf.variableGrads(() => objective.loss(inputs), heads);
+  assert.ok(Number.isFinite(loss.dataSync()[0]));
+  assert.ok(Object.values(grads).every((g) => g.abs().sum().dataSync()[0] > 0));
+  assert.deepEqual(objective.state!(), { draws: 1 });
+  tf.dispose([loss, ...Object.values(grads)]);
+  assert.throws(
+    () => objective.loss({ ...inputs, exampleIds: undefined }),
+    /crd_nce: inputs.exampleIds is required/,
+  );
+  tf.dispose(Object.values(inputs));
+  objective.dispose!();
+  assert.throws(
+    () => getLoss("crd_nce", { studentDim: 3, teacherDim: 4, seed: 0 }),
+    /crd_nce: config.dataSize must be an integer/,
   );
 });

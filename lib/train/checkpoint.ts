@@ -39,6 +39,11 @@ export interface Checkpoint {
   state: CheckpointState;
   /** Parameter values by name. */
   params: HostTensors;
+  /**
+   * The objective's buffers by name (CRD's memory banks): state too large for JSON, saved as
+   * `buffers.safetensors` when there are any.
+   */
+  buffers?: HostTensors;
   /** AdamW's moments by name (`m.<name>`, `v.<name>`). */
   moments: HostTensors;
 }
@@ -53,6 +58,9 @@ export async function saveCheckpoint(dir: string, checkpoint: Checkpoint): Promi
   await Deno.mkdir(tmp);
   await Deno.writeFile(join(tmp, "params.safetensors"), encodeSafetensors(checkpoint.params));
   await Deno.writeFile(join(tmp, "optimizer.safetensors"), encodeSafetensors(checkpoint.moments));
+  if (checkpoint.buffers && Object.keys(checkpoint.buffers).length > 0) {
+    await Deno.writeFile(join(tmp, "buffers.safetensors"), encodeSafetensors(checkpoint.buffers));
+  }
   await Deno.writeTextFile(join(tmp, "state.json"), JSON.stringify(checkpoint.state, null, 2));
   await Deno.remove(old, { recursive: true }).catch(() => {});
   if (existsSync(final)) await Deno.rename(final, old);
@@ -77,5 +85,9 @@ export async function loadCheckpoint(dir: string): Promise<Checkpoint | undefine
   const params = decodeSafetensors(await Deno.readFile(join(path, "params.safetensors"))).tensors;
   const moments = decodeSafetensors(await Deno.readFile(join(path, "optimizer.safetensors")))
     .tensors;
-  return { state, params, moments };
+  const buffersFile = join(path, "buffers.safetensors");
+  const buffers = existsSync(buffersFile)
+    ? decodeSafetensors(await Deno.readFile(buffersFile)).tensors
+    : undefined;
+  return { state, params, moments, ...(buffers ? { buffers } : {}) };
 }

@@ -610,7 +610,9 @@ export function classifierTask(options: ClassifierTaskOptions): TrainTask {
           ...(needsFeatures ? { teacherFeatures: out.features! } : {}),
         };
       });
-      return { x, y, ...fromTeacher };
+      // CRD's memory bank: each row's index in the training split.
+      const exampleIds = objective.needsExampleIds ? tf.tensor1d(indices, "int32") : undefined;
+      return { x, y, ...fromTeacher, exampleIds };
     },
     loss(batch) {
       const out = student.forward(batch.x!, { features: needsFeatures });
@@ -620,7 +622,11 @@ export function classifierTask(options: ClassifierTaskOptions): TrainTask {
         teacherLogits: batch.teacherLogits,
         labels: batch.y,
         ...(needsFeatures
-          ? { teacherFeatures: batch.teacherFeatures, studentFeatures: out.features }
+          ? {
+            teacherFeatures: batch.teacherFeatures,
+            studentFeatures: out.features,
+            exampleIds: batch.exampleIds,
+          }
           : {}),
       });
     },

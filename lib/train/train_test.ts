@@ -1,6 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
 import pl from "nodejs-polars";
 import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { adamw64 } from "../../tests/reference/models64.ts";
 import { initBackend } from "../backend.ts";
@@ -676,6 +677,66 @@ Deno.test("representation KD: the task passes both models' features, from the te
     /the objective compares features, so teacherLogits must also hold the teacher's \[40 examples/,
   );
   for (const m of [student, teacher]) Object.values(m.params).forEach((v) => v.dispose());
+});
+
+Deno.test("CRD's memory banks are checkpointed: a stopped and resumed run equals an uninterrupted one", async () => {
+  await initBackend("wasm", { log: false });
+  const n = 40;
+  const images = new Float32Array(n * 784).map((_, i) => ((i * 7919) % 89) / 89);
+  const labels = new Int32Array(n).map((_, i) => (i * 3) % 5);
+  const split = { images, labels, count: n };
+  const teacher = createMLP({ hidden: [12], classes: 5, seed: 3 });
+  const table = await teacherLogitTable(teacher, split, { features: true });
+  const run = async (dir: string, steps: number) => {
+    const student = createMLP({ hidden: [8], classes: 5, seed: 4 });
+    const objective = getLoss("crd_nce", {
+      studentDim: 8,
+      teacherDim: 12,
+      seed: 2,
+      dataSize: n,
+      negatives: 16,
+      embedDim: 6,
+    });
+    const sink = new MemorySink();
+    await train({
+      task: classifierTask({
+        student,
+        teacherLogits: table,
+        objective,
+        batcher: new ImageBatcher(split, { batchSize: 8, seed: 5 }),
+      }),
+      steps,
+      schedule: constantLr(1e-2),
+      sink,
+      checkpoint: { dir, every: 3 },
+    });
+    const values = (vs: Record<string, tf.Variable>) =>
+      Object.values(vs).map((v) => Array.from(v.dataSync()));
+    const out = {
+      losses: sink.rows.map((r) => r.loss as number),
+      weights: values(student.params),
+      buffers: values(objective.buffers!()),
+      state: objective.state!(),
+    };
+    Object.values(student.params).forEach((v) => v.dispose());
+    objective.dispose!();
+    return out;
+  };
+  const [straight, stopped] = [await Deno.makeTempDir(), await Deno.makeTempDir()];
+  try {
+    const whole = await run(straight, 9);
+    const first = await run(stopped, 3);
+    const rest = await run(stopped, 9);
+    assert.deepEqual([...first.losses, ...rest.losses], whole.losses);
+    assert.deepEqual(rest.weights, whole.weights);
+    assert.deepEqual(rest.buffers, whole.buffers, "banks and Z resume exactly");
+    assert.deepEqual(rest.state, { draws: 9 });
+    assert.ok(existsSync(join(stopped, "checkpoint", "buffers.safetensors")));
+  } finally {
+    await Deno.remove(straight, { recursive: true });
+    await Deno.remove(stopped, { recursive: true });
+  }
+  Object.values(teacher.params).forEach((v) => v.dispose());
 });
 
 Deno.test("classifier views: the teacher sees the student's view, an independent one or the clean image; mixup has no labels", async () => {

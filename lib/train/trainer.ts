@@ -58,7 +58,7 @@ export interface TrainTask<B extends Batch = Batch> {
 }
 
 /** What the loop needs of an objective: a name, a per-step hook, state for checkpoints. */
-export type StatefulObjective = Pick<Objective, "name" | "observe" | "state" | "load">;
+export type StatefulObjective = Pick<Objective, "name" | "observe" | "state" | "load" | "buffers">;
 
 /** Options of {@link train}. */
 export interface TrainOptions<B extends Batch = Batch> {
@@ -237,6 +237,10 @@ export async function train<B extends Batch>(options: TrainOptions<B>): Promise<
       assignParams(task.params, saved.params, `checkpoint in ${checkpoint.dir}`);
       optimizer.load(saved.moments, saved.state.optimizerStep);
       if (saved.state.objective !== undefined) task.objective?.load?.(saved.state.objective);
+      const buffers = task.objective?.buffers?.();
+      if (buffers) {
+        assignParams(buffers, saved.buffers ?? {}, `objective buffers in ${checkpoint.dir}`);
+      }
       if (saved.state.task !== undefined) task.load?.(saved.state.task);
       start = Math.min(saved.state.step, steps);
     }
@@ -412,6 +416,7 @@ export async function train<B extends Batch>(options: TrainOptions<B>): Promise<
           },
           params: await readParams(task.params),
           moments: await optimizer.moments(),
+          buffers: await readParams(task.objective?.buffers?.() ?? {}),
         });
       }
     }

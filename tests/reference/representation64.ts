@@ -101,3 +101,46 @@ export function crd64(
   }
   return rows / B + columns / B;
 }
+
+/**
+ * One side of CRD's NCE (the released `ContrastLoss`): h = exp(⟨a, m⟩/τ)/z for each anchor's
+ * positive and the shared negatives, noise K/N, ε = 1e-7; −(Σ log(h⁺/(h⁺ + K/N + ε)) +
+ * Σ log((K/N)/(h⁻ + K/N + ε)))/B.
+ */
+export function nce64(
+  anchors: Rows64,
+  positives: Rows64,
+  negatives: Rows64,
+  tau: number,
+  z: number,
+  dataSize: number,
+): number {
+  const eps = 1e-7;
+  const noise = negatives.length / dataSize;
+  let total = 0;
+  anchors.forEach((a, b) => {
+    const hPos = Math.exp(dot(a, positives[b]) / tau) / z;
+    total += Math.log(hPos / (hPos + noise + eps));
+    for (const n of negatives) {
+      const hNeg = Math.exp(dot(a, n) / tau) / z;
+      total += Math.log(noise / (hNeg + noise + eps));
+    }
+  });
+  return -total / anchors.length;
+}
+
+/** CRD's Z estimate: N × the mean of exp(⟨a, m⟩/τ) over the positives and negatives. */
+export function nceNormalizer64(
+  anchors: Rows64,
+  positives: Rows64,
+  negatives: Rows64,
+  tau: number,
+  dataSize: number,
+): number {
+  let sum = 0;
+  anchors.forEach((a, b) => {
+    sum += Math.exp(dot(a, positives[b]) / tau);
+    for (const n of negatives) sum += Math.exp(dot(a, n) / tau);
+  });
+  return dataSize * sum / (anchors.length * (negatives.length + 1));
+}
