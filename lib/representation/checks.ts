@@ -112,10 +112,11 @@ export function checkWeight(
  * The value of `x` with a zero gradient (tfjs has no `stopGradient`): for constants computed from
  * tensors on the gradient tape, such as CRD's normalisation constant Z.
  */
-export const stopGradient: (x: tf.Tensor) => tf.Tensor = tf.customGrad(
-  // deno-lint-ignore no-explicit-any
-  ((x: tf.Tensor) => ({
-    value: tf.clone(x),
-    gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy),
-  })) as any,
-) as unknown as (x: tf.Tensor) => tf.Tensor;
+export function stopGradient(x: tf.Tensor): tf.Tensor {
+  return detach(x);
+}
+
+const detach = tf.customGrad((...inputs: (tf.Tensor | tf.GradSaveFunc)[]) => ({
+  value: tf.clone(inputs[0] as tf.Tensor),
+  gradFunc: (dy: tf.Tensor | tf.Tensor[]) => tf.zerosLike(dy as tf.Tensor),
+})) as (x: tf.Tensor) => tf.Tensor;

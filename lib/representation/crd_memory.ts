@@ -188,19 +188,15 @@ export class ContrastMemory {
         const side = (anchors: tf.Tensor2D, bank: tf.Variable, z: tf.Variable) => {
           const positives = tf.gather(bank, exampleIds) as tf.Tensor2D;
           const negatives = tf.gather(bank, negativeIds) as tf.Tensor2D;
-          const estimate = stopGradient(
-            nceNormalizer(anchors, positives, negatives, this.temperature, this.dataSize),
-          );
-          const zNow = tf.where(tf.greater(z, 0), z, estimate);
-          z.assign(zNow);
-          return nceContrastLoss(
-            anchors,
-            positives,
-            negatives,
-            this.temperature,
-            zNow,
-            this.dataSize,
-          );
+          // Z is estimated on the run's first batch (the only one with draws = 0), then fixed.
+          if (firstBatch) {
+            z.assign(
+              stopGradient(
+                nceNormalizer(anchors, positives, negatives, this.temperature, this.dataSize),
+              ) as tf.Scalar,
+            );
+          }
+          return nceContrastLoss(anchors, positives, negatives, this.temperature, z, this.dataSize);
         };
         const loss = tf.add(
           side(studentEmbeddings, this.#banks.teacher, this.#z.student),

@@ -27,6 +27,7 @@ import {
   probabilisticKT,
   relationalKD,
   similarityPreserving,
+  stopGradient,
   symmetricInfoNCE,
 } from "./mod.ts";
 
@@ -473,4 +474,14 @@ Deno.test("registry: crd_nce trains both heads through its memory and needs the 
     () => getLoss("crd_nce", { studentDim: 3, teacherDim: 4, seed: 0 }),
     /crd_nce: config.dataSize must be an integer/,
   );
+});
+
+Deno.test("stopGradient: the value passes, the gradient does not", () => {
+  tf.tidy(() => {
+    const x = tf.tensor1d([1, -2, 3]);
+    const f = (v: tf.Tensor) => tf.sum(tf.mul(stopGradient(v), v));
+    assert.deepEqual(Array.from(f(x).dataSync()), [14]);
+    // d/dx Σ sg(x)·x = sg(x) = x, where Σ x² would give 2x.
+    assert.deepEqual(Array.from(tf.grad(f)(x).dataSync()), [1, -2, 3]);
+  });
 });
