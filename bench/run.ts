@@ -20,6 +20,7 @@ export const BENCHMARKS: Record<string, string> = {
   wasm_matmul: "wasm_matmul.ts",
   generate: "generate.ts",
   sparse_kd: "sparse_kd.ts",
+  representation: "representation.ts",
 };
 
 if (import.meta.main) {

@@ -1,0 +1,77 @@
+/**
+ * Benchmark of the representation-distillation losses (`lib/representation/`): the time of one
+ * forward+backward of each loss in the student's features, at the representation notebook's
+ * shapes (a batch of 128, 32-d student and 128-d teacher features): FitNets' hint, RKD (distances
+ * and angles, B³ cosines), SP, PKT, in-batch CRD, and CRD's NCE over memory banks of 60,000
+ * examples with K negatives per batch (the bank update included). On wasm (one thread) by
+ * default. Writes `bench/results/representation.json`.
+ *
+ * Usage: `deno task bench representation [--negatives 1024,4096,16384] [--repeats 10]`
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { initBackend } from "../lib/backend.ts";
+import { getLoss, type Objective } from "../lib/losses/mod.ts";
+import { parseArgs } from "../tools/args.ts";
+import { writeBenchResult } from "./harness.ts";
+import { timeCalls } from "./timing.ts";
+
+const [B, DS, DT, N] = [128, 32, 128, 60000];
+
+/** Median ms of one forward+backward of the objective in the student's features (and heads). */
+async function stepMs(objective: Objective, repeats: number): Promise<number> {
+  const student = tf.variable(tf.randomNormal([B, DS], 0, 1, "float32", 1));
+  const inputs = {
+    studentLogits: tf.zeros([B, 10]),
+    teacherFeatures: tf.randomNormal([B, DT], 0, 1, "float32", 2),
+    exampleIds: tf.tensor1d(Array.from({ length: B }, (_, i) => i * 397 % N), "int32"),
+  };
+  const variables = [student, ...(objective.variables?.() ?? [])];
+  const step = async () => {
+    const { value, grads } = tf.variableGrads(
+      () => objective.loss({ ...inputs, studentFeatures: student }),
+      variables,
+    );
+    await value.data();
+    tf.dispose([value, ...Object.values(grads)]);
+  };
+  const ms = (await timeCalls(step, repeats, 3)).median;
+  tf.dispose([student, ...Object.values(inputs)]);
+  objective.dispose?.();
+  return ms;
+}
+
+if (import.meta.main) {
+  const { options } = parseArgs(Deno.args, ["negatives", "repeats", "backends"]);
+  const repeats = Number(options.repeats ?? 10);
+  const backend = String(options.backends ?? "wasm");
+  const info = await initBackend(backend, { log: true });
+  const heads = { studentDim: DS, teacherDim: DT, seed: 1, ceWeight: 0 };
+  const cases: [string, Record<string, unknown>][] = [
+    ["fitnet", heads],
+    ["rkd", { ceWeight: 0 }],
+    ["sp", { ceWeight: 0 }],
+    ["pkt", { ceWeight: 0 }],
+    ["crd", heads],
+    ...String(options.negatives ?? "1024,4096,16384").split(",").map((k) =>
+      ["crd_nce", { ...heads, dataSize: N, negatives: Number(k) }] as [
+        string,
+        Record<string, unknown>,
+      ]
+    ),
+  ];
+  const rows = [];
+  for (const [name, config] of cases) {
+    const ms = await stepMs(getLoss(name, config), repeats);
+    const label = name === "crd_nce" ? `crd_nce K=${config.negatives}` : name;
+    console.log(`${label.padEnd(20)} ${ms.toFixed(1)} ms`);
+    rows.push({ loss: name, ...(name === "crd_nce" ? { negatives: config.negatives } : {}), ms });
+  }
+  await writeBenchResult("representation", {
+    backend: info.name,
+    shapes: { batch: B, studentDim: DS, teacherDim: DT, dataSize: N },
+    repeats,
+    results: rows,
+  });
+}
