@@ -3,7 +3,7 @@
  * Representation Distillation"): linear heads embed the student's and the teacher's features in
  * a shared space (g = normalize(W·f + b), 128-d), and the student learns to tell the teacher's
  * embedding of *its own* input from the teacher's embeddings of other inputs, which lower-bounds
- * the mutual information between the two representations (Eq. 10–18).
+ * the mutual information between the two representations.
  *
  * With `memory`, the loss is the paper's: NCE over memory banks of every training example's
  * embeddings, with 16 384 negatives (`crd_memory.ts`; the batch's example indices are needed).
@@ -59,7 +59,7 @@ export function symmetricInfoNCE(
   });
 }
 
-/** CRD's two embedding heads and its in-batch contrastive loss; see the module doc. */
+/** CRD's two embedding heads and its loss (in-batch InfoNCE, or NCE over memory banks); see the module doc. */
 export class ContrastiveRepresentation {
   /** The heads' variables `crd.student.{w,b}`, `crd.teacher.{w,b}` (trained with the student). */
   readonly params: Params;

@@ -1,7 +1,7 @@
 /**
  * CRD's memory bank and NCE estimator, as the paper trains it (Tian, Krishnan & Isola, ICLR 2020,
- * "Contrastive Representation Distillation", §3.2–3.4, Eq. 18; the released `ContrastMemory` and
- * `ContrastLoss`). Two banks hold one unit embedding per training example, the student's and the
+ * "Contrastive Representation Distillation"; Eq. 18 as the released `ContrastLoss` cites it, with
+ * the released `ContrastMemory`). Two banks hold one unit embedding per training example, the student's and the
  * teacher's. For a batch of student embeddings v_S and teacher embeddings v_T of examples i:
  *
  * - the student side scores v_S against the teacher bank: h = exp(⟨v_S, M_T[j]⟩/τ)/Z_S for the
@@ -23,6 +23,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { hashSeed, Rng } from "../data/rng.ts";
+import { checkValues as checkLater } from "../deferred_checks.ts";
 import { requireBackend } from "../require_backend.ts";
 import { normalizeRows, stopGradient } from "./checks.ts";
 import { checkWidth } from "./fitnet_hint.ts";
@@ -181,6 +182,15 @@ export class ContrastMemory {
           `split), got ${exampleIds.dtype} [${exampleIds.shape}]`,
       );
     }
+    const range = tf.tidy(() => tf.stack([tf.min(exampleIds), tf.max(exampleIds)]));
+    checkLater(
+      range,
+      ([lo, hi]) =>
+        lo < 0 || hi >= this.dataSize
+          ? `ContrastMemory: exampleIds must be in [0, ${this.dataSize}) (the banks' rows), got ` +
+            `values from ${lo} to ${hi}`
+          : undefined,
+    );
     const firstBatch = this.#draws === 0;
     const negativeIds = tf.tensor1d(this.drawNegatives(), "int32");
     try {

@@ -1,7 +1,7 @@
 /**
  * Probabilistic knowledge transfer (Passalis & Tefas, ECCV 2018, "Learning Deep Representations
- * with Probabilistic Knowledge Transfer", Eq. 5–10 with the cosine kernel): each model's features
- * define conditional probabilities between the batch's examples, p_{i|j} = K(xᵢ, xⱼ) / Σᵢ K(xᵢ, xⱼ)
+ * with Probabilistic Knowledge Transfer", with its cosine kernel): each model's features
+ * define conditional probabilities between the batch's examples, p_{j|i} = K(xᵢ, xⱼ) / Σⱼ K(xᵢ, xⱼ)
  * with K(a, b) = (cos(a, b) + 1)/2 ∈ [0, 1], and the student minimises the divergence
  * Σ p^T log(p^T / p^S) between the teacher's and its own.
  *

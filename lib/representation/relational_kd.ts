@@ -3,9 +3,9 @@
  * Distillation"): the student matches the *structure* of the teacher's embedding of a batch, not
  * the embedding itself, so the two widths may differ.
  *
- * - Distance-wise (Eq. 4–5): ψ_D(tᵢ, tⱼ) = ‖tᵢ − tⱼ‖ / μ, μ the mean distance over the batch's
+ * - Distance-wise: ψ_D(tᵢ, tⱼ) = ‖tᵢ − tⱼ‖ / μ, μ the mean distance over the batch's
  *   pairs (those apart, as the released code); the loss is Huber's l_δ (δ = 1) between the student's and teacher's ψ_D.
- * - Angle-wise (Eq. 6–7): ψ_A(tᵢ, tⱼ, tₖ) = ⟨eᵢⱼ, eₖⱼ⟩, eᵢⱼ = (tᵢ − tⱼ)/‖tᵢ − tⱼ‖, the cosine of
+ * - Angle-wise: ψ_A(tᵢ, tⱼ, tₖ) = ⟨eᵢⱼ, eₖⱼ⟩, eᵢⱼ = (tᵢ − tⱼ)/‖tᵢ − tⱼ‖, the cosine of
  *   the angle at tⱼ; the loss is l_δ between the two models' ψ_A.
  * - L = w_D·L_D + w_A·L_A, defaults w_D = 25, w_A = 50 (the paper's λ for RKD-DA, kept by the
  *   CRD benchmark's `RKDLoss`).

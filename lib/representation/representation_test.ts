@@ -429,6 +429,10 @@ Deno.test("ContrastMemory: Z fixed at the first batch, banks move towards the ba
     /ContrastMemory: exampleIds must be int32 \[3\]/,
   );
   assert.throws(
+    () => memory.loss(tf.tensor2d(s), tf.tensor2d(t), tf.tensor1d([1, 2, 10], "int32")),
+    /ContrastMemory: exampleIds must be in \[0, 10\) \(the banks' rows\), got values from 1 to 10/,
+  );
+  assert.throws(
     () => new ContrastMemory({ dataSize: 10, embedDim: 3, momentum: 1, seed: 0 }),
     /momentum must be in \[0, 1\), got 1/,
   );

@@ -1,6 +1,6 @@
 /**
  * Similarity-preserving KD (Tung & Mori, ICCV 2019, "Similarity-Preserving Knowledge
- * Distillation", Eq. 2–4): with G = F·Fᵀ the batch's `[B, B]` Gram matrix of one model's
+ * Distillation"): with G = F·Fᵀ the batch's `[B, B]` Gram matrix of one model's
  * features (flattened activations), each row L2-normalised, L = ‖G̃_T − G̃_S‖²_F / B². Examples
  * that the teacher represents alike should be alike for the student, whatever either's width.
  * Rows are normalised as PyTorch's `F.normalize` would (a zero row stays zero).
