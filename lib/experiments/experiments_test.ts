@@ -8,6 +8,7 @@ import { classifierTask, constantLr, loadCheckpoint, train, warmupCosine } from 
 import {
   BORN_AGAIN_GENERATIONS,
   bornAgainStudy,
+  CRD_NEGATIVE_ABLATION,
   CRD_NEGATIVES,
   dependencies,
   distillmStudy,
@@ -703,7 +704,10 @@ Deno.test("the representation plan: the vision study's CE and KD students, each 
   const { teacher, students } = representationStudy("full", 3);
   const vision = visionStudy("full", 3);
   assert.deepEqual(teacher, vision.teachers.fashion);
-  assert.equal(students.length, 3 * (2 + 2 * REPRESENTATION_METHODS.length));
+  assert.equal(
+    students.length,
+    3 * (2 + 2 * REPRESENTATION_METHODS.length + CRD_NEGATIVE_ABLATION.length),
+  );
   assert.equal(new Set(students.map((s) => visionRun(s.spec, "/tmp/x").id)).size, students.length);
   const find = (method: string, seed: number) =>
     students.find((s) => s.method === method && s.seed === seed)!;
@@ -728,9 +732,18 @@ Deno.test("the representation plan: the vision study's CE and KD students, each 
     }
   }
   assert.equal(find("crd+kd", 1).spec.name, "repkd-full-crd_kd-s1");
+  // The negatives ablation: CRD's NCE with fewer negatives, otherwise the same run.
+  const fewer = find("crd_nce_k1024", 2);
+  assert.deepEqual(fewer.spec.objective, { name: "crd_nce", config: { negatives: 1024 } });
+  assert.deepEqual(
+    { ...fewer.spec, name: "", objective: undefined },
+    { ...find("crd_nce", 2).spec, name: "", objective: undefined },
+  );
+  assert.equal(fewer.negatives, 1024);
+  assert.equal(find("crd_nce", 2).negatives, CRD_NEGATIVES);
   assert.equal(
     representationStudy("quick", 1).students.length,
-    2 + 2 * REPRESENTATION_METHODS.length,
+    2 + 2 * REPRESENTATION_METHODS.length + CRD_NEGATIVE_ABLATION.length,
   );
 });
 

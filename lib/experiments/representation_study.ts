@@ -12,7 +12,8 @@
  * 30 000, CRD 0.8), and once more with KD at weight 1 (T = 4) added: the benchmark's `-a 1`,
  * which its README shows for CRD ("CRD+KD"). CRD runs two ways: `crd_nce`, the paper's NCE over
  * memory banks, with 4,096 negatives per batch (the paper's 16,384 cost too much on a CPU), and
- * `crd`, InfoNCE with the batch's other 127 examples as negatives.
+ * `crd`, InfoNCE with the batch's other 127 examples as negatives; `crd_nce` also runs with 1,024
+ * negatives (without KD), to see how CRD's accuracy depends on their number.
  *
  * @module
  */
@@ -29,6 +30,9 @@ export const REPRESENTATION_METHODS = ["fitnet", "rkd", "sp", "pkt", "crd", "crd
 /** Negatives per batch of the study's `crd_nce` (the paper: 16 384). */
 export const CRD_NEGATIVES = 4096;
 
+/** Smaller negative counts of `crd_nce`, run without KD: how CRD's accuracy depends on K. */
+export const CRD_NEGATIVE_ABLATION = [1024];
+
 /** One student of the study. */
 export interface RepresentationStudent {
   /** `ce`, `kd`, a feature method, or a feature method with KD (`crd+kd`). */
@@ -37,6 +41,8 @@ export interface RepresentationStudent {
   family: string;
   /** Whether the objective includes Hinton's KD term. */
   withKD: boolean;
+  /** `crd_nce`'s negatives per batch (`crd_nce` runs only). */
+  negatives?: number;
   /** The run's seed. */
   seed: number;
   /** The run. */
@@ -74,11 +80,27 @@ export function representationStudy(
       family,
       withKD,
       seed,
+      ...(family === "crd_nce" ? { negatives: CRD_NEGATIVES } : {}),
       spec: {
         ...base,
         name: `repkd-${scale}-${method.replace("+", "_")}-s${seed}`,
         objective: objective(family, withKD),
         teacher: vision.teachers.fashion,
+      },
+    };
+  };
+  // The negatives ablation: `crd_nce_k<K>`, the same student and seeds, K negatives, no KD.
+  const fewerNegatives = (negatives: number, seed: number): RepresentationStudent => {
+    const main = feature("crd_nce", false, seed);
+    const method = `crd_nce_k${negatives}`;
+    return {
+      ...main,
+      method,
+      negatives,
+      spec: {
+        ...main.spec,
+        name: `repkd-${scale}-${method}-s${seed}`,
+        objective: { name: "crd_nce", config: { negatives } },
       },
     };
   };
@@ -89,6 +111,7 @@ export function representationStudy(
         seedList.map((seed) => feature(family, withKD, seed))
       )
     ),
+    ...CRD_NEGATIVE_ABLATION.flatMap((k) => seedList.map((seed) => fewerNegatives(k, seed))),
   ];
   return { teacher: vision.teachers.fashion, students };
 }
