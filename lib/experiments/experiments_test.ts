@@ -706,7 +706,7 @@ Deno.test("the representation plan: the vision study's CE and KD students, each 
   assert.deepEqual(teacher, vision.teachers.fashion);
   assert.equal(
     students.length,
-    3 * (2 + 2 * REPRESENTATION_METHODS.length + CRD_NEGATIVE_ABLATION.length),
+    3 * (3 + 2 * REPRESENTATION_METHODS.length + CRD_NEGATIVE_ABLATION.length),
   );
   assert.equal(new Set(students.map((s) => visionRun(s.spec, "/tmp/x").id)).size, students.length);
   const find = (method: string, seed: number) =>
@@ -743,7 +743,17 @@ Deno.test("the representation plan: the vision study's CE and KD students, each 
   assert.equal(find("crd_nce", 2).negatives, CRD_NEGATIVES);
   assert.equal(
     representationStudy("quick", 1).students.length,
-    2 + 2 * REPRESENTATION_METHODS.length + CRD_NEGATIVE_ABLATION.length,
+    3 + 2 * REPRESENTATION_METHODS.length + CRD_NEGATIVE_ABLATION.length,
+  );
+  // The KD control with the feature methods' CE weight: the same run as theirs but the objective.
+  const control = find("kd_ce1", 1);
+  assert.deepEqual(control.spec.objective, {
+    name: "kd",
+    config: { temperature: 4, ceWeight: 1, kdWeight: 1 },
+  });
+  assert.deepEqual(
+    { ...control.spec, name: "", objective: undefined },
+    { ...find("sp", 1).spec, name: "", objective: undefined },
   );
 });
 

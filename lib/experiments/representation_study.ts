@@ -104,8 +104,25 @@ export function representationStudy(
       },
     };
   };
+  // A control: KD with the feature methods' CE weight (CE 1 + KD 1 at T = 4, the "+kd" runs'
+  // objective without the feature term), so that KD's 0.1 on the labels is not all that differs.
+  const kdWithCE = (seed: number): RepresentationStudent => {
+    const base = feature("fitnet", true, seed);
+    return {
+      method: "kd_ce1",
+      family: "none",
+      withKD: true,
+      seed,
+      spec: {
+        ...base.spec,
+        name: `repkd-${scale}-kd_ce1-s${seed}`,
+        objective: { name: "kd", config: { temperature: 4, ceWeight: 1, kdWeight: 1 } },
+      },
+    };
+  };
   const students = [
     ...(["ce", "kd"] as const).flatMap((m) => seedList.map((seed) => shared(m, seed))),
+    ...seedList.map(kdWithCE),
     ...[false, true].flatMap((withKD) =>
       REPRESENTATION_METHODS.flatMap((family) =>
         seedList.map((seed) => feature(family, withKD, seed))
