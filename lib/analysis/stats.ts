@@ -145,9 +145,17 @@ export function pairedDifference(
   return { mean, std, n, low, high, excludesZero: low > 0 || high < 0 };
 }
 
-/** A paired difference as text: `−0.077 [−0.190, 0.036]` (just the mean for one seed). */
-export function formatPaired(d: PairedDifference, digits = 3): string {
-  const f = (x: number) => (x < 0 ? "−" : "") + Math.abs(x).toFixed(digits);
+/**
+ * A paired difference as text: `−0.077 [−0.190, 0.036]` (just the mean for one seed). Options:
+ * `scale` multiplies every number (100: accuracy in points), `plus` signs the non-negative ones.
+ */
+export function formatPaired(
+  d: PairedDifference,
+  digits = 3,
+  options: { scale?: number; plus?: boolean } = {},
+): string {
+  const { scale = 1, plus = false } = options;
+  const f = (x: number) => (x < 0 ? "−" : plus ? "+" : "") + Math.abs(scale * x).toFixed(digits);
   return Number.isFinite(d.low) ? `${f(d.mean)} [${f(d.low)}, ${f(d.high)}]` : f(d.mean);
 }
 

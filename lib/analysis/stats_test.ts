@@ -55,6 +55,8 @@ Deno.test("pairedDifference: matched seeds, Student-t interval, named errors", (
   const one = pairedDifference({ 1: 2 }, { 1: 1.5 });
   assert.ok(Number.isNaN(one.low) && one.excludesZero === false);
   assert.equal(formatPaired(one), "0.500");
+  assert.equal(formatPaired(tight, 2, { scale: 100, plus: true }), "−101.67 [−108.84, −94.49]");
+  assert.equal(formatPaired(one, 1, { scale: 100, plus: true }), "+50.0");
   assert.throws(() => pairedDifference({ 1: 1 }, { 2: 1 }), /share no seed \(a: 1; b: 2\)/);
   assert.throws(() => pairedDifference({ 1: NaN }, { 1: 1 }), /seed 1 is not finite/);
 });

@@ -388,6 +388,45 @@ function withHeads(head: FitNetHint | ContrastiveRepresentation): FeatureTerm {
 }
 
 const T = "temperature";
+/**
+ * CRD (`ContrastiveRepresentation`) at the benchmark's weight 0.8: in-batch InfoNCE, or with
+ * `memory` the paper's NCE over memory banks, which takes the training split's size (`dataSize`,
+ * filled by runVision), the negatives per batch and the banks' momentum too.
+ */
+function crdEntry(name: string, description: string, memory = false): Entry {
+  const keys = ["studentDim", "teacherDim", "seed", "embedDim", "contrastTemperature"];
+  return representation(
+    name,
+    description,
+    0.8,
+    memory ? [...keys, "dataSize", "negatives", "momentum"] : keys,
+    (c) => {
+      if (memory && !Number.isInteger(c.dataSize)) {
+        throw new Error(
+          `${name}: config.dataSize must be an integer (the training split's size: the memory ` +
+            `banks' rows; runVision fills it), got ${c.dataSize}`,
+        );
+      }
+      return withHeads(
+        new ContrastiveRepresentation({
+          ...headConfig(name, c),
+          embedDim: c.embedDim as number | undefined,
+          temperature: c.contrastTemperature as number | undefined,
+          ...(memory
+            ? {
+              memory: {
+                dataSize: c.dataSize as number,
+                negatives: c.negatives as number | undefined,
+                momentum: c.momentum as number | undefined,
+              },
+            }
+            : {}),
+        }),
+      );
+    },
+  );
+}
+
 const REGISTRY: Record<string, Entry> = {
   sft: {
     description: "cross-entropy against the true labels / next tokens (no teacher)",
@@ -812,54 +851,11 @@ const REGISTRY: Record<string, Entry> = {
     [],
     () => ({ loss: probabilisticKT }),
   ),
-  crd: representation(
-    "crd",
-    "contrastive representation distillation, in-batch negatives (+ CE)",
-    0.8,
-    ["studentDim", "teacherDim", "seed", "embedDim", "contrastTemperature"],
-    (c) =>
-      withHeads(
-        new ContrastiveRepresentation({
-          ...headConfig("crd", c),
-          embedDim: c.embedDim as number | undefined,
-          temperature: c.contrastTemperature as number | undefined,
-        }),
-      ),
-  ),
-  crd_nce: representation(
+  crd: crdEntry("crd", "contrastive representation distillation, in-batch negatives (+ CE)"),
+  crd_nce: crdEntry(
     "crd_nce",
     "contrastive representation distillation, the paper's NCE over memory banks (+ CE)",
-    0.8,
-    [
-      "studentDim",
-      "teacherDim",
-      "seed",
-      "embedDim",
-      "contrastTemperature",
-      "dataSize",
-      "negatives",
-      "momentum",
-    ],
-    (c) => {
-      if (!Number.isInteger(c.dataSize)) {
-        throw new Error(
-          `crd_nce: config.dataSize must be an integer (the training split's size: the memory ` +
-            `banks' rows; runVision fills it), got ${c.dataSize}`,
-        );
-      }
-      return withHeads(
-        new ContrastiveRepresentation({
-          ...headConfig("crd_nce", c),
-          embedDim: c.embedDim as number | undefined,
-          temperature: c.contrastTemperature as number | undefined,
-          memory: {
-            dataSize: c.dataSize as number,
-            negatives: c.negatives as number | undefined,
-            momentum: c.momentum as number | undefined,
-          },
-        }),
-      );
-    },
+    true,
   ),
   minillm: {
     description:

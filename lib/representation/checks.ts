@@ -107,16 +107,3 @@ export function checkWeight(
   }
   return w;
 }
-
-/**
- * The value of `x` with a zero gradient (tfjs has no `stopGradient`): for constants computed from
- * tensors on the gradient tape, such as CRD's normalisation constant Z.
- */
-export function stopGradient(x: tf.Tensor): tf.Tensor {
-  return detach(x);
-}
-
-const detach = tf.customGrad((...inputs: (tf.Tensor | tf.GradSaveFunc)[]) => ({
-  value: tf.clone(inputs[0] as tf.Tensor),
-  gradFunc: (dy: tf.Tensor | tf.Tensor[]) => tf.zerosLike(dy as tf.Tensor),
-})) as (x: tf.Tensor) => tf.Tensor;

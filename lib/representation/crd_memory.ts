@@ -25,7 +25,8 @@ import * as tf from "@tensorflow/tfjs";
 import { hashSeed, Rng } from "../data/rng.ts";
 import { checkValues as checkLater } from "../deferred_checks.ts";
 import { requireBackend } from "../require_backend.ts";
-import { normalizeRows, stopGradient } from "./checks.ts";
+import { stopGradient } from "../losses/log_mix.ts";
+import { normalizeRows } from "./checks.ts";
 import { checkWidth } from "./fitnet_hint.ts";
 
 /** The ε of the released `ContrastLoss`. */

@@ -18,7 +18,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { checkFeaturePair, checkWeight, normalizeRows, smoothL1 } from "./checks.ts";
+import { checkFeaturePair, checkWeight, normalizeRows, rowNorms, smoothL1 } from "./checks.ts";
 
 /** Options of {@linkcode relationalKD}. */
 export interface RelationalKDOptions {
@@ -40,11 +40,9 @@ function differences(f: tf.Tensor2D): tf.Tensor3D {
  */
 export function normalizedDistances(f: tf.Tensor2D): tf.Tensor2D {
   return tf.tidy(() => {
-    const squared = tf.sum(tf.square(differences(f)), -1);
-    // sqrt has an infinite slope at 0: the diagonal and coincident pairs go through sqrt(1) and
-    // are then zeroed (tf.step has a zero gradient).
-    const apart = tf.step(squared, 0);
-    const distances = tf.mul(tf.sqrt(tf.add(squared, tf.sub(1, apart))), apart);
+    // rowNorms is 0, with a zero gradient, on the diagonal and for coincident pairs.
+    const distances = tf.squeeze(rowNorms(differences(f)), [-1]);
+    const apart = tf.step(distances, 0);
     const mean = tf.div(tf.sum(distances), tf.maximum(tf.sum(apart), 1));
     return tf.div(distances, tf.maximum(mean, 1e-12)) as tf.Tensor2D;
   });

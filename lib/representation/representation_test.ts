@@ -27,9 +27,9 @@ import {
   probabilisticKT,
   relationalKD,
   similarityPreserving,
-  stopGradient,
   symmetricInfoNCE,
 } from "./mod.ts";
+import { stopGradient } from "../losses/log_mix.ts";
 
 await tf.setBackend("cpu");
 

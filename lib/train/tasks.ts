@@ -453,14 +453,24 @@ export async function teacherLogitTable(
   split: ImageSplit,
   options: { features?: boolean } = {},
 ): Promise<TeacherLogitTable> {
-  const logits = await mapImageBatches(split, (x) => teacher.logits(x));
-  const table = { logits, classes: logits.length / split.count };
-  if (!options.features) return table;
-  const features = await mapImageBatches(
-    split,
-    (x) => teacher.forward(x, { features: true }).features!,
-  );
-  return { ...table, features, featureDim: features.length / split.count };
+  if (!options.features) {
+    const logits = await mapImageBatches(split, (x) => teacher.logits(x));
+    return { logits, classes: logits.length / split.count };
+  }
+  // One pass of the teacher: each row is its logits, then its features.
+  const { classes } = teacher.config, featureDim = teacher.featureDim;
+  const rows = await mapImageBatches(split, (x) => {
+    const out = teacher.forward(x, { features: true });
+    return tf.concat([out.logits, out.features!], 1);
+  });
+  const width = classes + featureDim;
+  const logits = new Float32Array(split.count * classes);
+  const features = new Float32Array(split.count * featureDim);
+  for (let i = 0; i < split.count; i++) {
+    logits.set(rows.subarray(i * width, i * width + classes), i * classes);
+    features.set(rows.subarray(i * width + classes, (i + 1) * width), i * featureDim);
+  }
+  return { logits, classes, features, featureDim };
 }
 
 function checkLogitTable(
