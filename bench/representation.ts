@@ -3,8 +3,10 @@
  * forward+backward of each loss in the student's features, at the representation notebook's
  * shapes (a batch of 128, 32-d student and 128-d teacher features): FitNets' hint, RKD (distances
  * and angles, B³ cosines), SP, PKT, in-batch CRD, and CRD's NCE over memory banks of 60,000
- * examples with K negatives per batch (the bank update included). On wasm (one thread) by
- * default. Writes `bench/results/representation.json`.
+ * examples with K negatives per batch (the bank update included); and attention transfer in the
+ * CNN student's block outputs (`[128, 14, 14, 8]`, `[128, 7, 7, 16]`) against the teacher's
+ * cached maps (`[128, 245]`). On wasm (one thread) by default. Writes
+ * `bench/results/representation.json`.
  *
  * Usage: `deno task bench representation [--negatives 1024,4096,16384] [--repeats 10]`
  *
@@ -18,26 +20,48 @@ import { writeBenchResult } from "./harness.ts";
 import { timeCalls } from "./timing.ts";
 
 const [B, DS, DT, N] = [128, 32, 128, 60000];
+/** The CNN student's block outputs (attention transfer), and the teacher's blocks' sides. */
+const MAPS: [number, number, number, number][] = [[B, 14, 14, 8], [B, 7, 7, 16]];
 
-/** Median ms of one forward+backward of the objective in the student's features (and heads). */
+/**
+ * Median ms of one forward+backward of the objective in the student's features (or block outputs)
+ * and heads.
+ */
 async function stepMs(objective: Objective, repeats: number): Promise<number> {
-  const student = tf.variable(tf.randomNormal([B, DS], 0, 1, "float32", 1));
+  const maps = objective.needsMaps === true;
+  const student = maps
+    ? MAPS.map((shape, j) => tf.variable(tf.randomUniform(shape, 0, 1, "float32", 1 + j)))
+    : [tf.variable(tf.randomNormal([B, DS], 0, 1, "float32", 1))];
   const inputs = {
     studentLogits: tf.zeros([B, 10]),
-    teacherFeatures: tf.randomNormal([B, DT], 0, 1, "float32", 2),
-    exampleIds: tf.tensor1d(Array.from({ length: B }, (_, i) => i * 397 % N), "int32"),
+    ...(maps
+      ? {
+        teacherMapTargets: tf.tidy(() =>
+          objective.teacherMapTargets!(
+            MAPS.map((s, j) => tf.randomUniform([B, s[1], s[2], 2 * s[3]], 0, 1, "float32", 5 + j)),
+          )
+        ),
+      }
+      : {
+        teacherFeatures: tf.randomNormal([B, DT], 0, 1, "float32", 2),
+        exampleIds: tf.tensor1d(Array.from({ length: B }, (_, i) => i * 397 % N), "int32"),
+      }),
   };
-  const variables = [student, ...(objective.variables?.() ?? [])];
+  const variables = [...student, ...(objective.variables?.() ?? [])];
   const step = async () => {
     const { value, grads } = tf.variableGrads(
-      () => objective.loss({ ...inputs, studentFeatures: student }),
+      () =>
+        objective.loss({
+          ...inputs,
+          ...(maps ? { studentMaps: student } : { studentFeatures: student[0] }),
+        }),
       variables,
     );
     await value.data();
     tf.dispose([value, ...Object.values(grads)]);
   };
   const ms = (await timeCalls(step, repeats, 3)).median;
-  tf.dispose([student, ...Object.values(inputs)]);
+  tf.dispose([...student, ...Object.values(inputs)]);
   objective.dispose?.();
   return ms;
 }
@@ -54,6 +78,7 @@ if (import.meta.main) {
     ["sp", { ceWeight: 0 }],
     ["pkt", { ceWeight: 0 }],
     ["crd", heads],
+    ["at", { ceWeight: 0 }],
     ...String(options.negatives ?? "1024,4096,16384").split(",").map((k) =>
       ["crd_nce", { ...heads, dataSize: N, negatives: Number(k) }] as [
         string,
@@ -70,7 +95,7 @@ if (import.meta.main) {
   }
   await writeBenchResult("representation", {
     backend: info.name,
-    shapes: { batch: B, studentDim: DS, teacherDim: DT, dataSize: N },
+    shapes: { batch: B, studentDim: DS, teacherDim: DT, dataSize: N, studentMaps: MAPS },
     repeats,
     results: rows,
   });

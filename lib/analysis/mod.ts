@@ -42,3 +42,4 @@
 export * from "./stats.ts";
 export * from "./cka.ts";
 export * from "./ranks.ts";
+export * from "./attention_distance.ts";

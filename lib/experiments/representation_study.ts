@@ -15,6 +15,13 @@
  * `crd`, InfoNCE with the batch's other 127 examples as negatives; `crd_nce` also runs with 1,024
  * negatives (without KD), to see how CRD's accuracy depends on their number.
  *
+ * The benchmark's attention-transfer row (Zagoruyko & Komodakis, ICLR 2017) needs spatial maps,
+ * which the MLP student lacks, so it runs with a CNN student of the MLP's size
+ * ({@linkcode ATTENTION_STUDENT}: the teacher's two conv blocks at 8 and 16 channels, so their
+ * 14×14 and 7×7 outputs pair with the teacher's): attention transfer at the benchmark's β = 1000
+ * with CE 1 (`at`), with KD added (`at+kd`), and the same CNN trained on the labels (`cnn_ce`),
+ * with KD's recipe (`cnn_kd`) and with CE 1 + KD 1 (`cnn_kd_ce1`), on the same budget.
+ *
  * @module
  */
 import type { VisionSpec } from "./vision.ts";
@@ -33,10 +40,25 @@ export const CRD_NEGATIVES = 4096;
 /** Smaller negative counts of `crd_nce`, run without KD: how CRD's accuracy depends on K. */
 export const CRD_NEGATIVE_ABLATION = [1024];
 
+/**
+ * The CNN student of the attention-transfer runs: two conv3×3-ReLU-maxpool blocks of 8 and 16
+ * channels (14×14 and 7×7 outputs, as the teacher's 16- and 32-channel blocks) and a 32-wide
+ * feature layer: 26,698 weights, about the MLP 784-32-10 student's 25,450.
+ */
+export const ATTENTION_STUDENT = {
+  kind: "cnn" as const,
+  config: { channels: [8, 16], featureDim: 32 },
+};
+
+/** The attention-transfer runs' methods, as named in the results CSV. */
+export const ATTENTION_METHODS = ["cnn_ce", "cnn_kd", "cnn_kd_ce1", "at", "at+kd"] as const;
+
 /** One student of the study. */
 export interface RepresentationStudent {
-  /** `ce`, `kd`, a feature method, or a feature method with KD (`crd+kd`). */
+  /** `ce`, `kd`, a feature method, or a feature method with KD (`crd+kd`); `cnn_*`, `at`, `at+kd`. */
   method: string;
+  /** The student's architecture: the MLP 784-32-10, or {@linkcode ATTENTION_STUDENT}. */
+  student: "mlp" | "cnn";
   /** The feature method (`none` for `ce` and `kd`). */
   family: string;
   /** Whether the objective includes Hinton's KD term. */
@@ -58,6 +80,7 @@ export function representationStudy(
   const seedList = seedNumbers(seeds);
   const shared = (method: "ce" | "kd", seed: number): RepresentationStudent => ({
     method,
+    student: "mlp",
     family: "none",
     withKD: method === "kd",
     seed,
@@ -77,6 +100,7 @@ export function representationStudy(
     const base = visionStudent(vision, "fashion-mnist", "full", "ce", seed);
     return {
       method,
+      student: "mlp",
       family,
       withKD,
       seed,
@@ -110,6 +134,7 @@ export function representationStudy(
     const base = feature("fitnet", true, seed);
     return {
       method: "kd_ce1",
+      student: "mlp",
       family: "none",
       withKD: true,
       seed,
@@ -120,6 +145,32 @@ export function representationStudy(
       },
     };
   };
+  // Attention transfer: the CNN student, on labels, KD, AT, AT + KD (the "+kd" runs' weights).
+  const attention = (method: typeof ATTENTION_METHODS[number], seed: number) => {
+    const base = visionStudent(vision, "fashion-mnist", "full", "ce", seed);
+    const objectives: Record<typeof method, VisionSpec["objective"]> = {
+      cnn_ce: base.objective,
+      cnn_kd: visionStudent(vision, "fashion-mnist", "full", "kd", seed).objective,
+      cnn_kd_ce1: { name: "kd", config: { temperature: 4, ceWeight: 1, kdWeight: 1 } },
+      at: { name: "at" },
+      "at+kd": { name: "at", config: { kdWeight: 1 } },
+    };
+    const student: RepresentationStudent = {
+      method,
+      student: "cnn",
+      family: method.startsWith("at") ? "at" : "none",
+      withKD: method !== "cnn_ce" && method !== "at",
+      seed,
+      spec: {
+        ...base,
+        name: `repkd-${scale}-${method.replace("+", "_")}-s${seed}`,
+        model: ATTENTION_STUDENT,
+        objective: objectives[method],
+        teacher: vision.teachers.fashion,
+      },
+    };
+    return student;
+  };
   const students = [
     ...(["ce", "kd"] as const).flatMap((m) => seedList.map((seed) => shared(m, seed))),
     ...seedList.map(kdWithCE),
@@ -129,6 +180,7 @@ export function representationStudy(
       )
     ),
     ...CRD_NEGATIVE_ABLATION.flatMap((k) => seedList.map((seed) => fewerNegatives(k, seed))),
+    ...ATTENTION_METHODS.flatMap((m) => seedList.map((seed) => attention(m, seed))),
   ];
   return { teacher: vision.teachers.fashion, students };
 }

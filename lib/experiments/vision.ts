@@ -18,7 +18,7 @@ import {
   loadImages,
   selectImages,
 } from "../data/mod.ts";
-import { getLoss, objectiveKeys } from "../losses/mod.ts";
+import { getLoss, type Objective, objectiveKeys } from "../losses/mod.ts";
 import {
   type CNNConfig,
   createModel,
@@ -188,12 +188,22 @@ async function teacherTrainLogits(
   spec: VisionSpec,
   teacher: ImageClassifier,
   split: ImageSplit,
-  features: boolean,
+  objective: Objective,
 ): Promise<TeacherLogitTable | undefined> {
   const splitKey = spec.fewShot ? `${spec.dataset}:${spec.fewShot}:${spec.seed}` : spec.dataset;
-  const key = `${JSON.stringify(spec.teacher)}:${splitKey}:${features ? "features" : "logits"}`;
+  const features = objective.needsFeatures === true;
+  const mapTargets = objective.needsMaps ? objective.teacherMapTargets : undefined;
+  const contents = [
+    "logits",
+    ...(features ? ["features"] : []),
+    ...(mapTargets ? [objective.mapTargetsKey ?? objective.name] : []),
+  ].join("+");
+  const key = `${JSON.stringify(spec.teacher)}:${splitKey}:${contents}`;
   if (stepsTrained(spec) * spec.train.batchSize < split.count) return teacherTableCache.peek(key);
-  return await teacherTableCache.get(key, () => teacherLogitTable(teacher, split, { features }));
+  return await teacherTableCache.get(
+    key,
+    () => teacherLogitTable(teacher, split, { features, mapTargets }),
+  );
 }
 
 /**
@@ -247,7 +257,7 @@ export async function runVision(
   // With views the teacher runs on every view, unless it is a fixed teacher (clean images).
   const cleanTeacher = !spec.augment || spec.augment.teacher === "clean";
   const teacherLogits = teacher && objective.needsTeacher && cleanTeacher
-    ? await teacherTrainLogits(spec, teacher, trainSplit, objective.needsFeatures === true)
+    ? await teacherTrainLogits(spec, teacher, trainSplit, objective)
     : undefined;
   const result = await train({
     task: classifierTask({

@@ -453,6 +453,7 @@ Deno.test("registry: every name builds and computes a finite loss; unknown names
       "pkt",
       "crd",
       "crd_nce",
+      "at",
     ]
   ) {
     assert.ok(names.includes(name), name);
@@ -479,6 +480,14 @@ Deno.test("registry: every name builds and computes a finite loss; unknown names
           }
           : {}),
         ...(objective.needsExampleIds ? { exampleIds: tf.tensor1d([0, 1, 2, 3, 4], "int32") } : {}),
+        ...(objective.needsMaps
+          ? {
+            studentMaps: [tf.randomUniform([N, 4, 4, 2], 0, 1, "float32", 43)],
+            teacherMapTargets: objective.teacherMapTargets!([
+              tf.randomUniform([N, 4, 4, 3], 0, 1, "float32", 44),
+            ]),
+          }
+          : {}),
         ...(objective.needsTargets
           ? {
             teacherTargets: {

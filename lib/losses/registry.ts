@@ -31,6 +31,8 @@ import { sparseKL, type SparseTargetTensors } from "./sparse_kd.ts";
 import { totalVariation } from "./total_variation.ts";
 import { checkRange, reduceRows, toRows } from "./validate.ts";
 import {
+  attentionTargets,
+  attentionTransfer,
   ContrastiveRepresentation,
   FitNetHint,
   probabilisticKT,
@@ -76,6 +78,13 @@ export interface ObjectiveInputs {
   studentFeatures?: tf.Tensor;
   /** CRD's memory bank: each row's index in the training split (int32 `[N]`). */
   exampleIds?: tf.Tensor;
+  /** Attention transfer: the student's block outputs `[N, H_j, W_j, C_j]` (on the gradient tape). */
+  studentMaps?: tf.Tensor[];
+  /**
+   * Attention transfer: the frozen teacher's block outputs reduced by
+   * {@link Objective.teacherMapTargets}, `[N, width]` (from a table or the teacher's forward pass).
+   */
+  teacherMapTargets?: tf.Tensor;
 }
 
 /** What the trainer tells an objective after each optimiser step ({@link Objective.observe}). */
@@ -142,6 +151,20 @@ export interface Objective {
    * ({@link ObjectiveInputs.exampleIds}; CRD's memory bank).
    */
   readonly needsExampleIds?: boolean;
+  /**
+   * Set for objectives that compare the two models' intermediate block outputs (attention
+   * transfer): the task passes the student's {@link ObjectiveInputs.studentMaps} and the teacher's
+   * maps reduced by {@link teacherMapTargets} ({@link ObjectiveInputs.teacherMapTargets}).
+   */
+  readonly needsMaps?: boolean;
+  /**
+   * With {@link needsMaps}: what the objective needs of the frozen teacher's block outputs, one row
+   * per example (attention transfer: the normalised attention maps), so that a task can compute it
+   * once per training split instead of running the teacher on every batch.
+   */
+  teacherMapTargets?(teacherMaps: tf.Tensor[]): tf.Tensor2D;
+  /** With {@link needsMaps}: names what {@link teacherMapTargets} computes, for caches (`"at:p2"`). */
+  readonly mapTargetsKey?: string;
   /** The loss of one batch (a scalar to minimise). */
   loss(inputs: ObjectiveInputs): tf.Scalar;
   /**
@@ -278,6 +301,17 @@ interface FeatureTerm {
   dispose?(): void;
 }
 
+/**
+ * A loss on the two models' block outputs (attention transfer): the teacher's reduced once to
+ * per-example rows by `targets`, named by `key` for caches.
+ */
+interface MapTerm {
+  maps: true;
+  targets(teacherMaps: tf.Tensor[]): tf.Tensor2D;
+  key: string;
+  loss(teacherTargets: tf.Tensor, studentMaps: tf.Tensor[]): tf.Scalar;
+}
+
 /** The `studentDim`, `teacherDim` and `seed` keys of an objective with trainable heads, checked. */
 function headConfig(
   name: string,
@@ -301,15 +335,16 @@ function headConfig(
 /**
  * Representation KD as the CRD benchmark trains it (Tian et al., ICLR 2020; RepDistiller's
  * `train_student.py`): L = ceWeight·CE + kdWeight·T²·KL(p_T ‖ p_S) at temperature T +
- * weight·feature loss. Defaults: CE 1, KD 0 (the benchmark's "+KD" rows set 1), T = 4, and the
- * benchmark's weight of each method (`defaultWeight`).
+ * weight·feature loss (on the penultimate features, or with a {@link MapTerm} on the block
+ * outputs). Defaults: CE 1, KD 0 (the benchmark's "+KD" rows set 1), T = 4, and the benchmark's
+ * weight of each method (`defaultWeight`).
  */
-function representation(
+function representationEntry(
   name: string,
   description: string,
   defaultWeight: number,
   keys: string[],
-  build: (config: Config) => FeatureTerm,
+  build: (config: Config) => FeatureTerm | MapTerm,
 ): Entry {
   return {
     description,
@@ -324,29 +359,46 @@ function representation(
       checkRange(name, "config.kdWeight", kdWeight, 0, Infinity);
       checkRange(name, "config.temperature", temperature, 1e-6, Infinity);
       const term = build(config);
+      const termLoss = (x: ObjectiveInputs): tf.Scalar => {
+        if ("maps" in term) {
+          if (!x.teacherMapTargets || !x.studentMaps) {
+            throw new Error(
+              `${name}: inputs.teacherMapTargets and inputs.studentMaps are required (an ` +
+                `image-classifier task passes the CNN student's block outputs and the teacher's ` +
+                `reduced by objective.teacherMapTargets)`,
+            );
+          }
+          return term.loss(x.teacherMapTargets, x.studentMaps);
+        }
+        if (!x.teacherFeatures || !x.studentFeatures) {
+          throw new Error(
+            `${name}: inputs.teacherFeatures and inputs.studentFeatures are required (an ` +
+              `image-classifier task passes both models' penultimate features)`,
+          );
+        }
+        if (term.needsExampleIds && !x.exampleIds) {
+          throw new Error(
+            `${name}: inputs.exampleIds is required (each row's index in the training ` +
+              `split, for the memory bank)`,
+          );
+        }
+        return term.loss(x.teacherFeatures, x.studentFeatures, x.exampleIds);
+      };
+      const needs = "maps" in term
+        ? {
+          needsMaps: true,
+          teacherMapTargets: (maps: tf.Tensor[]) => term.targets(maps),
+          mapTargetsKey: term.key,
+        }
+        : { needsFeatures: true, ...(term.needsExampleIds ? { needsExampleIds: true } : {}) };
+      const owned: Partial<FeatureTerm> = "maps" in term ? {} : term;
       return {
         name,
         needsTeacher: true,
-        needsFeatures: true,
-        ...(term.needsExampleIds ? { needsExampleIds: true } : {}),
+        ...needs,
         loss: (x) =>
           tf.tidy(() => {
-            if (!x.teacherFeatures || !x.studentFeatures) {
-              throw new Error(
-                `${name}: inputs.teacherFeatures and inputs.studentFeatures are required (an ` +
-                  `image-classifier task passes both models' penultimate features)`,
-              );
-            }
-            if (term.needsExampleIds && !x.exampleIds) {
-              throw new Error(
-                `${name}: inputs.exampleIds is required (each row's index in the training ` +
-                  `split, for the memory bank)`,
-              );
-            }
-            let loss = tf.mul(
-              weight,
-              term.loss(x.teacherFeatures, x.studentFeatures, x.exampleIds),
-            );
+            let loss = tf.mul(weight, termLoss(x));
             if (ceWeight > 0) loss = tf.add(loss, tf.mul(ceWeight, labelCrossEntropy(name, x)));
             if (kdWeight > 0) {
               loss = tf.add(
@@ -360,14 +412,32 @@ function representation(
             }
             return loss as tf.Scalar;
           }),
-        ...(term.variables ? { variables: () => term.variables! } : {}),
-        ...(term.buffers ? { buffers: () => term.buffers!() } : {}),
-        ...(term.state ? { state: () => term.state!(), load: (s) => term.load!(s) } : {}),
-        ...(term.dispose ? { dispose: () => term.dispose!() } : {}),
+        ...(owned.variables ? { variables: () => owned.variables! } : {}),
+        ...(owned.buffers ? { buffers: () => owned.buffers!() } : {}),
+        ...(owned.state ? { state: () => owned.state!(), load: (s) => owned.load!(s) } : {}),
+        ...(owned.dispose ? { dispose: () => owned.dispose!() } : {}),
       };
     },
   };
 }
+
+/** {@link representationEntry} with a loss on the penultimate features. */
+const representation = (
+  name: string,
+  description: string,
+  defaultWeight: number,
+  keys: string[],
+  build: (config: Config) => FeatureTerm,
+): Entry => representationEntry(name, description, defaultWeight, keys, build);
+
+/** {@link representationEntry} with a loss on the block outputs. */
+const blockRepresentation = (
+  name: string,
+  description: string,
+  defaultWeight: number,
+  keys: string[],
+  build: (config: Config) => MapTerm,
+): Entry => representationEntry(name, description, defaultWeight, keys, build);
 
 /** A term that owns trainable heads (and, for CRD's NCE, memory banks). */
 function withHeads(head: FitNetHint | ContrastiveRepresentation): FeatureTerm {
@@ -850,6 +920,24 @@ const REGISTRY: Record<string, Entry> = {
     30000,
     [],
     () => ({ loss: probabilisticKT }),
+  ),
+  at: blockRepresentation(
+    "at",
+    "attention transfer: the CNN blocks' normalised spatial attention maps (+ CE)",
+    1000,
+    ["p"],
+    (c) => {
+      const p = (c.p ?? 2) as number;
+      if (typeof p !== "number" || !Number.isFinite(p) || p < 1) {
+        throw new Error(`at: config.p must be a finite number ≥ 1 (the paper uses 2), got ${p}`);
+      }
+      return {
+        maps: true,
+        key: `at:p${p}`,
+        targets: (maps) => attentionTargets(maps, p),
+        loss: (t, s) => attentionTransfer(t, s, p),
+      };
+    },
   ),
   crd: crdEntry("crd", "contrastive representation distillation, in-batch negatives (+ CE)"),
   crd_nce: crdEntry(

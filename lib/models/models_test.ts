@@ -13,6 +13,7 @@ import {
   encodeSafetensors,
   gelu,
   loadModel,
+  mapSides,
   matMul,
   readParams,
   saveModel,
@@ -269,7 +270,21 @@ Deno.test("MLP and CNN: shapes, features, auxiliary head, bad input", async () =
     const c = cnn.forward(x.reshape([3, 784]), { features: true });
     assert.deepEqual(c.features!.shape, [3, 12]);
     assert.equal(c.auxLogits, undefined);
+    assert.equal(c.maps, undefined);
+    // The block outputs: after ReLU and pooling, the last one is what the dense layer reads.
+    const { maps, logits } = cnn.forward(x, { maps: true });
+    assert.deepEqual(maps!.map((m) => m.shape), [[3, 14, 14, 4], [3, 7, 7, 8]]);
+    assert.ok(maps!.every((m) => m.min().dataSync()[0] >= 0));
+    const fromMap = tf.relu(
+      tf.matMul(maps![1].reshape([3, 7 * 7 * 8]), cnn.params["fc.w"]).add(cnn.params["fc.b"]),
+    );
+    const head = tf.matMul(fromMap, cnn.params["head.w"]).add(cnn.params["head.b"]);
+    assert.ok(tf.max(tf.abs(head.sub(logits))).dataSync()[0] < 1e-5);
   });
+  assert.deepEqual(mapSides(cnn), [14, 7]);
+  assert.deepEqual(mapSides(createCNN({ channels: [2, 2, 2], seed: 1 })), [14, 7, 3]);
+  assert.deepEqual(mapSides(mlp), []);
+  assert.throws(() => mlp.forward(tf.zeros([1, 784]), { maps: true }), /an MLP does not have/);
   assert.throws(() => mlp.logits(tf.zeros([2, 27, 28, 1])), /\[B, 28, 28, 1\] or \[B, 784\]/);
   assert.throws(() => cnn.logits(tf.zeros([0, 784])), /empty batch/);
   assert.throws(() => createMLP({ hidden: [], seed: 1 }), /hidden must be a non-empty list/);

@@ -44,6 +44,19 @@ export interface ClassifierOutput {
   features?: tf.Tensor2D;
   /** The second head's logits, when the model has one. */
   auxLogits?: tf.Tensor2D;
+  /**
+   * A CNN's block outputs (after ReLU and max-pooling: `[B, 14, 14, C₀]`, `[B, 7, 7, C₁]`, …),
+   * when asked for: the intermediate activations that attention transfer compares.
+   */
+  maps?: tf.Tensor4D[];
+}
+
+/** What {@link ImageClassifier.forward} returns besides the logits. */
+export interface ForwardOptions {
+  /** Return the features before the classifier. */
+  features?: boolean;
+  /** Return each conv block's output (CNNs only; an MLP has no spatial maps). */
+  maps?: boolean;
 }
 
 /** An image classifier and its variables. */
@@ -61,10 +74,24 @@ export interface ImageClassifier {
   /** Logits of images `[B, 28, 28, 1]` (or `[B, 784]`). */
   logits(x: tf.Tensor): tf.Tensor2D;
   /**
-   * Logits and, when asked, features and the second head's logits, of images `[B, 28, 28, 1]` (or
-   * `[B, 784]`).
+   * Logits, the second head's logits, and when asked the features and (CNNs) the block outputs,
+   * of images `[B, 28, 28, 1]` (or `[B, 784]`).
    */
-  forward(x: tf.Tensor, options?: { features?: boolean }): ClassifierOutput;
+  forward(x: tf.Tensor, options?: ForwardOptions): ClassifierOutput;
+}
+
+/**
+ * The spatial side of each block output of a classifier (`[14, 7]` for a two-block CNN; empty for
+ * an MLP): what attention transfer needs to pair a student's blocks with a teacher's.
+ */
+export function mapSides(model: ImageClassifier): number[] {
+  if (model.kind !== "cnn") return [];
+  const sides: number[] = [];
+  let side = 28;
+  for (const _ of (model.config as Required<CNNConfig>).channels) {
+    sides.push(side = Math.floor(side / 2));
+  }
+  return sides;
 }
 
 function checkImages(x: tf.Tensor, who: string): void {
@@ -117,8 +144,13 @@ export function createMLP(config: MLPConfig): ImageClassifier {
   });
   const head = heads(init, width, cfg.classes, cfg.auxHead);
   const p = init.params;
-  const forward = (x: tf.Tensor, options: { features?: boolean } = {}): ClassifierOutput => {
+  const forward = (x: tf.Tensor, options: ForwardOptions = {}): ClassifierOutput => {
     checkImages(x, "MLP");
+    if (options.maps) {
+      throw new Error(
+        "MLP: forward(x, { maps: true }) needs spatial maps, which an MLP does not have (use a CNN)",
+      );
+    }
     let h = x.reshape([x.shape[0], 784]) as tf.Tensor2D;
     cfg.hidden.forEach((_, i) => {
       h = tf.relu(
@@ -158,17 +190,23 @@ export function createCNN(config: CNNConfig): ImageClassifier {
   init.fill("fc.b", [cfg.featureDim], 0);
   const head = heads(init, cfg.featureDim, cfg.classes, cfg.auxHead);
   const p = init.params;
-  const forward = (x: tf.Tensor, options: { features?: boolean } = {}): ClassifierOutput => {
+  const forward = (x: tf.Tensor, options: ForwardOptions = {}): ClassifierOutput => {
     checkImages(x, "CNN");
     let h = x.reshape([x.shape[0], 28, 28, 1]) as tf.Tensor4D;
+    const maps: tf.Tensor4D[] = [];
     cfg.channels.forEach((_, i) => {
       const conv = conv2dSame(h, p[`conv${i}.w`] as tf.Tensor4D).add(p[`conv${i}.b`]);
       h = tf.maxPool(tf.relu(conv) as tf.Tensor4D, 2, 2, "valid");
+      maps.push(h);
     });
     const features = tf.relu(
       linear(h.reshape([h.shape[0], flat]), p["fc.w"] as tf.Tensor2D, p["fc.b"] as tf.Tensor1D),
     ) as tf.Tensor2D;
-    return { ...head(features, p), ...(options.features ? { features } : {}) };
+    return {
+      ...head(features, p),
+      ...(options.features ? { features } : {}),
+      ...(options.maps ? { maps } : {}),
+    };
   };
   return {
     kind: "cnn",

@@ -6,10 +6,14 @@
  * matrices), probabilistic knowledge transfer (`probabilisticKT`: cosine-kernel probabilities) and
  * CRD itself (`ContrastiveRepresentation`: the paper's NCE over memory banks, `ContrastMemory`, or
  * in-batch negatives). The relational three need no parameters and accept any two widths; the hint
- * and CRD own trainable heads, and CRD's NCE its memory banks. The loss registry
- * (`lib/losses/registry.ts`) adds each to CE (and optionally KD) as the names `fitnet`, `rkd`,
- * `sp`, `pkt`, `crd` (in-batch) and `crd_nce` (memory banks); image-classifier tasks pass both
- * models' features to them (and, for `crd_nce`, the rows' indices in the training split).
+ * and CRD own trainable heads, and CRD's NCE its memory banks. Attention transfer
+ * (`attentionTransfer`, Zagoruyko & Komodakis 2017) compares a CNN's intermediate block outputs
+ * instead: the student's against the teacher's normalised spatial attention maps
+ * (`attentionTargets`). The loss registry (`lib/losses/registry.ts`) adds each to CE (and
+ * optionally KD) as the names `fitnet`, `rkd`, `sp`, `pkt`, `crd` (in-batch), `crd_nce` (memory
+ * banks) and `at`; image-classifier tasks pass both models' features to them (for `crd_nce`, the
+ * rows' indices in the training split too; for `at`, the CNN student's block outputs and the
+ * teacher's maps).
  *
  * @example Relations survive a change of scale and width
  * ```ts
@@ -35,3 +39,4 @@ export * from "./pkt.ts";
 export * from "./fitnet_hint.ts";
 export * from "./crd.ts";
 export * from "./crd_memory.ts";
+export * from "./attention_transfer.ts";

@@ -16,6 +16,7 @@ import { evaluationBatches, mapImageBatches, windowsAt } from "../data/batches.t
 import type { ImageSplit } from "../data/images.ts";
 import { tokenLogProbs } from "../losses/labels.ts";
 import { miniLMTerms } from "../losses/minilm_attention.ts";
+import { attentionTargets } from "../representation/attention_transfer.ts";
 import { miniLMv2Terms } from "../losses/minilm_relations.ts";
 import { hashSeed } from "../data/rng.ts";
 import type { GPT } from "../models/gpt.ts";
@@ -455,6 +456,31 @@ export async function predictFeatures(
   return await mapImageBatches(
     split,
     (x) => model.forward(x, { features: true }).features!,
+    batchSize,
+  );
+}
+
+/**
+ * A CNN's normalised spatial attention maps on a split (attention transfer's Q̂ of each block,
+ * Zagoruyko & Komodakis 2017, Eq. 1–2: `attentionTargets` in `lib/representation`), row-major
+ * `[N × Σ_j H_j·W_j]`, block after block, in batches (for `attentionMapDistance` in
+ * `lib/analysis`).
+ */
+export async function predictAttention(
+  model: ImageClassifier,
+  split: ImageSplit,
+  p = 2,
+  batchSize = 500,
+): Promise<Float32Array> {
+  if (split.count === 0) throw new Error("predictAttention: the split is empty");
+  if (model.kind !== "cnn") {
+    throw new Error(
+      `predictAttention: the model must be a CNN (it has no spatial maps), got a ${model.kind}`,
+    );
+  }
+  return await mapImageBatches(
+    split,
+    (x) => attentionTargets(model.forward(x, { maps: true }).maps!, p),
     batchSize,
   );
 }

@@ -5,7 +5,9 @@
  * gradient tape for every micro-batch, or, for an image classifier, looked up in a table of the
  * teacher's logits over the whole training split ({@link teacherLogitTable}), computed once. An
  * objective that compares penultimate features (representation KD: `lib/representation/`) gets
- * both classifiers' features, the teacher's from the same table or forward pass. An
+ * both classifiers' features, the teacher's from the same table or forward pass; one that compares
+ * intermediate block outputs (attention transfer) gets the CNN student's, and the teacher's reduced
+ * by the objective (`Objective.teacherMapTargets`), from the table or the forward pass. An
  * objective that compares self-attention (MiniLM's) gets both language models' last-layer
  * attention and values from the same forward passes; a policy-gradient objective (MiniLLM's)
  * trains on rollouts of the student's teacher-mixed samples (`./minillm_rollout.ts`).
@@ -26,7 +28,7 @@ import { hashSeed } from "../data/rng.ts";
 import type { Objective } from "../losses/registry.ts";
 import type { GPT } from "../models/gpt.ts";
 import type { Params } from "../models/params.ts";
-import type { ImageClassifier } from "../models/vision.ts";
+import { type ImageClassifier, mapSides } from "../models/vision.ts";
 import { createModel, type ModelSpec } from "../models/io.ts";
 import { checkOnPolicy, type OnPolicyOptions, onPolicyWindows } from "./on_policy.ts";
 import { type PretrainingOptions, PretrainingTerm } from "./pretraining.ts";
@@ -430,7 +432,8 @@ export interface ClassifierViews {
 
 /**
  * A frozen teacher's logits for every example of a split: row i is example i's logits; with
- * `features`, its penultimate features too (for representation KD).
+ * `features`, its penultimate features too (for representation KD); with `mapTargets`, what an
+ * objective needs of its block outputs (attention transfer's normalised maps).
  */
 export interface TeacherLogitTable {
   /** Row-major [examples, classes]. */
@@ -441,36 +444,66 @@ export interface TeacherLogitTable {
   features?: Float32Array;
   /** Features per example (with `features`). */
   featureDim?: number;
+  /** Row-major [examples, mapTargetWidth]: `Objective.teacherMapTargets` of the block outputs. */
+  mapTargets?: Float32Array;
+  /** Map targets per example (with `mapTargets`). */
+  mapTargetWidth?: number;
+}
+
+/** What {@link teacherLogitTable} computes besides the logits. */
+export interface TeacherTableOptions {
+  /** The teacher's penultimate features. */
+  features?: boolean;
+  /** A reduction of the teacher's block outputs to one row per example (`Objective.teacherMapTargets`). */
+  mapTargets?: (maps: tf.Tensor[]) => tf.Tensor2D;
 }
 
 /**
- * The teacher's logits (and, with `options.features`, its penultimate features) for every example
- * of `split`, in batches read back asynchronously so it runs on every backend, for
+ * The teacher's logits (and, with `options.features`, its penultimate features; with
+ * `options.mapTargets`, that reduction of its block outputs) for every example of `split`, in one
+ * pass of batches read back asynchronously so it runs on every backend, for
  * {@link ClassifierTaskOptions.teacherLogits}.
  */
 export async function teacherLogitTable(
   teacher: ImageClassifier,
   split: ImageSplit,
-  options: { features?: boolean } = {},
+  options: TeacherTableOptions = {},
 ): Promise<TeacherLogitTable> {
-  if (!options.features) {
+  const { features, mapTargets } = options;
+  if (!features && !mapTargets) {
     const logits = await mapImageBatches(split, (x) => teacher.logits(x));
     return { logits, classes: logits.length / split.count };
   }
-  // One pass of the teacher: each row is its logits, then its features.
-  const { classes } = teacher.config, featureDim = teacher.featureDim;
+  // One pass of the teacher: each row is its logits, then its features, then its map targets.
+  const parts: string[] = [];
   const rows = await mapImageBatches(split, (x) => {
-    const out = teacher.forward(x, { features: true });
-    return tf.concat([out.logits, out.features!], 1);
+    const out = teacher.forward(x, { features, maps: mapTargets !== undefined });
+    const blocks = [out.logits, ...(features ? [out.features!] : [])];
+    if (mapTargets) blocks.push(mapTargets(out.maps!));
+    if (parts.length === 0) parts.push(...blocks.map((b) => String(b.shape[1])));
+    return tf.concat(blocks, 1);
   });
-  const width = classes + featureDim;
-  const logits = new Float32Array(split.count * classes);
-  const features = new Float32Array(split.count * featureDim);
-  for (let i = 0; i < split.count; i++) {
-    logits.set(rows.subarray(i * width, i * width + classes), i * classes);
-    features.set(rows.subarray(i * width + classes, (i + 1) * width), i * featureDim);
+  const [classes, ...widths] = parts.map(Number);
+  const width = rows.length / split.count;
+  const column = (offset: number, w: number) => {
+    const out = new Float32Array(split.count * w);
+    for (let i = 0; i < split.count; i++) {
+      out.set(rows.subarray(i * width + offset, i * width + offset + w), i * w);
+    }
+    return out;
+  };
+  const table: TeacherLogitTable = { logits: column(0, classes), classes };
+  let offset = classes;
+  if (features) {
+    table.featureDim = widths.shift()!;
+    table.features = column(offset, table.featureDim);
+    offset += table.featureDim;
   }
-  return { logits, classes, features, featureDim };
+  if (mapTargets) {
+    table.mapTargetWidth = widths.shift()!;
+    table.mapTargets = column(offset, table.mapTargetWidth);
+  }
+  return table;
 }
 
 function checkLogitTable(
@@ -478,8 +511,18 @@ function checkLogitTable(
   split: ImageSplit,
   who: string,
   needsFeatures: boolean,
+  needsMaps: boolean,
 ): void {
-  const { logits, classes, features, featureDim } = table;
+  const { logits, classes, features, featureDim, mapTargets, mapTargetWidth } = table;
+  if (
+    needsMaps && (!mapTargets || mapTargets.length !== split.count * (mapTargetWidth ?? NaN))
+  ) {
+    throw new Error(
+      `${who}: the objective compares block outputs, so teacherLogits must also hold the ` +
+        `[${split.count} examples, width] rows of objective.teacherMapTargets over the ` +
+        `teacher's blocks (teacherLogitTable(..., { mapTargets }))`,
+    );
+  }
   if (needsFeatures && (!features || features.length !== split.count * (featureDim ?? NaN))) {
     throw new Error(
       `${who}: the objective compares features, so teacherLogits must also hold the teacher's ` +
@@ -531,6 +574,40 @@ function checkViews(
   if (selfTeacher) throw new Error("classifierTask: augment is not supported with selfTeacher");
 }
 
+/**
+ * Throws unless an objective on block outputs (attention transfer) can pair the student's blocks
+ * with the teacher's: the student is a CNN, and a teacher model (when given, rather than a table)
+ * has as many blocks of the same spatial sizes.
+ */
+function checkBlockPair(
+  objective: Objective,
+  student: ImageClassifier,
+  teacher: ImageClassifier | undefined,
+): void {
+  const name = objective.name;
+  if (!objective.teacherMapTargets) {
+    throw new Error(`classifierTask: objective "${name}" needs maps but has no teacherMapTargets`);
+  }
+  const sides = mapSides(student);
+  if (sides.length === 0) {
+    throw new Error(
+      `classifierTask: objective "${name}" compares the blocks' spatial maps, so the student ` +
+        `must be a CNN, got a ${student.kind}`,
+    );
+  }
+  if (!teacher) return;
+  const teacherSides = mapSides(teacher);
+  if (teacherSides.join() !== sides.join()) {
+    throw new Error(
+      `classifierTask: objective "${name}" pairs the student's blocks with the teacher's, so ` +
+        `both need blocks of the same spatial sizes: student ${sides.map((s) => `${s}×${s}`)}` +
+        `, teacher ${
+          teacherSides.length ? teacherSides.map((s) => `${s}×${s}`) : `none (a ${teacher.kind})`
+        }`,
+    );
+  }
+}
+
 /** The rows of `indices` of a row-major `[examples, width]` table, as a tensor. */
 function gatherRows(table: Float32Array, width: number, indices: Int32Array): tf.Tensor2D {
   const rows = new Float32Array(indices.length * width);
@@ -560,7 +637,9 @@ export function classifierTask(options: ClassifierTaskOptions): TrainTask {
     ) as ImageClassifier;
   }
   const needsFeatures = objective.needsFeatures === true;
-  if (table) checkLogitTable(table, batcher.split, "classifierTask", needsFeatures);
+  const needsMaps = objective.needsMaps === true;
+  if (needsMaps) checkBlockPair(objective, student, teacher);
+  if (table) checkLogitTable(table, batcher.split, "classifierTask", needsFeatures, needsMaps);
   if (objective.needsAttention) {
     throw new Error(
       `classifierTask: objective "${objective.name}" compares self-attention, which image ` +
@@ -609,15 +688,19 @@ export function classifierTask(options: ClassifierTaskOptions): TrainTask {
             ...(needsFeatures
               ? { teacherFeatures: gatherRows(table.features!, table.featureDim!, indices) }
               : {}),
+            ...(needsMaps
+              ? { teacherMapTargets: gatherRows(table.mapTargets!, table.mapTargetWidth!, indices) }
+              : {}),
           };
         }
         const input = !augment || teacherView === "same"
           ? x
           : tf.tensor4d(teacherView === "clean" ? clean.images : view(clean, index, 1), shape);
-        const out = frozen!.forward(input, { features: needsFeatures });
+        const out = frozen!.forward(input, { features: needsFeatures, maps: needsMaps });
         return {
           teacherLogits: out.logits.div(temperature),
           ...(needsFeatures ? { teacherFeatures: out.features! } : {}),
+          ...(needsMaps ? { teacherMapTargets: objective.teacherMapTargets!(out.maps!) } : {}),
         };
       });
       // CRD's memory bank: each row's index in the training split.
@@ -625,7 +708,7 @@ export function classifierTask(options: ClassifierTaskOptions): TrainTask {
       return { x, y, ...fromTeacher, exampleIds };
     },
     loss(batch) {
-      const out = student.forward(batch.x!, { features: needsFeatures });
+      const out = student.forward(batch.x!, { features: needsFeatures, maps: needsMaps });
       return objective.loss({
         studentLogits: temperature === 1 ? out.logits : out.logits.div(temperature),
         auxLogits: out.auxLogits,
@@ -638,6 +721,7 @@ export function classifierTask(options: ClassifierTaskOptions): TrainTask {
             exampleIds: batch.exampleIds,
           }
           : {}),
+        ...(needsMaps ? { teacherMapTargets: batch.teacherMapTargets, studentMaps: out.maps } : {}),
       });
     },
   };

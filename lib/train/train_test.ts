@@ -7,7 +7,7 @@ import { adamw64 } from "../../tests/reference/models64.ts";
 import { initBackend } from "../backend.ts";
 import { augmentImages, ImageBatcher, selectImages, TokenBatcher } from "../data/mod.ts";
 import { getLoss, type Objective } from "../losses/mod.ts";
-import { createGPT, createMLP, generate, type GPT } from "../models/mod.ts";
+import { createCNN, createGPT, createMLP, generate, type GPT } from "../models/mod.ts";
 import { hashSeed } from "../data/rng.ts";
 import {
   AdamW,
@@ -677,6 +677,69 @@ Deno.test("representation KD: the task passes both models' features, from the te
     /the objective compares features, so teacherLogits must also hold the teacher's \[40 examples/,
   );
   for (const m of [student, teacher]) Object.values(m.params).forEach((v) => v.dispose());
+});
+
+Deno.test("attention transfer: a CNN student learns the teacher's block maps, from the teacher or its table", async () => {
+  await initBackend("wasm", { log: false });
+  const n = 24;
+  const images = new Float32Array(n * 784).map((_, i) => ((i * 7919) % 101) / 101);
+  const labels = new Int32Array(n).map((_, i) => (i * 3) % 5);
+  const split = { images, labels, count: n };
+  const teacher = createCNN({ channels: [6, 8], featureDim: 10, classes: 5, seed: 3 });
+  const objective = getLoss("at", { kdWeight: 1 });
+  const table = await teacherLogitTable(teacher, split, {
+    mapTargets: objective.teacherMapTargets,
+  });
+  assert.equal(table.mapTargetWidth, 14 * 14 + 7 * 7);
+  assert.equal(table.features, undefined);
+  const run = async (source: { teacher: typeof teacher } | { teacherLogits: typeof table }) => {
+    const student = createCNN({ channels: [2, 3], featureDim: 4, classes: 5, seed: 4 });
+    const sink = new MemorySink();
+    const before = tf.memory().numTensors;
+    await train({
+      task: classifierTask({
+        student,
+        ...source,
+        objective,
+        batcher: new ImageBatcher(split, { batchSize: 8, seed: 5 }),
+      }),
+      steps: 4,
+      schedule: constantLr(1e-2),
+      sink,
+    });
+    assert.equal(tf.memory().numTensors, before, "no tensors left behind");
+    Object.values(student.params).forEach((v) => v.dispose());
+    return sink.rows.map((r) => r.loss as number);
+  };
+  const live = await run({ teacher });
+  const cached = await run({ teacherLogits: table });
+  assert.equal(cached.length, 4);
+  cached.forEach((l, i) => assert.ok(Math.abs(l - live[i]) < 1e-4 * Math.max(1, live[i]), `${i}`));
+  const batcher = new ImageBatcher(split, { batchSize: 8, seed: 5 });
+  const mlp = createMLP({ hidden: [8], classes: 5, seed: 4 });
+  assert.throws(
+    () => classifierTask({ student: mlp, teacher, objective, batcher }),
+    /objective "at" compares the blocks' spatial maps, so the student must be a CNN, got a mlp/,
+  );
+  const threeBlocks = createCNN({ channels: [2, 3, 4], featureDim: 4, classes: 5, seed: 4 });
+  assert.throws(
+    () => classifierTask({ student: threeBlocks, teacher, objective, batcher }),
+    /same spatial sizes: student 14×14,7×7,3×3, teacher 14×14,7×7/,
+  );
+  const student = createCNN({ channels: [2, 3], featureDim: 4, classes: 5, seed: 4 });
+  assert.throws(
+    () =>
+      classifierTask({
+        student,
+        objective,
+        batcher,
+        teacherLogits: { logits: table.logits, classes: 5 },
+      }),
+    /the objective compares block outputs, so teacherLogits must also hold the \[24 examples/,
+  );
+  for (const m of [student, mlp, threeBlocks, teacher]) {
+    Object.values(m.params).forEach((v) => v.dispose());
+  }
 });
 
 Deno.test("CRD's memory banks are checkpointed: a stopped and resumed run equals an uninterrupted one", async () => {

@@ -144,3 +144,27 @@ export function nceNormalizer64(
   });
   return dataSize * sum / (anchors.length * (negatives.length + 1));
 }
+
+/**
+ * Attention transfer's normalised map (Zagoruyko & Komodakis 2017, Eq. 1–2) of one block output
+ * given as rows `[B·H·W][C]` (NHWC order): per example, the unit vector of Σ_c |a_c|^p over its
+ * H·W positions.
+ */
+export function attentionMap64(rows: Rows64, batch: number, p: number): Rows64 {
+  const positions = rows.length / batch;
+  return Array.from({ length: batch }, (_, b) =>
+    unit(
+      rows.slice(b * positions, (b + 1) * positions).map((a) =>
+        sum(a.map((v) => Math.abs(v) ** p))
+      ),
+    ));
+}
+
+/** AT's loss: Σ_j mean over examples and positions of (Q̂_S^j − Q̂_T^j)², blocks as rows. */
+export function at64(teacher: Rows64[], student: Rows64[], batch: number, p: number): number {
+  return sum(student.map((s, j) => {
+    const [qs, qt] = [attentionMap64(s, batch, p), attentionMap64(teacher[j], batch, p)];
+    const squares = qs.flatMap((row, b) => row.map((v, k) => (v - qt[b][k]) ** 2));
+    return sum(squares) / squares.length;
+  }));
+}
