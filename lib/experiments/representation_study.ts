@@ -20,7 +20,8 @@
  * ({@linkcode ATTENTION_STUDENT}: the teacher's two conv blocks at 8 and 16 channels, so their
  * 14×14 and 7×7 outputs pair with the teacher's): attention transfer at the benchmark's β = 1000
  * with CE 1 (`at`), with KD added (`at+kd`), and the same CNN trained on the labels (`cnn_ce`),
- * with KD's recipe (`cnn_kd`) and with CE 1 + KD 1 (`cnn_kd_ce1`), on the same budget.
+ * with KD's recipe (`cnn_kd`) and with CE 1 + KD 1 (`cnn_kd_ce1`), on the same budget; AT also
+ * runs at β = 100 and 10 000 (`at_w100`, `at_w10000`).
  *
  * @module
  */
@@ -52,6 +53,12 @@ export const ATTENTION_STUDENT = {
 
 /** The attention-transfer runs' methods, as named in the results CSV. */
 export const ATTENTION_METHODS = ["cnn_ce", "cnn_kd", "cnn_kd_ce1", "at", "at+kd"] as const;
+
+/**
+ * Other weights β of attention transfer, run without KD: how AT's accuracy depends on β (the
+ * benchmark's 1000 weights the mean over map positions; the paper's code, β/2 = 500).
+ */
+export const AT_WEIGHT_ABLATION = [100, 10000];
 
 /** One student of the study. */
 export interface RepresentationStudent {
@@ -171,6 +178,20 @@ export function representationStudy(
     };
     return student;
   };
+  // The weight ablation: `at_w<β>`, the same CNN student and seeds, no KD.
+  const otherWeight = (weight: number, seed: number): RepresentationStudent => {
+    const main = attention("at", seed);
+    const method = `at_w${weight}`;
+    return {
+      ...main,
+      method,
+      spec: {
+        ...main.spec,
+        name: `repkd-${scale}-${method}-s${seed}`,
+        objective: { name: "at", config: { weight } },
+      },
+    };
+  };
   const students = [
     ...(["ce", "kd"] as const).flatMap((m) => seedList.map((seed) => shared(m, seed))),
     ...seedList.map(kdWithCE),
@@ -181,6 +202,7 @@ export function representationStudy(
     ),
     ...CRD_NEGATIVE_ABLATION.flatMap((k) => seedList.map((seed) => fewerNegatives(k, seed))),
     ...ATTENTION_METHODS.flatMap((m) => seedList.map((seed) => attention(m, seed))),
+    ...AT_WEIGHT_ABLATION.flatMap((w) => seedList.map((seed) => otherWeight(w, seed))),
   ];
   return { teacher: vision.teachers.fashion, students };
 }

@@ -921,6 +921,8 @@ const REGISTRY: Record<string, Entry> = {
     [],
     () => ({ loss: probabilisticKT }),
   ),
+  // Attention transfer (Zagoruyko & Komodakis, ICLR 2017, Eq. 2 with the released at_loss) at
+  // RepDistiller's β = 1000: the CNN blocks' normalised Σ_c |a|^p maps (p = 2, the paper's).
   at: blockRepresentation(
     "at",
     "attention transfer: the CNN blocks' normalised spatial attention maps (+ CE)",

@@ -475,15 +475,15 @@ export async function teacherLogitTable(
     return { logits, classes: logits.length / split.count };
   }
   // One pass of the teacher: each row is its logits, then its features, then its map targets.
-  const parts: string[] = [];
+  let widths: number[] = [];
   const rows = await mapImageBatches(split, (x) => {
     const out = teacher.forward(x, { features, maps: mapTargets !== undefined });
     const blocks = [out.logits, ...(features ? [out.features!] : [])];
     if (mapTargets) blocks.push(mapTargets(out.maps!));
-    if (parts.length === 0) parts.push(...blocks.map((b) => String(b.shape[1])));
+    if (widths.length === 0) widths = blocks.map((b) => b.shape[1]!);
     return tf.concat(blocks, 1);
   });
-  const [classes, ...widths] = parts.map(Number);
+  const [classes, ...rest] = widths;
   const width = rows.length / split.count;
   const column = (offset: number, w: number) => {
     const out = new Float32Array(split.count * w);
@@ -495,12 +495,12 @@ export async function teacherLogitTable(
   const table: TeacherLogitTable = { logits: column(0, classes), classes };
   let offset = classes;
   if (features) {
-    table.featureDim = widths.shift()!;
+    table.featureDim = rest.shift()!;
     table.features = column(offset, table.featureDim);
     offset += table.featureDim;
   }
   if (mapTargets) {
-    table.mapTargetWidth = widths.shift()!;
+    table.mapTargetWidth = rest.shift()!;
     table.mapTargets = column(offset, table.mapTargetWidth);
   }
   return table;
