@@ -6,6 +6,9 @@ import { getLoss } from "../losses/mod.ts";
 import { createGPT, createMLP } from "../models/mod.ts";
 import { classifierTask, constantLr, loadCheckpoint, train, warmupCosine } from "../train/mod.ts";
 import {
+  AT_WEIGHT_ABLATION,
+  ATTENTION_METHODS,
+  ATTENTION_STUDENT,
   BORN_AGAIN_GENERATIONS,
   bornAgainStudy,
   CRD_NEGATIVE_ABLATION,
@@ -704,10 +707,9 @@ Deno.test("the representation plan: the vision study's CE and KD students, each 
   const { teacher, students } = representationStudy("full", 3);
   const vision = visionStudy("full", 3);
   assert.deepEqual(teacher, vision.teachers.fashion);
-  assert.equal(
-    students.length,
-    3 * (3 + 2 * REPRESENTATION_METHODS.length + CRD_NEGATIVE_ABLATION.length),
-  );
+  const perSeed = 3 + 2 * REPRESENTATION_METHODS.length + CRD_NEGATIVE_ABLATION.length +
+    ATTENTION_METHODS.length + AT_WEIGHT_ABLATION.length;
+  assert.equal(students.length, 3 * perSeed);
   assert.equal(new Set(students.map((s) => visionRun(s.spec, "/tmp/x").id)).size, students.length);
   const find = (method: string, seed: number) =>
     students.find((s) => s.method === method && s.seed === seed)!;
@@ -741,10 +743,7 @@ Deno.test("the representation plan: the vision study's CE and KD students, each 
   );
   assert.equal(fewer.negatives, 1024);
   assert.equal(find("crd_nce", 2).negatives, CRD_NEGATIVES);
-  assert.equal(
-    representationStudy("quick", 1).students.length,
-    3 + 2 * REPRESENTATION_METHODS.length + CRD_NEGATIVE_ABLATION.length,
-  );
+  assert.equal(representationStudy("quick", 1).students.length, perSeed);
   // The KD control with the feature methods' CE weight: the same run as theirs but the objective.
   const control = find("kd_ce1", 1);
   assert.deepEqual(control.spec.objective, {
@@ -755,6 +754,29 @@ Deno.test("the representation plan: the vision study's CE and KD students, each 
     { ...control.spec, name: "", objective: undefined },
     { ...find("sp", 1).spec, name: "", objective: undefined },
   );
+  // Attention transfer: the CNN student on the same data, schedule, seed and teacher, by objective.
+  assert.ok(
+    students.filter((s) => s.student === "cnn").every((s) => s.spec.model === ATTENTION_STUDENT),
+  );
+  assert.ok(students.filter((s) => s.student === "mlp").every((s) => s.spec.model.kind === "mlp"));
+  const cnn = find("cnn_ce", 2);
+  assert.deepEqual(cnn.spec.objective, ce.objective);
+  assert.deepEqual(find("cnn_kd", 2).spec.objective, find("kd", 2).spec.objective);
+  assert.deepEqual(find("cnn_kd_ce1", 2).spec.objective, control.spec.objective);
+  assert.deepEqual(find("at", 2).spec.objective, { name: "at" });
+  assert.deepEqual(find("at+kd", 2).spec.objective, { name: "at", config: { kdWeight: 1 } });
+  assert.deepEqual(find("at_w100", 2).spec.objective, { name: "at", config: { weight: 100 } });
+  for (const m of [...ATTENTION_METHODS, ...AT_WEIGHT_ABLATION.map((w) => `at_w${w}`)]) {
+    const s = find(m, 2);
+    assert.deepEqual(
+      { ...s.spec, name: "", objective: undefined },
+      { ...cnn.spec, name: "", objective: undefined },
+      m,
+    );
+    assert.equal(s.family, m.startsWith("at") ? "at" : "none", m);
+    assert.equal(s.withKD, m === "at+kd" || m.startsWith("cnn_kd"), m);
+  }
+  assert.equal(find("at+kd", 1).spec.name, "repkd-full-at_kd-s1");
 });
 
 Deno.test("runVision: a representation objective gets the two models' feature widths and the run's seed", async () => {
@@ -802,6 +824,53 @@ Deno.test("runVision: a representation objective gets the two models' feature wi
     const examples = visionRun(nce, root).summary().train_examples as number;
     assert.deepEqual(buffers["crd.bank.student"].shape, [examples, 8]);
     assert.ok(buffers["crd.z.teacher"].data[0] > 0, "Z was estimated");
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("runVision: attention transfer trains a CNN student from a table of the CNN teacher's maps, the same as from the teacher", async () => {
+  await initBackend("wasm", { log: false });
+  const root = await Deno.makeTempDir();
+  try {
+    const teacher: VisionSpec = {
+      name: "t",
+      dataset: "mnist",
+      fewShot: 0.02,
+      model: { kind: "cnn", config: { channels: [3, 4], featureDim: 6 } },
+      train: { steps: 4, batchSize: 16, peakLr: 5e-3, warmupSteps: 1, weightDecay: 0 },
+      objective: { name: "sft" },
+      seed: 1,
+      testExamples: 50,
+    };
+    const student = (steps: number): VisionSpec => ({
+      ...teacher,
+      name: `s${steps}`,
+      model: { kind: "cnn", config: { channels: [2, 2], featureDim: 4 } },
+      train: { ...teacher.train, steps },
+      objective: { name: "at", config: { kdWeight: 1 } },
+      teacher,
+      seed: 2,
+    });
+    // 12 steps of 16 cover the 2% split (a table of the teacher's maps); 6 steps do not (the
+    // teacher runs on every batch). Their first 6 steps see the same batches.
+    const withTable = await runVision(student(12), { root });
+    const live = await runVision(student(6), { root });
+    assert.ok(12 * 16 >= (withTable.train_examples as number), "the table path is taken");
+    assert.ok(6 * 16 < (live.train_examples as number), "the live path is taken");
+    const losses = async (spec: VisionSpec) =>
+      (await visionRun(spec, root).metrics()).getColumn("loss").toArray().slice(0, 3) as number[];
+    const [a, b] = [await losses(student(12)), await losses(student(6))];
+    // The schedules differ (cosine over 12 or 6 steps) from step 2 on; the first steps' losses
+    // only depend on the teacher's targets, whichever way they came.
+    assert.ok(Math.abs(a[0] - b[0]) < 1e-4 * Math.max(1, b[0]), `${a[0]} vs ${b[0]}`);
+    await assert.rejects(
+      () =>
+        runVision({ ...student(6), name: "mlp", model: { kind: "mlp", config: { hidden: [4] } } }, {
+          root,
+        }),
+      /objective "at" compares the blocks' spatial maps, so the student must be a CNN/,
+    );
   } finally {
     await Deno.remove(root, { recursive: true });
   }
