@@ -6,6 +6,7 @@ import { getLoss } from "../losses/mod.ts";
 import { createGPT, createMLP } from "../models/mod.ts";
 import { classifierTask, constantLr, loadCheckpoint, train, warmupCosine } from "../train/mod.ts";
 import {
+  AT_EXPONENT_ABLATION,
   AT_WEIGHT_ABLATION,
   ATTENTION_METHODS,
   ATTENTION_STUDENT,
@@ -708,7 +709,7 @@ Deno.test("the representation plan: the vision study's CE and KD students, each 
   const vision = visionStudy("full", 3);
   assert.deepEqual(teacher, vision.teachers.fashion);
   const perSeed = 3 + 2 * REPRESENTATION_METHODS.length + CRD_NEGATIVE_ABLATION.length +
-    ATTENTION_METHODS.length + AT_WEIGHT_ABLATION.length;
+    ATTENTION_METHODS.length + AT_WEIGHT_ABLATION.length + AT_EXPONENT_ABLATION.length;
   assert.equal(students.length, 3 * perSeed);
   assert.equal(new Set(students.map((s) => visionRun(s.spec, "/tmp/x").id)).size, students.length);
   const find = (method: string, seed: number) =>
@@ -766,7 +767,14 @@ Deno.test("the representation plan: the vision study's CE and KD students, each 
   assert.deepEqual(find("at", 2).spec.objective, { name: "at" });
   assert.deepEqual(find("at+kd", 2).spec.objective, { name: "at", config: { kdWeight: 1 } });
   assert.deepEqual(find("at_w100", 2).spec.objective, { name: "at", config: { weight: 100 } });
-  for (const m of [...ATTENTION_METHODS, ...AT_WEIGHT_ABLATION.map((w) => `at_w${w}`)]) {
+  assert.deepEqual(find("at_p4", 2).spec.objective, { name: "at", config: { p: 4 } });
+  for (
+    const m of [
+      ...ATTENTION_METHODS,
+      ...AT_WEIGHT_ABLATION.map((w) => `at_w${w}`),
+      ...AT_EXPONENT_ABLATION.map((q) => `at_p${q}`),
+    ]
+  ) {
     const s = find(m, 2);
     assert.deepEqual(
       { ...s.spec, name: "", objective: undefined },

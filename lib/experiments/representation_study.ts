@@ -21,7 +21,8 @@
  * 14×14 and 7×7 outputs pair with the teacher's): attention transfer at the benchmark's β = 1000
  * with CE 1 (`at`), with KD added (`at+kd`), and the same CNN trained on the labels (`cnn_ce`),
  * with KD's recipe (`cnn_kd`) and with CE 1 + KD 1 (`cnn_kd_ce1`), on the same budget; AT also
- * runs at β = 100 and 10 000 (`at_w100`, `at_w10000`).
+ * runs at β = 100 and 10 000 (`at_w100`, `at_w10000`) and with the map's exponent p = 1 and 4
+ * (`at_p1`, `at_p4`).
  *
  * @module
  */
@@ -59,6 +60,12 @@ export const ATTENTION_METHODS = ["cnn_ce", "cnn_kd", "cnn_kd_ce1", "at", "at+kd
  * benchmark's 1000 weights the mean over map positions; the paper's code, β/2 = 500).
  */
 export const AT_WEIGHT_ABLATION = [100, 10000];
+
+/**
+ * Other exponents p of attention transfer's map Σ_c |a|^p (β = 1000, no KD): the paper's p = 2
+ * against 1 (every activation alike) and 4 (the strongest activations weigh most).
+ */
+export const AT_EXPONENT_ABLATION = [1, 4];
 
 /** One student of the study. */
 export interface RepresentationStudent {
@@ -192,6 +199,20 @@ export function representationStudy(
       },
     };
   };
+  // The exponent ablation: `at_p<p>`, the same CNN student and seeds, no KD.
+  const otherExponent = (exponent: number, seed: number): RepresentationStudent => {
+    const main = attention("at", seed);
+    const method = `at_p${exponent}`;
+    return {
+      ...main,
+      method,
+      spec: {
+        ...main.spec,
+        name: `repkd-${scale}-${method}-s${seed}`,
+        objective: { name: "at", config: { p: exponent } },
+      },
+    };
+  };
   const students = [
     ...(["ce", "kd"] as const).flatMap((m) => seedList.map((seed) => shared(m, seed))),
     ...seedList.map(kdWithCE),
@@ -203,6 +224,7 @@ export function representationStudy(
     ...CRD_NEGATIVE_ABLATION.flatMap((k) => seedList.map((seed) => fewerNegatives(k, seed))),
     ...ATTENTION_METHODS.flatMap((m) => seedList.map((seed) => attention(m, seed))),
     ...AT_WEIGHT_ABLATION.flatMap((w) => seedList.map((seed) => otherWeight(w, seed))),
+    ...AT_EXPONENT_ABLATION.flatMap((q) => seedList.map((seed) => otherExponent(q, seed))),
   ];
   return { teacher: vision.teachers.fashion, students };
 }
