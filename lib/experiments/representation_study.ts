@@ -67,6 +67,12 @@ export const AT_WEIGHT_ABLATION = [100, 10000];
  */
 export const AT_EXPONENT_ABLATION = [1, 4];
 
+/** KD with the feature methods' weight on the labels: CE 1 + KD 1 at T = 4 (the controls). */
+const KD_CE1: VisionSpec["objective"] = {
+  name: "kd",
+  config: { temperature: 4, ceWeight: 1, kdWeight: 1 },
+};
+
 /** One student of the study. */
 export interface RepresentationStudent {
   /** `ce`, `kd`, a feature method, or a feature method with KD (`crd+kd`); `cnn_*`, `at`, `at+kd`. */
@@ -155,7 +161,7 @@ export function representationStudy(
       spec: {
         ...base.spec,
         name: `repkd-${scale}-kd_ce1-s${seed}`,
-        objective: { name: "kd", config: { temperature: 4, ceWeight: 1, kdWeight: 1 } },
+        objective: KD_CE1,
       },
     };
   };
@@ -165,7 +171,7 @@ export function representationStudy(
     const objectives: Record<typeof method, VisionSpec["objective"]> = {
       cnn_ce: base.objective,
       cnn_kd: visionStudent(vision, "fashion-mnist", "full", "kd", seed).objective,
-      cnn_kd_ce1: { name: "kd", config: { temperature: 4, ceWeight: 1, kdWeight: 1 } },
+      cnn_kd_ce1: KD_CE1,
       at: { name: "at" },
       "at+kd": { name: "at", config: { kdWeight: 1 } },
     };
@@ -185,31 +191,16 @@ export function representationStudy(
     };
     return student;
   };
-  // The weight ablation: `at_w<β>`, the same CNN student and seeds, no KD.
-  const otherWeight = (weight: number, seed: number): RepresentationStudent => {
+  // The ablations of AT's config (no KD): `at_w<β>` and `at_p<p>`, the same CNN student and seeds.
+  const atVariant = (method: string, config: Record<string, number>, seed: number) => {
     const main = attention("at", seed);
-    const method = `at_w${weight}`;
     return {
       ...main,
       method,
       spec: {
         ...main.spec,
         name: `repkd-${scale}-${method}-s${seed}`,
-        objective: { name: "at", config: { weight } },
-      },
-    };
-  };
-  // The exponent ablation: `at_p<p>`, the same CNN student and seeds, no KD.
-  const otherExponent = (exponent: number, seed: number): RepresentationStudent => {
-    const main = attention("at", seed);
-    const method = `at_p${exponent}`;
-    return {
-      ...main,
-      method,
-      spec: {
-        ...main.spec,
-        name: `repkd-${scale}-${method}-s${seed}`,
-        objective: { name: "at", config: { p: exponent } },
+        objective: { name: "at", config },
       },
     };
   };
@@ -223,8 +214,12 @@ export function representationStudy(
     ),
     ...CRD_NEGATIVE_ABLATION.flatMap((k) => seedList.map((seed) => fewerNegatives(k, seed))),
     ...ATTENTION_METHODS.flatMap((m) => seedList.map((seed) => attention(m, seed))),
-    ...AT_WEIGHT_ABLATION.flatMap((w) => seedList.map((seed) => otherWeight(w, seed))),
-    ...AT_EXPONENT_ABLATION.flatMap((q) => seedList.map((seed) => otherExponent(q, seed))),
+    ...AT_WEIGHT_ABLATION.flatMap((w) =>
+      seedList.map((seed) => atVariant(`at_w${w}`, { weight: w }, seed))
+    ),
+    ...AT_EXPONENT_ABLATION.flatMap((q) =>
+      seedList.map((seed) => atVariant(`at_p${q}`, { p: q }, seed))
+    ),
   ];
   return { teacher: vision.teachers.fashion, students };
 }

@@ -33,6 +33,7 @@ import { checkRange, reduceRows, toRows } from "./validate.ts";
 import {
   attentionTargets,
   attentionTransfer,
+  checkExponent,
   ContrastiveRepresentation,
   FitNetHint,
   probabilisticKT,
@@ -929,10 +930,7 @@ const REGISTRY: Record<string, Entry> = {
     1000,
     ["p"],
     (c) => {
-      const p = (c.p ?? 2) as number;
-      if (typeof p !== "number" || !Number.isFinite(p) || p < 1) {
-        throw new Error(`at: config.p must be a finite number ≥ 1 (the paper uses 2), got ${p}`);
-      }
+      const p = checkExponent("at", "config.p", c.p ?? 2);
       return {
         maps: true,
         key: `at:p${p}`,

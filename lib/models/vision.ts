@@ -86,11 +86,13 @@ export interface ImageClassifier {
  */
 export function mapSides(model: ImageClassifier): number[] {
   if (model.kind !== "cnn") return [];
+  return blockSides((model.config as Required<CNNConfig>).channels.length);
+}
+
+/** The side of each of `blocks` conv-pool blocks' outputs on a 28×28 image: 14, 7, 3, 1. */
+function blockSides(blocks: number): number[] {
   const sides: number[] = [];
-  let side = 28;
-  for (const _ of (model.config as Required<CNNConfig>).channels) {
-    sides.push(side = Math.floor(side / 2));
-  }
+  for (let side = 28, i = 0; i < blocks; i++) sides.push(side = Math.floor(side / 2));
   return sides;
 }
 
@@ -178,13 +180,12 @@ export function createCNN(config: CNNConfig): ImageClassifier {
   if (cfg.channels.length > 4) throw new Error("createCNN: at most 4 blocks fit 28×28 images");
   const init = new ParamBuilder(cfg.seed);
   let inChannels = 1;
-  let side = 28;
   cfg.channels.forEach((c, i) => {
     init.he(`conv${i}.w`, [3, 3, inChannels, c], 9 * inChannels);
     init.fill(`conv${i}.b`, [c], 0);
     inChannels = c;
-    side = Math.floor(side / 2);
   });
+  const side = blockSides(cfg.channels.length).at(-1)!;
   const flat = side * side * inChannels;
   init.he("fc.w", [flat, cfg.featureDim], flat);
   init.fill("fc.b", [cfg.featureDim], 0);

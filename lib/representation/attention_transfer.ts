@@ -22,10 +22,13 @@ import * as tf from "@tensorflow/tfjs";
 import { checkValues as checkLater } from "../deferred_checks.ts";
 import { normalizeRows } from "./checks.ts";
 
-/** Throws unless `p` is a finite number ≥ 1 (Eq. 1's exponent); returns it. */
-function checkExponent(fn: string, p: number): number {
+/**
+ * Throws unless `p` is a finite number ≥ 1 (Eq. 1's exponent), naming the function `fn` and the
+ * argument `name`; returns it.
+ */
+export function checkExponent(fn: string, name: string, p: unknown): number {
   if (typeof p !== "number" || !Number.isFinite(p) || p < 1) {
-    throw new Error(`${fn}: p must be a finite number ≥ 1 (the paper uses 2), got ${p}`);
+    throw new Error(`${fn}: ${name} must be a finite number ≥ 1 (the paper uses 2), got ${p}`);
   }
   return p;
 }
@@ -65,7 +68,7 @@ function normalizedAttention(map: tf.Tensor, p: number): tf.Tensor2D {
  * `[B, H·W]` (Eq. 1 and Eq. 2's normalisation; an all-zero map stays zero). p ≥ 1, default 2.
  */
 export function attentionMap(map: tf.Tensor, p = 2): tf.Tensor2D {
-  checkExponent("attentionMap", p);
+  checkExponent("attentionMap", "p", p);
   checkMaps("attentionMap", "map", [map]);
   return normalizedAttention(map, p);
 }
@@ -75,7 +78,7 @@ export function attentionMap(map: tf.Tensor, p = 2): tf.Tensor2D {
  * block output `[B, H_j, W_j, C_j]`, concatenated along the positions, `[B, Σ_j H_j·W_j]`.
  */
 export function attentionTargets(teacherMaps: tf.Tensor[], p = 2): tf.Tensor2D {
-  checkExponent("attentionTargets", p);
+  checkExponent("attentionTargets", "p", p);
   checkMaps("attentionTargets", "teacherMaps", teacherMaps);
   return tf.tidy(() => tf.concat(teacherMaps.map((m) => normalizedAttention(m, p)), 1));
 }
@@ -95,7 +98,7 @@ export function attentionTransfer(
   p = 2,
 ): tf.Scalar {
   const fn = "attentionTransfer";
-  checkExponent(fn, p);
+  checkExponent(fn, "p", p);
   checkMaps(fn, "studentMaps", studentMaps);
   const B = studentMaps[0].shape[0];
   const sizes = studentMaps.map((m) => m.shape[1]! * m.shape[2]!);
