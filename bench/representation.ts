@@ -2,11 +2,11 @@
  * Benchmark of the representation-distillation losses (`lib/representation/`): the time of one
  * forward+backward of each loss in the student's features, at the representation notebook's
  * shapes (a batch of 128, 32-d student and 128-d teacher features): FitNets' hint, RKD (distances
- * and angles, B³ cosines), SP, PKT, in-batch CRD, and CRD's NCE over memory banks of 60,000
- * examples with K negatives per batch (the bank update included); and attention transfer in the
- * CNN student's block outputs (`[128, 14, 14, 8]`, `[128, 7, 7, 16]`) against the teacher's
- * cached maps (`[128, 245]`). On wasm (one thread) by default. Writes
- * `bench/results/representation.json`.
+ * and angles, B³ cosines), SP, PKT, CC, VID (its regressor 32→128→128→128 included), in-batch
+ * CRD, and CRD's NCE over memory banks of 60,000 examples with K negatives per batch (the bank
+ * update included); and attention transfer in the CNN student's block outputs (`[128, 14, 14, 8]`,
+ * `[128, 7, 7, 16]`) against the teacher's cached maps (`[128, 245]`). On wasm (one thread) by
+ * default. Writes `bench/results/representation.json`.
  *
  * Usage: `deno task bench representation [--negatives 1024,4096,16384] [--repeats 10]`
  *
@@ -77,6 +77,8 @@ if (import.meta.main) {
     ["rkd", { ceWeight: 0 }],
     ["sp", { ceWeight: 0 }],
     ["pkt", { ceWeight: 0 }],
+    ["cc", { ceWeight: 0 }],
+    ["vid", heads],
     ["crd", heads],
     ["at", { ceWeight: 0 }],
     ...String(options.negatives ?? "1024,4096,16384").split(",").map((k) =>

@@ -12,6 +12,7 @@ import {
   ATTENTION_STUDENT,
   BORN_AGAIN_GENERATIONS,
   bornAgainStudy,
+  CC_WEIGHT_ABLATION,
   CRD_NEGATIVE_ABLATION,
   CRD_NEGATIVES,
   dependencies,
@@ -709,7 +710,8 @@ Deno.test("the representation plan: the vision study's CE and KD students, each 
   const vision = visionStudy("full", 3);
   assert.deepEqual(teacher, vision.teachers.fashion);
   const perSeed = 3 + 2 * REPRESENTATION_METHODS.length + CRD_NEGATIVE_ABLATION.length +
-    ATTENTION_METHODS.length + AT_WEIGHT_ABLATION.length + AT_EXPONENT_ABLATION.length;
+    CC_WEIGHT_ABLATION.length + ATTENTION_METHODS.length + AT_WEIGHT_ABLATION.length +
+    AT_EXPONENT_ABLATION.length;
   assert.equal(students.length, 3 * perSeed);
   assert.equal(new Set(students.map((s) => visionRun(s.spec, "/tmp/x").id)).size, students.length);
   const find = (method: string, seed: number) =>
@@ -744,6 +746,17 @@ Deno.test("the representation plan: the vision study's CE and KD students, each 
   );
   assert.equal(fewer.negatives, 1024);
   assert.equal(find("crd_nce", 2).negatives, CRD_NEGATIVES);
+  // CC's weight ablation: CC at another weight, otherwise the same run.
+  for (const weight of CC_WEIGHT_ABLATION) {
+    const cc = find(`cc_w${weight}`, 3);
+    assert.deepEqual(cc.spec.objective, { name: "cc", config: { weight } });
+    assert.deepEqual(
+      { ...cc.spec, name: "", objective: undefined },
+      { ...find("cc", 3).spec, name: "", objective: undefined },
+    );
+    assert.equal(cc.family, "cc");
+    assert.equal(cc.withKD, false);
+  }
   assert.equal(representationStudy("quick", 1).students.length, perSeed);
   // The KD control with the feature methods' CE weight: the same run as theirs but the objective.
   const control = find("kd_ce1", 1);

@@ -2,18 +2,22 @@
  * The run plan of the CRD benchmark's question (Tian, Krishnan & Isola, ICLR 2020, "Contrastive
  * Representation Distillation", Table 1) on Fashion-MNIST: do losses on the penultimate features
  * (FitNets' hint, RKD, SP, PKT, CRD; `lib/representation/`) teach a small student more than
- * Hinton's KD on the logits, and does adding KD to each help?
+ * Hinton's KD on the logits, and does adding KD to each help? CC and VID (correlation congruence,
+ * Peng et al. 2019; variational information distillation, Ahn et al. 2019) complete the
+ * benchmark's rows that compare penultimate features.
  *
  * Teacher and student are the vision study's (`vision_study.ts`): its CNN teacher (128-d
  * features) and its MLP 784-32-10 student (32-d features), 4,000 steps of 128 at full scale; the
  * label-trained (`ce`) and KD (`kd`: CE 0.1 + KD 0.9 at T = 4, the benchmark's KD row) students
  * are that study's runs, shared. Each feature method trains with CE (weight 1) plus the
  * benchmark's weight of its loss (FitNets 100, RKD 1 with w_D = 25 and w_A = 50, SP 3000, PKT
- * 30 000, CRD 0.8), and once more with KD at weight 1 (T = 4) added: the benchmark's `-a 1`,
- * which its README shows for CRD ("CRD+KD"). CRD runs two ways: `crd_nce`, the paper's NCE over
- * memory banks, with 4,096 negatives per batch (the paper's 16,384 cost too much on a CPU), and
- * `crd`, InfoNCE with the batch's other 127 examples as negatives; `crd_nce` also runs with 1,024
- * negatives (without KD), to see how CRD's accuracy depends on their number.
+ * 30 000, VID 1, CRD 0.8; CC 100, the Knowledge-Distillation-Zoo's weight for the paper's kernel
+ * form, which the benchmark's 0.02 does not fit), and once more with KD at weight 1 (T = 4)
+ * added: the benchmark's `-a 1`, which its README shows for CRD ("CRD+KD"). CRD runs two ways:
+ * `crd_nce`, the paper's NCE over memory banks, with 4,096 negatives per batch (the paper's 16,384
+ * cost too much on a CPU), and `crd`, InfoNCE with the batch's other 127 examples as negatives;
+ * `crd_nce` also runs with 1,024 negatives (without KD), to see how CRD's accuracy depends on
+ * their number, and CC at weights 10 and 1000 (without KD).
  *
  * The benchmark's attention-transfer row (Zagoruyko & Komodakis, ICLR 2017) needs spatial maps,
  * which the MLP student lacks, so it runs with a CNN student of the MLP's size
@@ -34,13 +38,28 @@ import { seedNumbers } from "./seeds.ts";
 export type RepresentationScale = "quick" | "full";
 
 /** The feature methods, as named in the results CSV (their registry names). */
-export const REPRESENTATION_METHODS = ["fitnet", "rkd", "sp", "pkt", "crd", "crd_nce"] as const;
+export const REPRESENTATION_METHODS = [
+  "fitnet",
+  "rkd",
+  "sp",
+  "pkt",
+  "cc",
+  "vid",
+  "crd",
+  "crd_nce",
+] as const;
 
 /** Negatives per batch of the study's `crd_nce` (the paper: 16 384). */
 export const CRD_NEGATIVES = 4096;
 
 /** Smaller negative counts of `crd_nce`, run without KD: how CRD's accuracy depends on K. */
 export const CRD_NEGATIVE_ABLATION = [1024];
+
+/**
+ * Other weights of CC, run without KD: its weight (100) is the Knowledge-Distillation-Zoo's, not
+ * the benchmark's, so it runs at a tenth and ten times that too (`cc_w10`, `cc_w1000`).
+ */
+export const CC_WEIGHT_ABLATION = [10, 1000];
 
 /**
  * The CNN student of the attention-transfer runs: two conv3×3-ReLU-maxpool blocks of 8 and 16
@@ -148,6 +167,20 @@ export function representationStudy(
       },
     };
   };
+  // CC's weight ablation: `cc_w<weight>`, the same MLP student and seeds, no KD.
+  const ccWeight = (weight: number, seed: number): RepresentationStudent => {
+    const main = feature("cc", false, seed);
+    const method = `cc_w${weight}`;
+    return {
+      ...main,
+      method,
+      spec: {
+        ...main.spec,
+        name: `repkd-${scale}-${method}-s${seed}`,
+        objective: { name: "cc", config: { weight } },
+      },
+    };
+  };
   // A control: KD with the feature methods' CE weight (CE 1 + KD 1 at T = 4, the "+kd" runs'
   // objective without the feature term), so that KD's 0.1 on the labels is not all that differs.
   const kdWithCE = (seed: number): RepresentationStudent => {
@@ -213,6 +246,7 @@ export function representationStudy(
       )
     ),
     ...CRD_NEGATIVE_ABLATION.flatMap((k) => seedList.map((seed) => fewerNegatives(k, seed))),
+    ...CC_WEIGHT_ABLATION.flatMap((w) => seedList.map((seed) => ccWeight(w, seed))),
     ...ATTENTION_METHODS.flatMap((m) => seedList.map((seed) => attention(m, seed))),
     ...AT_WEIGHT_ABLATION.flatMap((w) =>
       seedList.map((seed) => atVariant(`at_w${w}`, { weight: w }, seed))

@@ -14,8 +14,9 @@
  * student's samples, told apart by `studentRows` (`needsSamples`). Sparse KD's (`sparseKL`,
  * `sparse_kd`) learns from the teacher's cached Top-K or sampled tokens (`teacherTargets`, built
  * by `sparsifyLogits`) instead of its logits (`needsTargets`). The representation objectives
- * (`fitnet`, `rkd`, `sp`, `pkt`, `crd`; losses in `lib/representation/`) add a loss on the two
- * classifiers' penultimate features to CE and, optionally, KD (`needsFeatures`).
+ * (`fitnet`, `rkd`, `sp`, `pkt`, `cc`, `vid`, `crd`, `crd_nce`; losses in `lib/representation/`)
+ * add a loss on the two classifiers' penultimate features to CE and, optionally, KD
+ * (`needsFeatures`); `at` one on a CNN's block outputs (`needsMaps`).
  *
  * @example Known answers: teacher p = (1/4, 3/4), student q = (1/2, 1/2)
  * ```ts

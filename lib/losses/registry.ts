@@ -33,12 +33,15 @@ import { checkRange, reduceRows, toRows } from "./validate.ts";
 import {
   attentionTargets,
   attentionTransfer,
+  checkCorrelationOptions,
   checkExponent,
   ContrastiveRepresentation,
+  correlationCongruence,
   FitNetHint,
   probabilisticKT,
   relationalKD,
   similarityPreserving,
+  VariationalInformation,
 } from "../representation/mod.ts";
 
 /** What an objective may need for one batch. */
@@ -441,10 +444,13 @@ const blockRepresentation = (
 ): Entry => representationEntry(name, description, defaultWeight, keys, build);
 
 /** A term that owns trainable heads (and, for CRD's NCE, memory banks). */
-function withHeads(head: FitNetHint | ContrastiveRepresentation): FeatureTerm {
+function withHeads(
+  head: FitNetHint | VariationalInformation | ContrastiveRepresentation,
+): FeatureTerm {
   const memory = head instanceof ContrastiveRepresentation ? head.memory : undefined;
   return {
-    loss: (t, s, ids) => head instanceof FitNetHint ? head.loss(t, s) : head.loss(t, s, ids),
+    loss: (t, s, ids) =>
+      head instanceof ContrastiveRepresentation ? head.loss(t, s, ids) : head.loss(t, s),
     variables: Object.values(head.params),
     dispose: () => head.dispose(),
     ...(memory
@@ -922,6 +928,34 @@ const REGISTRY: Record<string, Entry> = {
     [],
     () => ({ loss: probabilisticKT }),
   ),
+  // CCKD (Peng et al., ICCV 2019) in the paper's kernel form, at the weight the
+  // Knowledge-Distillation-Zoo gives it (100; the CRD benchmark's 0.02 is for its other form).
+  cc: representation(
+    "cc",
+    "correlation congruence: Taylor-expanded RBF correlations among the batch's features (+ CE)",
+    100,
+    ["gamma", "order"],
+    (c) => {
+      const options = checkCorrelationOptions("cc", c, "config.");
+      return { loss: (t, s) => correlationCongruence(t, s, options) };
+    },
+  ),
+  // VID (Ahn et al., CVPR 2019) at the CRD benchmark's weight 1: the teacher's features'
+  // Gaussian likelihood given a regressor of the student's, with learned variances.
+  vid: representation(
+    "vid",
+    "variational information distillation: the teacher's features' likelihood given the " +
+      "student's (+ CE)",
+    1,
+    ["studentDim", "teacherDim", "seed", "initialVariance"],
+    (c) =>
+      withHeads(
+        new VariationalInformation({
+          ...headConfig("vid", c),
+          initialVariance: c.initialVariance as number | undefined,
+        }),
+      ),
+  ),
   // Attention transfer (Zagoruyko & Komodakis, ICLR 2017, Eq. 2 with the released at_loss) at
   // RepDistiller's β = 1000: the CNN blocks' normalised Σ_c |a|^p maps (p = 2, the paper's).
   at: blockRepresentation(
@@ -988,7 +1022,7 @@ const REGISTRY: Record<string, Entry> = {
   },
 };
 
-/** The feature widths {@linkcode minimalConfig} gives the objectives with heads (FitNets, CRD). */
+/** The feature widths {@linkcode minimalConfig} gives the objectives with heads (FitNets, VID, CRD). */
 export const MINIMAL_HEAD_WIDTHS = { studentDim: 3, teacherDim: 4 } as const;
 
 /** The training-split size {@linkcode minimalConfig} gives CRD's memory banks (`crd_nce`). */
@@ -997,7 +1031,7 @@ export const MINIMAL_DATA_SIZE = 64;
 /**
  * A valid config with only the required keys filled (TAID's `totalSteps`, PS-KD's `epochs` and
  * `stepsPerEpoch`, MiniLMv2's `relationHeads`: 1, which divides any width, the heads' widths
- * {@linkcode MINIMAL_HEAD_WIDTHS} and seed 0 of FitNets and CRD, and for CRD's memory banks
+ * {@linkcode MINIMAL_HEAD_WIDTHS} and seed 0 of FitNets, VID and CRD, and for CRD's memory banks
  * {@linkcode MINIMAL_DATA_SIZE} examples and 16 negatives), for tours and tests
  * that build every objective: `getLoss(name, minimalConfig(name))`.
  */
@@ -1005,7 +1039,9 @@ export function minimalConfig(name: string): Config {
   if (name === "taid") return { totalSteps: 100 };
   if (name === "minilmv2") return { relationHeads: 1 };
   if (name === "ps_kd") return { epochs: 10, stepsPerEpoch: 10 };
-  if (name === "fitnet" || name === "crd") return { ...MINIMAL_HEAD_WIDTHS, seed: 0 };
+  if (name === "fitnet" || name === "vid" || name === "crd") {
+    return { ...MINIMAL_HEAD_WIDTHS, seed: 0 };
+  }
   if (name === "crd_nce") {
     return { ...MINIMAL_HEAD_WIDTHS, seed: 0, dataSize: MINIMAL_DATA_SIZE, negatives: 16 };
   }

@@ -3,15 +3,18 @@
  * features `[B, d_T]`, `[B, d_S]`, the methods of the CRD benchmark (Tian et al., ICLR 2020) that
  * compare embeddings: FitNets' hint through a learned regressor (`FitNetHint`), relational KD
  * (`relationalKD`: distances and angles), similarity-preserving KD (`similarityPreserving`: Gram
- * matrices), probabilistic knowledge transfer (`probabilisticKT`: cosine-kernel probabilities) and
- * CRD itself (`ContrastiveRepresentation`: the paper's NCE over memory banks, `ContrastMemory`, or
- * in-batch negatives). The relational three need no parameters and accept any two widths; the hint
- * and CRD own trainable heads, and CRD's NCE its memory banks. Attention transfer
+ * matrices), probabilistic knowledge transfer (`probabilisticKT`: cosine-kernel probabilities),
+ * correlation congruence (`correlationCongruence`: Taylor-expanded RBF kernels among the batch),
+ * variational information distillation (`VariationalInformation`: the teacher's features'
+ * likelihood under a Gaussian predicted from the student's) and CRD itself
+ * (`ContrastiveRepresentation`: the paper's NCE over memory banks, `ContrastMemory`, or in-batch
+ * negatives). The four relational losses need no parameters and accept any two widths; the hint,
+ * VID and CRD own trainable heads, and CRD's NCE its memory banks. Attention transfer
  * (`attentionTransfer`, Zagoruyko & Komodakis 2017) compares a CNN's intermediate block outputs
  * instead: the student's against the teacher's normalised spatial attention maps
  * (`attentionTargets`). The loss registry (`lib/losses/registry.ts`) adds each to CE (and
- * optionally KD) as the names `fitnet`, `rkd`, `sp`, `pkt`, `crd` (in-batch), `crd_nce` (memory
- * banks) and `at`; image-classifier tasks pass both models' features to them (for `crd_nce`, the
+ * optionally KD) as the names `fitnet`, `rkd`, `sp`, `pkt`, `cc`, `vid`, `crd` (in-batch),
+ * `crd_nce` (memory banks) and `at`; image-classifier tasks pass both models' features to them (for `crd_nce`, the
  * rows' indices in the training split too; for `at`, the CNN student's block outputs and the
  * teacher's maps).
  *
@@ -19,12 +22,17 @@
  * ```ts
  * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
- * import { probabilisticKT, relationalKD, similarityPreserving } from "./mod.ts";
+ * import {
+ *   correlationCongruence,
+ *   probabilisticKT,
+ *   relationalKD,
+ *   similarityPreserving,
+ * } from "./mod.ts";
  *
  * const teacher = tf.tensor2d([[1, 0, 2], [0, 1, 1], [3, 1, 0], [1, 1, 1]]);
  * // The student's features: the teacher's scaled by 5 and padded with a zero column.
  * const student = tf.concat([tf.mul(teacher, 5), tf.zeros([4, 1])], 1);
- * for (const loss of [relationalKD, similarityPreserving, probabilisticKT]) {
+ * for (const loss of [relationalKD, similarityPreserving, probabilisticKT, correlationCongruence]) {
  *   assert.ok((await loss(teacher, student).data())[0] < 1e-6, loss.name);
  * }
  * assert.throws(() => relationalKD(teacher, tf.zeros([3, 2])), /same examples, got 4 and 3 rows/);
@@ -40,3 +48,5 @@ export * from "./fitnet_hint.ts";
 export * from "./crd.ts";
 export * from "./crd_memory.ts";
 export * from "./attention_transfer.ts";
+export * from "./correlation_congruence.ts";
+export * from "./variational_information.ts";

@@ -10,6 +10,7 @@ import {
 } from "../../tests/reference/losses64.ts";
 import { getLoss } from "../losses/mod.ts";
 import {
+  cc64,
   crd64,
   hint64,
   nce64,
@@ -17,10 +18,13 @@ import {
   pkt64,
   rkd64,
   sp64,
+  vid64,
 } from "../../tests/reference/representation64.ts";
 import {
   ContrastiveRepresentation,
   ContrastMemory,
+  correlationCongruence,
+  correlationMatrix,
   FitNetHint,
   nceContrastLoss,
   nceNormalizer,
@@ -28,6 +32,7 @@ import {
   relationalKD,
   similarityPreserving,
   symmetricInfoNCE,
+  VariationalInformation,
 } from "./mod.ts";
 import { stopGradient } from "../losses/log_mix.ts";
 
@@ -51,6 +56,9 @@ interface Case {
 }
 
 const hint = () => new FitNetHint({ studentDim: DS, teacherDim: DT, seed: 5 });
+// A small initial variance, so that the regressor's error weighs as much as log σ² in the checks.
+const vid = () =>
+  new VariationalInformation({ studentDim: DS, teacherDim: DT, seed: 7, initialVariance: 0.7 });
 const crd = () =>
   new ContrastiveRepresentation({
     studentDim: DS,
@@ -101,6 +109,35 @@ const cases: Case[] = [
     loss: (s) => probabilisticKT(t2(), s),
     ref: (s) => pkt64(teacher, s),
   },
+  {
+    name: "correlationCongruence (γ = 0.4, P = 2)",
+    loss: (s) => correlationCongruence(t2(), s),
+    ref: (s) => cc64(teacher, s, 0.4, 2),
+  },
+  {
+    name: "correlationCongruence (γ = 1.5, P = 5)",
+    loss: (s) => correlationCongruence(t2(), s, { gamma: 1.5, order: 5 }),
+    ref: (s) => cc64(teacher, s, 1.5, 5),
+  },
+  (() => {
+    const v = vid();
+    const p = hostParams(v.params);
+    const head = (q: Record<string, Rows64>) => ({
+      w1: q["vid.w1"],
+      w2: q["vid.w2"],
+      w3: q["vid.w3"],
+      alpha: q["vid.alpha"][0],
+    });
+    return {
+      name: "VariationalInformation",
+      loss: (s: tf.Tensor2D) => v.loss(t2(), s),
+      ref: (s: Rows64) => vid64(teacher, s, head(p)),
+      heads: () => ({
+        params: v.params,
+        ref: (q: Record<string, Rows64>) => vid64(teacher, student, head(q)),
+      }),
+    };
+  })(),
   (() => {
     const h = hint();
     const p = hostParams(h.params);
@@ -182,6 +219,7 @@ Deno.test("relational losses: zero for the teacher's own features, scaled, rotat
     // SP and PKT are not translation invariant but are invariant to scale and rotation.
     close(value(similarityPreserving(t, moved)), 0, 1e-6, "sp");
     close(value(probabilisticKT(t, moved)), 0, 1e-6, "pkt");
+    close(value(correlationCongruence(t, moved)), 0, 1e-6, "cc");
     // RKD is translation invariant too.
     close(value(relationalKD(t, tf.add(t, tf.fill([B, DT], 7)))), 0, 1e-5, "rkd shift");
     assert.ok(value(similarityPreserving(t, tf.add(t, 7))) > 1e-3, "sp sees a shift");
@@ -192,12 +230,98 @@ Deno.test("relational losses: finite values and gradients with a zero row and co
   tf.tidy(() => {
     const s = tf.tensor2d([[0, 0, 0], [1, 2, 3], [1, 2, 3], [0.5, -1, 2]]);
     const t = tf.tensor2d([[0, 1], [0, 0], [2, 1], [2, 1]]);
-    for (const f of [relationalKD, similarityPreserving, probabilisticKT]) {
+    for (const f of [relationalKD, similarityPreserving, probabilisticKT, correlationCongruence]) {
       const g = tf.grad((x: tf.Tensor) => f(t, x))(s).dataSync();
       assert.ok(g.every(Number.isFinite), `${f.name} gradient ${g}`);
       assert.ok(Number.isFinite(value(f(t, s))), f.name);
     }
   });
+});
+
+Deno.test("correlationMatrix: the Taylor series tends to the RBF kernel on unit rows; P = 0 is flat", () => {
+  tf.tidy(() => {
+    const f = tf.tensor2d(student);
+    const gamma = 0.7;
+    const u = student.map((r) => r.map((v) => v / Math.hypot(...r)));
+    const rbf = u.map((a) =>
+      u.map((b) => Math.exp(-gamma * a.reduce((x, v, k) => x + (v - b[k]) ** 2, 0)))
+    );
+    const series = correlationMatrix(f, { gamma, order: 20 }).arraySync();
+    series.flat().forEach((v, i) => close(v, rbf.flat()[i], 1e-6, `ψ[${i}]`));
+    // Order 2 is an approximation: on the diagonal (cos = 1) it is e^{−2γ}(1 + 2γ + 2γ²), not 1.
+    const second = correlationMatrix(f, { gamma, order: 2 }).arraySync();
+    const diagonal = Math.exp(-2 * gamma) * (1 + 2 * gamma + 2 * gamma ** 2);
+    second.forEach((row, i) => close(row[i], diagonal, 1e-6, `ψ₂[${i}][${i}]`));
+    const flat = correlationMatrix(f, { gamma, order: 0 }).dataSync();
+    assert.ok(flat.every((v) => Math.abs(v - Math.exp(-2 * gamma)) < 1e-7));
+    close(value(correlationCongruence(t2(), f, { order: 0 })), 0, 1e-9, "P = 0 compares nothing");
+  });
+});
+
+Deno.test("VariationalInformation: σ² starts at initialVariance; α's gradient vanishes at σ² = MSE", () => {
+  const v = new VariationalInformation({ studentDim: DS, teacherDim: DT, seed: 2 });
+  v.variance().dataSync().forEach((x) => close(x, 5, 1e-6, "default σ²"));
+  v.dispose();
+  const big = new VariationalInformation({
+    studentDim: DS,
+    teacherDim: DT,
+    seed: 2,
+    initialVariance: 1e4,
+  });
+  big.variance().dataSync().forEach((x) => close(x, 1e4, 1e-6, "large σ² (no overflow)"));
+  // With σ²_n set to the mean squared error of dimension n, the likelihood is stationary in α.
+  const error = tf.tidy(() =>
+    tf.mean(tf.square(tf.sub(t2(), big.mean(tf.tensor2d(student)))), 0).arraySync() as number[]
+  );
+  const alpha = error.map((e) => Math.log(Math.expm1(e - 1e-5)));
+  big.params["vid.alpha"].assign(tf.tensor1d(alpha));
+  const { grads, value: loss } = tf.variableGrads(
+    () => big.loss(t2(), tf.tensor2d(student)),
+    [big.params["vid.alpha"]],
+  );
+  const g = grads[big.params["vid.alpha"].name].dataSync();
+  assert.ok(g.every((x) => Math.abs(x) < 1e-6), `∂L/∂α at σ² = MSE: ${g}`);
+  // ... and the loss there is ½(1 + log MSE) averaged over the dimensions.
+  const expected = error.reduce((a, e) => a + 0.5 * (1 + Math.log(e)), 0) / DT;
+  close(loss.dataSync()[0], expected, 1e-5, "loss at the optimum of σ²");
+  tf.dispose([loss, ...Object.values(grads)]);
+  big.dispose();
+});
+
+Deno.test("correlationCongruence and VariationalInformation: named errors", () => {
+  const t = tf.tensor2d(teacher), s = tf.tensor2d(student);
+  assert.throws(
+    () => correlationCongruence(t, s, { gamma: 0 }),
+    /correlationCongruence: gamma must be a finite number > 0 \(the RBF kernel's γ\), got 0/,
+  );
+  assert.throws(
+    () => correlationCongruence(t, s, { order: 1.5 }),
+    /correlationCongruence: order must be an integer in \[0, 20\]/,
+  );
+  assert.throws(
+    () => correlationCongruence(t.slice(0, 1), s.slice(0, 1)),
+    /correlationCongruence: needs a batch of at least 2 examples/,
+  );
+  assert.throws(
+    () => new VariationalInformation({ studentDim: DS, teacherDim: 0, seed: 1 }),
+    /VariationalInformation: teacherDim must be a positive integer/,
+  );
+  assert.throws(
+    () =>
+      new VariationalInformation({ studentDim: DS, teacherDim: DT, seed: 1, initialVariance: 0 }),
+    /VariationalInformation: initialVariance must be a finite number > 0.00001, got 0/,
+  );
+  const v = vid();
+  assert.throws(
+    () => v.loss(s, t),
+    /VariationalInformation: the regressor maps 3 student features to 5 teacher features, got \[6,5\] and \[6,3\]/,
+  );
+  assert.throws(
+    () => v.loss(t, tf.tensor2d([[Infinity, 0, 0], ...student.slice(1)])),
+    /VariationalInformation: studentFeatures contain NaN or Inf/,
+  );
+  v.dispose();
+  tf.dispose([t, s]);
 });
 
 Deno.test("symmetricInfoNCE: 2·log B when nothing is told apart, → 0 when the pairs are", () => {
@@ -254,13 +378,14 @@ Deno.test("representation losses: named errors for bad shapes, tiny batches, wid
   tf.dispose([t, s]);
 });
 
-Deno.test("registry: rkd, sp, pkt add their term to CE and KD with the configured weights", () => {
+Deno.test("registry: rkd, sp, pkt, cc add their term to CE and KD with the configured weights", () => {
   const logitsT = randomRows(B, 4, 43, 3), logitsS = randomRows(B, 4, 44, 2);
   const labels = [0, 1, 2, 3, 1, 0];
   const refs: Record<string, (s: Rows64) => number> = {
     rkd: (s) => rkd64(teacher, s, 25, 50),
     sp: (s) => sp64(teacher, s),
     pkt: (s) => pkt64(teacher, s),
+    cc: (s) => cc64(teacher, s, 0.4, 2),
   };
   for (const [name, ref] of Object.entries(refs)) {
     const objective = getLoss(name, { weight: 2, ceWeight: 0.3, kdWeight: 0.5, temperature: 3 });
@@ -286,10 +411,58 @@ Deno.test("registry: rkd, sp, pkt add their term to CE and KD with the configure
         studentFeatures: tf.tensor2d(student),
       }).dataSync()[0]
     );
-    const weight = { rkd: 1, sp: 3000, pkt: 30000 }[name]!;
+    const weight = { rkd: 1, sp: 3000, pkt: 30000, cc: 100 }[name]!;
     const ce = logitsS.reduce((a, s, i) => a + ce64(s, labels[i]), 0) / B;
     close(plain, weight * ref(student) + ce, 2e-5, `${name} defaults`);
   }
+});
+
+Deno.test("registry: vid owns its regressor and variances; cc takes the kernel's γ and P", () => {
+  const objective = getLoss("vid", {
+    studentDim: DS,
+    teacherDim: DT,
+    seed: 7,
+    initialVariance: 0.7,
+    ceWeight: 0,
+    weight: 3,
+  });
+  const heads = objective.variables!();
+  assert.deepEqual(heads.map((v) => v.shape), [[DS, DT], [DT, DT], [DT, DT], [DT]]);
+  const reference = vid();
+  const head = hostParams(reference.params);
+  reference.dispose();
+  const inputs = {
+    studentLogits: tf.zeros([B, 4]),
+    teacherFeatures: tf.tensor2d(teacher),
+    studentFeatures: tf.tensor2d(student),
+  };
+  const { grads, value: loss } = tf.variableGrads(() => objective.loss(inputs), heads);
+  const expected = vid64(teacher, student, {
+    w1: head["vid.w1"],
+    w2: head["vid.w2"],
+    w3: head["vid.w3"],
+    alpha: head["vid.alpha"][0],
+  });
+  close(loss.dataSync()[0], 3 * expected, 2e-5, "3·VID, the same seed's head");
+  assert.ok(Object.values(grads).every((g) => g.abs().sum().dataSync()[0] > 0));
+  tf.dispose([loss, ...Object.values(grads), ...Object.values(inputs)]);
+  objective.dispose!();
+  const cc = tf.tidy(() =>
+    getLoss("cc", { gamma: 1.5, order: 5, ceWeight: 0, weight: 1 }).loss({
+      studentLogits: tf.zeros([B, 4]),
+      teacherFeatures: tf.tensor2d(teacher),
+      studentFeatures: tf.tensor2d(student),
+    }).dataSync()[0]
+  );
+  close(cc, cc64(teacher, student, 1.5, 5), 2e-5, "cc with γ = 1.5, P = 5");
+  assert.throws(
+    () => getLoss("cc", { order: -1 }),
+    /cc: config.order must be an integer in \[0, 20\] \(the Taylor series' P\), got -1/,
+  );
+  assert.throws(
+    () => getLoss("vid", { studentDim: 3, teacherDim: 4 }),
+    /vid: config.seed must be an integer/,
+  );
 });
 
 Deno.test("registry: fitnet and crd own heads, trained as the objective's variables", () => {

@@ -168,3 +168,53 @@ export function at64(teacher: Rows64[], student: Rows64[], batch: number, p: num
     return sum(squares) / squares.length;
   }));
 }
+
+/**
+ * CCKD's correlation (Peng et al. 2019): Σ_{p ≤ P} e^{−2γ}(2γ)^p/p! · cos^p for each pair of rows,
+ * with factorials and powers written out.
+ */
+export function correlation64(f: Rows64, gamma: number, order: number): Rows64 {
+  const u = f.map(unit);
+  const factorial = (n: number): number => n <= 1 ? 1 : n * factorial(n - 1);
+  return u.map((a) =>
+    u.map((b) => {
+      const c = dot(a, b);
+      let total = 0;
+      for (let p = 0; p <= order; p++) {
+        total += Math.exp(-2 * gamma) * (2 * gamma) ** p / factorial(p) * c ** p;
+      }
+      return total;
+    })
+  );
+}
+
+/** CCKD's loss: the mean over B² of (ψ_T − ψ_S)². */
+export function cc64(t: Rows64, s: Rows64, gamma: number, order: number): number {
+  const [ct, cs] = [correlation64(t, gamma, order), correlation64(s, gamma, order)];
+  return sum(ct.flatMap((row, i) => row.map((v, j) => (v - cs[i][j]) ** 2))) / t.length ** 2;
+}
+
+/** The VID head's weights and log-variance parameters, as float64 rows (α as one row). */
+export interface VidHead64 {
+  w1: Rows64;
+  w2: Rows64;
+  w3: Rows64;
+  alpha: number[];
+}
+
+/**
+ * VID (Ahn et al. 2019): μ = relu(relu(s·W1)·W2)·W3, σ² = log(1 + e^α) + 1e-5, and the mean over
+ * B·d_T of ½((t − μ)²/σ² + log σ²).
+ */
+export function vid64(t: Rows64, s: Rows64, head: VidHead64): number {
+  const relu = (rows: Rows64) => rows.map((r) => r.map((v) => Math.max(v, 0)));
+  const zero = (n: number) => new Array(n).fill(0);
+  const h1 = relu(affine64(s, head.w1, zero(head.w1[0].length)));
+  const h2 = relu(affine64(h1, head.w2, zero(head.w2[0].length)));
+  const mu = affine64(h2, head.w3, zero(head.w3[0].length));
+  const variance = head.alpha.map((a) => Math.log(1 + Math.exp(a)) + 1e-5);
+  const terms = t.flatMap((row, i) =>
+    row.map((v, n) => 0.5 * ((v - mu[i][n]) ** 2 / variance[n] + Math.log(variance[n])))
+  );
+  return sum(terms) / terms.length;
+}
