@@ -4,9 +4,10 @@
  * shapes (a batch of 128, 32-d student and 128-d teacher features): FitNets' hint, RKD (distances
  * and angles, B³ cosines), SP, PKT, CC, VID (its regressor 32→128→128→128 included), in-batch
  * CRD, and CRD's NCE over memory banks of 60,000 examples with K negatives per batch (the bank
- * update included); and attention transfer in the CNN student's block outputs (`[128, 14, 14, 8]`,
- * `[128, 7, 7, 16]`) against the teacher's cached maps (`[128, 245]`). On wasm (one thread) by
- * default. Writes `bench/results/representation.json`.
+ * update included); and in the CNN student's block outputs (`[128, 14, 14, 8]`, `[128, 7, 7, 16]`)
+ * attention transfer against the teacher's cached maps (`[128, 245]`), NST, VID and FitNets on
+ * the blocks against the teacher's cached raw outputs (16 and 32 channels, `[128, 4704]`). On wasm
+ * (one thread) by default. Writes `bench/results/representation.json`.
  *
  * Usage: `deno task bench representation [--negatives 1024,4096,16384] [--repeats 10]`
  *
@@ -81,6 +82,15 @@ if (import.meta.main) {
     ["vid", heads],
     ["crd", heads],
     ["at", { ceWeight: 0 }],
+    ["nst", { ceWeight: 0, teacherChannels: MAPS.map((m) => 2 * m[3]) }],
+    ...["vid_maps", "fitnet_maps"].map((name) =>
+      [name, {
+        ceWeight: 0,
+        seed: 1,
+        studentChannels: MAPS.map((m) => m[3]),
+        teacherChannels: MAPS.map((m) => 2 * m[3]),
+      }] as [string, Record<string, unknown>]
+    ),
     ...String(options.negatives ?? "1024,4096,16384").split(",").map((k) =>
       ["crd_nce", { ...heads, dataSize: N, negatives: Number(k) }] as [
         string,

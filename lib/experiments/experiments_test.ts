@@ -10,6 +10,7 @@ import {
   AT_WEIGHT_ABLATION,
   ATTENTION_METHODS,
   ATTENTION_STUDENT,
+  BLOCK_METHODS,
   BORN_AGAIN_GENERATIONS,
   bornAgainStudy,
   CC_WEIGHT_ABLATION,
@@ -710,7 +711,8 @@ Deno.test("the representation plan: the vision study's CE and KD students, each 
   const vision = visionStudy("full", 3);
   assert.deepEqual(teacher, vision.teachers.fashion);
   const perSeed = 3 + 2 * REPRESENTATION_METHODS.length + CRD_NEGATIVE_ABLATION.length +
-    CC_WEIGHT_ABLATION.length + ATTENTION_METHODS.length + AT_WEIGHT_ABLATION.length +
+    CC_WEIGHT_ABLATION.length + ATTENTION_METHODS.length + BLOCK_METHODS.length +
+    AT_WEIGHT_ABLATION.length +
     AT_EXPONENT_ABLATION.length;
   assert.equal(students.length, 3 * perSeed);
   assert.equal(new Set(students.map((s) => visionRun(s.spec, "/tmp/x").id)).size, students.length);
@@ -798,6 +800,17 @@ Deno.test("the representation plan: the vision study's CE and KD students, each 
     assert.equal(s.withKD, m === "at+kd" || m.startsWith("cnn_kd"), m);
   }
   assert.equal(find("at+kd", 1).spec.name, "repkd-full-at_kd-s1");
+  // NST and VID on the blocks: the same run as AT's but for the objective, without KD.
+  for (const m of BLOCK_METHODS) {
+    const s = find(m, 3);
+    assert.deepEqual(s.spec.objective, { name: m });
+    assert.deepEqual(
+      { ...s.spec, name: "", objective: undefined },
+      { ...find("at", 3).spec, name: "", objective: undefined },
+    );
+    assert.ok(s.student === "cnn" && s.family === m && !s.withKD);
+    assert.equal(s.spec.name, `repkd-full-${m}-s3`);
+  }
 });
 
 Deno.test("runVision: a representation objective gets the two models' feature widths and the run's seed", async () => {

@@ -26,7 +26,8 @@
  * with CE 1 (`at`), with KD added (`at+kd`), and the same CNN trained on the labels (`cnn_ce`),
  * with KD's recipe (`cnn_kd`) and with CE 1 + KD 1 (`cnn_kd_ce1`), on the same budget; AT also
  * runs at β = 100 and 10 000 (`at_w100`, `at_w10000`) and with the map's exponent p = 1 and 4
- * (`at_p1`, `at_p4`).
+ * (`at_p1`, `at_p4`). The benchmark's NST, VID and FitNets on the blocks (where it runs VID and
+ * FitNets) train the same CNN student ({@linkcode BLOCK_METHODS}).
  *
  * @module
  */
@@ -73,6 +74,15 @@ export const ATTENTION_STUDENT = {
 
 /** The attention-transfer runs' methods, as named in the results CSV. */
 export const ATTENTION_METHODS = ["cnn_ce", "cnn_kd", "cnn_kd_ce1", "at", "at+kd"] as const;
+
+/**
+ * The CRD benchmark's other methods on the blocks, with the CNN student and CE 1 (no KD): neuron
+ * selectivity transfer (`nst`, weight 50), VID on the blocks (`vid_maps`, weight 1) and FitNets'
+ * hint on the last conv block through a 3×3-conv regressor (`fitnet_maps`, weight 100), all on the
+ * teacher's raw block outputs (4,704 numbers per image: a table of 1.1 GB for the 60,000 training
+ * images, computed once per process and split).
+ */
+export const BLOCK_METHODS = ["nst", "vid_maps", "fitnet_maps"] as const;
 
 /**
  * Other weights β of attention transfer, run without KD: how AT's accuracy depends on β (the
@@ -224,6 +234,20 @@ export function representationStudy(
     };
     return student;
   };
+  // NST and VID on the blocks: the same CNN student, seeds and teacher as AT, their own objective.
+  const onBlocks = (method: typeof BLOCK_METHODS[number], seed: number) => {
+    const main = attention("at", seed);
+    return {
+      ...main,
+      method,
+      family: method,
+      spec: {
+        ...main.spec,
+        name: `repkd-${scale}-${method}-s${seed}`,
+        objective: { name: method },
+      },
+    };
+  };
   // The ablations of AT's config (no KD): `at_w<β>` and `at_p<p>`, the same CNN student and seeds.
   const atVariant = (method: string, config: Record<string, number>, seed: number) => {
     const main = attention("at", seed);
@@ -248,6 +272,7 @@ export function representationStudy(
     ...CRD_NEGATIVE_ABLATION.flatMap((k) => seedList.map((seed) => fewerNegatives(k, seed))),
     ...CC_WEIGHT_ABLATION.flatMap((w) => seedList.map((seed) => ccWeight(w, seed))),
     ...ATTENTION_METHODS.flatMap((m) => seedList.map((seed) => attention(m, seed))),
+    ...BLOCK_METHODS.flatMap((m) => seedList.map((seed) => onBlocks(m, seed))),
     ...AT_WEIGHT_ABLATION.flatMap((w) =>
       seedList.map((seed) => atVariant(`at_w${w}`, { weight: w }, seed))
     ),

@@ -24,6 +24,7 @@ import {
   createModel,
   type ImageClassifier,
   loadModel,
+  mapChannels,
   type MLPConfig,
   saveModel,
 } from "../models/mod.ts";
@@ -242,15 +243,21 @@ export async function runVision(
   if (spec.objective.name === "dkd" || spec.objective.name === "ctkd") {
     objectiveConfig.stepsPerEpoch ??= stepsPerEpoch;
   }
-  // Representation KD's heads (FitNets' regressor, CRD's embeddings): the two models' feature
-  // widths, and the run's seed for their initial weights.
-  if (objectiveKeys(spec.objective.name).includes("studentDim")) {
+  // Representation KD's heads (FitNets' regressor, VID's, CRD's embeddings): the two models'
+  // feature widths, and the run's seed for their initial weights; for the objectives on the
+  // teacher's raw block outputs (NST, VID on blocks), the two models' channels per block.
+  const keys = objectiveKeys(spec.objective.name);
+  if (keys.includes("studentDim")) {
     objectiveConfig.studentDim ??= student.featureDim;
     objectiveConfig.teacherDim ??= teacher?.featureDim;
-    objectiveConfig.seed ??= spec.seed;
   }
+  if (keys.includes("teacherChannels")) {
+    objectiveConfig.teacherChannels ??= teacher ? mapChannels(teacher) : undefined;
+  }
+  if (keys.includes("studentChannels")) objectiveConfig.studentChannels ??= mapChannels(student);
+  if (keys.includes("seed")) objectiveConfig.seed ??= spec.seed;
   // CRD's memory banks hold one row per training example.
-  if (objectiveKeys(spec.objective.name).includes("dataSize")) {
+  if (keys.includes("dataSize")) {
     objectiveConfig.dataSize ??= trainSplit.count;
   }
   const objective = getLoss(spec.objective.name, objectiveConfig);

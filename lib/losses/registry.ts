@@ -33,14 +33,20 @@ import { checkRange, reduceRows, toRows } from "./validate.ts";
 import {
   attentionTargets,
   attentionTransfer,
+  BlockFitNetHint,
+  BlockVariationalInformation,
+  checkChannels,
   checkCorrelationOptions,
   checkExponent,
   ContrastiveRepresentation,
   correlationCongruence,
   FitNetHint,
+  flattenBlocks,
+  neuronSelectivityTransfer,
   probabilisticKT,
   relationalKD,
   similarityPreserving,
+  unflattenBlocks,
   VariationalInformation,
 } from "../representation/mod.ts";
 
@@ -306,14 +312,49 @@ interface FeatureTerm {
 }
 
 /**
- * A loss on the two models' block outputs (attention transfer): the teacher's reduced once to
- * per-example rows by `targets`, named by `key` for caches.
+ * A loss on the two models' block outputs (attention transfer, NST, VID on blocks): the teacher's
+ * reduced once to per-example rows by `targets`, named by `key` for caches; with trainable heads,
+ * their `variables`.
  */
 interface MapTerm {
   maps: true;
   targets(teacherMaps: tf.Tensor[]): tf.Tensor2D;
   key: string;
   loss(teacherTargets: tf.Tensor, studentMaps: tf.Tensor[]): tf.Scalar;
+  variables?: tf.Variable[];
+  dispose?(): void;
+}
+
+/**
+ * A {@link MapTerm} on the teacher's raw block outputs (flattened per example, one table shared
+ * by every such objective): `loss` gets them back as `[B, H_j, W_j, C_j]`, with the student's
+ * spatial sizes and the teacher's `teacherChannels`.
+ */
+function rawBlocksTerm(
+  name: string,
+  teacherChannels: number[],
+  loss: (teacherMaps: tf.Tensor[], studentMaps: tf.Tensor[]) => tf.Scalar,
+  heads: { variables?: tf.Variable[]; dispose?(): void } = {},
+): MapTerm {
+  return {
+    maps: true,
+    key: "blocks",
+    targets: (maps) => flattenBlocks(maps),
+    loss: (targets, studentMaps) =>
+      tf.tidy(() => {
+        if (studentMaps.length !== teacherChannels.length) {
+          throw new Error(
+            `${name}: the teacher's targets hold ${teacherChannels.length} blocks (config.` +
+              `teacherChannels), the student has ${studentMaps.length}`,
+          );
+        }
+        const shapes = studentMaps.map((m, j) =>
+          [m.shape[1], m.shape[2], teacherChannels[j]] as [number, number, number]
+        );
+        return loss(unflattenBlocks(targets, shapes), studentMaps);
+      }),
+    ...heads,
+  };
 }
 
 /** The `studentDim`, `teacherDim` and `seed` keys of an objective with trainable heads, checked. */
@@ -395,7 +436,9 @@ function representationEntry(
           mapTargetsKey: term.key,
         }
         : { needsFeatures: true, ...(term.needsExampleIds ? { needsExampleIds: true } : {}) };
-      const owned: Partial<FeatureTerm> = "maps" in term ? {} : term;
+      const owned: Partial<FeatureTerm> = "maps" in term
+        ? { variables: term.variables, dispose: term.dispose }
+        : term;
       return {
         name,
         needsTeacher: true,
@@ -973,6 +1016,99 @@ const REGISTRY: Record<string, Entry> = {
       };
     },
   ),
+  // NST (Huang & Wang 2017) at the CRD benchmark's weight 50: MMD² (polynomial kernel, d = 2)
+  // between the blocks' normalised channel patterns, on the teacher's raw block outputs.
+  nst: blockRepresentation(
+    "nst",
+    "neuron selectivity transfer: MMD of the CNN blocks' normalised channel patterns (+ CE)",
+    50,
+    ["teacherChannels"],
+    (c) =>
+      rawBlocksTerm(
+        "nst",
+        checkChannels("nst", "config.teacherChannels", c.teacherChannels),
+        neuronSelectivityTransfer,
+      ),
+  ),
+  // VID on the blocks (Ahn et al. 2019, VID-I) at the benchmark's weight 1: per block, 1×1-conv
+  // regressors and per-channel variances.
+  vid_maps: blockRepresentation(
+    "vid_maps",
+    "variational information distillation on the CNN blocks: 1×1-conv regressors (+ CE)",
+    1,
+    ["studentChannels", "teacherChannels", "seed", "initialVariance"],
+    (c) => {
+      const teacherChannels = checkChannels(
+        "vid_maps",
+        "config.teacherChannels",
+        c.teacherChannels,
+      );
+      if (!Number.isInteger(c.seed)) {
+        throw new Error(
+          `vid_maps: config.seed must be an integer (the regressors' seed; runVision fills it ` +
+            `with the run's seed), got ${c.seed}`,
+        );
+      }
+      const vid = new BlockVariationalInformation({
+        studentChannels: checkChannels("vid_maps", "config.studentChannels", c.studentChannels),
+        teacherChannels,
+        seed: c.seed as number,
+        initialVariance: c.initialVariance as number | undefined,
+      });
+      return rawBlocksTerm("vid_maps", teacherChannels, (t, s) => vid.loss(t, s), {
+        variables: Object.values(vid.params),
+        dispose: () => vid.dispose(),
+      });
+    },
+  ),
+  // FitNets' hint as the paper places it (a middle block, a convolutional regressor), at the CRD
+  // benchmark's weight 100: by default the last conv block, the deepest before the feature layer.
+  fitnet_maps: blockRepresentation(
+    "fitnet_maps",
+    "FitNets' hint on a CNN block: MSE from a 3×3-conv regressor of the student's block (+ CE)",
+    100,
+    ["studentChannels", "teacherChannels", "seed", "block"],
+    (c) => {
+      const teacherChannels = checkChannels(
+        "fitnet_maps",
+        "config.teacherChannels",
+        c.teacherChannels,
+      );
+      const studentChannels = checkChannels(
+        "fitnet_maps",
+        "config.studentChannels",
+        c.studentChannels,
+      );
+      const block = c.block ?? teacherChannels.length - 1;
+      if (
+        !(Number.isInteger(block) && (block as number) >= 0 &&
+          (block as number) < teacherChannels.length)
+      ) {
+        throw new Error(
+          `fitnet_maps: config.block must be a block index in [0, ${
+            teacherChannels.length - 1
+          }], ` +
+            `got ${block}`,
+        );
+      }
+      if (!Number.isInteger(c.seed)) {
+        throw new Error(
+          `fitnet_maps: config.seed must be an integer (the regressor's seed; runVision fills ` +
+            `it with the run's seed), got ${c.seed}`,
+        );
+      }
+      const j = block as number;
+      const hint = new BlockFitNetHint({
+        studentChannels: studentChannels[j],
+        teacherChannels: teacherChannels[j],
+        seed: c.seed as number,
+      });
+      return rawBlocksTerm("fitnet_maps", teacherChannels, (t, s) => hint.loss(t[j], s[j]), {
+        variables: Object.values(hint.params),
+        dispose: () => hint.dispose(),
+      });
+    },
+  ),
   crd: crdEntry("crd", "contrastive representation distillation, in-batch negatives (+ CE)"),
   crd_nce: crdEntry(
     "crd_nce",
@@ -1025,20 +1161,35 @@ const REGISTRY: Record<string, Entry> = {
 /** The feature widths {@linkcode minimalConfig} gives the objectives with heads (FitNets, VID, CRD). */
 export const MINIMAL_HEAD_WIDTHS = { studentDim: 3, teacherDim: 4 } as const;
 
+/**
+ * The channels per block {@linkcode minimalConfig} gives the objectives on the teacher's raw
+ * block outputs (`nst`, `vid_maps`, `fitnet_maps`): one block, 2 student and 5 teacher channels.
+ */
+export const MINIMAL_MAP_CHANNELS = { studentChannels: [2], teacherChannels: [5] } as const;
+
 /** The training-split size {@linkcode minimalConfig} gives CRD's memory banks (`crd_nce`). */
 export const MINIMAL_DATA_SIZE = 64;
 
 /**
  * A valid config with only the required keys filled (TAID's `totalSteps`, PS-KD's `epochs` and
  * `stepsPerEpoch`, MiniLMv2's `relationHeads`: 1, which divides any width, the heads' widths
- * {@linkcode MINIMAL_HEAD_WIDTHS} and seed 0 of FitNets, VID and CRD, and for CRD's memory banks
- * {@linkcode MINIMAL_DATA_SIZE} examples and 16 negatives), for tours and tests
- * that build every objective: `getLoss(name, minimalConfig(name))`.
+ * {@linkcode MINIMAL_HEAD_WIDTHS} and seed 0 of FitNets, VID and CRD, the blocks' channels
+ * {@linkcode MINIMAL_MAP_CHANNELS} (and seed 0) of NST, VID and FitNets on blocks, and for CRD's
+ * memory banks {@linkcode MINIMAL_DATA_SIZE} examples and 16 negatives), for tours and tests that
+ * build every objective: `getLoss(name, minimalConfig(name))`.
  */
 export function minimalConfig(name: string): Config {
   if (name === "taid") return { totalSteps: 100 };
   if (name === "minilmv2") return { relationHeads: 1 };
   if (name === "ps_kd") return { epochs: 10, stepsPerEpoch: 10 };
+  if (name === "nst") return { teacherChannels: [...MINIMAL_MAP_CHANNELS.teacherChannels] };
+  if (name === "vid_maps" || name === "fitnet_maps") {
+    return {
+      studentChannels: [...MINIMAL_MAP_CHANNELS.studentChannels],
+      teacherChannels: [...MINIMAL_MAP_CHANNELS.teacherChannels],
+      seed: 0,
+    };
+  }
   if (name === "fitnet" || name === "vid" || name === "crd") {
     return { ...MINIMAL_HEAD_WIDTHS, seed: 0 };
   }

@@ -89,6 +89,15 @@ export function mapSides(model: ImageClassifier): number[] {
   return blockSides((model.config as Required<CNNConfig>).channels.length);
 }
 
+/**
+ * The channels of each block output of a classifier (a CNN's `config.channels`; empty for an MLP):
+ * what the objectives on the teacher's raw block outputs need to read them back.
+ */
+export function mapChannels(model: ImageClassifier): number[] {
+  if (model.kind !== "cnn") return [];
+  return [...(model.config as Required<CNNConfig>).channels];
+}
+
 /** The side of each of `blocks` conv-pool blocks' outputs on a 28×28 image: 14, 7, 3, 1. */
 function blockSides(blocks: number): number[] {
   const sides: number[] = [];

@@ -21,6 +21,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { checkValues as checkLater } from "../deferred_checks.ts";
 import { normalizeRows } from "./checks.ts";
+import { checkMaps } from "./block_maps.ts";
 
 /**
  * Throws unless `p` is a finite number ≥ 1 (Eq. 1's exponent), naming the function `fn` and the
@@ -31,27 +32,6 @@ export function checkExponent(fn: string, name: string, p: unknown): number {
     throw new Error(`${fn}: ${name} must be a finite number ≥ 1 (the paper uses 2), got ${p}`);
   }
   return p;
-}
-
-/** Throws unless `maps` is a non-empty list of `[B, H, W, C]` tensors with the same B ≥ 1. */
-function checkMaps(fn: string, name: string, maps: tf.Tensor[]): void {
-  if (!Array.isArray(maps) || maps.length === 0) {
-    throw new Error(`${fn}: ${name} must be a non-empty list of [B, H, W, C] block outputs`);
-  }
-  maps.forEach((m, j) => {
-    if (!(m instanceof tf.Tensor) || m.rank !== 4 || m.size === 0) {
-      throw new Error(
-        `${fn}: ${name}[${j}] must be a non-empty [B, H, W, C] tensor, got shape ` +
-          `[${m instanceof tf.Tensor ? m.shape : typeof m}]`,
-      );
-    }
-    if (m.shape[0] !== maps[0].shape[0]) {
-      throw new Error(
-        `${fn}: ${name} must hold the same examples, got ${maps[0].shape[0]} rows in block 0 ` +
-          `and ${m.shape[0]} in block ${j}`,
-      );
-    }
-  });
 }
 
 /** Σ_c |A_c|^p of `[B, H, W, C]` maps, flattened to `[B, H·W]` and L2-normalised per example. */

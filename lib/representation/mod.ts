@@ -9,14 +9,19 @@
  * likelihood under a Gaussian predicted from the student's) and CRD itself
  * (`ContrastiveRepresentation`: the paper's NCE over memory banks, `ContrastMemory`, or in-batch
  * negatives). The four relational losses need no parameters and accept any two widths; the hint,
- * VID and CRD own trainable heads, and CRD's NCE its memory banks. Attention transfer
- * (`attentionTransfer`, Zagoruyko & Komodakis 2017) compares a CNN's intermediate block outputs
- * instead: the student's against the teacher's normalised spatial attention maps
- * (`attentionTargets`). The loss registry (`lib/losses/registry.ts`) adds each to CE (and
- * optionally KD) as the names `fitnet`, `rkd`, `sp`, `pkt`, `cc`, `vid`, `crd` (in-batch),
- * `crd_nce` (memory banks) and `at`; image-classifier tasks pass both models' features to them (for `crd_nce`, the
- * rows' indices in the training split too; for `at`, the CNN student's block outputs and the
- * teacher's maps).
+ * VID and CRD own trainable heads, and CRD's NCE its memory banks. The middle-layer methods
+ * compare a CNN's intermediate block outputs instead (`block_maps.ts`: checks, and flattening to
+ * one row per example): attention transfer (`attentionTransfer`, Zagoruyko & Komodakis 2017) the
+ * student's against the teacher's normalised spatial attention maps (`attentionTargets`), neuron
+ * selectivity transfer (`neuronSelectivityTransfer`, Huang & Wang 2017) the distributions of their
+ * channels' spatial patterns, VID on the blocks (`BlockVariationalInformation`) the teacher's
+ * outputs' likelihood through 1×1-conv regressors, and FitNets' hint on a block (`BlockFitNetHint`)
+ * the teacher's output through a 3×3-conv regressor. The loss registry (`lib/losses/registry.ts`)
+ * adds each to CE (and optionally KD) as the names `fitnet`, `rkd`, `sp`, `pkt`, `cc`, `vid`,
+ * `crd` (in-batch), `crd_nce` (memory banks), `at`, `nst`, `vid_maps` and `fitnet_maps`; image-classifier tasks
+ * pass both models' features to them (for `crd_nce`, the rows' indices in the training split too;
+ * for the middle-layer methods, the CNN student's block outputs and what the objective keeps of
+ * the teacher's).
  *
  * @example Relations survive a change of scale and width
  * ```ts
@@ -47,6 +52,8 @@ export * from "./pkt.ts";
 export * from "./fitnet_hint.ts";
 export * from "./crd.ts";
 export * from "./crd_memory.ts";
+export * from "./block_maps.ts";
 export * from "./attention_transfer.ts";
+export * from "./neuron_selectivity.ts";
 export * from "./correlation_congruence.ts";
 export * from "./variational_information.ts";

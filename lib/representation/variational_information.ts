@@ -21,6 +21,7 @@ import * as tf from "@tensorflow/tfjs";
 import { ParamBuilder, type Params } from "../models/params.ts";
 import { checkFeaturePair } from "./checks.ts";
 import { checkWidth } from "./fitnet_hint.ts";
+import { checkBlockPairs } from "./block_maps.ts";
 
 /** The widths, seed and initial variance of a {@linkcode VariationalInformation}. */
 export interface VariationalInformationOptions {
@@ -32,6 +33,8 @@ export interface VariationalInformationOptions {
   seed: number;
   /** σ² of every teacher dimension at the start, > ε; default 5 (the paper's code). */
   initialVariance?: number;
+  /** The prefix of the variables' names; default `vid.`. */
+  prefix?: string;
 }
 
 /** The variance floor ε added to softplus(α). */
@@ -46,6 +49,7 @@ export class VariationalInformation {
   /** The regressor's and the variances' variables (trained with the student). */
   readonly params: Params;
   readonly #dims: [number, number];
+  readonly #prefix: string;
 
   /**
    * Weights with the variance of PyTorch's default convolution init, U(±1/√fan_in), drawn
@@ -61,7 +65,8 @@ export class VariationalInformation {
         `${fn}: initialVariance must be a finite number > ${VID_EPSILON}, got ${variance}`,
       );
     }
-    const init = new ParamBuilder(options.seed, "vid.");
+    const prefix = options.prefix ?? "vid.";
+    const init = new ParamBuilder(options.seed, prefix);
     init.normal("w1", [ds, dt], 1 / Math.sqrt(3 * ds));
     init.normal("w2", [dt, dt], 1 / Math.sqrt(3 * dt));
     init.normal("w3", [dt, dt], 1 / Math.sqrt(3 * dt));
@@ -70,21 +75,22 @@ export class VariationalInformation {
     init.fill("alpha", [dt], target + Math.log(-Math.expm1(-target)));
     this.params = init.params;
     this.#dims = [ds, dt];
+    this.#prefix = prefix;
   }
 
   /** The regressor's predicted mean μ(s) `[B, d_T]` of the teacher's features. */
   mean(studentFeatures: tf.Tensor2D): tf.Tensor2D {
     return tf.tidy(() => {
-      const p = this.params;
-      const h1 = tf.relu(tf.matMul(studentFeatures, p["vid.w1"] as tf.Tensor2D));
-      const h2 = tf.relu(tf.matMul(h1, p["vid.w2"] as tf.Tensor2D));
-      return tf.matMul(h2, p["vid.w3"] as tf.Tensor2D);
+      const w = (name: string) => this.params[this.#prefix + name] as tf.Tensor2D;
+      const h1 = tf.relu(tf.matMul(studentFeatures, w("w1")));
+      const h2 = tf.relu(tf.matMul(h1, w("w2")));
+      return tf.matMul(h2, w("w3"));
     });
   }
 
   /** The learned variances σ² `[d_T]` = softplus(α) + ε. */
   variance(): tf.Tensor1D {
-    return tf.tidy(() => tf.add(tf.softplus(this.params["vid.alpha"]), VID_EPSILON));
+    return tf.tidy(() => tf.add(tf.softplus(this.params[this.#prefix + "alpha"]), VID_EPSILON));
   }
 
   /**
@@ -110,5 +116,81 @@ export class VariationalInformation {
   /** Frees the regressor and the variances. */
   dispose(): void {
     Object.values(this.params).forEach((v) => v.dispose());
+  }
+}
+
+/** The channels, seed and initial variance of a {@linkcode BlockVariationalInformation}. */
+export interface BlockVariationalInformationOptions {
+  /** The student's channels at each paired block. */
+  studentChannels: number[];
+  /** The teacher's channels at each paired block (and its regressor's hidden widths). */
+  teacherChannels: number[];
+  /** Seed of the regressors' initial weights. */
+  seed: number;
+  /** σ² of every teacher channel at the start, > ε; default 5. */
+  initialVariance?: number;
+}
+
+/**
+ * VID on a CNN's intermediate blocks, as the paper's VID-I and the CRD benchmark run it (every
+ * middle block, weight 1): at block j, a {@linkcode VariationalInformation} whose regressor is
+ * three 1×1 convolutions C_S → C_T → C_T → C_T (the same linear maps at every position) and whose
+ * variances are per teacher channel; the loss is Σ_j of block j's mean over B·H·W·C_T entries.
+ * Variables are named `vid<j>.w1`, …, `vid<j>.alpha`.
+ */
+export class BlockVariationalInformation {
+  /** Every block's regressor and variances (trained with the student). */
+  readonly params: Params;
+  readonly #blocks: VariationalInformation[];
+
+  /** One regressor per block pair, seeded by `seed` and its variables' names. */
+  constructor(options: BlockVariationalInformationOptions) {
+    const { studentChannels, teacherChannels } = options;
+    if (
+      !Array.isArray(studentChannels) || !Array.isArray(teacherChannels) ||
+      studentChannels.length === 0 || studentChannels.length !== teacherChannels.length
+    ) {
+      throw new Error(
+        `BlockVariationalInformation: studentChannels and teacherChannels must list the ` +
+          `channels of the same non-empty number of blocks, got ${
+            JSON.stringify(studentChannels)
+          } and ${JSON.stringify(teacherChannels)}`,
+      );
+    }
+    this.#blocks = studentChannels.map((cs, j) =>
+      new VariationalInformation({
+        studentDim: cs,
+        teacherDim: teacherChannels[j],
+        seed: options.seed,
+        initialVariance: options.initialVariance,
+        prefix: `vid${j}.`,
+      })
+    );
+    this.params = Object.assign({}, ...this.#blocks.map((b) => b.params));
+  }
+
+  /**
+   * Σ_j VID at block j between the teacher's output `[B, H, W, C_T]` (frozen) and the student's
+   * `[B, H, W, C_S]`, their positions as rows.
+   */
+  loss(teacherMaps: tf.Tensor[], studentMaps: tf.Tensor[]): tf.Scalar {
+    checkBlockPairs("BlockVariationalInformation", teacherMaps, studentMaps);
+    if (studentMaps.length !== this.#blocks.length) {
+      throw new Error(
+        `BlockVariationalInformation: built for ${this.#blocks.length} blocks, got ` +
+          `${studentMaps.length}`,
+      );
+    }
+    return tf.tidy(() =>
+      tf.addN(this.#blocks.map((block, j) => {
+        const positions = (m: tf.Tensor) => m.reshape([-1, m.shape[3]!]) as tf.Tensor2D;
+        return block.loss(positions(teacherMaps[j]), positions(studentMaps[j]));
+      })) as tf.Scalar
+    );
+  }
+
+  /** Frees every block's regressor and variances. */
+  dispose(): void {
+    this.#blocks.forEach((b) => b.dispose());
   }
 }

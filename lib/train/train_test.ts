@@ -679,42 +679,72 @@ Deno.test("representation KD: the task passes both models' features, from the te
   for (const m of [student, teacher]) Object.values(m.params).forEach((v) => v.dispose());
 });
 
-Deno.test("attention transfer: a CNN student learns the teacher's block maps, from the teacher or its table", async () => {
+Deno.test("middle-layer objectives (AT, NST, VID, FitNets on blocks): a CNN student trains from the teacher or its table", async () => {
   await initBackend("wasm", { log: false });
   const n = 24;
   const images = new Float32Array(n * 784).map((_, i) => ((i * 7919) % 101) / 101);
   const labels = new Int32Array(n).map((_, i) => (i * 3) % 5);
   const split = { images, labels, count: n };
   const teacher = createCNN({ channels: [6, 8], featureDim: 10, classes: 5, seed: 3 });
+  const configs: Record<string, Record<string, unknown>> = {
+    at: { kdWeight: 1 },
+    nst: { teacherChannels: [6, 8], kdWeight: 1 },
+    vid_maps: { studentChannels: [2, 3], teacherChannels: [6, 8], seed: 2 },
+    fitnet_maps: { studentChannels: [2, 3], teacherChannels: [6, 8], seed: 2 },
+  };
+  // AT keeps each block's normalised map; NST and VID the raw outputs, one table for both.
+  const raw = 14 * 14 * 6 + 7 * 7 * 8;
+  const widths = { at: 14 * 14 + 7 * 7, nst: raw, vid_maps: raw, fitnet_maps: raw };
+  for (const [name, config] of Object.entries(configs)) {
+    const objective = getLoss(name, config);
+    const table = await teacherLogitTable(teacher, split, {
+      mapTargets: objective.teacherMapTargets,
+    });
+    objective.dispose?.();
+    assert.equal(table.mapTargetWidth, widths[name as keyof typeof widths], name);
+    assert.equal(table.features, undefined);
+    const run = async (source: { teacher: typeof teacher } | { teacherLogits: typeof table }) => {
+      const student = createCNN({ channels: [2, 3], featureDim: 4, classes: 5, seed: 4 });
+      const fresh = getLoss(name, config);
+      const heads = (fresh.variables?.() ?? []).map((v) => Array.from(v.dataSync()));
+      const sink = new MemorySink();
+      const before = tf.memory().numTensors;
+      await train({
+        task: classifierTask({
+          student,
+          ...source,
+          objective: fresh,
+          batcher: new ImageBatcher(split, { batchSize: 8, seed: 5 }),
+        }),
+        steps: 4,
+        schedule: constantLr(1e-2),
+        sink,
+      });
+      assert.equal(tf.memory().numTensors, before, `${name}: no tensors left behind`);
+      const moved = (fresh.variables?.() ?? []).every((v, i) =>
+        Array.from(v.dataSync()).some((w, j) => w !== heads[i][j])
+      );
+      Object.values(student.params).forEach((v) => v.dispose());
+      fresh.dispose?.();
+      return { losses: sink.rows.map((r) => r.loss as number), moved, heads: heads.length };
+    };
+    const live = await run({ teacher });
+    const cached = await run({ teacherLogits: table });
+    assert.equal(cached.losses.length, 4);
+    cached.losses.forEach((l, i) =>
+      assert.ok(
+        Math.abs(l - live.losses[i]) < 1e-4 * Math.max(1, Math.abs(live.losses[i])),
+        `${name} ${i}`,
+      )
+    );
+    // VID's regressors and variances (4 variables per block) and the hint's regressor train.
+    assert.equal(live.heads, { vid_maps: 8, fitnet_maps: 2 }[name] ?? 0, name);
+    assert.ok(live.moved, `${name}: the heads train`);
+  }
   const objective = getLoss("at", { kdWeight: 1 });
   const table = await teacherLogitTable(teacher, split, {
     mapTargets: objective.teacherMapTargets,
   });
-  assert.equal(table.mapTargetWidth, 14 * 14 + 7 * 7);
-  assert.equal(table.features, undefined);
-  const run = async (source: { teacher: typeof teacher } | { teacherLogits: typeof table }) => {
-    const student = createCNN({ channels: [2, 3], featureDim: 4, classes: 5, seed: 4 });
-    const sink = new MemorySink();
-    const before = tf.memory().numTensors;
-    await train({
-      task: classifierTask({
-        student,
-        ...source,
-        objective,
-        batcher: new ImageBatcher(split, { batchSize: 8, seed: 5 }),
-      }),
-      steps: 4,
-      schedule: constantLr(1e-2),
-      sink,
-    });
-    assert.equal(tf.memory().numTensors, before, "no tensors left behind");
-    Object.values(student.params).forEach((v) => v.dispose());
-    return sink.rows.map((r) => r.loss as number);
-  };
-  const live = await run({ teacher });
-  const cached = await run({ teacherLogits: table });
-  assert.equal(cached.length, 4);
-  cached.forEach((l, i) => assert.ok(Math.abs(l - live[i]) < 1e-4 * Math.max(1, live[i]), `${i}`));
   const batcher = new ImageBatcher(split, { batchSize: 8, seed: 5 });
   const mlp = createMLP({ hidden: [8], classes: 5, seed: 4 });
   assert.throws(

@@ -6,6 +6,7 @@
  * @module
  */
 import type { Rows64 } from "./losses64.ts";
+import { conv2dSame64 } from "./models64.ts";
 
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 const dot = (a: number[], b: number[]) => sum(a.map((v, i) => v * b[i]));
@@ -216,5 +217,49 @@ export function vid64(t: Rows64, s: Rows64, head: VidHead64): number {
   const terms = t.flatMap((row, i) =>
     row.map((v, n) => 0.5 * ((v - mu[i][n]) ** 2 / variance[n] + Math.log(variance[n])))
   );
+  return sum(terms) / terms.length;
+}
+
+/**
+ * NST (Huang & Wang 2017): per block (rows `[B·H·W][C]`, NHWC) and example, the unit vector of
+ * each channel over the positions; MMD² with k(x, y) = (x·y)², means over channel pairs, averaged
+ * over the examples and summed over the blocks.
+ */
+export function nst64(teacher: Rows64[], student: Rows64[], batch: number): number {
+  const patterns = (rows: Rows64, b: number) => {
+    const positions = rows.length / batch;
+    const block = rows.slice(b * positions, (b + 1) * positions);
+    return block[0].map((_, c) => unit(block.map((row) => row[c])));
+  };
+  const kernelMean = (a: Rows64, b: Rows64) =>
+    sum(a.flatMap((x) => b.map((y) => dot(x, y) ** 2))) / (a.length * b.length);
+  return sum(student.map((s, j) => {
+    let total = 0;
+    for (let b = 0; b < batch; b++) {
+      const [ft, fs] = [patterns(teacher[j], b), patterns(s, b)];
+      total += kernelMean(ft, ft) + kernelMean(fs, fs) - 2 * kernelMean(ft, fs);
+    }
+    return total / batch;
+  }));
+}
+
+/**
+ * FitNets' hint on a block (Romero et al. 2015): the mean over B·H·W·C_T of
+ * (relu(conv₃ₓ₃(s) + b) − t)², blocks as rows `[B·H·W][C]` (NHWC), w `[3, 3, C_S, C_T]` flattened.
+ */
+export function blockHint64(
+  t: Rows64,
+  s: Rows64,
+  shape: [number, number, number],
+  w: number[],
+  b: number[],
+): number {
+  const [B, H, W] = shape;
+  const cs = s[0].length, ct = t[0].length;
+  const conv = conv2dSame64(
+    { shape: [B, H, W, cs], data: s.flat() },
+    { shape: [3, 3, cs, ct], data: w },
+  );
+  const terms = t.flat().map((v, i) => (Math.max(conv.data[i] + b[i % ct], 0) - v) ** 2);
   return sum(terms) / terms.length;
 }
