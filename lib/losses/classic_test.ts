@@ -40,6 +40,7 @@ import {
   miniLMAttention,
   miniLMv2Relations,
   MINIMAL_HEAD_WIDTHS,
+  MINIMAL_MAP_CHANNELS,
   minimalConfig,
   nkd,
   pearsonCorrelation,
@@ -454,6 +455,11 @@ Deno.test("registry: every name builds and computes a finite loss; unknown names
       "crd",
       "crd_nce",
       "at",
+      "cc",
+      "vid",
+      "nst",
+      "vid_maps",
+      "fitnet_maps",
     ]
   ) {
     assert.ok(names.includes(name), name);
@@ -482,9 +488,23 @@ Deno.test("registry: every name builds and computes a finite loss; unknown names
         ...(objective.needsExampleIds ? { exampleIds: tf.tensor1d([0, 1, 2, 3, 4], "int32") } : {}),
         ...(objective.needsMaps
           ? {
-            studentMaps: [tf.randomUniform([N, 4, 4, 2], 0, 1, "float32", 43)],
+            studentMaps: [
+              tf.randomUniform(
+                [N, 4, 4, MINIMAL_MAP_CHANNELS.studentChannels[0]],
+                0,
+                1,
+                "float32",
+                43,
+              ),
+            ],
             teacherMapTargets: objective.teacherMapTargets!([
-              tf.randomUniform([N, 4, 4, 3], 0, 1, "float32", 44),
+              tf.randomUniform(
+                [N, 4, 4, MINIMAL_MAP_CHANNELS.teacherChannels[0]],
+                0,
+                1,
+                "float32",
+                44,
+              ),
             ]),
           }
           : {}),
