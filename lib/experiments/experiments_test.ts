@@ -14,6 +14,7 @@ import {
   BORN_AGAIN_GENERATIONS,
   bornAgainStudy,
   CC_WEIGHT_ABLATION,
+  CNN_FEATURE_METHODS,
   CRD_NEGATIVE_ABLATION,
   CRD_NEGATIVES,
   dependencies,
@@ -712,6 +713,7 @@ Deno.test("the representation plan: the vision study's CE and KD students, each 
   assert.deepEqual(teacher, vision.teachers.fashion);
   const perSeed = 3 + 2 * REPRESENTATION_METHODS.length + CRD_NEGATIVE_ABLATION.length +
     CC_WEIGHT_ABLATION.length + ATTENTION_METHODS.length + BLOCK_METHODS.length +
+    CNN_FEATURE_METHODS.length +
     AT_WEIGHT_ABLATION.length +
     AT_EXPONENT_ABLATION.length;
   assert.equal(students.length, 3 * perSeed);
@@ -810,6 +812,16 @@ Deno.test("the representation plan: the vision study's CE and KD students, each 
     );
     assert.ok(s.student === "cnn" && s.family === m && !s.withKD);
     assert.equal(s.spec.name, `repkd-full-${m}-s3`);
+  }
+  // The feature methods with the CNN student: cnn_ce's run but for the objective.
+  for (const m of CNN_FEATURE_METHODS) {
+    const s = find(`cnn_${m}`, 1);
+    assert.deepEqual(s.spec.objective, { name: m });
+    assert.deepEqual(
+      { ...s.spec, name: "", objective: undefined },
+      { ...find("cnn_ce", 1).spec, name: "", objective: undefined },
+    );
+    assert.ok(s.student === "cnn" && s.family === m && !s.withKD, m);
   }
 });
 

@@ -27,7 +27,8 @@
  * with KD's recipe (`cnn_kd`) and with CE 1 + KD 1 (`cnn_kd_ce1`), on the same budget; AT also
  * runs at β = 100 and 10 000 (`at_w100`, `at_w10000`) and with the map's exponent p = 1 and 4
  * (`at_p1`, `at_p4`). The benchmark's NST, VID and FitNets on the blocks (where it runs VID and
- * FitNets) train the same CNN student ({@linkcode BLOCK_METHODS}).
+ * FitNets) train the same CNN student ({@linkcode BLOCK_METHODS}), and so do the feature methods
+ * once more ({@linkcode CNN_FEATURE_METHODS}).
  *
  * @module
  */
@@ -83,6 +84,14 @@ export const ATTENTION_METHODS = ["cnn_ce", "cnn_kd", "cnn_kd_ce1", "at", "at+kd
  * images, computed once per process and split).
  */
 export const BLOCK_METHODS = ["nst", "vid_maps", "fitnet_maps"] as const;
+
+/**
+ * The feature methods again with the CNN student, an architecture like the teacher's, as in the
+ * benchmark's Table 1 (sections 1–3's MLP student is a cross-architecture pair, as in its Table
+ * 2): `cnn_<method>`, CE 1 plus the method at the benchmark's weight, no KD. RKD and CRD's NCE,
+ * the costly two, are left out.
+ */
+export const CNN_FEATURE_METHODS = ["fitnet", "sp", "pkt", "cc", "vid", "crd"] as const;
 
 /**
  * Other weights β of attention transfer, run without KD: how AT's accuracy depends on β (the
@@ -162,35 +171,30 @@ export function representationStudy(
       },
     };
   };
+  // `main` under another method name and objective: an ablation of its config, or another method
+  // on the same run (student, data, schedule, seed and teacher).
+  const variant = (
+    main: RepresentationStudent,
+    method: string,
+    objective: VisionSpec["objective"],
+    fields: Partial<RepresentationStudent> = {},
+  ): RepresentationStudent => ({
+    ...main,
+    ...fields,
+    method,
+    spec: { ...main.spec, name: `repkd-${scale}-${method}-s${main.seed}`, objective },
+  });
   // The negatives ablation: `crd_nce_k<K>`, the same student and seeds, K negatives, no KD.
-  const fewerNegatives = (negatives: number, seed: number): RepresentationStudent => {
-    const main = feature("crd_nce", false, seed);
-    const method = `crd_nce_k${negatives}`;
-    return {
-      ...main,
-      method,
-      negatives,
-      spec: {
-        ...main.spec,
-        name: `repkd-${scale}-${method}-s${seed}`,
-        objective: { name: "crd_nce", config: { negatives } },
-      },
-    };
-  };
+  const fewerNegatives = (negatives: number, seed: number) =>
+    variant(
+      feature("crd_nce", false, seed),
+      `crd_nce_k${negatives}`,
+      { name: "crd_nce", config: { negatives } },
+      { negatives },
+    );
   // CC's weight ablation: `cc_w<weight>`, the same MLP student and seeds, no KD.
-  const ccWeight = (weight: number, seed: number): RepresentationStudent => {
-    const main = feature("cc", false, seed);
-    const method = `cc_w${weight}`;
-    return {
-      ...main,
-      method,
-      spec: {
-        ...main.spec,
-        name: `repkd-${scale}-${method}-s${seed}`,
-        objective: { name: "cc", config: { weight } },
-      },
-    };
-  };
+  const ccWeight = (weight: number, seed: number) =>
+    variant(feature("cc", false, seed), `cc_w${weight}`, { name: "cc", config: { weight } });
   // A control: KD with the feature methods' CE weight (CE 1 + KD 1 at T = 4, the "+kd" runs'
   // objective without the feature term), so that KD's 0.1 on the labels is not all that differs.
   const kdWithCE = (seed: number): RepresentationStudent => {
@@ -234,33 +238,15 @@ export function representationStudy(
     };
     return student;
   };
-  // NST and VID on the blocks: the same CNN student, seeds and teacher as AT, their own objective.
-  const onBlocks = (method: typeof BLOCK_METHODS[number], seed: number) => {
-    const main = attention("at", seed);
-    return {
-      ...main,
-      method,
-      family: method,
-      spec: {
-        ...main.spec,
-        name: `repkd-${scale}-${method}-s${seed}`,
-        objective: { name: method },
-      },
-    };
-  };
+  // NST, VID and FitNets on the blocks: AT's run with their own objective.
+  const onBlocks = (method: typeof BLOCK_METHODS[number], seed: number) =>
+    variant(attention("at", seed), method, { name: method }, { family: method });
+  // The feature methods with the CNN student: `cnn_<method>`, cnn_ce's run with their objective.
+  const cnnFeature = (family: typeof CNN_FEATURE_METHODS[number], seed: number) =>
+    variant(attention("cnn_ce", seed), `cnn_${family}`, { name: family }, { family });
   // The ablations of AT's config (no KD): `at_w<β>` and `at_p<p>`, the same CNN student and seeds.
-  const atVariant = (method: string, config: Record<string, number>, seed: number) => {
-    const main = attention("at", seed);
-    return {
-      ...main,
-      method,
-      spec: {
-        ...main.spec,
-        name: `repkd-${scale}-${method}-s${seed}`,
-        objective: { name: "at", config },
-      },
-    };
-  };
+  const atVariant = (method: string, config: Record<string, number>, seed: number) =>
+    variant(attention("at", seed), method, { name: "at", config });
   const students = [
     ...(["ce", "kd"] as const).flatMap((m) => seedList.map((seed) => shared(m, seed))),
     ...seedList.map(kdWithCE),
@@ -273,6 +259,7 @@ export function representationStudy(
     ...CC_WEIGHT_ABLATION.flatMap((w) => seedList.map((seed) => ccWeight(w, seed))),
     ...ATTENTION_METHODS.flatMap((m) => seedList.map((seed) => attention(m, seed))),
     ...BLOCK_METHODS.flatMap((m) => seedList.map((seed) => onBlocks(m, seed))),
+    ...CNN_FEATURE_METHODS.flatMap((m) => seedList.map((seed) => cnnFeature(m, seed))),
     ...AT_WEIGHT_ABLATION.flatMap((w) =>
       seedList.map((seed) => atVariant(`at_w${w}`, { weight: w }, seed))
     ),
