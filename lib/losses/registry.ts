@@ -378,6 +378,25 @@ function headConfig(
 }
 
 /**
+ * The `studentChannels`, `teacherChannels` and `seed` keys of an objective with heads on the
+ * blocks (VID, FitNets), checked.
+ */
+function blockHeadConfig(
+  name: string,
+  c: Config,
+): { studentChannels: number[]; teacherChannels: number[]; seed: number } {
+  const teacherChannels = checkChannels(name, "config.teacherChannels", c.teacherChannels);
+  const studentChannels = checkChannels(name, "config.studentChannels", c.studentChannels);
+  if (!Number.isInteger(c.seed)) {
+    throw new Error(
+      `${name}: config.seed must be an integer (the regressors' seed; runVision fills it with ` +
+        `the run's seed), got ${c.seed}`,
+    );
+  }
+  return { studentChannels, teacherChannels, seed: c.seed as number };
+}
+
+/**
  * Representation KD as the CRD benchmark trains it (Tian et al., ICLR 2020; RepDistiller's
  * `train_student.py`): L = ceWeight·CE + kdWeight·T²·KL(p_T ‖ p_S) at temperature T +
  * weight·feature loss (on the penultimate features, or with a {@link MapTerm} on the block
@@ -1038,24 +1057,12 @@ const REGISTRY: Record<string, Entry> = {
     1,
     ["studentChannels", "teacherChannels", "seed", "initialVariance"],
     (c) => {
-      const teacherChannels = checkChannels(
-        "vid_maps",
-        "config.teacherChannels",
-        c.teacherChannels,
-      );
-      if (!Number.isInteger(c.seed)) {
-        throw new Error(
-          `vid_maps: config.seed must be an integer (the regressors' seed; runVision fills it ` +
-            `with the run's seed), got ${c.seed}`,
-        );
-      }
+      const config = blockHeadConfig("vid_maps", c);
       const vid = new BlockVariationalInformation({
-        studentChannels: checkChannels("vid_maps", "config.studentChannels", c.studentChannels),
-        teacherChannels,
-        seed: c.seed as number,
+        ...config,
         initialVariance: c.initialVariance as number | undefined,
       });
-      return rawBlocksTerm("vid_maps", teacherChannels, (t, s) => vid.loss(t, s), {
+      return rawBlocksTerm("vid_maps", config.teacherChannels, (t, s) => vid.loss(t, s), {
         variables: Object.values(vid.params),
         dispose: () => vid.dispose(),
       });
@@ -1069,44 +1076,26 @@ const REGISTRY: Record<string, Entry> = {
     100,
     ["studentChannels", "teacherChannels", "seed", "block"],
     (c) => {
-      const teacherChannels = checkChannels(
-        "fitnet_maps",
-        "config.teacherChannels",
-        c.teacherChannels,
-      );
-      const studentChannels = checkChannels(
-        "fitnet_maps",
-        "config.studentChannels",
-        c.studentChannels,
-      );
-      const block = c.block ?? teacherChannels.length - 1;
-      if (
-        !(Number.isInteger(block) && (block as number) >= 0 &&
-          (block as number) < teacherChannels.length)
-      ) {
+      const { studentChannels, teacherChannels, seed } = blockHeadConfig("fitnet_maps", c);
+      const last = teacherChannels.length - 1;
+      const j = c.block ?? last;
+      if (!(Number.isInteger(j) && (j as number) >= 0 && (j as number) <= last)) {
         throw new Error(
-          `fitnet_maps: config.block must be a block index in [0, ${
-            teacherChannels.length - 1
-          }], ` +
-            `got ${block}`,
+          `fitnet_maps: config.block must be a block index in [0, ${last}], got ${j}`,
         );
       }
-      if (!Number.isInteger(c.seed)) {
-        throw new Error(
-          `fitnet_maps: config.seed must be an integer (the regressor's seed; runVision fills ` +
-            `it with the run's seed), got ${c.seed}`,
-        );
-      }
-      const j = block as number;
+      const block = j as number;
       const hint = new BlockFitNetHint({
-        studentChannels: studentChannels[j],
-        teacherChannels: teacherChannels[j],
-        seed: c.seed as number,
+        studentChannels: studentChannels[block],
+        teacherChannels: teacherChannels[block],
+        seed,
       });
-      return rawBlocksTerm("fitnet_maps", teacherChannels, (t, s) => hint.loss(t[j], s[j]), {
-        variables: Object.values(hint.params),
-        dispose: () => hint.dispose(),
-      });
+      return rawBlocksTerm(
+        "fitnet_maps",
+        teacherChannels,
+        (t, s) => hint.loss(t[block], s[block]),
+        { variables: Object.values(hint.params), dispose: () => hint.dispose() },
+      );
     },
   ),
   crd: crdEntry("crd", "contrastive representation distillation, in-batch negatives (+ CE)"),

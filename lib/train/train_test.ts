@@ -7,7 +7,14 @@ import { adamw64 } from "../../tests/reference/models64.ts";
 import { initBackend } from "../backend.ts";
 import { augmentImages, ImageBatcher, selectImages, TokenBatcher } from "../data/mod.ts";
 import { getLoss, type Objective } from "../losses/mod.ts";
-import { createCNN, createGPT, createMLP, generate, type GPT } from "../models/mod.ts";
+import {
+  createCNN,
+  createGPT,
+  createMLP,
+  generate,
+  type GPT,
+  type ImageClassifier,
+} from "../models/mod.ts";
 import { hashSeed } from "../data/rng.ts";
 import {
   AdamW,
@@ -27,6 +34,7 @@ import {
   predictFeatures,
   predictProbabilities,
   scoreProbabilities,
+  type TeacherLogitTable,
   teacherLogitTable,
   train,
   warmupCosine,
@@ -618,6 +626,37 @@ Deno.test("predictFeatures: the penultimate features of every example, in batche
   Object.values(model.params).forEach((v) => v.dispose());
 });
 
+/**
+ * Trains `student` with a fresh `objective` for `steps` from a frozen teacher or its table;
+ * asserts that no tensor is left behind; returns the losses, the number of the objective's heads
+ * and whether every head moved. Frees the student and the objective.
+ */
+async function trainWithHeads(
+  name: string,
+  student: ImageClassifier,
+  objective: Objective,
+  source: { teacher: ImageClassifier } | { teacherLogits: TeacherLogitTable },
+  batcher: ImageBatcher,
+  steps: number,
+): Promise<{ losses: number[]; moved: boolean; heads: number }> {
+  const heads = (objective.variables?.() ?? []).map((v) => Array.from(v.dataSync()));
+  const sink = new MemorySink();
+  const before = tf.memory().numTensors;
+  await train({
+    task: classifierTask({ student, ...source, objective, batcher }),
+    steps,
+    schedule: constantLr(1e-2),
+    sink,
+  });
+  assert.equal(tf.memory().numTensors, before, `${name}: no tensors left behind`);
+  const moved = (objective.variables?.() ?? []).every((v, i) =>
+    Array.from(v.dataSync()).some((w, j) => w !== heads[i][j])
+  );
+  Object.values(student.params).forEach((v) => v.dispose());
+  objective.dispose?.();
+  return { losses: sink.rows.map((r) => r.loss as number), moved, heads: heads.length };
+}
+
 Deno.test("representation KD: the task passes both models' features, from the teacher or its table, and trains the heads", async () => {
   await initBackend("wasm", { log: false });
   const n = 40;
@@ -628,35 +667,21 @@ Deno.test("representation KD: the task passes both models' features, from the te
   const table = await teacherLogitTable(teacher, split, { features: true });
   assert.equal(table.featureDim, 12);
   assert.equal(table.features!.length, n * 12);
-  const run = async (
+  const run = (
     name: string,
     source: { teacher: typeof teacher } | { teacherLogits: typeof table },
-  ) => {
-    const student = createMLP({ hidden: [8], classes: 5, seed: 4 });
-    const config = name === "crd" ? { studentDim: 8, teacherDim: 12, seed: 1, kdWeight: 0.5 } : {};
-    const objective = getLoss(name, config);
-    const heads = (objective.variables?.() ?? []).map((v) => Array.from(v.dataSync()));
-    const sink = new MemorySink();
-    const before = tf.memory().numTensors;
-    await train({
-      task: classifierTask({
-        student,
-        ...source,
-        objective,
-        batcher: new ImageBatcher(split, { batchSize: 16, seed: 5 }),
-      }),
-      steps: 6,
-      schedule: constantLr(1e-2),
-      sink,
-    });
-    assert.equal(tf.memory().numTensors, before, `${name}: no tensors left behind`);
-    const moved = (objective.variables?.() ?? []).every((v, i) =>
-      Array.from(v.dataSync()).some((w, j) => w !== heads[i][j])
+  ) =>
+    trainWithHeads(
+      name,
+      createMLP({ hidden: [8], classes: 5, seed: 4 }),
+      getLoss(
+        name,
+        name === "crd" ? { studentDim: 8, teacherDim: 12, seed: 1, kdWeight: 0.5 } : {},
+      ),
+      source,
+      new ImageBatcher(split, { batchSize: 16, seed: 5 }),
+      6,
     );
-    Object.values(student.params).forEach((v) => v.dispose());
-    objective.dispose?.();
-    return { losses: sink.rows.map((r) => r.loss as number), moved };
-  };
   for (const name of ["rkd", "crd"]) {
     const live = await run(name, { teacher });
     const cached = await run(name, { teacherLogits: table });
@@ -695,39 +720,24 @@ Deno.test("middle-layer objectives (AT, NST, VID, FitNets on blocks): a CNN stud
   // AT keeps each block's normalised map; NST and VID the raw outputs, one table for both.
   const raw = 14 * 14 * 6 + 7 * 7 * 8;
   const widths = { at: 14 * 14 + 7 * 7, nst: raw, vid_maps: raw, fitnet_maps: raw };
+  const tables: Record<string, TeacherLogitTable> = {};
   for (const [name, config] of Object.entries(configs)) {
     const objective = getLoss(name, config);
-    const table = await teacherLogitTable(teacher, split, {
+    const table = tables[name] = await teacherLogitTable(teacher, split, {
       mapTargets: objective.teacherMapTargets,
     });
     objective.dispose?.();
     assert.equal(table.mapTargetWidth, widths[name as keyof typeof widths], name);
     assert.equal(table.features, undefined);
-    const run = async (source: { teacher: typeof teacher } | { teacherLogits: typeof table }) => {
-      const student = createCNN({ channels: [2, 3], featureDim: 4, classes: 5, seed: 4 });
-      const fresh = getLoss(name, config);
-      const heads = (fresh.variables?.() ?? []).map((v) => Array.from(v.dataSync()));
-      const sink = new MemorySink();
-      const before = tf.memory().numTensors;
-      await train({
-        task: classifierTask({
-          student,
-          ...source,
-          objective: fresh,
-          batcher: new ImageBatcher(split, { batchSize: 8, seed: 5 }),
-        }),
-        steps: 4,
-        schedule: constantLr(1e-2),
-        sink,
-      });
-      assert.equal(tf.memory().numTensors, before, `${name}: no tensors left behind`);
-      const moved = (fresh.variables?.() ?? []).every((v, i) =>
-        Array.from(v.dataSync()).some((w, j) => w !== heads[i][j])
+    const run = (source: { teacher: typeof teacher } | { teacherLogits: typeof table }) =>
+      trainWithHeads(
+        name,
+        createCNN({ channels: [2, 3], featureDim: 4, classes: 5, seed: 4 }),
+        getLoss(name, config),
+        source,
+        new ImageBatcher(split, { batchSize: 8, seed: 5 }),
+        4,
       );
-      Object.values(student.params).forEach((v) => v.dispose());
-      fresh.dispose?.();
-      return { losses: sink.rows.map((r) => r.loss as number), moved, heads: heads.length };
-    };
     const live = await run({ teacher });
     const cached = await run({ teacherLogits: table });
     assert.equal(cached.losses.length, 4);
@@ -741,10 +751,8 @@ Deno.test("middle-layer objectives (AT, NST, VID, FitNets on blocks): a CNN stud
     assert.equal(live.heads, { vid_maps: 8, fitnet_maps: 2 }[name] ?? 0, name);
     assert.ok(live.moved, `${name}: the heads train`);
   }
-  const objective = getLoss("at", { kdWeight: 1 });
-  const table = await teacherLogitTable(teacher, split, {
-    mapTargets: objective.teacherMapTargets,
-  });
+  const objective = getLoss("at", configs.at);
+  const table = tables.at;
   const batcher = new ImageBatcher(split, { batchSize: 8, seed: 5 });
   const mlp = createMLP({ hidden: [8], classes: 5, seed: 4 });
   assert.throws(
