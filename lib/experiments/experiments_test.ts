@@ -18,7 +18,10 @@ import {
   CRD_NEGATIVE_ABLATION,
   CRD_NEGATIVES,
   dependencies,
+  DIST_SWEEP_TEMPERATURES,
+  DIST_WEIGHTS,
   distillmStudy,
+  distSweepMethod,
   estimatedCost,
   fdistillStudy,
   fitUnimodalStudent,
@@ -568,8 +571,22 @@ Deno.test("the capacity-gap study plan: a teacher ladder (early-stopped, assista
   assert.equal(teacher("mlp128").objective.name, "sft");
   // ce × seeds, then every objective × teacher × seed; KD from the CNN and CE are the vision study's.
   assert.equal(GAP_METHODS.length, 7);
-  assert.equal(study.students.length, 3 + GAP_METHODS.length * 9 * 3);
-  assert.equal(new Set(study.students.map((s) => visionRun(s.spec, "/tmp/x").id)).size, 192);
+  assert.equal(
+    study.students.length,
+    3 + GAP_METHODS.length * 9 * 3 + DIST_WEIGHTS.length * DIST_SWEEP_TEMPERATURES.length * 3,
+  );
+  assert.equal(new Set(study.students.map((s) => visionRun(s.spec, "/tmp/x").id)).size, 192 + 24);
+  // The DIST sweep: the CNN teacher, the CE student's run, each (β, γ) at τ = 4 and 1.
+  assert.equal(distSweepMethod(1, 0, 4), "dist_b1g0");
+  assert.equal(distSweepMethod(0, 1, 1), "dist_b0g1_t1");
+  const sweep = study.students.filter((s) => /^dist_b/.test(s.method));
+  assert.equal(sweep.length, 24);
+  assert.ok(sweep.every((s) => s.teacher === "cnn"));
+  for (const s of sweep) assert.deepEqual(s.spec.teacher, cnn);
+  assert.deepEqual(
+    sweep.find((s) => s.method === "dist_b0g1_t1" && s.seed === 2)!.spec.objective,
+    { name: "dist", config: { temperature: 1, beta: 0, gamma: 1, ceWeight: 1 } },
+  );
   const student = (method: string, t: string, seed = 1) =>
     study.students.find((s) => s.method === method && s.teacher === t && s.seed === seed)!.spec;
   const shared = (method: string, seed: number) =>

@@ -29,6 +29,10 @@
  * its defaults (no labels for either). Every student trains as the vision study's (AdamW, warm-up
  * then cosine, 4,000 steps of 128 at full scale).
  *
+ * DIST's weights are swept with the most accurate teacher (the CNN) only
+ * ({@linkcode DIST_WEIGHTS}): the released loss's β = γ = 1, each relation alone, and β = γ = 4,
+ * at τ = 4 and τ = 1, so that our β = γ = 2 sits in a range and each relation's share is seen.
+ *
  * @module
  */
 import type { VisionSpec } from "./vision.ts";
@@ -92,6 +96,25 @@ export const GAP_METHODS: GapMethod[] = [
   { method: "taid", label: "TAID", objective: { name: "taid" } },
 ];
 
+/**
+ * The (β, γ) weights of DIST's inter- and intra-class relations in the sweep (CE 1, the CNN
+ * teacher, τ = 4 and 1): the released ImageNet loss's (1, 1), the inter-class relation alone
+ * (1, 0), the intra-class relation alone (0, 1), and (4, 4); {@linkcode GAP_METHODS}' DIST is
+ * (2, 2).
+ */
+export const DIST_WEIGHTS: [beta: number, gamma: number][] = [[1, 1], [1, 0], [0, 1], [4, 4]];
+
+/** The temperatures τ of the DIST sweep. */
+export const DIST_SWEEP_TEMPERATURES = [4, 1];
+
+/**
+ * The sweep's method name of DIST at weights (β, γ) and temperature τ: `dist_b<β>g<γ>`, with
+ * `_t1` at τ = 1 (as `dist_t1`).
+ */
+export function distSweepMethod(beta: number, gamma: number, temperature: number): string {
+  return `dist_b${beta}g${gamma}${temperature === 4 ? "" : `_t${temperature}`}`;
+}
+
 /** One teacher of the ladder. */
 export interface GapTeacher {
   /** Name in the results. */
@@ -118,7 +141,10 @@ export interface GapStudent {
 export interface GapStudy {
   /** The teacher ladder, in the order built (not by accuracy). */
   teachers: GapTeacher[];
-  /** The students: `ce` by seed, then objective × teacher × seed. */
+  /**
+   * The students: `ce` by seed, then objective × teacher × seed, then the DIST sweep (τ × weights
+   * × seed, with the CNN teacher).
+   */
   students: GapStudent[];
 }
 
@@ -204,6 +230,20 @@ export function teacherGapStudy(scale: GapScale, seeds: number): GapStudy {
           teacher: t.spec,
         };
         students.push({ method: m.method, teacher: t.teacher, seed, spec });
+      }
+    }
+  }
+  for (const temperature of DIST_SWEEP_TEMPERATURES) {
+    for (const [beta, gamma] of DIST_WEIGHTS) {
+      const method = distSweepMethod(beta, gamma, temperature);
+      for (const seed of seedList) {
+        const spec: VisionSpec = {
+          ...shared("ce", seed),
+          name: `gap-${scale}-${method}-cnn-s${seed}`,
+          objective: { name: "dist", config: { temperature, beta, gamma, ceWeight: 1 } },
+          teacher: cnn,
+        };
+        students.push({ method, teacher: "cnn", seed, spec });
       }
     }
   }
