@@ -553,6 +553,7 @@ Deno.test("the capacity-gap study plan: a teacher ladder (early-stopped, assista
       "cnn_short50",
       "cnn",
       "ta",
+      "ta_t1",
     ],
   );
   const teacher = (key: string) => study.teachers.find((t) => t.teacher === key)!.spec;
@@ -568,14 +569,26 @@ Deno.test("the capacity-gap study plan: a teacher ladder (early-stopped, assista
   assert.deepEqual(teacher("ta").model, teacher("mlp128").model);
   assert.deepEqual(teacher("ta").teacher, cnn);
   assert.equal(teacher("ta").objective.name, "kd");
+  // The second assistant: the same, distilled with KD at T = 1.
+  assert.deepEqual(
+    { ...teacher("ta_t1"), name: "", objective: undefined },
+    { ...teacher("ta"), name: "", objective: undefined },
+  );
+  assert.deepEqual(teacher("ta_t1").objective, {
+    name: "kd",
+    config: { temperature: 1, ceWeight: 0.1, kdWeight: 0.9 },
+  });
   assert.equal(teacher("mlp128").objective.name, "sft");
   // ce × seeds, then every objective × teacher × seed; KD from the CNN and CE are the vision study's.
   assert.equal(GAP_METHODS.length, 7);
   assert.equal(
     study.students.length,
-    3 + GAP_METHODS.length * 9 * 3 + DIST_WEIGHTS.length * DIST_SWEEP_TEMPERATURES.length * 3,
+    3 + GAP_METHODS.length * 10 * 3 + DIST_WEIGHTS.length * DIST_SWEEP_TEMPERATURES.length * 3,
   );
-  assert.equal(new Set(study.students.map((s) => visionRun(s.spec, "/tmp/x").id)).size, 192 + 24);
+  assert.equal(
+    new Set(study.students.map((s) => visionRun(s.spec, "/tmp/x").id)).size,
+    192 + 21 + 24,
+  );
   // The DIST sweep: the CNN teacher, the CE student's run, each (β, γ) at τ = 4 and 1.
   assert.equal(distSweepMethod(1, 0, 4), "dist_b1g0");
   assert.equal(distSweepMethod(0, 1, 1), "dist_b0g1_t1");

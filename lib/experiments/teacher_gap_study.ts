@@ -11,8 +11,9 @@
  * - Mirzadeh et al. (AAAI 2020, "Improved Knowledge Distillation via Teacher Assistant"): a
  *   teacher assistant of intermediate size, distilled from the teacher, then teaching the student
  *   (TAKD), beats distilling from the teacher directly. The assistant is a 784-128-10 MLP,
- *   distilled from the CNN with KD; the label-trained MLP of the same size is also on the ladder,
- *   so an assistant can be told apart from a small teacher.
+ *   distilled from the CNN with KD (`ta`), and once more with KD at T = 1 (`ta_t1`, the
+ *   temperature that teaches this student best); the label-trained MLP of the same size is also
+ *   on the ladder, so an assistant can be told apart from a small teacher.
  * - Huang et al. (NeurIPS 2022, "Knowledge Distillation from A Stronger Teacher"): DIST's
  *   correlation-based loss (`lib/losses/dist.ts`) beats KD, the more so as the teacher gets
  *   stronger.
@@ -208,6 +209,16 @@ export function teacherGapStudy(scale: GapScale, seeds: number): GapStudy {
         ...mlpTeacher("ta", [128]),
         name: `gap-${scale}-assistant`,
         objective: kd,
+        teacher: cnn,
+      },
+    },
+    {
+      teacher: "ta_t1",
+      label: "assistant: MLP 784-128-10 distilled from the CNN with KD at T = 1",
+      spec: {
+        ...mlpTeacher("ta_t1", [128]),
+        name: `gap-${scale}-assistant-t1`,
+        objective: GAP_METHODS.find((m) => m.method === "kd_t1")!.objective,
         teacher: cnn,
       },
     },
