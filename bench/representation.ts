@@ -5,9 +5,11 @@
  * and angles, B³ cosines), SP, PKT, CC, VID (its regressor 32→128→128→128 included), in-batch
  * CRD, and CRD's NCE over memory banks of 60,000 examples with K negatives per batch (the bank
  * update included); and in the CNN student's block outputs (`[128, 14, 14, 8]`, `[128, 7, 7, 16]`)
- * attention transfer against the teacher's cached maps (`[128, 245]`), NST, VID and FitNets on
- * the blocks against the teacher's cached raw outputs (16 and 32 channels, `[128, 4704]`). On wasm
- * (one thread) by default. Writes `bench/results/representation.json`.
+ * attention transfer against the teacher's cached maps (`[128, 245]`), NST, VID, FitNets and
+ * factor transfer on the blocks against the teacher's cached raw outputs (16 and 32 channels,
+ * `[128, 4704]`); and one step of factor transfer's first stage (`ft_paraphraser`: the
+ * paraphraser's reconstruction of the teacher's last block `[128, 7, 7, 32]`, its gradient and its
+ * AdamW update). On wasm (one thread) by default. Writes `bench/results/representation.json`.
  *
  * Usage: `deno task bench representation [--negatives 1024,4096,16384] [--repeats 10]`
  *
@@ -16,6 +18,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/backend.ts";
 import { getLoss, type Objective } from "../lib/losses/mod.ts";
+import { FactorTransfer } from "../lib/representation/mod.ts";
 import { parseArgs } from "../tools/args.ts";
 import { writeBenchResult } from "./harness.ts";
 import { timeCalls } from "./timing.ts";
@@ -67,6 +70,19 @@ async function stepMs(objective: Objective, repeats: number): Promise<number> {
   return ms;
 }
 
+/** Median ms of one step of factor transfer's first stage on the teacher's last block. */
+async function paraphraserStepMs(repeats: number): Promise<number> {
+  const [, h, w, c] = MAPS.at(-1)!;
+  const ft = new FactorTransfer({ studentChannels: c, teacherChannels: 2 * c, seed: 1 });
+  const block = tf.randomUniform([B, h, w, 2 * c], 0, 1, "float32", 9) as tf.Tensor4D;
+  const steps = 4;
+  const ms = (await timeCalls(() => ft.trainParaphraser(() => block, { steps }), repeats, 1))
+    .median / steps;
+  block.dispose();
+  ft.dispose();
+  return ms;
+}
+
 if (import.meta.main) {
   const { options } = parseArgs(Deno.args, ["negatives", "repeats", "backends"]);
   const repeats = Number(options.repeats ?? 10);
@@ -83,12 +99,13 @@ if (import.meta.main) {
     ["crd", heads],
     ["at", { ceWeight: 0 }],
     ["nst", { ceWeight: 0, teacherChannels: MAPS.map((m) => 2 * m[3]) }],
-    ...["vid_maps", "fitnet_maps"].map((name) =>
+    ...["vid_maps", "fitnet_maps", "ft"].map((name) =>
       [name, {
         ceWeight: 0,
         seed: 1,
         studentChannels: MAPS.map((m) => m[3]),
         teacherChannels: MAPS.map((m) => 2 * m[3]),
+        ...(name === "ft" ? { initSteps: 0 } : {}),
       }] as [string, Record<string, unknown>]
     ),
     ...String(options.negatives ?? "1024,4096,16384").split(",").map((k) =>
@@ -105,6 +122,9 @@ if (import.meta.main) {
     console.log(`${label.padEnd(20)} ${ms.toFixed(1)} ms`);
     rows.push({ loss: name, ...(name === "crd_nce" ? { negatives: config.negatives } : {}), ms });
   }
+  const paraphraser = await paraphraserStepMs(repeats);
+  console.log(`${"ft_paraphraser".padEnd(20)} ${paraphraser.toFixed(1)} ms`);
+  rows.push({ loss: "ft_paraphraser", ms: paraphraser });
   await writeBenchResult("representation", {
     backend: info.name,
     shapes: { batch: B, studentDim: DS, teacherDim: DT, dataSize: N, studentMaps: MAPS },

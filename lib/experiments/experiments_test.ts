@@ -25,6 +25,7 @@ import {
   estimatedCost,
   fdistillStudy,
   fitUnimodalStudent,
+  FT_INIT_STEPS,
   GAP_METHODS,
   MINILM_METHODS,
   MINILM_STARTS,
@@ -832,10 +833,14 @@ Deno.test("the representation plan: the vision study's CE and KD students, each 
     assert.equal(s.withKD, m === "at+kd" || m.startsWith("cnn_kd"), m);
   }
   assert.equal(find("at+kd", 1).spec.name, "repkd-full-at_kd-s1");
-  // NST and VID on the blocks: the same run as AT's but for the objective, without KD.
+  // NST, VID, FitNets and FT on the blocks: the same run as AT's but for the objective, no KD;
+  // FT's paraphraser trains FT_INIT_STEPS first.
   for (const m of BLOCK_METHODS) {
     const s = find(m, 3);
-    assert.deepEqual(s.spec.objective, { name: m });
+    assert.deepEqual(
+      s.spec.objective,
+      m === "ft" ? { name: m, config: { initSteps: FT_INIT_STEPS.full } } : { name: m },
+    );
     assert.deepEqual(
       { ...s.spec, name: "", objective: undefined },
       { ...find("at", 3).spec, name: "", objective: undefined },
@@ -846,7 +851,10 @@ Deno.test("the representation plan: the vision study's CE and KD students, each 
   // The feature methods with the CNN student: cnn_ce's run but for the objective.
   for (const m of CNN_FEATURE_METHODS) {
     const s = find(`cnn_${m}`, 1);
-    assert.deepEqual(s.spec.objective, { name: m });
+    assert.deepEqual(
+      s.spec.objective,
+      m === "crd_nce" ? { name: m, config: { negatives: CRD_NEGATIVES } } : { name: m },
+    );
     assert.deepEqual(
       { ...s.spec, name: "", objective: undefined },
       { ...find("cnn_ce", 1).spec, name: "", objective: undefined },
@@ -947,6 +955,41 @@ Deno.test("runVision: attention transfer trains a CNN student from a table of th
         }),
       /objective "at" compares the blocks' spatial maps, so the student must be a CNN/,
     );
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("runVision: factor transfer trains its paraphraser on the teacher's blocks first, and checkpoints it", async () => {
+  await initBackend("wasm", { log: false });
+  const root = await Deno.makeTempDir();
+  try {
+    const teacher: VisionSpec = {
+      name: "t",
+      dataset: "mnist",
+      fewShot: 0.02,
+      model: { kind: "cnn", config: { channels: [3, 4], featureDim: 6 } },
+      train: { steps: 4, batchSize: 16, peakLr: 5e-3, warmupSteps: 1, weightDecay: 0 },
+      objective: { name: "sft" },
+      seed: 1,
+      testExamples: 50,
+    };
+    const student: VisionSpec = {
+      ...teacher,
+      name: "ft",
+      model: { kind: "cnn", config: { channels: [2, 2], featureDim: 4 } },
+      objective: { name: "ft", config: { initSteps: 8, initLearningRate: 1e-2 } },
+      teacher,
+      seed: 2,
+    };
+    const summary = await runVision(student, { root });
+    const [first, last] = [summary.init_paraphraser_mse_first, summary.init_paraphraser_mse_last];
+    assert.ok(Number.isFinite(first) && (last as number) < (first as number), `${first} → ${last}`);
+    assert.ok((summary.init_seconds as number) > 0);
+    // The paraphraser (4 → 2 → 4 channels on the last block) is a buffer, the translator trains.
+    const saved = (await loadCheckpoint(visionRun(student, root).checkpointDir))!;
+    assert.deepEqual(saved.buffers!["ft.paraphraser.enc1.w"].shape, [3, 3, 4, 2]);
+    assert.deepEqual(saved.params["objective.ft.0"]?.shape, [3, 3, 2, 2]);
   } finally {
     await Deno.remove(root, { recursive: true });
   }

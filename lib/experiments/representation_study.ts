@@ -26,9 +26,9 @@
  * with CE 1 (`at`), with KD added (`at+kd`), and the same CNN trained on the labels (`cnn_ce`),
  * with KD's recipe (`cnn_kd`) and with CE 1 + KD 1 (`cnn_kd_ce1`), on the same budget; AT also
  * runs at β = 100 and 10 000 (`at_w100`, `at_w10000`) and with the map's exponent p = 1 and 4
- * (`at_p1`, `at_p4`). The benchmark's NST, VID and FitNets on the blocks (where it runs VID and
- * FitNets) train the same CNN student ({@linkcode BLOCK_METHODS}), and so do the feature methods
- * once more ({@linkcode CNN_FEATURE_METHODS}).
+ * (`at_p1`, `at_p4`). The benchmark's NST, VID, FitNets and FT on the blocks (where it runs VID,
+ * FitNets and FT) train the same CNN student ({@linkcode BLOCK_METHODS}), and so do the feature
+ * methods once more ({@linkcode CNN_FEATURE_METHODS}).
  *
  * @module
  */
@@ -78,20 +78,37 @@ export const ATTENTION_METHODS = ["cnn_ce", "cnn_kd", "cnn_kd_ce1", "at", "at+kd
 
 /**
  * The CRD benchmark's other methods on the blocks, with the CNN student and CE 1 (no KD): neuron
- * selectivity transfer (`nst`, weight 50), VID on the blocks (`vid_maps`, weight 1) and FitNets'
- * hint on the last conv block through a 3×3-conv regressor (`fitnet_maps`, weight 100), all on the
- * teacher's raw block outputs (4,704 numbers per image: a table of 1.1 GB for the 60,000 training
- * images, computed once per process and split).
+ * selectivity transfer (`nst`, weight 50), VID on the blocks (`vid_maps`, weight 1), FitNets'
+ * hint on the last conv block through a 3×3-conv regressor (`fitnet_maps`, weight 100) and factor
+ * transfer on the last conv block (`ft`, weight 200, its paraphraser trained first for
+ * {@linkcode FT_INIT_STEPS}), all on the teacher's raw block outputs (4,704 numbers per image: a
+ * table of 1.1 GB for the 60,000 training images, computed once per process and split).
  */
-export const BLOCK_METHODS = ["nst", "vid_maps", "fitnet_maps"] as const;
+export const BLOCK_METHODS = ["nst", "vid_maps", "fitnet_maps", "ft"] as const;
+
+/**
+ * The steps of factor transfer's first stage, the paraphraser's (AdamW at 1e-3, batches of the
+ * student's size), by scale: at full scale a quarter of the student's 4,000 steps, 2.1 epochs of
+ * the 60,000 images (the benchmark trains it 30 epochs with SGD); at quick scale the student's 20.
+ */
+export const FT_INIT_STEPS: Record<RepresentationScale, number> = { quick: 20, full: 1000 };
 
 /**
  * The feature methods again with the CNN student, an architecture like the teacher's, as in the
  * benchmark's Table 1 (sections 1–3's MLP student is a cross-architecture pair, as in its Table
- * 2): `cnn_<method>`, CE 1 plus the method at the benchmark's weight, no KD. RKD and CRD's NCE,
- * the costly two, are left out.
+ * 2): `cnn_<method>`, CE 1 plus the method at the benchmark's weight, no KD; CRD's NCE with
+ * {@linkcode CRD_NEGATIVES} negatives, as the MLP's.
  */
-export const CNN_FEATURE_METHODS = ["fitnet", "sp", "pkt", "cc", "vid", "crd"] as const;
+export const CNN_FEATURE_METHODS = [
+  "fitnet",
+  "sp",
+  "pkt",
+  "cc",
+  "vid",
+  "crd",
+  "rkd",
+  "crd_nce",
+] as const;
 
 /**
  * Other weights β of attention transfer, run without KD: how AT's accuracy depends on β (the
@@ -238,12 +255,22 @@ export function representationStudy(
     };
     return student;
   };
-  // NST, VID and FitNets on the blocks: AT's run with their own objective.
+  // NST, VID, FitNets and FT on the blocks: AT's run with their own objective.
   const onBlocks = (method: typeof BLOCK_METHODS[number], seed: number) =>
-    variant(attention("at", seed), method, { name: method }, { family: method });
+    variant(
+      attention("at", seed),
+      method,
+      method === "ft"
+        ? { name: method, config: { initSteps: FT_INIT_STEPS[scale] } }
+        : { name: method },
+      { family: method },
+    );
   // The feature methods with the CNN student: `cnn_<method>`, cnn_ce's run with their objective.
   const cnnFeature = (family: typeof CNN_FEATURE_METHODS[number], seed: number) =>
-    variant(attention("cnn_ce", seed), `cnn_${family}`, { name: family }, { family });
+    variant(attention("cnn_ce", seed), `cnn_${family}`, objective(family, false), {
+      family,
+      ...(family === "crd_nce" ? { negatives: CRD_NEGATIVES } : {}),
+    });
   // The ablations of AT's config (no KD): `at_w<β>` and `at_p<p>`, the same CNN student and seeds.
   const atVariant = (method: string, config: Record<string, number>, seed: number) =>
     variant(attention("at", seed), method, { name: "at", config });

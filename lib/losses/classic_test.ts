@@ -460,6 +460,7 @@ Deno.test("registry: every name builds and computes a finite loss; unknown names
       "nst",
       "vid_maps",
       "fitnet_maps",
+      "ft",
     ]
   ) {
     assert.ok(names.includes(name), name);

@@ -16,7 +16,7 @@
  * by `sparsifyLogits`) instead of its logits (`needsTargets`). The representation objectives
  * (`fitnet`, `rkd`, `sp`, `pkt`, `cc`, `vid`, `crd`, `crd_nce`; losses in `lib/representation/`)
  * add a loss on the two classifiers' penultimate features to CE and, optionally, KD
- * (`needsFeatures`); `at`, `nst`, `vid_maps` and `fitnet_maps` one on a CNN's block outputs
+ * (`needsFeatures`); `at`, `nst`, `vid_maps`, `fitnet_maps` and `ft` one on a CNN's block outputs
  * (`needsMaps`).
  *
  * @example Known answers: teacher p = (1/4, 3/4), student q = (1/2, 1/2)

@@ -40,6 +40,7 @@ import {
   checkExponent,
   ContrastiveRepresentation,
   correlationCongruence,
+  FactorTransfer,
   FitNetHint,
   flattenBlocks,
   neuronSelectivityTransfer,
@@ -114,6 +115,15 @@ export interface StepObservation {
 /** Numbers an objective logs with a step: scalars on the device (read with the loss) or numbers. */
 export type ObjectiveFields = Record<string, tf.Tensor | number>;
 
+/** What {@link Objective.prepare} gets from the task that trains the student. */
+export interface PrepareContext {
+  /**
+   * The frozen teacher's block outputs `[B, H_j, W_j, C_j]` for the `step`-th of a fixed sequence
+   * of training batches; created in the caller's `tf.tidy`, so freed with it.
+   */
+  teacherMaps(step: number): tf.Tensor4D[];
+}
+
 /** A distillation objective chosen by name. */
 export interface Objective {
   /** The registry name. */
@@ -184,6 +194,12 @@ export interface Objective {
    * the trainer reads tensors back with the loss and disposes them.
    */
   observe?(step: StepObservation): ObjectiveFields | void;
+  /**
+   * A first training stage of the objective's own, run once by the task before the student
+   * trains (factor transfer's paraphraser, trained on the teacher's blocks alone). Resolves to
+   * numbers for the run's summary.
+   */
+  prepare?(context: PrepareContext): Promise<Record<string, number>>;
   /** Extra trainable variables (CTKD's temperature). */
   variables?(): tf.Variable[];
   /**
@@ -322,6 +338,8 @@ interface MapTerm {
   key: string;
   loss(teacherTargets: tf.Tensor, studentMaps: tf.Tensor[]): tf.Scalar;
   variables?: tf.Variable[];
+  buffers?(): Record<string, tf.Variable>;
+  prepare?(context: PrepareContext): Promise<Record<string, number>>;
   dispose?(): void;
 }
 
@@ -334,7 +352,7 @@ function rawBlocksTerm(
   name: string,
   teacherChannels: number[],
   loss: (teacherMaps: tf.Tensor[], studentMaps: tf.Tensor[]) => tf.Scalar,
-  heads: { variables?: tf.Variable[]; dispose?(): void } = {},
+  heads: Pick<MapTerm, "variables" | "buffers" | "prepare" | "dispose"> = {},
 ): MapTerm {
   return {
     maps: true,
@@ -396,6 +414,16 @@ function blockHeadConfig(
   return { studentChannels, teacherChannels, seed: c.seed as number };
 }
 
+/** The `block` key of an objective on one of the blocks, checked: by default the last block. */
+function blockIndex(name: string, c: Config, teacherChannels: number[]): number {
+  const last = teacherChannels.length - 1;
+  const j = c.block ?? last;
+  if (!(Number.isInteger(j) && (j as number) >= 0 && (j as number) <= last)) {
+    throw new Error(`${name}: config.block must be a block index in [0, ${last}], got ${j}`);
+  }
+  return j as number;
+}
+
 /**
  * Representation KD as the CRD benchmark trains it (Tian et al., ICLR 2020; RepDistiller's
  * `train_student.py`): L = ceWeight·CE + kdWeight·T²·KL(p_T ‖ p_S) at temperature T +
@@ -455,8 +483,13 @@ function representationEntry(
           mapTargetsKey: term.key,
         }
         : { needsFeatures: true, ...(term.needsExampleIds ? { needsExampleIds: true } : {}) };
-      const owned: Partial<FeatureTerm> = "maps" in term
-        ? { variables: term.variables, dispose: term.dispose }
+      const owned: Partial<FeatureTerm> & Pick<MapTerm, "prepare"> = "maps" in term
+        ? {
+          variables: term.variables,
+          buffers: term.buffers,
+          prepare: term.prepare,
+          dispose: term.dispose,
+        }
         : term;
       return {
         name,
@@ -480,6 +513,7 @@ function representationEntry(
           }),
         ...(owned.variables ? { variables: () => owned.variables! } : {}),
         ...(owned.buffers ? { buffers: () => owned.buffers!() } : {}),
+        ...(owned.prepare ? { prepare: (context) => owned.prepare!(context) } : {}),
         ...(owned.state ? { state: () => owned.state!(), load: (s) => owned.load!(s) } : {}),
         ...(owned.dispose ? { dispose: () => owned.dispose!() } : {}),
       };
@@ -1077,14 +1111,7 @@ const REGISTRY: Record<string, Entry> = {
     ["studentChannels", "teacherChannels", "seed", "block"],
     (c) => {
       const { studentChannels, teacherChannels, seed } = blockHeadConfig("fitnet_maps", c);
-      const last = teacherChannels.length - 1;
-      const j = c.block ?? last;
-      if (!(Number.isInteger(j) && (j as number) >= 0 && (j as number) <= last)) {
-        throw new Error(
-          `fitnet_maps: config.block must be a block index in [0, ${last}], got ${j}`,
-        );
-      }
-      const block = j as number;
+      const block = blockIndex("fitnet_maps", c, teacherChannels);
       const hint = new BlockFitNetHint({
         studentChannels: studentChannels[block],
         teacherChannels: teacherChannels[block],
@@ -1095,6 +1122,72 @@ const REGISTRY: Record<string, Entry> = {
         teacherChannels,
         (t, s) => hint.loss(t[block], s[block]),
         { variables: Object.values(hint.params), dispose: () => hint.dispose() },
+      );
+    },
+  ),
+  // Factor transfer (Kim et al. 2018) at the CRD benchmark's weight 200, on the last conv block by
+  // default: a paraphraser trained first on the teacher's block (prepare: `initSteps` of AdamW at
+  // `initLearningRate`; 0 steps leaves it untrained, for tours and tests), then frozen; a
+  // translator trained with the student.
+  ft: blockRepresentation(
+    "ft",
+    "factor transfer: a paraphraser pretrained on the teacher's block, a translator on the " +
+      "student's; L1 between their normalised factor maps (+ CE)",
+    200,
+    [
+      "studentChannels",
+      "teacherChannels",
+      "seed",
+      "block",
+      "rate",
+      "initSteps",
+      "initLearningRate",
+    ],
+    (c) => {
+      const { studentChannels, teacherChannels, seed } = blockHeadConfig("ft", c);
+      const block = blockIndex("ft", c, teacherChannels);
+      const steps = (c.initSteps ?? 1000) as number;
+      if (!(Number.isInteger(steps) && steps >= 0)) {
+        throw new Error(
+          `ft: config.initSteps must be an integer ≥ 0 (the paraphraser's training steps), got ` +
+            `${steps}`,
+        );
+      }
+      const learningRate = (c.initLearningRate ?? 1e-3) as number;
+      checkRange("ft", "config.initLearningRate", learningRate, 1e-12, Infinity);
+      const ft = new FactorTransfer({
+        studentChannels: studentChannels[block],
+        teacherChannels: teacherChannels[block],
+        rate: c.rate as number | undefined,
+        seed,
+      });
+      let prepared = steps === 0;
+      return rawBlocksTerm(
+        "ft",
+        teacherChannels,
+        (t, s) => {
+          if (!prepared) {
+            throw new Error(
+              "ft: the paraphraser is untrained: await objective.prepare(context) before the " +
+                "student trains (runVision does), or set config.initSteps to 0",
+            );
+          }
+          return ft.loss(t[block], s[block]);
+        },
+        {
+          variables: Object.values(ft.translator),
+          buffers: () => ({ ...ft.paraphraser }),
+          prepare: async (context): Promise<Record<string, number>> => {
+            if (steps === 0) return {};
+            const fit = await ft.trainParaphraser(
+              (step) => context.teacherMaps(step)[block],
+              { steps, learningRate },
+            );
+            prepared = true;
+            return { paraphraser_mse_first: fit.initialLoss, paraphraser_mse_last: fit.finalLoss };
+          },
+          dispose: () => ft.dispose(),
+        },
       );
     },
   ),
@@ -1163,7 +1256,8 @@ export const MINIMAL_DATA_SIZE = 64;
  * A valid config with only the required keys filled (TAID's `totalSteps`, PS-KD's `epochs` and
  * `stepsPerEpoch`, MiniLMv2's `relationHeads`: 1, which divides any width, the heads' widths
  * {@linkcode MINIMAL_HEAD_WIDTHS} and seed 0 of FitNets, VID and CRD, the blocks' channels
- * {@linkcode MINIMAL_MAP_CHANNELS} (and seed 0) of NST, VID and FitNets on blocks, and for CRD's
+ * {@linkcode MINIMAL_MAP_CHANNELS} (and seed 0) of NST, VID, FitNets and FT on blocks (FT with an
+ * untrained paraphraser: `initSteps` 0), and for CRD's
  * memory banks {@linkcode MINIMAL_DATA_SIZE} examples and 16 negatives), for tours and tests that
  * build every objective: `getLoss(name, minimalConfig(name))`.
  */
@@ -1172,11 +1266,12 @@ export function minimalConfig(name: string): Config {
   if (name === "minilmv2") return { relationHeads: 1 };
   if (name === "ps_kd") return { epochs: 10, stepsPerEpoch: 10 };
   if (name === "nst") return { teacherChannels: [...MINIMAL_MAP_CHANNELS.teacherChannels] };
-  if (name === "vid_maps" || name === "fitnet_maps") {
+  if (name === "vid_maps" || name === "fitnet_maps" || name === "ft") {
     return {
       studentChannels: [...MINIMAL_MAP_CHANNELS.studentChannels],
       teacherChannels: [...MINIMAL_MAP_CHANNELS.teacherChannels],
       seed: 0,
+      ...(name === "ft" ? { initSteps: 0 } : {}),
     };
   }
   if (name === "fitnet" || name === "vid" || name === "crd") {

@@ -15,10 +15,12 @@
  * student's against the teacher's normalised spatial attention maps (`attentionTargets`), neuron
  * selectivity transfer (`neuronSelectivityTransfer`, Huang & Wang 2017) the distributions of their
  * channels' spatial patterns, VID on the blocks (`BlockVariationalInformation`) the teacher's
- * outputs' likelihood through 1×1-conv regressors, and FitNets' hint on a block (`BlockFitNetHint`)
- * the teacher's output through a 3×3-conv regressor. The loss registry (`lib/losses/registry.ts`)
+ * outputs' likelihood through 1×1-conv regressors, FitNets' hint on a block (`BlockFitNetHint`)
+ * the teacher's output through a 3×3-conv regressor, and factor transfer (`FactorTransfer`, Kim et
+ * al. 2018) the factors of a paraphraser trained first on the teacher's block (a first stage,
+ * `Objective.prepare`) and of a translator on the student's. The loss registry (`lib/losses/registry.ts`)
  * adds each to CE (and optionally KD) as the names `fitnet`, `rkd`, `sp`, `pkt`, `cc`, `vid`,
- * `crd` (in-batch), `crd_nce` (memory banks), `at`, `nst`, `vid_maps` and `fitnet_maps`; image-classifier tasks
+ * `crd` (in-batch), `crd_nce` (memory banks), `at`, `nst`, `vid_maps`, `fitnet_maps` and `ft`; image-classifier tasks
  * pass both models' features to them (for `crd_nce`, the rows' indices in the training split too;
  * for the middle-layer methods, the CNN student's block outputs and what the objective keeps of
  * the teacher's).
@@ -57,3 +59,4 @@ export * from "./attention_transfer.ts";
 export * from "./neuron_selectivity.ts";
 export * from "./correlation_congruence.ts";
 export * from "./variational_information.ts";
+export * from "./factor_transfer.ts";

@@ -704,7 +704,7 @@ Deno.test("representation KD: the task passes both models' features, from the te
   for (const m of [student, teacher]) Object.values(m.params).forEach((v) => v.dispose());
 });
 
-Deno.test("middle-layer objectives (AT, NST, VID, FitNets on blocks): a CNN student trains from the teacher or its table", async () => {
+Deno.test("middle-layer objectives (AT, NST, VID, FitNets, FT on blocks): a CNN student trains from the teacher or its table", async () => {
   await initBackend("wasm", { log: false });
   const n = 24;
   const images = new Float32Array(n * 784).map((_, i) => ((i * 7919) % 101) / 101);
@@ -716,10 +716,12 @@ Deno.test("middle-layer objectives (AT, NST, VID, FitNets on blocks): a CNN stud
     nst: { teacherChannels: [6, 8], kdWeight: 1 },
     vid_maps: { studentChannels: [2, 3], teacherChannels: [6, 8], seed: 2 },
     fitnet_maps: { studentChannels: [2, 3], teacherChannels: [6, 8], seed: 2 },
+    // Factor transfer with its paraphraser untrained (its first stage is runVision's).
+    ft: { studentChannels: [2, 3], teacherChannels: [6, 8], seed: 2, initSteps: 0 },
   };
   // AT keeps each block's normalised map; NST and VID the raw outputs, one table for both.
   const raw = 14 * 14 * 6 + 7 * 7 * 8;
-  const widths = { at: 14 * 14 + 7 * 7, nst: raw, vid_maps: raw, fitnet_maps: raw };
+  const widths = { at: 14 * 14 + 7 * 7, nst: raw, vid_maps: raw, fitnet_maps: raw, ft: raw };
   const tables: Record<string, TeacherLogitTable> = {};
   for (const [name, config] of Object.entries(configs)) {
     const objective = getLoss(name, config);
@@ -747,8 +749,9 @@ Deno.test("middle-layer objectives (AT, NST, VID, FitNets on blocks): a CNN stud
         `${name} ${i}`,
       )
     );
-    // VID's regressors and variances (4 variables per block) and the hint's regressor train.
-    assert.equal(live.heads, { vid_maps: 8, fitnet_maps: 2 }[name] ?? 0, name);
+    // VID's regressors and variances (4 variables per block), the hint's regressor and FT's
+    // translator (3 conv layers) train.
+    assert.equal(live.heads, { vid_maps: 8, fitnet_maps: 2, ft: 6 }[name] ?? 0, name);
     assert.ok(live.moved, `${name}: the heads train`);
   }
   const objective = getLoss("at", configs.at);

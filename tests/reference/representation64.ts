@@ -263,3 +263,61 @@ export function blockHint64(
   const terms = t.flat().map((v, i) => (Math.max(conv.data[i] + b[i % ct], 0) - v) ** 2);
   return sum(terms) / terms.length;
 }
+
+/** A 3×3 conv layer of factor transfer's stacks: weights `[3, 3, C_in, C_out]` flattened, biases. */
+export interface ConvLayer64 {
+  w: number[];
+  b: number[];
+}
+
+/**
+ * Layers of leakyRelu(conv₃ₓ₃(x) + b) with slope `leak` (factor transfer's paraphraser and
+ * translator); x as rows `[B·H·W][C]` (NHWC) of `[B, H, W]`.
+ */
+export function leakyConvStack64(
+  x: Rows64,
+  shape: [number, number, number],
+  layers: ConvLayer64[],
+  leak = 0.1,
+): Rows64 {
+  let h = x;
+  for (const { w, b } of layers) {
+    const ci = h[0].length, co = b.length;
+    const conv = conv2dSame64({ shape: [...shape, ci], data: h.flat() }, {
+      shape: [3, 3, ci, co],
+      data: w,
+    });
+    h = h.map((_, r) =>
+      b.map((bias, o) => {
+        const z = conv.data[r * co + o] + bias;
+        return z >= 0 ? z : leak * z;
+      })
+    );
+  }
+  return h;
+}
+
+/** Factor transfer's map m(F): per example, the channel mean of F² over H·W, unit L2 norm. */
+export function factorMap64(factor: Rows64, batch: number): Rows64 {
+  const hw = factor.length / batch;
+  return Array.from({ length: batch }, (_, b) =>
+    unit(
+      factor.slice(b * hw, (b + 1) * hw).map((row) => sum(row.map((v) => v * v)) / row.length),
+    ));
+}
+
+/**
+ * Factor transfer as the CRD benchmark computes it (Kim et al. 2018): the mean over B·H·W of
+ * |m(translator(s)) − m(encoder(t))|, blocks as rows `[B·H·W][C]` of `[B, H, W]`.
+ */
+export function ft64(
+  t: Rows64,
+  s: Rows64,
+  shape: [number, number, number],
+  encoder: ConvLayer64[],
+  translator: ConvLayer64[],
+): number {
+  const mt = factorMap64(leakyConvStack64(t, shape, encoder), shape[0]).flat();
+  const ms = factorMap64(leakyConvStack64(s, shape, translator), shape[0]).flat();
+  return sum(ms.map((v, i) => Math.abs(v - mt[i]))) / ms.length;
+}
