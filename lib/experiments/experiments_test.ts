@@ -913,20 +913,23 @@ Deno.test("runVision: a representation objective gets the two models' feature wi
   }
 });
 
+/** A CNN teacher of a few steps on 2% of MNIST, for the runVision tests of the block objectives. */
+const TINY_CNN_TEACHER: VisionSpec = {
+  name: "t",
+  dataset: "mnist",
+  fewShot: 0.02,
+  model: { kind: "cnn", config: { channels: [3, 4], featureDim: 6 } },
+  train: { steps: 4, batchSize: 16, peakLr: 5e-3, warmupSteps: 1, weightDecay: 0 },
+  objective: { name: "sft" },
+  seed: 1,
+  testExamples: 50,
+};
+
 Deno.test("runVision: attention transfer trains a CNN student from a table of the CNN teacher's maps, the same as from the teacher", async () => {
   await initBackend("wasm", { log: false });
   const root = await Deno.makeTempDir();
   try {
-    const teacher: VisionSpec = {
-      name: "t",
-      dataset: "mnist",
-      fewShot: 0.02,
-      model: { kind: "cnn", config: { channels: [3, 4], featureDim: 6 } },
-      train: { steps: 4, batchSize: 16, peakLr: 5e-3, warmupSteps: 1, weightDecay: 0 },
-      objective: { name: "sft" },
-      seed: 1,
-      testExamples: 50,
-    };
+    const teacher = TINY_CNN_TEACHER;
     const student = (steps: number): VisionSpec => ({
       ...teacher,
       name: `s${steps}`,
@@ -964,16 +967,7 @@ Deno.test("runVision: factor transfer trains its paraphraser on the teacher's bl
   await initBackend("wasm", { log: false });
   const root = await Deno.makeTempDir();
   try {
-    const teacher: VisionSpec = {
-      name: "t",
-      dataset: "mnist",
-      fewShot: 0.02,
-      model: { kind: "cnn", config: { channels: [3, 4], featureDim: 6 } },
-      train: { steps: 4, batchSize: 16, peakLr: 5e-3, warmupSteps: 1, weightDecay: 0 },
-      objective: { name: "sft" },
-      seed: 1,
-      testExamples: 50,
-    };
+    const teacher = TINY_CNN_TEACHER;
     const student: VisionSpec = {
       ...teacher,
       name: "ft",

@@ -264,17 +264,17 @@ export async function runVision(
   // The objective's own first stage (factor transfer's paraphraser), on the teacher's blocks for
   // the student's own batch sequence. A resumed run does it again (deterministic) before the
   // checkpoint's buffers are restored.
-  const initStarted = performance.now();
-  const initBatches = new ImageBatcher(trainSplit, { batchSize: t.batchSize, seed: spec.seed });
-  const init = objective.prepare
-    ? await objective.prepare({
-      teacherMaps: (step) => {
-        if (!teacher) throw new Error(`${spec.name}: objective.prepare needs spec.teacher`);
-        return teacher.forward(initBatches.batch(step).x, { maps: true }).maps as tf.Tensor4D[];
-      },
-    })
-    : undefined;
-  const initSeconds = (performance.now() - initStarted) / 1000;
+  let init: Record<string, number> = {};
+  if (objective.prepare) {
+    if (!teacher) throw new Error(`${spec.name}: objective.prepare needs spec.teacher`);
+    const started = performance.now();
+    const batches = new ImageBatcher(trainSplit, { batchSize: t.batchSize, seed: spec.seed });
+    const fields = await objective.prepare({
+      teacherMaps: (step) =>
+        teacher.forward(batches.batch(step).x, { maps: true }).maps as tf.Tensor4D[],
+    });
+    init = { seconds: (performance.now() - started) / 1000, ...fields };
+  }
   // With views the teacher runs on every view, unless it is a fixed teacher (clean images).
   const cleanTeacher = !spec.augment || spec.augment.teacher === "clean";
   const teacherLogits = teacher && objective.needsTeacher && cleanTeacher
@@ -347,12 +347,7 @@ export async function runVision(
     train_cpu_seconds: result.totalCpuSeconds,
     fgsm: JSON.stringify(attacked),
     ...fit,
-    ...(init
-      ? {
-        init_seconds: initSeconds,
-        ...Object.fromEntries(Object.entries(init).map(([k, v]) => [`init_${k}`, v])),
-      }
-      : {}),
+    ...Object.fromEntries(Object.entries(init).map(([k, v]) => [`init_${k}`, v])),
   };
   run.finish(summary);
   for (const m of [student, teacher]) if (m) Object.values(m.params).forEach((v) => v.dispose());

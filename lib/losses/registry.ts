@@ -397,7 +397,7 @@ function headConfig(
 
 /**
  * The `studentChannels`, `teacherChannels` and `seed` keys of an objective with heads on the
- * blocks (VID, FitNets), checked.
+ * blocks (VID, FitNets, FT), checked.
  */
 function blockHeadConfig(
   name: string,

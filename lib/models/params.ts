@@ -19,6 +19,22 @@ export interface ParameterisedModel {
   readonly params: Params;
 }
 
+/**
+ * The value of `f` and its gradients in `params`, keyed by parameter name (`tf.variableGrads` keys
+ * them by the variables' own names), as `AdamW.apply` takes them. Parameters `f` does not reach
+ * get no entry.
+ */
+export function paramGrads(
+  f: () => tf.Scalar,
+  params: Params,
+): { value: tf.Scalar; grads: Record<string, tf.Tensor> } {
+  const names = Object.keys(params);
+  const { value, grads } = tf.variableGrads(f, names.map((n) => params[n]));
+  const byName: Record<string, tf.Tensor> = {};
+  for (const n of names) if (grads[params[n].name]) byName[n] = grads[params[n].name];
+  return { value, grads: byName };
+}
+
 /** Total number of scalars in the parameters. */
 export function parameterCount(params: Params): number {
   return Object.values(params).reduce((n, v) => n + v.size, 0);

@@ -26,7 +26,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { conv2dSame } from "../models/ops.ts";
-import { ParamBuilder, type Params } from "../models/params.ts";
+import { ParamBuilder, paramGrads, type Params } from "../models/params.ts";
 import { AdamW } from "../train/adamw.ts";
 import { checkBlockPairs, checkMaps } from "./block_maps.ts";
 import { checkWidth } from "./fitnet_hint.ts";
@@ -233,21 +233,15 @@ export class FactorTransfer {
       );
     }
     const optimizer = new AdamW(this.paraphraser, { weightDecay });
-    const variables = Object.values(this.paraphraser);
-    // variableGrads keys the gradients by variable name; AdamW takes them by parameter name.
-    const byVariable = new Map(Object.entries(this.paraphraser).map(([k, v]) => [v.name, k]));
     const fit = { initialLoss: NaN, finalLoss: NaN };
     try {
       for (let step = 0; step < steps; step++) {
         const value = tf.tidy(() => {
-          const { value, grads } = tf.variableGrads(
+          const { value, grads } = paramGrads(
             () => this.reconstructionLoss(teacherMaps(step)),
-            variables,
+            this.paraphraser,
           );
-          optimizer.apply(
-            Object.fromEntries(Object.entries(grads).map(([k, g]) => [byVariable.get(k)!, g])),
-            learningRate,
-          );
+          optimizer.apply(grads, learningRate);
           return value;
         });
         if (step === 0 || step === steps - 1) {

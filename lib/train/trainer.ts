@@ -19,7 +19,7 @@ import type { Objective } from "../losses/registry.ts";
 import { flushDeferredChecks } from "../deferred_checks.ts";
 import { requireBackend } from "../require_backend.ts";
 import { assignParams, readParams } from "../models/io.ts";
-import type { Params } from "../models/params.ts";
+import { paramGrads, type Params } from "../models/params.ts";
 import { AdamW, type AdamWConfig } from "./adamw.ts";
 import { fusedKernelsAvailable } from "../gpu/env.ts";
 import { finiteGate } from "../gpu/finite_gate.ts";
@@ -216,8 +216,6 @@ export async function train<B extends Batch>(options: TrainOptions<B>): Promise<
   const readEvery = fusedKernelsAvailable() ? options.readEvery ?? DEVICE_READ_EVERY : 1;
   const names = Object.keys(task.params);
   if (names.length === 0) throw new Error("train: the task has no trainable parameters");
-  const byVariable = new Map(names.map((n) => [task.params[n].name, n]));
-  const variables = names.map((n) => task.params[n]);
   const optimizer = new AdamW(task.params, options.optimizer);
   const started = performance.now();
   const cpuStarted = processCpuSeconds();
@@ -332,7 +330,7 @@ export async function train<B extends Batch>(options: TrainOptions<B>): Promise<
       for (let micro = 0; micro < accumulation; micro++) {
         const index = step * accumulation + micro;
         const batch = task.batch(index);
-        const { value, grads } = tf.variableGrads(() => task.loss(batch, index), variables);
+        const { value, grads } = paramGrads(() => task.loss(batch, index), task.params);
         for (const t of Object.values(batch)) t?.dispose();
         values.push(value);
         if (!summed) summed = grads;
@@ -346,11 +344,11 @@ export async function train<B extends Batch>(options: TrainOptions<B>): Promise<
           tf.dispose([...Object.values(previous), ...Object.values(grads)]);
         }
       }
-      // Gradients by parameter name (variableGrads keys them by variable name), averaged over
-      // micro-batches; with one micro-batch the tensors are used as they are, without a copy.
+      // Gradients by parameter name, averaged over micro-batches; with one micro-batch the tensors
+      // are used as they are, without a copy.
       const averaged: Record<string, tf.Tensor> = {};
       for (const [key, g] of Object.entries(summed!)) {
-        averaged[byVariable.get(key) ?? key] = accumulation === 1 ? g : tf.div(g, accumulation);
+        averaged[key] = accumulation === 1 ? g : tf.div(g, accumulation);
         if (accumulation !== 1) g.dispose();
       }
       const { grads, norm } = clipByGlobalNorm(averaged, clipNorm);
