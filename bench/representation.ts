@@ -9,7 +9,11 @@
  * factor transfer on the blocks against the teacher's cached raw outputs (16 and 32 channels,
  * `[128, 4704]`); and one step of factor transfer's first stage (`ft_paraphraser`: the
  * paraphraser's reconstruction of the teacher's last block `[128, 7, 7, 32]`, its gradient and its
- * AdamW update). On wasm (one thread) by default. Writes `bench/results/representation.json`.
+ * AdamW update) and of AB's (`ab_first_stage`: the CNN student's and teacher's blocks before their
+ * ReLU on 128 images, the AB loss, its gradient in the student's conv layers and the connectors,
+ * and their AdamW update; AB's second stage is CE alone) and of FSP's (`fsp_first_stage`: both
+ * CNNs' blocks, 16 and 32 channels, the FSP loss and its gradient in the student's conv layers, and
+ * their update). On wasm (one thread) by default. Writes `bench/results/representation.json`.
  *
  * Usage: `deno task bench representation [--negatives 1024,4096,16384] [--repeats 10]`
  *
@@ -18,7 +22,8 @@
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/backend.ts";
 import { getLoss, type Objective } from "../lib/losses/mod.ts";
-import { FactorTransfer } from "../lib/representation/mod.ts";
+import { blockVariables, createCNN, disposeParams } from "../lib/models/mod.ts";
+import { ActivationBoundary, FactorTransfer, trainStudentFlow } from "../lib/representation/mod.ts";
 import { parseArgs } from "../tools/args.ts";
 import { writeBenchResult } from "./harness.ts";
 import { timeCalls } from "./timing.ts";
@@ -67,6 +72,65 @@ async function stepMs(objective: Objective, repeats: number): Promise<number> {
   const ms = (await timeCalls(step, repeats, 3)).median;
   tf.dispose([...student, ...Object.values(inputs)]);
   objective.dispose?.();
+  return ms;
+}
+
+/**
+ * Median ms of one step of AB's first stage: the CNN student's and teacher's pre-activations on a
+ * batch of images, the AB loss through the connectors, its gradient in the student's conv blocks
+ * and the connectors, and their AdamW update.
+ */
+async function boundaryStepMs(repeats: number): Promise<number> {
+  const student = createCNN({ channels: MAPS.map((m) => m[3]), featureDim: DS, seed: 1 });
+  const teacher = createCNN({ channels: MAPS.map((m) => 2 * m[3]), featureDim: DT, seed: 2 });
+  const ab = new ActivationBoundary({
+    studentChannels: MAPS.map((m) => m[3]),
+    teacherChannels: MAPS.map((m) => 2 * m[3]),
+    seed: 3,
+  });
+  const x = tf.randomUniform([B, 28, 28, 1], 0, 1, "float32", 11);
+  const steps = 4;
+  const ms = (await timeCalls(
+    () =>
+      ab.trainStudentBlocks(
+        () => teacher.forward(x, { preactivations: true }).preMaps!,
+        () => student.forward(x, { preactivations: true }).preMaps!,
+        blockVariables(student),
+        { steps },
+      ),
+    repeats,
+    1,
+  )).median / steps;
+  x.dispose();
+  ab.dispose();
+  [student, teacher].forEach((m) => disposeParams(m.params));
+  return ms;
+}
+
+/**
+ * Median ms of one step of FSP's first stage: the teacher's and a CNN student's (with the
+ * teacher's channels) block outputs on a batch of images, the FSP loss of their two blocks, its
+ * gradient in the student's conv layers, and their AdamW update.
+ */
+async function flowStepMs(repeats: number): Promise<number> {
+  const channels = MAPS.map((m) => 2 * m[3]);
+  const student = createCNN({ channels, featureDim: 16, seed: 1 });
+  const teacher = createCNN({ channels, featureDim: DT, seed: 2 });
+  const x = tf.randomUniform([B, 28, 28, 1], 0, 1, "float32", 12);
+  const steps = 4;
+  const ms = (await timeCalls(
+    () =>
+      trainStudentFlow(
+        () => teacher.forward(x, { maps: true }).maps!,
+        () => student.forward(x, { maps: true }).maps!,
+        blockVariables(student),
+        { steps },
+      ),
+    repeats,
+    1,
+  )).median / steps;
+  x.dispose();
+  [student, teacher].forEach((m) => disposeParams(m.params));
   return ms;
 }
 
@@ -125,6 +189,12 @@ if (import.meta.main) {
   const paraphraser = await paraphraserStepMs(repeats);
   console.log(`${"ft_paraphraser".padEnd(20)} ${paraphraser.toFixed(1)} ms`);
   rows.push({ loss: "ft_paraphraser", ms: paraphraser });
+  const boundary = await boundaryStepMs(repeats);
+  console.log(`${"ab_first_stage".padEnd(20)} ${boundary.toFixed(1)} ms`);
+  rows.push({ loss: "ab_first_stage", ms: boundary });
+  const flow = await flowStepMs(repeats);
+  console.log(`${"fsp_first_stage".padEnd(20)} ${flow.toFixed(1)} ms`);
+  rows.push({ loss: "fsp_first_stage", ms: flow });
   await writeBenchResult("representation", {
     backend: info.name,
     shapes: { batch: B, studentDim: DS, teacherDim: DT, dataSize: N, studentMaps: MAPS },

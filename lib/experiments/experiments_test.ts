@@ -24,8 +24,10 @@ import {
   distSweepMethod,
   estimatedCost,
   fdistillStudy,
+  FIRST_STAGE_STEPS,
   fitUnimodalStudent,
-  FT_INIT_STEPS,
+  FSP_METHODS,
+  FSP_STUDENT,
   GAP_METHODS,
   MINILM_METHODS,
   MINILM_STARTS,
@@ -744,7 +746,7 @@ Deno.test("the representation plan: the vision study's CE and KD students, each 
   assert.deepEqual(teacher, vision.teachers.fashion);
   const perSeed = 3 + 2 * REPRESENTATION_METHODS.length + CRD_NEGATIVE_ABLATION.length +
     CC_WEIGHT_ABLATION.length + ATTENTION_METHODS.length + BLOCK_METHODS.length +
-    CNN_FEATURE_METHODS.length +
+    CNN_FEATURE_METHODS.length + FSP_METHODS.length +
     AT_WEIGHT_ABLATION.length +
     AT_EXPONENT_ABLATION.length;
   assert.equal(students.length, 3 * perSeed);
@@ -804,8 +806,11 @@ Deno.test("the representation plan: the vision study's CE and KD students, each 
     { ...find("sp", 1).spec, name: "", objective: undefined },
   );
   // Attention transfer: the CNN student on the same data, schedule, seed and teacher, by objective.
+  const isFlow = (s: { method: string }) => (FSP_METHODS as readonly string[]).includes(s.method);
   assert.ok(
-    students.filter((s) => s.student === "cnn").every((s) => s.spec.model === ATTENTION_STUDENT),
+    students.filter((s) => s.student === "cnn").every((s) =>
+      s.spec.model === (isFlow(s) ? FSP_STUDENT : ATTENTION_STUDENT)
+    ),
   );
   assert.ok(students.filter((s) => s.student === "mlp").every((s) => s.spec.model.kind === "mlp"));
   const cnn = find("cnn_ce", 2);
@@ -833,13 +838,15 @@ Deno.test("the representation plan: the vision study's CE and KD students, each 
     assert.equal(s.withKD, m === "at+kd" || m.startsWith("cnn_kd"), m);
   }
   assert.equal(find("at+kd", 1).spec.name, "repkd-full-at_kd-s1");
-  // NST, VID, FitNets and FT on the blocks: the same run as AT's but for the objective, no KD;
-  // FT's paraphraser trains FT_INIT_STEPS first.
+  // NST, VID, FitNets, FT and AB on the blocks: the same run as AT's but for the objective, no
+  // KD; FT's paraphraser and AB's student blocks train FIRST_STAGE_STEPS first.
   for (const m of BLOCK_METHODS) {
     const s = find(m, 3);
     assert.deepEqual(
       s.spec.objective,
-      m === "ft" ? { name: m, config: { initSteps: FT_INIT_STEPS.full } } : { name: m },
+      m === "ft" || m === "ab"
+        ? { name: m, config: { initSteps: FIRST_STAGE_STEPS.full } }
+        : { name: m },
     );
     assert.deepEqual(
       { ...s.spec, name: "", objective: undefined },
@@ -847,6 +854,24 @@ Deno.test("the representation plan: the vision study's CE and KD students, each 
     );
     assert.ok(s.student === "cnn" && s.family === m && !s.withKD);
     assert.equal(s.spec.name, `repkd-full-${m}-s3`);
+  }
+  // FSP and its controls: cnn_ce's and cnn_kd's runs with the student of the teacher's channels.
+  for (const m of FSP_METHODS) {
+    const s = find(m, 2);
+    const base = find(m === "wide_kd" ? "cnn_kd" : "cnn_ce", 2);
+    assert.deepEqual(
+      { ...s.spec, name: "", objective: undefined, model: undefined },
+      { ...base.spec, name: "", objective: undefined, model: undefined },
+    );
+    assert.deepEqual(s.spec.model, FSP_STUDENT);
+    assert.deepEqual(
+      s.spec.objective,
+      m === "fsp"
+        ? { name: "fsp", config: { initSteps: FIRST_STAGE_STEPS.full } }
+        : base.spec.objective,
+    );
+    assert.equal(s.withKD, m === "wide_kd");
+    assert.equal(s.family, m === "fsp" ? "fsp" : "none");
   }
   // The feature methods with the CNN student: cnn_ce's run but for the objective.
   for (const m of CNN_FEATURE_METHODS) {
@@ -984,6 +1009,67 @@ Deno.test("runVision: factor transfer trains its paraphraser on the teacher's bl
     const saved = (await loadCheckpoint(visionRun(student, root).checkpointDir))!;
     assert.deepEqual(saved.buffers!["ft.paraphraser.enc1.w"].shape, [3, 3, 4, 2]);
     assert.deepEqual(saved.params["objective.ft.0"]?.shape, [3, 3, 2, 2]);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("runVision: activation boundaries train the student's blocks on the teacher's first, then the labels", async () => {
+  await initBackend("wasm", { log: false });
+  const root = await Deno.makeTempDir();
+  try {
+    const teacher = TINY_CNN_TEACHER;
+    const student = (objective: VisionSpec["objective"]): VisionSpec => ({
+      ...teacher,
+      name: objective.name,
+      model: { kind: "cnn", config: { channels: [2, 2], featureDim: 4 } },
+      objective,
+      teacher,
+      seed: 2,
+    });
+    const ab = student({ name: "ab", config: { initSteps: 12, initLearningRate: 1e-2 } });
+    const summary = await runVision(ab, { root });
+    const [first, last] = [summary.init_ab_loss_first, summary.init_ab_loss_last];
+    assert.ok(Number.isFinite(first) && (last as number) < (first as number), `${first} → ${last}`);
+    const share = [summary.init_agreement_first, summary.init_agreement_last] as number[];
+    assert.ok(share.every((a) => a >= 0 && a <= 1), `${share}`);
+    // The same student on the labels alone starts from other blocks, so its first loss differs.
+    const plain = student({ name: "sft" });
+    await runVision(plain, { root });
+    const firstLoss = async (spec: VisionSpec) =>
+      (await visionRun(spec, root).metrics()).getColumn("loss").toArray()[0] as number;
+    assert.notEqual(await firstLoss(ab), await firstLoss(plain));
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("runVision: FSP trains the student's blocks on the teacher's flow first", async () => {
+  await initBackend("wasm", { log: false });
+  const root = await Deno.makeTempDir();
+  try {
+    const teacher = TINY_CNN_TEACHER;
+    const student: VisionSpec = {
+      ...teacher,
+      name: "fsp",
+      model: { kind: "cnn", config: { channels: [3, 4], featureDim: 4 } },
+      objective: { name: "fsp", config: { initSteps: 12, initLearningRate: 1e-2 } },
+      teacher,
+      seed: 2,
+    };
+    const summary = await runVision(student, { root });
+    const [first, last] = [summary.init_fsp_loss_first, summary.init_fsp_loss_last];
+    assert.ok(Number.isFinite(first) && (last as number) < (first as number), `${first} → ${last}`);
+    // FSP's matrices need the teacher's channels.
+    await assert.rejects(
+      () =>
+        runVision({
+          ...student,
+          name: "narrow",
+          model: { kind: "cnn", config: { channels: [2, 2], featureDim: 4 } },
+        }, { root }),
+      /fspLoss: the student's blocks must have the teacher's channels/,
+    );
   } finally {
     await Deno.remove(root, { recursive: true });
   }

@@ -28,7 +28,12 @@
  * runs at β = 100 and 10 000 (`at_w100`, `at_w10000`) and with the map's exponent p = 1 and 4
  * (`at_p1`, `at_p4`). The benchmark's NST, VID, FitNets and FT on the blocks (where it runs VID,
  * FitNets and FT) train the same CNN student ({@linkcode BLOCK_METHODS}), and so do the feature
- * methods once more ({@linkcode CNN_FEATURE_METHODS}).
+ * methods once more ({@linkcode CNN_FEATURE_METHODS}). So does the benchmark's AB (activation
+ * boundaries, Heo et al., AAAI 2019): a first stage trains the student's conv blocks alone so that
+ * their neurons fire where the teacher's do, then the student trains on the labels; and FSP (Yim et
+ * al., CVPR 2017), whose first stage matches the flow between the student's two blocks to the
+ * teacher's, with a CNN student of the teacher's channels ({@linkcode FSP_STUDENT}), which FSP
+ * needs, against the same student on the labels and with KD.
  *
  * @module
  */
@@ -81,17 +86,39 @@ export const ATTENTION_METHODS = ["cnn_ce", "cnn_kd", "cnn_kd_ce1", "at", "at+kd
  * selectivity transfer (`nst`, weight 50), VID on the blocks (`vid_maps`, weight 1), FitNets'
  * hint on the last conv block through a 3×3-conv regressor (`fitnet_maps`, weight 100) and factor
  * transfer on the last conv block (`ft`, weight 200, its paraphraser trained first for
- * {@linkcode FT_INIT_STEPS}), all on the teacher's raw block outputs (4,704 numbers per image: a
- * table of 1.1 GB for the 60,000 training images, computed once per process and split).
+ * {@linkcode FIRST_STAGE_STEPS}), all on the teacher's raw block outputs (4,704 numbers per image: a
+ * table of 1.1 GB for the 60,000 training images, computed once per process and split); and
+ * activation boundaries (`ab`: the student's blocks trained first for {@linkcode FIRST_STAGE_STEPS}
+ * on both blocks' pre-activations, then CE alone, as the benchmark runs it).
  */
-export const BLOCK_METHODS = ["nst", "vid_maps", "fitnet_maps", "ft"] as const;
+export const BLOCK_METHODS = ["nst", "vid_maps", "fitnet_maps", "ft", "ab"] as const;
 
 /**
- * The steps of factor transfer's first stage, the paraphraser's (AdamW at 1e-3, batches of the
- * student's size), by scale: at full scale a quarter of the student's 4,000 steps, 2.1 epochs of
- * the 60,000 images (the benchmark trains it 30 epochs with SGD); at quick scale the student's 20.
+ * The CNN student of the FSP runs: the teacher's two conv blocks (16 and 32 channels: FSP's
+ * matrices, channels of one block × channels of the next, have no connectors, so the student's
+ * blocks need the teacher's channels) and a 16-wide feature layer: 30,074 weights, about the CNN
+ * student's 26,698 ({@linkcode ATTENTION_STUDENT}).
  */
-export const FT_INIT_STEPS: Record<RepresentationScale, number> = { quick: 20, full: 1000 };
+export const FSP_STUDENT = {
+  kind: "cnn" as const,
+  config: { channels: [16, 32], featureDim: 16 },
+};
+
+/**
+ * The FSP runs' methods, with {@linkcode FSP_STUDENT}: on the labels (`wide_ce`), with KD's recipe
+ * (`wide_kd`), and FSP (`fsp`: the student's blocks trained first for {@linkcode FIRST_STAGE_STEPS}
+ * so that the FSP matrix of its two blocks matches the teacher's, then CE alone, as the benchmark
+ * runs it).
+ */
+export const FSP_METHODS = ["wide_ce", "wide_kd", "fsp"] as const;
+
+/**
+ * The steps of the first stages, factor transfer's paraphraser's and AB's student blocks' (AdamW at
+ * 1e-3, batches of the student's size), by scale: at full scale a quarter of the student's 4,000
+ * steps, 2.1 epochs of the 60,000 images (the benchmark trains both 30 epochs with SGD); at quick
+ * scale the student's 20.
+ */
+export const FIRST_STAGE_STEPS: Record<RepresentationScale, number> = { quick: 20, full: 1000 };
 
 /**
  * The feature methods again with the CNN student, an architecture like the teacher's, as in the
@@ -195,11 +222,12 @@ export function representationStudy(
     method: string,
     objective: VisionSpec["objective"],
     fields: Partial<RepresentationStudent> = {},
+    model: VisionSpec["model"] = main.spec.model,
   ): RepresentationStudent => ({
     ...main,
     ...fields,
     method,
-    spec: { ...main.spec, name: `repkd-${scale}-${method}-s${main.seed}`, objective },
+    spec: { ...main.spec, name: `repkd-${scale}-${method}-s${main.seed}`, objective, model },
   });
   // The negatives ablation: `crd_nce_k<K>`, the same student and seeds, K negatives, no KD.
   const fewerNegatives = (negatives: number, seed: number) =>
@@ -255,13 +283,13 @@ export function representationStudy(
     };
     return student;
   };
-  // NST, VID, FitNets and FT on the blocks: AT's run with their own objective.
+  // NST, VID, FitNets, FT and AB on the blocks: AT's run with their own objective.
   const onBlocks = (method: typeof BLOCK_METHODS[number], seed: number) =>
     variant(
       attention("at", seed),
       method,
-      method === "ft"
-        ? { name: method, config: { initSteps: FT_INIT_STEPS[scale] } }
+      method === "ft" || method === "ab"
+        ? { name: method, config: { initSteps: FIRST_STAGE_STEPS[scale] } }
         : { name: method },
       { family: method },
     );
@@ -271,6 +299,19 @@ export function representationStudy(
       family,
       ...(family === "crd_nce" ? { negatives: CRD_NEGATIVES } : {}),
     });
+  // FSP and its controls: cnn_ce's and cnn_kd's runs with the student of the teacher's channels.
+  const flow = (method: typeof FSP_METHODS[number], seed: number) => {
+    const base = attention(method === "wide_kd" ? "cnn_kd" : "cnn_ce", seed);
+    return variant(
+      base,
+      method,
+      method === "fsp"
+        ? { name: "fsp", config: { initSteps: FIRST_STAGE_STEPS[scale] } }
+        : base.spec.objective,
+      { family: method === "fsp" ? "fsp" : "none" },
+      FSP_STUDENT,
+    );
+  };
   // The ablations of AT's config (no KD): `at_w<β>` and `at_p<p>`, the same CNN student and seeds.
   const atVariant = (method: string, config: Record<string, number>, seed: number) =>
     variant(attention("at", seed), method, { name: "at", config });
@@ -287,6 +328,7 @@ export function representationStudy(
     ...ATTENTION_METHODS.flatMap((m) => seedList.map((seed) => attention(m, seed))),
     ...BLOCK_METHODS.flatMap((m) => seedList.map((seed) => onBlocks(m, seed))),
     ...CNN_FEATURE_METHODS.flatMap((m) => seedList.map((seed) => cnnFeature(m, seed))),
+    ...FSP_METHODS.flatMap((m) => seedList.map((seed) => flow(m, seed))),
     ...AT_WEIGHT_ABLATION.flatMap((w) =>
       seedList.map((seed) => atVariant(`at_w${w}`, { weight: w }, seed))
     ),

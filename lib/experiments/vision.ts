@@ -20,6 +20,7 @@ import {
 } from "../data/mod.ts";
 import { getLoss, type Objective, objectiveKeys } from "../losses/mod.ts";
 import {
+  blockVariables,
   type CNNConfig,
   createModel,
   type ImageClassifier,
@@ -261,8 +262,8 @@ export async function runVision(
     objectiveConfig.dataSize ??= trainSplit.count;
   }
   const objective = getLoss(spec.objective.name, objectiveConfig);
-  // The objective's own first stage (factor transfer's paraphraser), on the teacher's blocks for
-  // the student's own batch sequence. A resumed run does it again (deterministic) before the
+  // The objective's own first stage (factor transfer's paraphraser, on the teacher's blocks; AB's
+  // and FSP's, on the student's blocks), for the student's own batch sequence. A resumed run does it again (deterministic) before the
   // checkpoint's buffers are restored.
   let init: Record<string, number> = {};
   if (objective.prepare) {
@@ -272,6 +273,22 @@ export async function runVision(
     const fields = await objective.prepare({
       teacherMaps: (step) =>
         teacher.forward(batches.batch(step).x, { maps: true }).maps as tf.Tensor4D[],
+      ...(teacher.kind === "cnn"
+        ? {
+          teacherPreactivations: (step: number) =>
+            teacher.forward(batches.batch(step).x, { preactivations: true }).preMaps!,
+        }
+        : {}),
+      ...(student.kind === "cnn"
+        ? {
+          student: {
+            blockVariables: blockVariables(student),
+            preactivations: (step: number) =>
+              student.forward(batches.batch(step).x, { preactivations: true }).preMaps!,
+            maps: (step: number) => student.forward(batches.batch(step).x, { maps: true }).maps!,
+          },
+        }
+        : {}),
     });
     init = { seconds: (performance.now() - started) / 1000, ...fields };
   }

@@ -461,6 +461,8 @@ Deno.test("registry: every name builds and computes a finite loss; unknown names
       "vid_maps",
       "fitnet_maps",
       "ft",
+      "ab",
+      "fsp",
     ]
   ) {
     assert.ok(names.includes(name), name);

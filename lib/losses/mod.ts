@@ -17,7 +17,9 @@
  * (`fitnet`, `rkd`, `sp`, `pkt`, `cc`, `vid`, `crd`, `crd_nce`; losses in `lib/representation/`)
  * add a loss on the two classifiers' penultimate features to CE and, optionally, KD
  * (`needsFeatures`); `at`, `nst`, `vid_maps`, `fitnet_maps` and `ft` one on a CNN's block outputs
- * (`needsMaps`).
+ * (`needsMaps`). `ft`, `ab` and `fsp` have a first stage of their own (`prepare`): FT's
+ * paraphraser, on the teacher's blocks; AB's and FSP's, the student's blocks trained alone on the
+ * teacher's activation boundaries or flow between blocks, before CE (and optionally KD).
  *
  * @example Known answers: teacher p = (1/4, 3/4), student q = (1/2, 1/2)
  * ```ts

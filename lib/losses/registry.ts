@@ -31,6 +31,7 @@ import { sparseKL, type SparseTargetTensors } from "./sparse_kd.ts";
 import { totalVariation } from "./total_variation.ts";
 import { checkRange, reduceRows, toRows } from "./validate.ts";
 import {
+  ActivationBoundary,
   attentionTargets,
   attentionTransfer,
   BlockFitNetHint,
@@ -47,6 +48,7 @@ import {
   probabilisticKT,
   relationalKD,
   similarityPreserving,
+  trainStudentFlow,
   unflattenBlocks,
   VariationalInformation,
 } from "../representation/mod.ts";
@@ -122,6 +124,26 @@ export interface PrepareContext {
    * of training batches; created in the caller's `tf.tidy`, so freed with it.
    */
   teacherMaps(step: number): tf.Tensor4D[];
+  /**
+   * The same batches' teacher block outputs before their ReLU (`[B, H_j, W_j, C_j]`, the block's
+   * hidden neurons); absent where the task has none to give.
+   */
+  teacherPreactivations?(step: number): tf.Tensor4D[];
+  /**
+   * The student, for a first stage that trains its own blocks (activation boundaries); absent
+   * where the task has no such student (an MLP has no blocks).
+   */
+  student?: {
+    /** The variables its block outputs depend on (a CNN's conv layers), by name. */
+    blockVariables: Record<string, tf.Variable>;
+    /**
+     * Its block outputs before their ReLU for the same batches, computed with its current
+     * variables (so differentiable in them), in the caller's `tf.tidy`.
+     */
+    preactivations(step: number): tf.Tensor4D[];
+    /** Its block outputs (after the ReLU), likewise. */
+    maps(step: number): tf.Tensor4D[];
+  };
 }
 
 /** A distillation objective chosen by name. */
@@ -529,6 +551,102 @@ const representation = (
   keys: string[],
   build: (config: Config) => FeatureTerm,
 ): Entry => representationEntry(name, description, defaultWeight, keys, build);
+
+/** A first stage that trains the student's own blocks: see {@link studentFirstStageEntry}. */
+interface StudentFirstStage {
+  /** Trains `student.blockVariables`; resolves to numbers for the run's summary. */
+  stage(
+    context: PrepareContext,
+    student: NonNullable<PrepareContext["student"]>,
+    options: { steps: number; learningRate: number },
+  ): Promise<Record<string, number>>;
+  /** The stage reads the teacher's blocks before their ReLU (`context.teacherPreactivations`). */
+  needsPreactivations?: boolean;
+  dispose?(): void;
+}
+
+/**
+ * A method whose teacher acts only through a first stage that trains the student's own conv
+ * blocks (AB, FSP), as the CRD benchmark runs them (RepDistiller's `init`, then `loss_kd = 0`):
+ * `prepare` runs the stage (`initSteps` of AdamW at `initLearningRate`; 0 skips it, for tours and
+ * tests), then the student trains on ceWeight·CE + kdWeight·T²·KL at temperature T (defaults:
+ * CE 1, KD 0, T = 4; the benchmark: CE alone). The loss refuses to run before the stage has.
+ */
+function studentFirstStageEntry(
+  name: string,
+  description: string,
+  keys: string[],
+  build: (config: Config) => StudentFirstStage,
+): Entry {
+  return {
+    description,
+    keys: ["ceWeight", "kdWeight", T, "initSteps", "initLearningRate", ...keys],
+    make: (c) => {
+      const ceWeight = (c.ceWeight ?? 1) as number;
+      const kdWeight = (c.kdWeight ?? 0) as number;
+      const temperature = (c[T] ?? 4) as number;
+      checkRange(name, "config.ceWeight", ceWeight, 0, Infinity);
+      checkRange(name, "config.kdWeight", kdWeight, 0, Infinity);
+      checkRange(name, "config.temperature", temperature, 1e-6, Infinity);
+      if (ceWeight + kdWeight === 0) {
+        throw new Error(`${name}: config.ceWeight and config.kdWeight must not both be 0`);
+      }
+      const steps = (c.initSteps ?? 1000) as number;
+      if (!(Number.isInteger(steps) && steps >= 0)) {
+        throw new Error(
+          `${name}: config.initSteps must be an integer ≥ 0 (the first stage's training steps), ` +
+            `got ${steps}`,
+        );
+      }
+      const learningRate = (c.initLearningRate ?? 1e-3) as number;
+      checkRange(name, "config.initLearningRate", learningRate, 1e-12, Infinity);
+      const first = build(c);
+      let prepared = steps === 0;
+      return {
+        name,
+        needsTeacher: kdWeight > 0,
+        loss: (x) => {
+          if (!prepared) {
+            throw new Error(
+              `${name}: the student's blocks are not initialised: await ` +
+                `objective.prepare(context) before the student trains (runVision does), or set ` +
+                `config.initSteps to 0`,
+            );
+          }
+          return tf.tidy(() => {
+            let loss = tf.scalar(0);
+            if (ceWeight > 0) loss = tf.mul(ceWeight, labelCrossEntropy(name, x));
+            if (kdWeight > 0) {
+              loss = tf.add(
+                loss,
+                hintonKD(teacherOf(name, x), x.studentLogits, {
+                  temperature,
+                  kdWeight,
+                  mask: x.mask,
+                }),
+              );
+            }
+            return loss as tf.Scalar;
+          });
+        },
+        prepare: async (context) => {
+          if (steps === 0) return {};
+          if (!context.student || (first.needsPreactivations && !context.teacherPreactivations)) {
+            throw new Error(
+              `${name}: prepare needs context.student${
+                first.needsPreactivations ? " and context.teacherPreactivations" : ""
+              } (the models' blocks: runVision passes them for CNNs)`,
+            );
+          }
+          const fields = await first.stage(context, context.student, { steps, learningRate });
+          prepared = true;
+          return fields;
+        },
+        ...(first.dispose ? { dispose: () => first.dispose!() } : {}),
+      };
+    },
+  };
+}
 
 /** {@link representationEntry} with a loss on the block outputs. */
 const blockRepresentation = (
@@ -1191,6 +1309,59 @@ const REGISTRY: Record<string, Entry> = {
       );
     },
   ),
+  // Activation boundaries (Heo et al. 2019) as the CRD benchmark runs them: the first stage trains
+  // the student's conv blocks so that their neurons, through 1×1 connectors, fire where the
+  // teacher's do (the margin hinge).
+  ab: studentFirstStageEntry(
+    "ab",
+    "activation boundaries: the student's conv blocks first trained alone so that their neurons " +
+      "fire where the teacher's do, then CE (+ KD)",
+    ["studentChannels", "teacherChannels", "seed", "margin"],
+    (c) => {
+      const ab = new ActivationBoundary({
+        ...blockHeadConfig("ab", c),
+        margin: c.margin as number | undefined,
+      });
+      return {
+        stage: async (context, student, options) => {
+          const fit = await ab.trainStudentBlocks(
+            (step) => context.teacherPreactivations!(step),
+            (step) => student.preactivations(step),
+            student.blockVariables,
+            options,
+          );
+          return {
+            ab_loss_first: fit.initialLoss,
+            ab_loss_last: fit.finalLoss,
+            agreement_first: fit.initialAgreement,
+            agreement_last: fit.finalAgreement,
+          };
+        },
+        needsPreactivations: true,
+        dispose: () => ab.dispose(),
+      };
+    },
+  ),
+  // FSP (Yim et al. 2017) as the CRD benchmark runs it: the first stage trains the student's conv
+  // blocks so that the FSP matrices of consecutive blocks match the teacher's (the student's
+  // blocks must have the teacher's channels).
+  fsp: studentFirstStageEntry(
+    "fsp",
+    "FSP: the student's conv blocks first trained alone so that the flow between consecutive " +
+      "blocks matches the teacher's, then CE (+ KD)",
+    [],
+    () => ({
+      stage: async (context, student, options) => {
+        const fit = await trainStudentFlow(
+          (step) => context.teacherMaps(step),
+          (step) => student.maps(step),
+          student.blockVariables,
+          options,
+        );
+        return { fsp_loss_first: fit.initialLoss, fsp_loss_last: fit.finalLoss };
+      },
+    }),
+  ),
   crd: crdEntry("crd", "contrastive representation distillation, in-batch negatives (+ CE)"),
   crd_nce: crdEntry(
     "crd_nce",
@@ -1256,8 +1427,8 @@ export const MINIMAL_DATA_SIZE = 64;
  * A valid config with only the required keys filled (TAID's `totalSteps`, PS-KD's `epochs` and
  * `stepsPerEpoch`, MiniLMv2's `relationHeads`: 1, which divides any width, the heads' widths
  * {@linkcode MINIMAL_HEAD_WIDTHS} and seed 0 of FitNets, VID and CRD, the blocks' channels
- * {@linkcode MINIMAL_MAP_CHANNELS} (and seed 0) of NST, VID, FitNets and FT on blocks (FT with an
- * untrained paraphraser: `initSteps` 0), and for CRD's
+ * {@linkcode MINIMAL_MAP_CHANNELS} (and seed 0) of NST, VID, FitNets, FT and AB on blocks (FT with an
+ * untrained paraphraser, AB without its first stage: `initSteps` 0; FSP likewise), and for CRD's
  * memory banks {@linkcode MINIMAL_DATA_SIZE} examples and 16 negatives), for tours and tests that
  * build every objective: `getLoss(name, minimalConfig(name))`.
  */
@@ -1266,12 +1437,13 @@ export function minimalConfig(name: string): Config {
   if (name === "minilmv2") return { relationHeads: 1 };
   if (name === "ps_kd") return { epochs: 10, stepsPerEpoch: 10 };
   if (name === "nst") return { teacherChannels: [...MINIMAL_MAP_CHANNELS.teacherChannels] };
-  if (name === "vid_maps" || name === "fitnet_maps" || name === "ft") {
+  if (name === "fsp") return { initSteps: 0 };
+  if (name === "vid_maps" || name === "fitnet_maps" || name === "ft" || name === "ab") {
     return {
       studentChannels: [...MINIMAL_MAP_CHANNELS.studentChannels],
       teacherChannels: [...MINIMAL_MAP_CHANNELS.teacherChannels],
       seed: 0,
-      ...(name === "ft" ? { initSteps: 0 } : {}),
+      ...(name === "ft" || name === "ab" ? { initSteps: 0 } : {}),
     };
   }
   if (name === "fitnet" || name === "vid" || name === "crd") {

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { initBackend } from "../backend.ts";
 import { conv2dSame64, gelu64, gpt64, matmul64 } from "../../tests/reference/models64.ts";
 import {
+  blockVariables,
   conv2dSame,
   createCNN,
   createGPT,
@@ -280,7 +281,36 @@ Deno.test("MLP and CNN: shapes, features, auxiliary head, bad input", async () =
     );
     const head = tf.matMul(fromMap, cnn.params["head.w"]).add(cnn.params["head.b"]);
     assert.ok(tf.max(tf.abs(head.sub(logits))).dataSync()[0] < 1e-5);
+    // The blocks before their ReLU: the max-pooled conv outputs, against float64, with
+    // maps = relu(preMaps) exactly (pooling and ReLU commute).
+    const { preMaps } = cnn.forward(x, { preactivations: true, maps: true });
+    assert.deepEqual(preMaps!.map((m) => m.shape), [[3, 14, 14, 4], [3, 7, 7, 8]]);
+    assert.ok(preMaps![0].min().dataSync()[0] < 0, "some neurons are inactive");
+    preMaps!.forEach((pre, j) => assert.deepEqual(tf.relu(pre).dataSync(), maps![j].dataSync()));
+    const conv = conv2dSame64(
+      { shape: [3, 28, 28, 1], data: Array.from(x.dataSync()) },
+      { shape: [3, 3, 1, 4], data: Array.from(cnn.params["conv0.w"].dataSync()) },
+    ).data;
+    const bias = cnn.params["conv0.b"].dataSync();
+    const at = (b: number, i: number, j: number, c: number) =>
+      conv[((b * 28 + i) * 28 + j) * 4 + c] + bias[c];
+    const pre0 = preMaps![0].arraySync() as number[][][][];
+    for (const [b, i, j, c] of [[0, 0, 0, 0], [1, 5, 9, 3], [2, 13, 13, 2], [2, 7, 0, 1]]) {
+      const expected = Math.max(
+        at(b, 2 * i, 2 * j, c),
+        at(b, 2 * i + 1, 2 * j, c),
+        at(b, 2 * i, 2 * j + 1, c),
+        at(b, 2 * i + 1, 2 * j + 1, c),
+      );
+      assert.ok(Math.abs(pre0[b][i][j][c] - expected) < 1e-5, `preMaps[0][${b},${i},${j},${c}]`);
+    }
   });
+  assert.deepEqual(Object.keys(blockVariables(cnn)), ["conv0.w", "conv0.b", "conv1.w", "conv1.b"]);
+  assert.deepEqual(blockVariables(mlp), {});
+  assert.throws(
+    () => mlp.forward(tf.zeros([1, 784]), { preactivations: true }),
+    /MLP: forward\(x, \{ preactivations: true \}\) needs spatial maps/,
+  );
   assert.deepEqual(mapSides(cnn), [14, 7]);
   assert.deepEqual(mapSides(createCNN({ channels: [2, 2, 2], seed: 1 })), [14, 7, 3]);
   assert.deepEqual(mapSides(mlp), []);

@@ -49,6 +49,12 @@ export interface ClassifierOutput {
    * when asked for: the intermediate activations that attention transfer compares.
    */
   maps?: tf.Tensor4D[];
+  /**
+   * A CNN's block outputs before their ReLU (max-pooled pre-activations, the same shapes as
+   * {@link maps}; `maps[j] = relu(preMaps[j])`), when asked for: the hidden neurons whose
+   * activation boundaries AB transfers (Heo et al., AAAI 2019).
+   */
+  preMaps?: tf.Tensor4D[];
 }
 
 /** What {@link ImageClassifier.forward} returns besides the logits. */
@@ -57,6 +63,8 @@ export interface ForwardOptions {
   features?: boolean;
   /** Return each conv block's output (CNNs only; an MLP has no spatial maps). */
   maps?: boolean;
+  /** Return each conv block's output before its ReLU (CNNs only). */
+  preactivations?: boolean;
 }
 
 /** An image classifier and its variables. */
@@ -96,6 +104,15 @@ export function mapSides(model: ImageClassifier): number[] {
 export function mapChannels(model: ImageClassifier): number[] {
   if (model.kind !== "cnn") return [];
   return [...(model.config as Required<CNNConfig>).channels];
+}
+
+/**
+ * The variables a classifier's block outputs depend on, by name (a CNN's conv layers; none for an
+ * MLP): what a first stage that trains the student's blocks alone (AB's) updates.
+ */
+export function blockVariables(model: ImageClassifier): Params {
+  if (model.kind !== "cnn") return {};
+  return Object.fromEntries(Object.entries(model.params).filter(([n]) => n.startsWith("conv")));
 }
 
 /** The side of each of `blocks` conv-pool blocks' outputs on a 28×28 image: 14, 7, 3, 1. */
@@ -157,9 +174,11 @@ export function createMLP(config: MLPConfig): ImageClassifier {
   const p = init.params;
   const forward = (x: tf.Tensor, options: ForwardOptions = {}): ClassifierOutput => {
     checkImages(x, "MLP");
-    if (options.maps) {
+    if (options.maps || options.preactivations) {
       throw new Error(
-        "MLP: forward(x, { maps: true }) needs spatial maps, which an MLP does not have (use a CNN)",
+        `MLP: forward(x, { ${
+          options.maps ? "maps" : "preactivations"
+        }: true }) needs spatial maps, which an MLP does not have (use a CNN)`,
       );
     }
     let h = x.reshape([x.shape[0], 784]) as tf.Tensor2D;
@@ -204,10 +223,15 @@ export function createCNN(config: CNNConfig): ImageClassifier {
     checkImages(x, "CNN");
     let h = x.reshape([x.shape[0], 28, 28, 1]) as tf.Tensor4D;
     const maps: tf.Tensor4D[] = [];
+    const preMaps: tf.Tensor4D[] = [];
     cfg.channels.forEach((_, i) => {
       const conv = conv2dSame(h, p[`conv${i}.w`] as tf.Tensor4D).add(p[`conv${i}.b`]);
-      h = tf.maxPool(tf.relu(conv) as tf.Tensor4D, 2, 2, "valid");
+      // Pool, then ReLU: the same values and gradients as ReLU then pool (both are monotone), on a
+      // quarter of the positions, and the pooled pre-activations are the block's before its ReLU.
+      const pre = tf.maxPool(conv as tf.Tensor4D, 2, 2, "valid");
+      h = tf.relu(pre) as tf.Tensor4D;
       maps.push(h);
+      preMaps.push(pre);
     });
     const features = tf.relu(
       linear(h.reshape([h.shape[0], flat]), p["fc.w"] as tf.Tensor2D, p["fc.b"] as tf.Tensor1D),
@@ -216,6 +240,7 @@ export function createCNN(config: CNNConfig): ImageClassifier {
       ...head(features, p),
       ...(options.features ? { features } : {}),
       ...(options.maps ? { maps } : {}),
+      ...(options.preactivations ? { preMaps } : {}),
     };
   };
   return {

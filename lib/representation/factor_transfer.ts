@@ -26,10 +26,10 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { conv2dSame } from "../models/ops.ts";
-import { ParamBuilder, paramGrads, type Params } from "../models/params.ts";
-import { AdamW } from "../train/adamw.ts";
+import { ParamBuilder, type Params } from "../models/params.ts";
 import { checkBlockPairs, checkMaps } from "./block_maps.ts";
 import { checkWidth } from "./fitnet_hint.ts";
+import { type FirstStageOptions, trainFirstStage } from "./first_stage.ts";
 
 /** The slope of the leaky ReLUs of the paraphraser and the translator (the benchmark's 0.1). */
 export const FT_LEAK = 0.1;
@@ -46,15 +46,8 @@ export interface FactorTransferOptions {
   seed: number;
 }
 
-/** Options of {@linkcode FactorTransfer.trainParaphraser}. */
-export interface ParaphraserTraining {
-  /** Optimiser steps (default 1,000). */
-  steps?: number;
-  /** AdamW's learning rate, constant (default 1e-3). */
-  learningRate?: number;
-  /** AdamW's decoupled weight decay on the kernels (default 1e-4). */
-  weightDecay?: number;
-}
+/** Options of {@linkcode FactorTransfer.trainParaphraser}: its steps, learning rate, decay. */
+export type ParaphraserTraining = FirstStageOptions;
 
 /** The paraphraser's reconstruction error at its first and its last step of training. */
 export interface ParaphraserFit {
@@ -221,47 +214,13 @@ export class FactorTransfer {
     teacherMaps: (step: number) => tf.Tensor4D,
     options: ParaphraserTraining = {},
   ): Promise<ParaphraserFit> {
-    const { steps = 1000, learningRate = 1e-3, weightDecay = 1e-4 } = options;
-    if (!(Number.isInteger(steps) && steps >= 1)) {
-      throw new Error(
-        `FactorTransfer.trainParaphraser: steps must be a positive integer, got ${steps}`,
-      );
-    }
-    if (!(learningRate > 0 && Number.isFinite(learningRate))) {
-      throw new Error(
-        `FactorTransfer.trainParaphraser: learningRate must be > 0, got ${learningRate}`,
-      );
-    }
-    const optimizer = new AdamW(this.paraphraser, { weightDecay });
-    const fit = { initialLoss: NaN, finalLoss: NaN };
-    try {
-      for (let step = 0; step < steps; step++) {
-        const value = tf.tidy(() => {
-          const { value, grads } = paramGrads(
-            () => this.reconstructionLoss(teacherMaps(step)),
-            this.paraphraser,
-          );
-          optimizer.apply(grads, learningRate);
-          return value;
-        });
-        if (step === 0 || step === steps - 1) {
-          const loss = (await value.data())[0];
-          if (!Number.isFinite(loss)) {
-            value.dispose();
-            throw new Error(
-              `FactorTransfer.trainParaphraser: the reconstruction error is ${loss} at step ${step} ` +
-                `(teacherMaps non-finite, or learningRate ${learningRate} too large)`,
-            );
-          }
-          if (step === 0) fit.initialLoss = loss;
-          if (step === steps - 1) fit.finalLoss = loss;
-        }
-        value.dispose();
-      }
-    } finally {
-      optimizer.dispose();
-    }
-    return fit;
+    const fit = await trainFirstStage({
+      fn: "FactorTransfer.trainParaphraser",
+      lossName: "the reconstruction error",
+      params: this.paraphraser,
+      loss: (step) => this.reconstructionLoss(teacherMaps(step)),
+    }, options);
+    return { initialLoss: fit.initialLoss, finalLoss: fit.finalLoss };
   }
 
   /** Frees the paraphraser and the translator. */

@@ -18,9 +18,14 @@
  * outputs' likelihood through 1×1-conv regressors, FitNets' hint on a block (`BlockFitNetHint`)
  * the teacher's output through a 3×3-conv regressor, and factor transfer (`FactorTransfer`, Kim et
  * al. 2018) the factors of a paraphraser trained first on the teacher's block (a first stage,
- * `Objective.prepare`) and of a translator on the student's. The loss registry (`lib/losses/registry.ts`)
+ * `Objective.prepare`) and of a translator on the student's; activation boundaries
+ * (`ActivationBoundary`, Heo et al. 2019) and FSP (`trainStudentFlow`, Yim et al. 2017) train the
+ * student's blocks first, alone (`trainFirstStage`), so that their neurons fire where the
+ * teacher's do, or so that the Gram matrices of consecutive blocks' channels (`fspMatrix`) are the
+ * teacher's. The loss registry (`lib/losses/registry.ts`)
  * adds each to CE (and optionally KD) as the names `fitnet`, `rkd`, `sp`, `pkt`, `cc`, `vid`,
- * `crd` (in-batch), `crd_nce` (memory banks), `at`, `nst`, `vid_maps`, `fitnet_maps` and `ft`; image-classifier tasks
+ * `crd` (in-batch), `crd_nce` (memory banks), `at`, `nst`, `vid_maps`, `fitnet_maps`, `ft`, and
+ * `ab` and `fsp` (their first stage, then CE and optionally KD alone); image-classifier tasks
  * pass both models' features to them (for `crd_nce`, the rows' indices in the training split too;
  * for the middle-layer methods, the CNN student's block outputs and what the objective keeps of
  * the teacher's).
@@ -60,3 +65,6 @@ export * from "./neuron_selectivity.ts";
 export * from "./correlation_congruence.ts";
 export * from "./variational_information.ts";
 export * from "./factor_transfer.ts";
+export * from "./first_stage.ts";
+export * from "./activation_boundary.ts";
+export * from "./flow_of_solution.ts";

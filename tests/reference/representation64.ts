@@ -321,3 +321,144 @@ export function ft64(
   const ms = factorMap64(leakyConvStack64(s, shape, translator), shape[0]).flat();
   return sum(ms.map((v, i) => Math.abs(v - mt[i]))) / ms.length;
 }
+
+/** A 1×1 conv (AB's connector): weights `[C_in][C_out]` flattened row by row, biases. */
+export interface Connector64 {
+  w: number[];
+  b: number[];
+}
+
+/**
+ * Activation boundaries' loss as the CRD benchmark computes it (Heo et al. 2019, Eq. 7): per
+ * block j, s = the student's pre-activation rows `[B·H·W][C_S]` through connector j; over every
+ * neuron, (s − m)² where s ≤ m and the teacher's t > 0, (s + m)² where s > −m and t ≤ 0; summed,
+ * over B, times 2^(j−n+1), summed over blocks, times 3/1000.
+ */
+export function ab64(
+  teacher: Rows64[],
+  student: Rows64[],
+  connectors: Connector64[],
+  batch: number,
+  margin: number,
+): number {
+  const n = student.length;
+  return 3 / 1000 * sum(student.map((rows, j) => {
+    const { w, b } = connectors[j];
+    const ct = b.length;
+    let total = 0;
+    rows.forEach((row, r) => {
+      for (let o = 0; o < ct; o++) {
+        let s = b[o];
+        row.forEach((v, i) => s += v * w[i * ct + o]);
+        const t = teacher[j][r][o];
+        if (t > 0 && s <= margin) total += (s - margin) ** 2;
+        if (t <= 0 && s > -margin) total += (s + margin) ** 2;
+      }
+    });
+    return 2 ** (j - n + 1) * total / batch;
+  }));
+}
+
+/**
+ * A CNN's blocks before their ReLU (`createCNN`'s conv3×3 "same" + bias, max-pooled 2×2; the next
+ * block reads their ReLU), of images `[B, 28, 28, 1]` given flat, as rows `[B·H·W][C]` per block.
+ */
+export function cnnPreactivations64(
+  images: number[],
+  batch: number,
+  layers: ConvLayer64[],
+): Rows64[] {
+  const blocks: Rows64[] = [];
+  let [side, channels, x] = [28, 1, images];
+  for (const { w, b } of layers) {
+    const co = b.length;
+    const conv = conv2dSame64({ shape: [batch, side, side, channels], data: x }, {
+      shape: [3, 3, channels, co],
+      data: w,
+    }).data;
+    const half = Math.floor(side / 2);
+    const rows: Rows64 = [];
+    for (let e = 0; e < batch; e++) {
+      for (let i = 0; i < half; i++) {
+        for (let j = 0; j < half; j++) {
+          rows.push(b.map((bias, o) => {
+            let best = -Infinity;
+            for (const [di, dj] of [[0, 0], [0, 1], [1, 0], [1, 1]]) {
+              const at = ((e * side + 2 * i + di) * side + 2 * j + dj) * co + o;
+              best = Math.max(best, conv[at] + bias);
+            }
+            return best;
+          }));
+        }
+      }
+    }
+    blocks.push(rows);
+    [side, channels, x] = [half, co, rows.flat().map((v) => Math.max(v, 0))];
+  }
+  return blocks;
+}
+
+/**
+ * A block `[B·H·W][C]` (NHWC rows, H = W = `side`) average-pooled to `out`×`out` as PyTorch's
+ * adaptive average pooling does: output (i, j) averages rows ⌊i·H/out⌋ … ⌈(i+1)·H/out⌉ − 1 and
+ * the same columns.
+ */
+export function adaptiveAvgPool64(rows: Rows64, batch: number, side: number, out: number): Rows64 {
+  const bins = Array.from({ length: out }, (_, i) => {
+    const [start, end] = [Math.floor(i * side / out), Math.ceil((i + 1) * side / out)];
+    return Array.from({ length: end - start }, (_, k) => start + k);
+  });
+  const pooled: Rows64 = [];
+  for (let b = 0; b < batch; b++) {
+    for (let i = 0; i < out; i++) {
+      for (let j = 0; j < out; j++) {
+        const cells = bins[i].flatMap((r) => bins[j].map((c) => rows[(b * side + r) * side + c]));
+        pooled.push(cells[0].map((_, ch) => sum(cells.map((cell) => cell[ch])) / cells.length));
+      }
+    }
+  }
+  return pooled;
+}
+
+/**
+ * FSP matrices (Yim et al. 2017, Eq. 1) of a lower and an upper block as rows, the larger pooled
+ * to the smaller's side: per example, G[i][j] = Σ over positions of lower_i · upper_j / positions.
+ */
+export function fspMatrix64(
+  lower: Rows64,
+  upper: Rows64,
+  batch: number,
+  sides: [number, number],
+): number[][][] {
+  const side = Math.min(...sides);
+  const [a, b] = [
+    adaptiveAvgPool64(lower, batch, sides[0], side),
+    adaptiveAvgPool64(upper, batch, sides[1], side),
+  ];
+  const positions = side * side;
+  return Array.from({ length: batch }, (_, e) =>
+    a[0].map((_, i) =>
+      b[0].map((_, j) => {
+        let g = 0;
+        for (let p = 0; p < positions; p++) g += a[e * positions + p][i] * b[e * positions + p][j];
+        return g / positions;
+      })
+    ));
+}
+
+/** FSP's loss as the CRD benchmark computes it: Σ over consecutive pairs of mean (G_S − G_T)². */
+export function fsp64(
+  teacher: Rows64[],
+  student: Rows64[],
+  batch: number,
+  sides: number[],
+): number {
+  let total = 0;
+  for (let j = 0; j + 1 < student.length; j++) {
+    const pair: [number, number] = [sides[j], sides[j + 1]];
+    const gs = fspMatrix64(student[j], student[j + 1], batch, pair).flat(2);
+    const gt = fspMatrix64(teacher[j], teacher[j + 1], batch, pair).flat(2);
+    total += sum(gs.map((v, i) => (v - gt[i]) ** 2)) / gs.length;
+  }
+  return total;
+}
