@@ -218,8 +218,9 @@ export interface Objective {
   observe?(step: StepObservation): ObjectiveFields | void;
   /**
    * A first training stage of the objective's own, run once by the task before the student
-   * trains (factor transfer's paraphraser, trained on the teacher's blocks alone). Resolves to
-   * numbers for the run's summary.
+   * trains: factor transfer's paraphraser, trained on the teacher's blocks alone; AB's and FSP's,
+   * the student's own conv blocks trained alone on the teacher's. Resolves to numbers for the
+   * run's summary.
    */
   prepare?(context: PrepareContext): Promise<Record<string, number>>;
   /** Extra trainable variables (CTKD's temperature). */
