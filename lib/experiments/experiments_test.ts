@@ -950,19 +950,27 @@ const TINY_CNN_TEACHER: VisionSpec = {
   testExamples: 50,
 };
 
+/** A CNN student of {@link TINY_CNN_TEACHER} (seed 2): `channels` per block, on `objective`. */
+const tinyCnnStudent = (
+  name: string,
+  objective: VisionSpec["objective"],
+  channels = [2, 2],
+): VisionSpec => ({
+  ...TINY_CNN_TEACHER,
+  name,
+  model: { kind: "cnn", config: { channels, featureDim: 4 } },
+  objective,
+  teacher: TINY_CNN_TEACHER,
+  seed: 2,
+});
+
 Deno.test("runVision: attention transfer trains a CNN student from a table of the CNN teacher's maps, the same as from the teacher", async () => {
   await initBackend("wasm", { log: false });
   const root = await Deno.makeTempDir();
   try {
-    const teacher = TINY_CNN_TEACHER;
     const student = (steps: number): VisionSpec => ({
-      ...teacher,
-      name: `s${steps}`,
-      model: { kind: "cnn", config: { channels: [2, 2], featureDim: 4 } },
-      train: { ...teacher.train, steps },
-      objective: { name: "at", config: { kdWeight: 1 } },
-      teacher,
-      seed: 2,
+      ...tinyCnnStudent(`s${steps}`, { name: "at", config: { kdWeight: 1 } }),
+      train: { ...TINY_CNN_TEACHER.train, steps },
     });
     // 12 steps of 16 cover the 2% split (a table of the teacher's maps); 6 steps do not (the
     // teacher runs on every batch). Their first 6 steps see the same batches.
@@ -992,15 +1000,10 @@ Deno.test("runVision: factor transfer trains its paraphraser on the teacher's bl
   await initBackend("wasm", { log: false });
   const root = await Deno.makeTempDir();
   try {
-    const teacher = TINY_CNN_TEACHER;
-    const student: VisionSpec = {
-      ...teacher,
+    const student = tinyCnnStudent("ft", {
       name: "ft",
-      model: { kind: "cnn", config: { channels: [2, 2], featureDim: 4 } },
-      objective: { name: "ft", config: { initSteps: 8, initLearningRate: 1e-2 } },
-      teacher,
-      seed: 2,
-    };
+      config: { initSteps: 8, initLearningRate: 1e-2 },
+    });
     const summary = await runVision(student, { root });
     const [first, last] = [summary.init_paraphraser_mse_first, summary.init_paraphraser_mse_last];
     assert.ok(Number.isFinite(first) && (last as number) < (first as number), `${first} → ${last}`);
@@ -1018,23 +1021,17 @@ Deno.test("runVision: activation boundaries train the student's blocks on the te
   await initBackend("wasm", { log: false });
   const root = await Deno.makeTempDir();
   try {
-    const teacher = TINY_CNN_TEACHER;
-    const student = (objective: VisionSpec["objective"]): VisionSpec => ({
-      ...teacher,
-      name: objective.name,
-      model: { kind: "cnn", config: { channels: [2, 2], featureDim: 4 } },
-      objective,
-      teacher,
-      seed: 2,
+    const ab = tinyCnnStudent("ab", {
+      name: "ab",
+      config: { initSteps: 12, initLearningRate: 1e-2 },
     });
-    const ab = student({ name: "ab", config: { initSteps: 12, initLearningRate: 1e-2 } });
     const summary = await runVision(ab, { root });
     const [first, last] = [summary.init_ab_loss_first, summary.init_ab_loss_last];
     assert.ok(Number.isFinite(first) && (last as number) < (first as number), `${first} → ${last}`);
     const share = [summary.init_agreement_first, summary.init_agreement_last] as number[];
     assert.ok(share.every((a) => a >= 0 && a <= 1), `${share}`);
     // The same student on the labels alone starts from other blocks, so its first loss differs.
-    const plain = student({ name: "sft" });
+    const plain = tinyCnnStudent("sft", { name: "sft" });
     await runVision(plain, { root });
     const firstLoss = async (spec: VisionSpec) =>
       (await visionRun(spec, root).metrics()).getColumn("loss").toArray()[0] as number;
@@ -1048,26 +1045,14 @@ Deno.test("runVision: FSP trains the student's blocks on the teacher's flow firs
   await initBackend("wasm", { log: false });
   const root = await Deno.makeTempDir();
   try {
-    const teacher = TINY_CNN_TEACHER;
-    const student: VisionSpec = {
-      ...teacher,
-      name: "fsp",
-      model: { kind: "cnn", config: { channels: [3, 4], featureDim: 4 } },
-      objective: { name: "fsp", config: { initSteps: 12, initLearningRate: 1e-2 } },
-      teacher,
-      seed: 2,
-    };
+    const objective = { name: "fsp", config: { initSteps: 12, initLearningRate: 1e-2 } };
+    const student = tinyCnnStudent("fsp", objective, [3, 4]);
     const summary = await runVision(student, { root });
     const [first, last] = [summary.init_fsp_loss_first, summary.init_fsp_loss_last];
     assert.ok(Number.isFinite(first) && (last as number) < (first as number), `${first} → ${last}`);
     // FSP's matrices need the teacher's channels.
     await assert.rejects(
-      () =>
-        runVision({
-          ...student,
-          name: "narrow",
-          model: { kind: "cnn", config: { channels: [2, 2], featureDim: 4 } },
-        }, { root }),
+      () => runVision(tinyCnnStudent("narrow", objective), { root }),
       /fspLoss: the student's blocks must have the teacher's channels/,
     );
   } finally {

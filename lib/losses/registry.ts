@@ -448,6 +448,54 @@ function blockIndex(name: string, c: Config, teacherChannels: number[]): number 
 }
 
 /**
+ * The labels' and the teacher's terms that representation KD and the first-stage methods add to
+ * their own (RepDistiller's `-r` and `-a`): ceWeight·CE + kdWeight·T²·KL(p_T ‖ p_S) at temperature
+ * T, from `config.ceWeight` (default 1), `config.kdWeight` (default 0) and `config.temperature`
+ * (default 4), checked.
+ */
+function labelAndKDTerms(name: string, config: Config) {
+  const ceWeight = (config.ceWeight ?? 1) as number;
+  const kdWeight = (config.kdWeight ?? 0) as number;
+  const temperature = (config[T] ?? 4) as number;
+  checkRange(name, "config.ceWeight", ceWeight, 0, Infinity);
+  checkRange(name, "config.kdWeight", kdWeight, 0, Infinity);
+  checkRange(name, "config.temperature", temperature, 1e-6, Infinity);
+  return {
+    ceWeight,
+    kdWeight,
+    /** `loss` plus the terms with a positive weight, in the caller's tidy. */
+    add: (loss: tf.Tensor, x: ObjectiveInputs): tf.Scalar => {
+      if (ceWeight > 0) loss = tf.add(loss, tf.mul(ceWeight, labelCrossEntropy(name, x)));
+      if (kdWeight > 0) {
+        loss = tf.add(
+          loss,
+          hintonKD(teacherOf(name, x), x.studentLogits, { temperature, kdWeight, mask: x.mask }),
+        );
+      }
+      return loss as tf.Scalar;
+    },
+  };
+}
+
+/**
+ * The `initSteps` (default 1,000; `what` they train, for the error) and `initLearningRate`
+ * (default 1e-3) keys of an objective with a first stage (FT, AB, FSP), checked.
+ */
+function firstStageConfig(
+  name: string,
+  c: Config,
+  what: string,
+): { steps: number; learningRate: number } {
+  const steps = (c.initSteps ?? 1000) as number;
+  if (!(Number.isInteger(steps) && steps >= 0)) {
+    throw new Error(`${name}: config.initSteps must be an integer ≥ 0 (${what}), got ${steps}`);
+  }
+  const learningRate = (c.initLearningRate ?? 1e-3) as number;
+  checkRange(name, "config.initLearningRate", learningRate, 1e-12, Infinity);
+  return { steps, learningRate };
+}
+
+/**
  * Representation KD as the CRD benchmark trains it (Tian et al., ICLR 2020; RepDistiller's
  * `train_student.py`): L = ceWeight·CE + kdWeight·T²·KL(p_T ‖ p_S) at temperature T +
  * weight·feature loss (on the penultimate features, or with a {@link MapTerm} on the block
@@ -466,13 +514,8 @@ function representationEntry(
     keys: ["weight", "ceWeight", "kdWeight", T, ...keys],
     make: (config) => {
       const weight = (config.weight ?? defaultWeight) as number;
-      const ceWeight = (config.ceWeight ?? 1) as number;
-      const kdWeight = (config.kdWeight ?? 0) as number;
-      const temperature = (config[T] ?? 4) as number;
       checkRange(name, "config.weight", weight, 0, Infinity);
-      checkRange(name, "config.ceWeight", ceWeight, 0, Infinity);
-      checkRange(name, "config.kdWeight", kdWeight, 0, Infinity);
-      checkRange(name, "config.temperature", temperature, 1e-6, Infinity);
+      const labelsAndKD = labelAndKDTerms(name, config);
       const term = build(config);
       const termLoss = (x: ObjectiveInputs): tf.Scalar => {
         if ("maps" in term) {
@@ -518,22 +561,7 @@ function representationEntry(
         name,
         needsTeacher: true,
         ...needs,
-        loss: (x) =>
-          tf.tidy(() => {
-            let loss = tf.mul(weight, termLoss(x));
-            if (ceWeight > 0) loss = tf.add(loss, tf.mul(ceWeight, labelCrossEntropy(name, x)));
-            if (kdWeight > 0) {
-              loss = tf.add(
-                loss,
-                hintonKD(teacherOf(name, x), x.studentLogits, {
-                  temperature,
-                  kdWeight,
-                  mask: x.mask,
-                }),
-              );
-            }
-            return loss as tf.Scalar;
-          }),
+        loss: (x) => tf.tidy(() => labelsAndKD.add(tf.mul(weight, termLoss(x)), x)),
         ...(owned.variables ? { variables: () => owned.variables! } : {}),
         ...(owned.buffers ? { buffers: () => owned.buffers!() } : {}),
         ...(owned.prepare ? { prepare: (context) => owned.prepare!(context) } : {}),
@@ -583,29 +611,16 @@ function studentFirstStageEntry(
     description,
     keys: ["ceWeight", "kdWeight", T, "initSteps", "initLearningRate", ...keys],
     make: (c) => {
-      const ceWeight = (c.ceWeight ?? 1) as number;
-      const kdWeight = (c.kdWeight ?? 0) as number;
-      const temperature = (c[T] ?? 4) as number;
-      checkRange(name, "config.ceWeight", ceWeight, 0, Infinity);
-      checkRange(name, "config.kdWeight", kdWeight, 0, Infinity);
-      checkRange(name, "config.temperature", temperature, 1e-6, Infinity);
-      if (ceWeight + kdWeight === 0) {
+      const labelsAndKD = labelAndKDTerms(name, c);
+      if (labelsAndKD.ceWeight + labelsAndKD.kdWeight === 0) {
         throw new Error(`${name}: config.ceWeight and config.kdWeight must not both be 0`);
       }
-      const steps = (c.initSteps ?? 1000) as number;
-      if (!(Number.isInteger(steps) && steps >= 0)) {
-        throw new Error(
-          `${name}: config.initSteps must be an integer ≥ 0 (the first stage's training steps), ` +
-            `got ${steps}`,
-        );
-      }
-      const learningRate = (c.initLearningRate ?? 1e-3) as number;
-      checkRange(name, "config.initLearningRate", learningRate, 1e-12, Infinity);
+      const { steps, learningRate } = firstStageConfig(name, c, "the first stage's training steps");
       const first = build(c);
       let prepared = steps === 0;
       return {
         name,
-        needsTeacher: kdWeight > 0,
+        needsTeacher: labelsAndKD.kdWeight > 0,
         loss: (x) => {
           if (!prepared) {
             throw new Error(
@@ -614,21 +629,7 @@ function studentFirstStageEntry(
                 `config.initSteps to 0`,
             );
           }
-          return tf.tidy(() => {
-            let loss = tf.scalar(0);
-            if (ceWeight > 0) loss = tf.mul(ceWeight, labelCrossEntropy(name, x));
-            if (kdWeight > 0) {
-              loss = tf.add(
-                loss,
-                hintonKD(teacherOf(name, x), x.studentLogits, {
-                  temperature,
-                  kdWeight,
-                  mask: x.mask,
-                }),
-              );
-            }
-            return loss as tf.Scalar;
-          });
+          return tf.tidy(() => labelsAndKD.add(tf.scalar(0), x));
         },
         prepare: async (context) => {
           if (steps === 0) return {};
@@ -1265,15 +1266,7 @@ const REGISTRY: Record<string, Entry> = {
     (c) => {
       const { studentChannels, teacherChannels, seed } = blockHeadConfig("ft", c);
       const block = blockIndex("ft", c, teacherChannels);
-      const steps = (c.initSteps ?? 1000) as number;
-      if (!(Number.isInteger(steps) && steps >= 0)) {
-        throw new Error(
-          `ft: config.initSteps must be an integer ≥ 0 (the paraphraser's training steps), got ` +
-            `${steps}`,
-        );
-      }
-      const learningRate = (c.initLearningRate ?? 1e-3) as number;
-      checkRange("ft", "config.initLearningRate", learningRate, 1e-12, Infinity);
+      const { steps, learningRate } = firstStageConfig("ft", c, "the paraphraser's training steps");
       const ft = new FactorTransfer({
         studentChannels: studentChannels[block],
         teacherChannels: teacherChannels[block],

@@ -29,7 +29,7 @@ import * as tf from "@tensorflow/tfjs";
 import { linear } from "../models/ops.ts";
 import { ParamBuilder, type Params } from "../models/params.ts";
 import { checkBlockPairs, checkChannels } from "./block_maps.ts";
-import { type FirstStageOptions, trainFirstStage } from "./first_stage.ts";
+import { checkStudentVariables, type FirstStageOptions, trainFirstStage } from "./first_stage.ts";
 
 /** The channels, margin and seed of an {@linkcode ActivationBoundary}. */
 export interface ActivationBoundaryOptions {
@@ -207,14 +207,10 @@ export class ActivationBoundary {
     studentVariables: Params,
     options: BoundaryTraining = {},
   ): Promise<BoundaryFit> {
-    if (Object.keys(studentVariables).length === 0) {
-      throw new Error(
-        "ActivationBoundary.trainStudentBlocks: studentVariables is empty (the student's conv " +
-          "blocks' variables)",
-      );
-    }
+    const fn = "ActivationBoundary.trainStudentBlocks";
+    checkStudentVariables(fn, studentVariables);
     const fit = await trainFirstStage({
-      fn: "ActivationBoundary.trainStudentBlocks",
+      fn,
       lossName: "the AB loss",
       params: { ...studentVariables, ...this.connectors },
       loss: (step) => this.loss(teacherPre(step), studentPre(step)),

@@ -47,6 +47,16 @@ export interface FirstStage {
 }
 
 /**
+ * Throws, naming the caller `fn`, unless `studentVariables` (the student's conv blocks' variables,
+ * which AB's and FSP's first stages train) holds at least one variable.
+ */
+export function checkStudentVariables(fn: string, studentVariables: Params): void {
+  if (Object.keys(studentVariables).length === 0) {
+    throw new Error(`${fn}: studentVariables is empty (the student's conv blocks' variables)`);
+  }
+}
+
+/**
  * Trains `stage.params` on `stage.loss` with AdamW; returns the loss (and the probe) of the first
  * and the last batch, read asynchronously (so it works on webgpu too). Throws, naming the caller,
  * on bad options or a non-finite loss at the first or the last step.

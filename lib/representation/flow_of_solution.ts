@@ -25,7 +25,7 @@ import * as tf from "@tensorflow/tfjs";
 import { matMul } from "../models/ops.ts";
 import type { Params } from "../models/params.ts";
 import { checkBlockPairs, checkMaps } from "./block_maps.ts";
-import { type FirstStageOptions, trainFirstStage } from "./first_stage.ts";
+import { checkStudentVariables, type FirstStageOptions, trainFirstStage } from "./first_stage.ts";
 
 /**
  * The `[out, n]` matrix of PyTorch's adaptive average pooling from n positions to `out`: row i
@@ -123,11 +123,7 @@ export async function trainStudentFlow(
   studentVariables: Params,
   options: FirstStageOptions = {},
 ): Promise<FlowFit> {
-  if (Object.keys(studentVariables).length === 0) {
-    throw new Error(
-      "trainStudentFlow: studentVariables is empty (the student's conv blocks' variables)",
-    );
-  }
+  checkStudentVariables("trainStudentFlow", studentVariables);
   const fit = await trainFirstStage({
     fn: "trainStudentFlow",
     lossName: "the FSP loss",
